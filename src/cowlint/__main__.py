@@ -1,0 +1,5 @@
+"""Allow ``python -m cowlint``."""
+
+from cowlint.cli import main
+
+raise SystemExit(main())

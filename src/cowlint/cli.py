@@ -1,0 +1,169 @@
+"""The ``cowlint`` command: argument parsing only; the work is the engine's."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from cowlint import __version__
+from cowlint.config import Config, ConfigError, _codes, find_pyproject, load_config, parse_size
+from cowlint.engine.checker import CheckResult, _merge, check_bytes, check_paths
+from cowlint.engine.finding import Finding
+from cowlint.report import RENDERERS
+from cowlint.rules import ALL_RULES, RULES_BY_CODE
+
+DESCRIPTION = """\
+Find Python multiprocessing code that silently loses fork's copy-on-write
+sharing, or silently depends on it: instances and large objects pickled into
+every task (COW1xx), code that only works under the fork start method (COW2xx),
+and refcount/garbage-collector writes that copy shared pages (COW3xx).
+
+Static checking never imports or executes your code.
+"""
+
+EPILOG = """\
+exit status: 0 no findings, 1 findings, 2 usage, configuration or internal error.
+
+configuration: [tool.cowlint] in the nearest pyproject.toml (select, ignore,
+per-file-ignores, exclude, large-threshold, platforms); flags override it.
+Suppress one finding with '# noqa: COW101' on its line.
+
+examples:
+  cowlint src/                     check a tree
+  cowlint --output-format json .   machine-readable findings
+  cowlint --explain COW101         what a rule finds, why, and the fix
+  cat app.py | cowlint - --stdin-filename app.py
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used to render ``--help``)."""
+    parser = argparse.ArgumentParser(
+        prog="cowlint",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to check (default: .); '-' reads standard input")
+    parser.add_argument("--version", action="version", version=f"cowlint {__version__}")
+    parser.add_argument("--select", metavar="CODES", help="comma-separated codes or prefixes to report (e.g. COW1,COW203); replaces the configured list")
+    parser.add_argument("--ignore", metavar="CODES", help="comma-separated codes or prefixes not to report")
+    parser.add_argument("--output-format", choices=sorted(RENDERERS), default="text", help="text (default: source excerpt and fix), concise (one line each) or json")
+    parser.add_argument("--large-threshold", metavar="SIZE", help="size at which an object counts as large, e.g. 1MiB (default), 512KiB, 10MB")
+    parser.add_argument("--stdin-filename", metavar="NAME", help="the path to show (and match per-file-ignores against) when reading standard input")
+    parser.add_argument("--config", metavar="PYPROJECT", help="read [tool.cowlint] from this file instead of the nearest pyproject.toml")
+    parser.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary line")
+    parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
+    parser.add_argument("--list-rules", action="store_true", help="list every rule with its code, name and summary, and exit")
+    parser.add_argument("--no-prefilter", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+class UsageError(Exception):
+    """Bad command-line usage: exit 2 with this reason."""
+
+
+def resolve_config(args: argparse.Namespace) -> Config:
+    """The configuration file (unless --isolated), then the flags on top."""
+    if args.isolated:
+        config = Config()
+    elif args.config:
+        path = Path(args.config)
+        if not path.is_file():
+            raise ConfigError(f"--config {args.config}: no such file")
+        config = load_config(path)
+    else:
+        start = Path(args.stdin_filename) if args.stdin_filename else Path(args.paths[0]) if args.paths and args.paths[0] != "-" else Path.cwd()
+        config = load_config(find_pyproject(start if start.exists() else Path.cwd()))
+    changes: dict[str, object] = {}
+    if args.select is not None:
+        changes["select"] = _codes("--select", args.select)
+    if args.ignore is not None:
+        changes["ignore"] = config.ignore + _codes("--ignore", args.ignore)
+    if args.large_threshold is not None:
+        try:
+            changes["large_threshold"] = parse_size(args.large_threshold)
+        except ConfigError as error:
+            raise ConfigError(f"--large-threshold: {error}") from None
+    return config.with_overrides(**changes) if changes else config
+
+
+def explain(code: str) -> str:
+    """The documentation of one rule."""
+    rule = RULES_BY_CODE.get(code.strip().upper())
+    if rule is None:
+        known = ", ".join(RULES_BY_CODE)
+        raise UsageError(f"--explain: unknown rule {code!r}; known rules: {known}")
+    return rule.documentation()
+
+
+def list_rules() -> str:
+    """A table of every rule."""
+    width = max(len(rule.name) for rule in ALL_RULES)
+    lines = [f"{rule.code}  {rule.name:<{width}}  {rule.summary}" for rule in ALL_RULES]
+    return "\n".join(lines) + "\n"
+
+
+def run_stdin(name: str, config: Config, use_prefilter: bool) -> CheckResult:
+    """Check standard input as one module named ``name``."""
+    outcome = CheckResult()
+    data = sys.stdin.buffer.read()
+    _merge(outcome, check_bytes(data, name, config, use_prefilter=use_prefilter))
+    return outcome
+
+
+def summary(result: CheckResult) -> str:
+    """The closing line of a text report."""
+    files = f"{result.files_checked} file{'s' if result.files_checked != 1 else ''} checked"
+    if not result.findings:
+        return f"All checks passed ({files})."
+    count = len(result.findings)
+    with_files = len({f.path for f in result.findings})
+    return f"Found {count} finding{'s' if count != 1 else ''} in {with_files} file{'s' if with_files != 1 else ''} ({files})."
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    out, err = sys.stdout, sys.stderr
+    try:
+        if args.explain:
+            out.write(explain(args.explain))
+            return 0
+        if args.list_rules:
+            out.write(list_rules())
+            return 0
+        config = resolve_config(args)
+        paths = args.paths or ["."]
+        if "-" in paths and len(paths) > 1:
+            raise UsageError("'-' (standard input) cannot be combined with other paths")
+        use_prefilter = not args.no_prefilter
+        if paths == ["-"]:
+            result = run_stdin(args.stdin_filename or "-", config, use_prefilter)
+        else:
+            result = check_paths(paths, config, use_prefilter=use_prefilter)
+    except (ConfigError, UsageError) as error:
+        err.write(f"cowlint: error: {error}\n")
+        return 2
+    except KeyboardInterrupt:
+        err.write("cowlint: interrupted\n")
+        return 130
+    for warning in result.warnings:
+        err.write(f"cowlint: warning: {warning}\n")
+    for error_line in result.errors:
+        err.write(f"cowlint: error: {error_line}\n")
+    rendered = RENDERERS[args.output_format](result.findings, result.sources)
+    out.write(rendered)
+    if args.output_format == "text" and not args.quiet:
+        out.write(("\n" if result.findings else "") + summary(result) + "\n")
+    out.flush()
+    if result.errors:
+        return 2
+    return 1 if result.findings and not args.exit_zero else 0
+
+

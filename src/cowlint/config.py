@@ -1,0 +1,276 @@
+"""``[tool.cowlint]`` in ``pyproject.toml`` and command-line flags, turned into one frozen Config.
+
+Configuration is data only: nothing here can name code to import or run.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+MIB = 1024 * 1024
+DEFAULT_LARGE_THRESHOLD = MIB
+KNOWN_PLATFORMS = ("linux", "macos", "windows")
+DEFAULT_EXCLUDE = (
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    ".tox",
+    ".nox",
+    ".eggs",
+    "build",
+    "dist",
+    "__pycache__",
+    "node_modules",
+    "site-packages",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".cowlint_cache",
+)
+
+
+class ConfigError(Exception):
+    """A configuration or usage error; the CLI exits 2 with this one-line reason."""
+
+
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
+_UNIT = {
+    "": 1,
+    "b": 1,
+    "k": 1024,
+    "kib": 1024,
+    "kb": 1000,
+    "ki": 1024,
+    "m": MIB,
+    "mib": MIB,
+    "mb": 1000**2,
+    "mi": MIB,
+    "g": 1024**3,
+    "gib": 1024**3,
+    "gb": 1000**3,
+    "gi": 1024**3,
+    "t": 1024**4,
+    "tib": 1024**4,
+    "tb": 1000**4,
+    "ti": 1024**4,
+}
+
+
+def parse_size(text: str | int) -> int:
+    """Parse ``1048576``, ``1MiB``, ``512 KiB``, ``2MB`` or ``1.5GiB`` into bytes.
+
+    Binary units (KiB, MiB, GiB; bare K, M, G) are powers of 1024, decimal units
+    (KB, MB, GB) powers of 1000, so a written size means exactly one number.
+    """
+    if isinstance(text, bool):
+        raise ConfigError(f"invalid size {text!r}: expected a number of bytes or e.g. '1MiB'")
+    if isinstance(text, int):
+        if text < 0:
+            raise ConfigError(f"invalid size {text!r}: must not be negative")
+        return text
+    match = _SIZE_RE.match(str(text))
+    if not match:
+        raise ConfigError(f"invalid size {text!r}: expected a number of bytes or e.g. '1MiB', '512KiB', '2GB'")
+    number, unit = match.group(1), (match.group(2) or "").lower()
+    return int(float(number) * _UNIT[unit])
+
+
+def format_size(size: int) -> str:
+    """Render bytes in binary units with one decimal: ``762.9 MiB``."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything that changes what cowlint reports. Frozen: one per run."""
+
+    select: tuple[str, ...] = ("COW",)
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude: tuple[str, ...] = ()
+    large_threshold: int = DEFAULT_LARGE_THRESHOLD
+    platforms: tuple[str, ...] = KNOWN_PLATFORMS
+    root: Path | None = field(default=None, compare=False)
+    source: Path | None = field(default=None, compare=False)
+
+    def with_overrides(self, **changes: Any) -> Config:
+        """A copy with some fields replaced (command-line flags win over the file)."""
+        return replace(self, **changes)
+
+    def rule_enabled(self, code: str) -> bool:
+        """Whether ``code`` is selected and not ignored; the longest matching prefix wins."""
+        return _selected(code, self.select, self.ignore)
+
+    def ignored_for_path(self, code: str, path: str) -> bool:
+        """Whether ``per-file-ignores`` drops ``code`` for ``path``."""
+        if not self.per_file_ignores:
+            return False
+        candidates = _relative_forms(path, self.root)
+        for pattern, codes in self.per_file_ignores:
+            if any(_glob_match(form, pattern) for form in candidates):
+                if any(code.startswith(prefix) or prefix == "ALL" for prefix in codes):
+                    return True
+        return False
+
+    def is_excluded(self, path: Path) -> bool:
+        """Whether a discovered path matches the default or configured exclude patterns."""
+        name = path.name
+        if name in DEFAULT_EXCLUDE:
+            return True
+        if not self.exclude:
+            return False
+        forms = _relative_forms(str(path), self.root)
+        return any(_glob_match(form, pattern) or fnmatch.fnmatchcase(name, pattern) for pattern in self.exclude for form in forms)
+
+
+def _selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
+    def best(prefixes: tuple[str, ...]) -> int:
+        lengths = [0 if p == "ALL" else len(p) for p in prefixes if p == "ALL" or code.startswith(p)]
+        return max(lengths, default=-1)
+
+    chosen, dropped = best(select), best(ignore)
+    return chosen >= 0 and chosen > dropped
+
+
+def _relative_forms(path: str, root: Path | None) -> list[str]:
+    forms = [path.replace("\\", "/")]
+    if root is not None:
+        try:
+            forms.append(Path(path).resolve().relative_to(root.resolve()).as_posix())
+        except (ValueError, OSError):
+            pass
+    return forms
+
+
+def _glob_match(path: str, pattern: str) -> bool:
+    pattern = pattern.rstrip("/")
+    if fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, pattern + "/*"):
+        return True
+    # a bare pattern without a slash matches any path component, like .gitignore
+    if "/" not in pattern:
+        return any(fnmatch.fnmatchcase(part, pattern) for part in path.split("/"))
+    return False
+
+
+# ---------------------------------------------------------------- loading
+
+_CODE_RE = re.compile(r"^(ALL|COW\d{0,3})$")
+
+
+def _codes(key: str, value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [part for part in re.split(r"[,\s]+", value) if part]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key}: expected a list of rule codes such as [\"COW101\", \"COW1\"]")
+    codes = tuple(v.strip().upper() for v in value)
+    for code in codes:
+        if not _CODE_RE.match(code):
+            raise ConfigError(f"{key}: {code!r} is not a rule code or prefix (e.g. COW101, COW1, ALL)")
+    return codes
+
+
+def _strings(key: str, value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key}: expected a list of strings")
+    return tuple(value)
+
+
+def parse_platforms(key: str, value: object) -> tuple[str, ...]:
+    """Validate a platform list (``linux``, ``macos``, ``windows``)."""
+    if isinstance(value, str):
+        value = [part for part in re.split(r"[,\s]+", value) if part]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key}: expected a non-empty list drawn from {', '.join(KNOWN_PLATFORMS)}")
+    aliases = {"darwin": "macos", "osx": "macos", "win32": "windows", "win": "windows"}
+    result = []
+    for item in value:
+        name = aliases.get(item.lower(), item.lower())
+        if name not in KNOWN_PLATFORMS:
+            raise ConfigError(f"{key}: unknown platform {item!r}; expected one of {', '.join(KNOWN_PLATFORMS)}")
+        if name not in result:
+            result.append(name)
+    return tuple(result)
+
+
+def config_from_table(table: Mapping[str, object], *, root: Path | None = None, source: Path | None = None, base: Config | None = None) -> Config:
+    """Build a Config from a ``[tool.cowlint]`` table; unknown keys and bad values raise ConfigError."""
+    config = base or Config()
+    changes: dict[str, Any] = {}
+    where = f"{source}: [tool.cowlint]" if source else "[tool.cowlint]"
+    for key, value in table.items():
+        label = f"{where} {key}"
+        if key == "select":
+            changes["select"] = _codes(label, value)
+        elif key == "ignore":
+            changes["ignore"] = _codes(label, value)
+        elif key == "exclude":
+            changes["exclude"] = _strings(label, value)
+        elif key == "large-threshold":
+            if not isinstance(value, (int, str)):
+                raise ConfigError(f"{label}: expected a size such as 1048576 or \"1MiB\"")
+            try:
+                changes["large_threshold"] = parse_size(value)
+            except ConfigError as error:
+                raise ConfigError(f"{label}: {error}") from None
+        elif key == "platforms":
+            changes["platforms"] = parse_platforms(label, value)
+        elif key == "per-file-ignores":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{label}: expected a table of glob = [codes]")
+            changes["per_file_ignores"] = tuple((str(pattern), _codes(f"{label}.{pattern}", codes)) for pattern, codes in value.items())
+        else:
+            known = "select, ignore, per-file-ignores, exclude, large-threshold, platforms"
+            raise ConfigError(f"{where}: unknown key {key!r}; known keys: {known}")
+    return replace(config, root=root, source=source, **changes)
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest ``pyproject.toml`` at or above ``start`` that has a ``[tool.cowlint]`` table."""
+    try:
+        current = start.resolve()
+    except OSError:
+        return None
+    if current.is_file():
+        current = current.parent
+    for directory in (current, *current.parents):
+        candidate = directory / "pyproject.toml"
+        try:
+            if candidate.is_file() and b"[tool.cowlint" in candidate.read_bytes():
+                return candidate
+        except OSError:
+            continue
+    return None
+
+
+def load_config(path: Path | None, *, base: Config | None = None) -> Config:
+    """Read ``[tool.cowlint]`` from ``path`` (a pyproject.toml); no path means defaults."""
+    if path is None:
+        return base or Config()
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as error:
+        raise ConfigError(f"cannot read {path}: {error.strerror or error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    table = data.get("tool", {}).get("cowlint", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.cowlint] must be a table")
+    return config_from_table(table, root=path.parent, source=path, base=base)

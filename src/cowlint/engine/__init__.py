@@ -1,0 +1,1 @@
+"""The one engine: files, prefilter, parse, module facts, rules, suppression."""

@@ -1,0 +1,104 @@
+"""The tables of APIs cowlint knows: process dispatch, thread pools, contexts, bulk data.
+
+Everything is keyed by qualified name, whatever spelling the import used
+(``import multiprocessing.pool as mpp; mpp.Pool`` is ``multiprocessing.pool.Pool``).
+"""
+
+from __future__ import annotations
+
+# constructors -> kind of object made
+POOL_CONSTRUCTORS = frozenset({"multiprocessing.Pool", "multiprocessing.pool.Pool", "multiprocessing.context.BaseContext.Pool"})
+EXECUTOR_CONSTRUCTORS = frozenset({"concurrent.futures.ProcessPoolExecutor", "concurrent.futures.process.ProcessPoolExecutor"})
+PROCESS_CONSTRUCTORS = frozenset(
+    {
+        "multiprocessing.Process",
+        "multiprocessing.process.BaseProcess",
+        "multiprocessing.context.Process",
+        "multiprocessing.context.ForkProcess",
+        "multiprocessing.context.SpawnProcess",
+        "multiprocessing.context.ForkServerProcess",
+    }
+)
+# Threads share memory: never a process dispatch, whatever the receiver is called.
+THREAD_CONSTRUCTORS = frozenset(
+    {
+        "concurrent.futures.ThreadPoolExecutor",
+        "concurrent.futures.thread.ThreadPoolExecutor",
+        "multiprocessing.pool.ThreadPool",
+        "multiprocessing.dummy.Pool",
+        "multiprocessing.dummy.Process",
+        "multiprocessing.dummy.DummyProcess",
+        "threading.Thread",
+    }
+)
+# start method pinned by the class itself
+_PINNED_PROCESS = {
+    "multiprocessing.context.ForkProcess": "fork",
+    "multiprocessing.context.SpawnProcess": "spawn",
+    "multiprocessing.context.ForkServerProcess": "forkserver",
+}
+
+GET_CONTEXT = frozenset({"multiprocessing.get_context", "multiprocessing.context.get_context"})
+SET_START_METHOD = frozenset({"multiprocessing.set_start_method", "multiprocessing.context.set_start_method"})
+# ctx.<attr>(...) -> kind
+CONTEXT_FACTORIES = {"Pool": "pool", "Process": "process"}
+
+POOL_METHODS = frozenset({"map", "map_async", "imap", "imap_unordered", "starmap", "starmap_async", "apply", "apply_async"})
+EXECUTOR_METHODS = frozenset({"submit", "map"})
+DISPATCH_METHODS = POOL_METHODS | EXECUTOR_METHODS
+
+PARTIAL = frozenset({"functools.partial"})
+REPEAT = frozenset({"itertools.repeat"})
+ZIP = frozenset({"builtins.zip"})
+PASS_THROUGH_ITERABLES = frozenset({"builtins.list", "builtins.tuple", "builtins.iter", "builtins.enumerate", "builtins.reversed"})
+
+# Annotations that mean bulk data of unknown size.
+BULK_TYPES = frozenset(
+    {
+        "numpy.ndarray",
+        "numpy.typing.NDArray",
+        "pandas.DataFrame",
+        "pandas.Series",
+        "pandas.core.frame.DataFrame",
+        "torch.Tensor",
+        "pyarrow.Table",
+        "polars.DataFrame",
+    }
+)
+# method calls whose result is bulk data of unknown size
+BULK_METHODS = frozenset({"read", "readlines", "read_bytes", "read_text", "from_pretrained", "load_model"})
+# attributes and methods of arrays/frames that keep their bulk
+ARRAY_VIEW_ATTRIBUTES = frozenset({"T", "values", "data", "array", "flat"})
+ARRAY_COPY_METHODS = frozenset({"copy", "astype", "reshape", "to_numpy", "ravel", "flatten", "transpose", "numpy", "cpu", "clone", "contiguous", "squeeze", "to_list", "tolist"})
+
+
+def constructor_kind(qualname: str) -> str | None:
+    """``pool``, ``executor``, ``process`` or ``thread`` for a known constructor, else None."""
+    if qualname in POOL_CONSTRUCTORS:
+        return "pool"
+    if qualname in EXECUTOR_CONSTRUCTORS:
+        return "executor"
+    if qualname in PROCESS_CONSTRUCTORS:
+        return "process"
+    if qualname in THREAD_CONSTRUCTORS:
+        return "thread"
+    return None
+
+
+def pinned_by_class(qualname: str) -> str | None:
+    """The start method a Process class pins by itself (``ForkProcess`` -> fork)."""
+    return _PINNED_PROCESS.get(qualname)
+
+
+def short(qualname: str) -> str:
+    """A qualified name as users write it: ``numpy.zeros`` -> ``np.zeros``."""
+    for long, alias in (("numpy.", "np."), ("pandas.", "pd."), ("builtins.", "")):
+        if qualname.startswith(long):
+            return alias + qualname[len(long) :]
+    return qualname
+
+
+def looks_like_pool_name(name: str) -> bool:
+    """A receiver name that says process pool or executor (and not thread)."""
+    lowered = name.lower()
+    return ("pool" in lowered or "executor" in lowered) and "thread" not in lowered

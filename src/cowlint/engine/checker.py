@@ -1,0 +1,224 @@
+"""Checking: bytes -> prefilter -> parse -> facts -> rules -> positions -> suppression -> findings.
+
+Nothing here imports or executes the code it reads. Any failure on one file
+becomes a finding (COW901/COW902) or an error line for that file; the run goes
+on with the others.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import stat
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+
+from cowlint.config import Config
+from cowlint.engine.context import ModuleContext
+from cowlint.engine.discovery import FileToCheck, PathProblem, discover
+from cowlint.engine.facts import collect_facts
+from cowlint.engine.finding import Finding
+from cowlint.engine.noqa import suppressed
+from cowlint.engine.positions import locate
+from cowlint.engine.source import SourceText, UndecodableSource, decode_source
+from cowlint.rules import ALL_RULES, ENGINE_CODES, RULES_BY_CODE, Rule
+
+_ERROR_AT = re.compile(r"error at (\d+):(\d+)")
+
+
+@dataclass
+class FileResult:
+    """The outcome for one file: findings, the decoded text (when read), internal errors."""
+
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    source: SourceText | None = None
+    errors: list[str] = field(default_factory=list)
+    parsed: bool = False
+
+
+@dataclass
+class CheckResult:
+    """The outcome of a run over paths."""
+
+    findings: list[Finding] = field(default_factory=list)
+    sources: dict[str, SourceText] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    files_checked: int = 0
+    files_parsed: int = 0
+
+
+def _engine_finding(code: str, path: str, line: int, column: int, message: str, fix: str) -> Finding:
+    rule = RULES_BY_CODE[code]
+    return Finding(path, max(line, 1), max(column, 1), max(line, 1), max(column, 1) + 1, code, rule.name, message, fix)
+
+
+def _enabled_rules(config: Config, path: str) -> list[type[Rule]]:
+    return [rule for rule in ALL_RULES if config.rule_enabled(rule.code) and not config.ignored_for_path(rule.code, path)]
+
+
+def _engine_code_enabled(code: str, config: Config, path: str) -> bool:
+    return config.rule_enabled(code) and not config.ignored_for_path(code, path)
+
+
+def check_bytes(data: bytes, path: str, config: Config, *, use_prefilter: bool = True) -> FileResult:
+    """Check one module given as bytes (decoded per PEP 263)."""
+    result = FileResult(path)
+    rules = [rule for rule in _enabled_rules(config, path) if rule.code not in ENGINE_CODES]
+    report_parse_errors = _engine_code_enabled("COW901", config, path)
+    if use_prefilter and not any(rule.may_report(data) for rule in rules):
+        return result
+    if not rules and not report_parse_errors:
+        return result
+    try:
+        source = decode_source(data, path)
+    except UndecodableSource as error:
+        if report_parse_errors:
+            line = data[: error.offset].count(b"\n") + 1 if error.offset is not None else 1
+            result.findings.append(_engine_finding("COW901", path, line, 1, f"cannot decode the file: {error}", "save the file as UTF-8 or declare its encoding (PEP 263)"))
+        return result
+    result.source = source
+    _check_text(source, rules, config, result, report_parse_errors)
+    return result
+
+
+def _parse_failure(source: SourceText, error: Exception) -> tuple[int, int, str, str]:
+    """(line, column, message, fix) for a file libcst could not parse, with Python's own verdict."""
+    if isinstance(error, RecursionError):
+        return 1, 1, "too deeply nested for libcst's parser (recursion limit reached); the file was not checked", "split the deeply nested expression"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(source.text, filename=source.path)
+    except SyntaxError as syntax:
+        return syntax.lineno or 1, syntax.offset or 1, f"syntax error: {syntax.msg}", "fix the syntax error; the file was not checked"
+    except (ValueError, RecursionError, MemoryError) as other:
+        return 1, 1, f"syntax error: {other}", "fix the file; it was not checked"
+    line, column = 1, 1
+    detail = str(error).strip().splitlines()
+    message = getattr(error, "message", None) or (detail[1] if len(detail) > 1 else detail[0] if detail else type(error).__name__)
+    match = _ERROR_AT.search(str(message))
+    if match:
+        line, column = int(match.group(1)), int(match.group(2))
+    elif isinstance(error, cst.ParserSyntaxError):
+        line, column = error.raw_line, error.raw_column + 1
+    return (
+        line,
+        column,
+        f"libcst cannot parse this file although Python can (a parser limitation, not an error in your code): {message}",
+        "rewrite the construct libcst rejects, or exclude the file",
+    )
+
+
+def _check_text(source: SourceText, rules: list[type[Rule]], config: Config, result: FileResult, report_parse_errors: bool) -> None:
+    path = source.path
+    try:
+        module = cst.parse_module(source.text)
+    except Exception as error:  # noqa: BLE001 - libcst raises ParserSyntaxError, RecursionError and others
+        if report_parse_errors:
+            line, column, message, fix = _parse_failure(source, error)
+            result.findings.append(_engine_finding("COW901", path, line, column, message, fix))
+        return
+    result.parsed = True
+    try:
+        facts = collect_facts(module)
+        context = ModuleContext(path, module, facts, config)
+        reports = []
+        for rule in rules:
+            reports.extend((rule, report) for report in rule().check(context))
+        spans = locate(module, [report.node for _, report in reports])
+    except RecursionError:
+        if report_parse_errors:
+            result.findings.append(_engine_finding("COW901", path, 1, 1, "too deeply nested to analyse (recursion limit reached); the file was not checked", "split the deeply nested expression"))
+        return
+    except Exception as error:  # noqa: BLE001 - one file's internal error must not end the run
+        result.errors.append(f"{path}: internal error, please report it: {type(error).__name__}: {error}")
+        return
+    lines = source.lines
+    seen: set[tuple[str, int, int, str]] = set()
+    for rule, report in reports:
+        span = spans[report.node]
+        line_text = lines[span.line - 1] if 0 < span.line <= len(lines) else ""
+        if suppressed(line_text, rule.code):
+            continue
+        key = (rule.code, span.line, span.column, report.message)
+        if key in seen:
+            continue
+        seen.add(key)
+        result.findings.append(
+            Finding(
+                path=path,
+                line=span.line,
+                column=span.column + 1,
+                end_line=span.end_line,
+                end_column=span.end_column + 1,
+                code=rule.code,
+                name=rule.name,
+                message=report.message,
+                fix=report.fix,
+                confidence=report.confidence,
+                size_bytes=report.size_bytes,
+            )
+        )
+    result.findings.sort(key=Finding.sort_key)
+
+
+def check_source(source: str | bytes, path: str = "<stdin>", config: Config | None = None, *, use_prefilter: bool = True) -> list[Finding]:
+    """Check one module's source and return its findings, sorted by position."""
+    data = source.encode("utf-8") if isinstance(source, str) else source
+    return check_bytes(data, path, config or Config(), use_prefilter=use_prefilter).findings
+
+
+def read_file(path: Path) -> bytes:
+    """The bytes of a regular file; raises OSError with a readable reason otherwise."""
+    info = os.stat(path)
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(21, "is a directory")
+    if not stat.S_ISREG(info.st_mode):
+        raise OSError(0, "not a regular file (a FIFO, socket or device); skipped")
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def check_file(item: FileToCheck, config: Config, *, use_prefilter: bool = True) -> FileResult:
+    """Read and check one discovered file."""
+    try:
+        data = read_file(item.path)
+    except OSError as error:
+        result = FileResult(item.display)
+        if _engine_code_enabled("COW902", config, item.display):
+            reason = error.strerror or str(error) or type(error).__name__
+            result.findings.append(_engine_finding("COW902", item.display, 1, 1, f"cannot read: {reason}", "check that the path exists and is readable"))
+        return result
+    return check_bytes(data, item.display, config, use_prefilter=use_prefilter)
+
+
+def check_paths(paths: list[str], config: Config | None = None, *, use_prefilter: bool = True) -> CheckResult:
+    """Check every Python file under ``paths``; never raises for a bad file."""
+    config = config or Config()
+    outcome = CheckResult()
+    for item in discover(paths, config):
+        if isinstance(item, PathProblem):
+            if item.fatal and _engine_code_enabled("COW902", config, item.display):
+                outcome.findings.append(_engine_finding("COW902", item.display, 1, 1, f"cannot read: {item.message}", "check that the path exists and is readable"))
+            elif not item.fatal:
+                outcome.warnings.append(f"{item.display}: {item.message}")
+            continue
+        result = check_file(item, config, use_prefilter=use_prefilter)
+        _merge(outcome, result)
+    outcome.findings.sort(key=Finding.sort_key)
+    return outcome
+
+
+def _merge(outcome: CheckResult, result: FileResult) -> None:
+    outcome.files_checked += 1
+    outcome.files_parsed += int(result.parsed)
+    outcome.findings.extend(result.findings)
+    outcome.errors.extend(result.errors)
+    if result.findings and result.source is not None:
+        outcome.sources[result.path] = result.source

@@ -1,0 +1,119 @@
+"""Finding the Python files to check under the paths a user names.
+
+Explicitly named files are always checked (whatever their suffix); folders are
+walked for ``*.py`` files, skipping version-control folders, virtualenvs,
+build output and the configured ``exclude`` patterns. Symlinked folders are
+followed once: a symlink loop is reported and skipped, never walked forever.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from cowlint.config import Config
+
+PYTHON_SUFFIXES = (".py", ".pyw")
+
+
+@dataclass(frozen=True)
+class FileToCheck:
+    """A file to read and check; ``display`` is the path shown in reports."""
+
+    path: Path
+    display: str
+
+
+@dataclass(frozen=True)
+class PathProblem:
+    """A named or discovered path that cannot be checked.
+
+    ``fatal`` problems (a missing or unreadable path) become COW902 findings;
+    the others (a symlink loop, a broken symlink met while walking) are warnings.
+    """
+
+    display: str
+    message: str
+    fatal: bool
+
+
+def _display(path: Path) -> str:
+    text = str(path)
+    return text[2:] if text.startswith("./") else text
+
+
+def discover(paths: list[str], config: Config) -> Iterator[FileToCheck | PathProblem]:
+    """Yield files to check and problems, in a stable order (sorted within each folder)."""
+    seen: set[str] = set()
+    for raw in paths:
+        path = Path(raw)
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            if path.is_symlink():
+                yield PathProblem(_display(path), "broken symlink: its target does not exist", fatal=True)
+            else:
+                yield PathProblem(_display(path), "no such file or directory", fatal=True)
+            continue
+        except OSError as error:
+            yield PathProblem(_display(path), f"cannot access: {error.strerror or error}", fatal=True)
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            yield from _walk(path, config, {(info.st_dev, info.st_ino)}, seen)
+        elif _remember(path, seen):
+            yield FileToCheck(path, _display(path))
+
+
+def _remember(path: Path, seen: set[str]) -> bool:
+    try:
+        key = os.path.realpath(path)
+    except OSError:
+        key = str(path)
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
+
+
+def _walk(directory: Path, config: Config, ancestors: set[tuple[int, int]], seen: set[str]) -> Iterator[FileToCheck | PathProblem]:
+    try:
+        with os.scandir(directory) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+    except OSError as error:
+        yield PathProblem(_display(directory), f"cannot read directory: {error.strerror or error}", fatal=True)
+        return
+    for entry in entries:
+        path = directory / entry.name
+        if config.is_excluded(path):
+            continue
+        try:
+            is_dir = entry.is_dir()  # follows symlinks
+        except OSError:
+            is_dir = False
+        if is_dir:
+            try:
+                info = path.stat()
+            except OSError as error:
+                yield PathProblem(_display(path), f"cannot access: {error.strerror or error}", fatal=True)
+                continue
+            key = (info.st_dev, info.st_ino)
+            if key in ancestors:
+                yield PathProblem(_display(path), "symlink loop: this folder contains itself; skipped", fatal=False)
+                continue
+            yield from _walk(path, config, ancestors | {key}, seen)
+            continue
+        if not entry.name.endswith(PYTHON_SUFFIXES):
+            continue
+        try:
+            regular = entry.is_file()
+        except OSError:
+            regular = False
+        if not regular:
+            if entry.is_symlink() and not os.path.exists(path):
+                yield PathProblem(_display(path), "broken symlink: its target does not exist; skipped", fatal=False)
+            continue
+        if _remember(path, seen):
+            yield FileToCheck(path, _display(path))

@@ -1,0 +1,198 @@
+"""Process dispatch sites: where a callable and its data leave for another process.
+
+A dispatch site is a pool or executor method call (``pool.map``,
+``executor.submit``...) or a constructor that ships something to its workers
+(``Pool(initializer=, initargs=)``, ``Process(target=, args=)``). Each site
+lists its payloads: the expressions that are pickled, and how often.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from cowlint.engine import apis
+from cowlint.engine.facts import CallSite, ModuleFacts, Scope
+from cowlint.engine.values import DEFAULT_START, PoolValue, Resolver, StartMethod, Unknown, argument, dotted_name
+
+# how often a payload is pickled
+EVERY_TASK = "every task"
+EVERY_CALL = "every call"
+THIS_CALL = "this call"
+PER_WORKER = "per worker"
+PER_PROCESS = "per process"
+
+
+@dataclass(frozen=True)
+class Payload:
+    """An expression a dispatch pickles.
+
+    ``items`` payloads are iterables whose items travel once each (only what is
+    repeated into every item costs extra); the others are pickled as a whole,
+    ``frequency`` times.
+    """
+
+    role: str  # "callable", "items", "args", "initializer", "initargs", "target"
+    expr: cst.BaseExpression
+    items: bool
+    frequency: str
+
+
+@dataclass(frozen=True)
+class DispatchSite:
+    """One call that sends work or state to other processes."""
+
+    call: cst.Call
+    scope: Scope
+    order: int
+    api: str  # e.g. "Pool.map", "ProcessPoolExecutor.submit", "Process", "Pool"
+    receiver: PoolValue
+    start: StartMethod
+    confidence: str
+    payloads: tuple[Payload, ...]
+
+    @property
+    def pickles_to_start(self) -> bool:
+        """Constructor payloads (initargs, Process args) are pickled unless fork is pinned."""
+        return not self.start.pinned_fork
+
+
+_KIND_LABEL = {"pool": "Pool", "executor": "ProcessPoolExecutor", "process": "Process"}
+
+
+def _positional_from(call: cst.Call, start: int) -> list[cst.BaseExpression]:
+    values = []
+    index = 0
+    for arg in call.args:
+        if arg.keyword is not None or arg.star:
+            continue
+        if index >= start:
+            values.append(arg.value)
+        index += 1
+    return values
+
+
+def _method_payloads(kind: str, method: str, call: cst.Call, in_loop: bool) -> tuple[Payload, ...] | None:
+    once = EVERY_TASK if in_loop else THIS_CALL
+    func = argument(call, "func" if kind == "pool" else "fn", 0)
+    payloads: list[Payload] = []
+    if kind == "pool":
+        if method not in apis.POOL_METHODS:
+            return None
+        if method in ("apply", "apply_async"):
+            if func is not None:
+                payloads.append(Payload("callable", func, False, once))
+            for keyword, position in (("args", 1), ("kwds", 2)):
+                arg = argument(call, keyword, position)
+                if arg is not None:
+                    payloads.append(Payload("args", arg, False, once))
+            return tuple(payloads)
+        if func is not None:
+            payloads.append(Payload("callable", func, False, EVERY_TASK))
+        iterable = argument(call, "iterable", 1)
+        if iterable is not None:
+            payloads.append(Payload("items", iterable, True, EVERY_TASK))
+        return tuple(payloads)
+    if kind == "executor":
+        if method not in apis.EXECUTOR_METHODS:
+            return None
+        if method == "submit":
+            if func is not None:
+                payloads.append(Payload("callable", func, False, once))
+            for value in _positional_from(call, 1):
+                payloads.append(Payload("args", value, False, once))
+            for arg in call.args:
+                if arg.keyword is not None and arg.keyword.value != "fn":
+                    payloads.append(Payload("args", arg.value, False, once))
+            return tuple(payloads)
+        if func is not None:
+            payloads.append(Payload("callable", func, False, EVERY_TASK))
+        for value in _positional_from(call, 1):
+            payloads.append(Payload("items", value, True, EVERY_TASK))
+        return tuple(payloads)
+    return None
+
+
+def _constructor_payloads(kind: str, call: cst.Call) -> tuple[Payload, ...]:
+    payloads: list[Payload] = []
+    if kind in ("pool", "executor"):
+        init_position, args_position = (1, 2) if kind == "pool" else (2, 3)
+        initializer = argument(call, "initializer", init_position)
+        if initializer is not None:
+            payloads.append(Payload("initializer", initializer, False, PER_WORKER))
+        initargs = argument(call, "initargs", args_position)
+        if initargs is not None:
+            payloads.append(Payload("initargs", initargs, False, PER_WORKER))
+    elif kind == "process":
+        target = argument(call, "target", 1)
+        if target is not None:
+            payloads.append(Payload("target", target, False, PER_PROCESS))
+        for keyword, position in (("args", 3), ("kwargs", 4)):
+            arg = argument(call, keyword, position)
+            if arg is not None:
+                payloads.append(Payload("args", arg, False, PER_PROCESS))
+    return tuple(payloads)
+
+
+def _receiver_name(expr: cst.BaseExpression) -> str | None:
+    if isinstance(expr, cst.Name):
+        return expr.value
+    if isinstance(expr, cst.Attribute):
+        return expr.attr.value
+    if isinstance(expr, cst.Call):
+        dotted = dotted_name(expr.func)
+        return dotted.rsplit(".", 1)[-1] if dotted else None
+    return None
+
+
+def find_dispatch_sites(facts: ModuleFacts, resolver: Resolver) -> list[DispatchSite]:
+    """Every process dispatch in the module, in source order."""
+    sites: list[DispatchSite] = []
+    for call_site in facts.calls:
+        site = _classify(call_site, resolver)
+        if site is not None:
+            sites.append(site)
+    return sites
+
+
+def _classify(call_site: CallSite, resolver: Resolver) -> DispatchSite | None:
+    call, scope, order = call_site.node, call_site.scope, call_site.order
+    func = call.func
+    in_loop = bool(call_site.loops)
+    if isinstance(func, cst.Attribute) and func.attr.value in apis.DISPATCH_METHODS:
+        method = func.attr.value
+        receiver = resolver.eval(func.value, scope, order)
+        if isinstance(receiver, PoolValue):
+            if receiver.kind not in ("pool", "executor"):
+                return None
+        elif isinstance(receiver, Unknown):
+            name = _receiver_name(func.value)
+            if name is None or not apis.looks_like_pool_name(name):
+                return None
+            kind = "executor" if (method == "submit" or "executor" in name.lower()) else "pool"
+            receiver = PoolValue(kind, f"{name} (unknown origin)", DEFAULT_START, "medium")
+        else:
+            return None
+        payloads = _method_payloads(receiver.kind, method, call, in_loop)
+        if payloads is None:
+            return None
+        api = f"{_KIND_LABEL[receiver.kind]}.{method}"
+        return DispatchSite(call, scope, order, api, receiver, receiver.start, receiver.confidence, payloads)
+    if isinstance(func, cst.Name) or (isinstance(func, cst.Attribute) and func.attr.value in ("Pool", "Process", "ProcessPoolExecutor", "ForkProcess", "SpawnProcess", "ForkServerProcess")):
+        if isinstance(func, cst.Name):
+            bindings = resolver.lookup(func.value, scope, order)
+            if not bindings or all(b.kind != "import" for b in bindings):
+                return None
+        made = resolver.eval(call, scope, order)
+        if not isinstance(made, PoolValue) or made.kind == "thread":
+            return None
+        start = made.start
+        pinned = apis.pinned_by_class(made.api)
+        if pinned is not None:
+            start = StartMethod(pinned, made.api.rsplit(".", 1)[-1])
+        payloads = _constructor_payloads(made.kind, call)
+        if not payloads:
+            return None
+        return DispatchSite(call, scope, order, _KIND_LABEL[made.kind], made, start, made.confidence, payloads)
+    return None

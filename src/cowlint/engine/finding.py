@@ -1,0 +1,30 @@
+"""Findings are plain data: what is wrong, where, how sure, how big."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One reported problem. Lines and columns are 1-based; ends are exclusive columns."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    code: str
+    name: str
+    message: str
+    fix: str
+    confidence: str = "high"
+    size_bytes: int | None = None
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        """Order used for every report: path, then position, then code."""
+        return (self.path, self.line, self.column, self.code)
+
+    def one_line(self) -> str:
+        """The message and the fix in one line, for formats without a help line."""
+        return f"{self.message}; {self.fix}" if self.fix else self.message

@@ -1,0 +1,225 @@
+"""What each dispatch pickles: instances (``self`` above all) and large data.
+
+A payload expression is searched for the objects it carries:
+
+- as a whole (``args=(big, i)``, ``partial(f, big)``, ``self.score``, a lambda
+  closing over ``big``): everything reachable is pickled each time;
+- as an iterable of task items (``pool.map(f, items)``): each item travels once,
+  which is normal, so only what is repeated into every item counts: names
+  that do not vary with the comprehension or loop that builds the items
+  (``[(self, i) for i in ids]``, ``zip(repeat(big), keys)``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import libcst as cst
+
+from cowlint.engine import apis
+from cowlint.engine.dispatch import DispatchSite, Payload
+from cowlint.engine.facts import Binding, ModuleFacts, Scope, walk
+from cowlint.engine.values import BoundMethod, Data, FunctionRef, Instance, Resolver, Value, dotted_name
+
+MAX_DEPTH = 12
+
+
+@dataclass(frozen=True)
+class Shipped:
+    """An object a dispatch pickles: ``kind`` is ``self``, ``instance`` or ``data``."""
+
+    site: DispatchSite
+    payload: Payload
+    kind: str
+    value: Value
+    path: tuple[str, ...]  # how it gets there, outermost first, as source snippets
+    repeated: bool  # repeated into every item of an iterable payload
+
+    @property
+    def leaf(self) -> str:
+        """The source of the expression that carries the object."""
+        return self.path[-1]
+
+
+class _Search:
+    def __init__(self, facts: ModuleFacts, resolver: Resolver, site: DispatchSite, payload: Payload) -> None:
+        self.facts = facts
+        self.resolver = resolver
+        self.site = site
+        self.payload = payload
+
+    def code(self, node: cst.CSTNode) -> str:
+        text = " ".join(self.facts.module.code_for_node(node).split())
+        return text if len(text) <= 60 else text[:57] + "..."
+
+    # whole-value search ------------------------------------------------------
+
+    def value(
+        self, expr: cst.BaseExpression, scope: Scope, at: int, path: tuple[str, ...], varying: tuple[cst.CSTNode, ...], depth: int, repeated: bool
+    ) -> Iterator[Shipped]:
+        """Objects pickled when ``expr`` is pickled."""
+        if depth > MAX_DEPTH:
+            return
+        here = (*path, self.code(expr))
+        if isinstance(expr, cst.Name):
+            for binding in self.resolver.lookup(expr.value, scope, at):
+                if self._varies(binding, varying):
+                    continue
+                if binding.kind == "assign" and binding.value is not None and _is_structural(binding.value):
+                    yield from self.value(binding.value, binding.eval_scope, binding.order, here, varying, depth + 1, repeated)
+                    continue
+                resolved = self.resolver.eval_binding(binding)
+                if isinstance(resolved, FunctionRef) and resolved.scope is not None and resolved.scope.parent is not None and resolved.scope.parent.kind != "module":
+                    yield from self.closure(resolved, here, varying, depth, repeated)
+                    continue
+                yield from self.classify(resolved, here, repeated)
+            return
+        if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
+            for element in expr.elements:
+                yield from self.value(element.value, scope, at, path, varying, depth + 1, repeated)
+            return
+        if isinstance(expr, cst.Dict):
+            for element in expr.elements:
+                if isinstance(element, cst.DictElement):
+                    yield from self.value(element.key, scope, at, path, varying, depth + 1, repeated)
+                yield from self.value(element.value, scope, at, path, varying, depth + 1, repeated)
+            return
+        if isinstance(expr, cst.Call) and self.resolver.qualname(expr.func, scope, at) in apis.PARTIAL:
+            for arg in expr.args:
+                yield from self.value(arg.value, scope, at, here, varying, depth + 1, repeated)
+            return
+        if isinstance(expr, cst.Lambda):
+            lambda_scope = self.facts.scopes.get(expr)
+            if lambda_scope is not None:
+                yield from self.closure(FunctionRef(expr, lambda_scope), here, varying, depth, repeated)
+            return
+        if isinstance(expr, (cst.Call, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)) and repeated:
+            return  # built afresh for every item: each copy travels once
+        if isinstance(expr, cst.Subscript):
+            return  # a slice or an element: usually a different piece per task
+        yield from self.classify(self.resolver.eval(expr, scope, at), here, repeated)
+
+    def closure(self, function: FunctionRef, path: tuple[str, ...], varying: tuple[cst.CSTNode, ...], depth: int, repeated: bool) -> Iterator[Shipped]:
+        """A lambda or nested function: pickling it would take its free variables along."""
+        scope = function.scope
+        if scope is None:
+            return
+        body = function.node.body if isinstance(function.node, (cst.Lambda, cst.FunctionDef)) else None
+        if body is None:
+            return
+        seen: set[str] = set()
+        for node in walk(body):
+            if isinstance(node, cst.Name) and node.value not in seen and node.value not in scope.bindings:
+                seen.add(node.value)
+                holder = self.resolver.lookup(node.value, scope, 1 << 60)
+                if not holder or holder[0].scope.kind == "module":
+                    continue  # globals are looked up by the worker, not pickled
+                yield from self.value(node, scope, 1 << 60, path, varying, depth + 1, repeated)
+
+    def classify(self, value: Value, path: tuple[str, ...], repeated: bool) -> Iterator[Shipped]:
+        if isinstance(value, BoundMethod):
+            value = value.receiver
+        if isinstance(value, Instance):
+            yield Shipped(self.site, self.payload, "self" if value.is_self else "instance", value, path, repeated)
+        elif isinstance(value, Data):
+            yield Shipped(self.site, self.payload, "data", value, path, repeated)
+
+    # per-item search ---------------------------------------------------------
+
+    def items(self, expr: cst.BaseExpression, scope: Scope, at: int, path: tuple[str, ...], depth: int) -> Iterator[Shipped]:
+        """Objects repeated into every item of the iterable ``expr``."""
+        if depth > MAX_DEPTH:
+            return
+        here = (*path, self.code(expr))
+        if isinstance(expr, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+            inner = self.facts.scopes.get(expr, scope)
+            element = expr.key if isinstance(expr, cst.DictComp) else expr.elt
+            yield from self.value(element, inner, at, here, (expr,), depth + 1, True)
+            return
+        if isinstance(expr, cst.Call):
+            name = self.resolver.qualname(expr.func, scope, at)
+            if name in apis.REPEAT:
+                first = expr.args[0].value if expr.args else None
+                if first is not None:
+                    yield from self.value(first, scope, at, here, (), depth + 1, True)
+            elif name in apis.ZIP or name in apis.PASS_THROUGH_ITERABLES:
+                for arg in expr.args:
+                    if arg.keyword is None:
+                        yield from self.items(arg.value, scope, at, here, depth + 1)
+            return
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Multiply):
+            for side in (expr.left, expr.right):
+                if isinstance(side, (cst.List, cst.Tuple)):
+                    for element in side.elements:
+                        yield from self.value(element.value, scope, at, here, (), depth + 1, True)
+            return
+        if isinstance(expr, cst.Name):
+            for binding in self.resolver.lookup(expr.value, scope, at):
+                if binding.kind in ("assign", "enter") and binding.value is not None:
+                    yield from self.items(binding.value, binding.eval_scope, binding.order, here, depth + 1)
+                    for mutation in self.facts.mutations_of(expr.value, binding.eval_scope):
+                        if mutation.order < at or binding.scope.frame() is not scope.frame():
+                            yield from self._mutation_items(mutation.method, mutation.args, mutation.scope, mutation.order, mutation.loops, here, depth)
+
+    def _mutation_items(
+        self, method: str, args: tuple[cst.BaseExpression, ...], scope: Scope, at: int, loops: tuple[cst.CSTNode, ...], path: tuple[str, ...], depth: int
+    ) -> Iterator[Shipped]:
+        if not args:
+            return
+        if method in ("append", "add", "appendleft"):
+            yield from self.value(args[0], scope, at, (*path, self.code(args[0])), loops, depth + 1, True)
+        elif method == "insert" and len(args) > 1:
+            yield from self.value(args[1], scope, at, (*path, self.code(args[1])), loops, depth + 1, True)
+        elif method in ("extend", "extendleft"):
+            yield from self.items(args[0], scope, at, path, depth + 1)
+
+    @staticmethod
+    def _varies(binding: Binding, varying: tuple[cst.CSTNode, ...]) -> bool:
+        """A name bound inside the loop or comprehension that builds the items differs per item."""
+        if not varying:
+            return False
+        if binding.kind == "element" and binding.node in varying:
+            return True
+        if binding.kind == "element" and isinstance(binding.node, cst.CompFor):
+            return any(_comp_contains(loop, binding.node) for loop in varying)
+        return any(loop in binding.loops for loop in varying)
+
+
+def _comp_contains(comprehension: cst.CSTNode, comp_for: cst.CompFor) -> bool:
+    current = getattr(comprehension, "for_in", None)
+    while current is not None:
+        if current is comp_for:
+            return True
+        current = current.inner_for_in
+    return False
+
+
+def _is_structural(expr: cst.BaseExpression) -> bool:
+    """Expressions searched element by element rather than evaluated as a whole."""
+    return isinstance(expr, (cst.Tuple, cst.List, cst.Set, cst.Dict, cst.Lambda)) or (
+        isinstance(expr, cst.Call) and (dotted_name(expr.func) or "").rsplit(".", 1)[-1] == "partial"
+    )
+
+
+def shipped_objects(facts: ModuleFacts, resolver: Resolver, site: DispatchSite) -> list[Shipped]:
+    """Everything ``site`` pickles that is an instance or data, deduplicated by carrier."""
+    found: list[Shipped] = []
+    seen: set[tuple[int, str, int]] = set()
+    for payload in site.payloads:
+        if payload.role in ("initializer", "initargs", "target") or (site.api == "Process" and payload.role == "args"):
+            if not site.pickles_to_start:
+                continue  # inherited by fork, not pickled
+        search = _Search(facts, resolver, site, payload)
+        if payload.items:
+            results = search.items(payload.expr, site.scope, site.order, (), 0)
+        else:
+            results = search.value(payload.expr, site.scope, site.order, (), (), 0, False)
+        for shipped in results:
+            identity = shipped.value.cls.node if isinstance(shipped.value, Instance) else shipped.value
+            key = (id(payload.expr), shipped.kind, id(identity))
+            if key in seen:
+                continue
+            seen.add(key)
+            found.append(shipped)
+    return found

@@ -1,0 +1,329 @@
+"""Size estimates for data built by calls, repetition and comprehensions.
+
+Estimates use literal arguments only (folded through module constants such as
+``N = 10**8``): ``np.zeros(100000000)`` is 800,000,000 bytes (762.9 MiB).
+Loaded data whose size cannot be known statically (``np.load``, ``pd.read_csv``,
+``pickle.load``, ``f.read()``...) is bulk data of unknown size.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+import libcst as cst
+
+from cowlint.engine.values import Const, Container, Data, Unknown, UNKNOWN, Value, argument, const_size
+
+if TYPE_CHECKING:
+    from cowlint.engine.facts import Scope
+    from cowlint.engine.values import Resolver
+
+POINTER = 8
+
+_DTYPE_SIZES = {
+    "bool": 1,
+    "bool_": 1,
+    "int8": 1,
+    "uint8": 1,
+    "byte": 1,
+    "ubyte": 1,
+    "i1": 1,
+    "u1": 1,
+    "b": 1,
+    "B": 1,
+    "?": 1,
+    "int16": 2,
+    "uint16": 2,
+    "float16": 2,
+    "half": 2,
+    "bfloat16": 2,
+    "i2": 2,
+    "u2": 2,
+    "f2": 2,
+    "int32": 4,
+    "uint32": 4,
+    "float32": 4,
+    "single": 4,
+    "int": 8,
+    "i4": 4,
+    "u4": 4,
+    "f4": 4,
+    "float": 8,
+    "int64": 8,
+    "uint64": 8,
+    "float64": 8,
+    "double": 8,
+    "long": 8,
+    "complex64": 8,
+    "i8": 8,
+    "u8": 8,
+    "f8": 8,
+    "c8": 8,
+    "complex128": 16,
+    "complex": 16,
+    "c16": 16,
+}
+
+_NUMPY_SHAPED = {"numpy.zeros": 1, "numpy.ones": 1, "numpy.empty": 1, "numpy.full": 2}  # name -> dtype position
+_NUMPY_RANDOM_SIZED = {"numpy.random.random", "numpy.random.random_sample", "numpy.random.uniform", "numpy.random.normal", "numpy.random.standard_normal", "numpy.random.randint"}
+_NUMPY_RANDOM_DIMS = {"numpy.random.rand", "numpy.random.randn"}
+_TORCH_SHAPED = {"torch.zeros", "torch.ones", "torch.empty", "torch.rand", "torch.randn", "torch.full"}
+
+_NUMPY_BULK = {
+    "numpy.load",
+    "numpy.fromfile",
+    "numpy.loadtxt",
+    "numpy.genfromtxt",
+    "numpy.memmap",
+    "numpy.frombuffer",
+    "numpy.array",
+    "numpy.asarray",
+    "numpy.ascontiguousarray",
+    "numpy.concatenate",
+    "numpy.stack",
+    "numpy.vstack",
+    "numpy.hstack",
+    "numpy.tile",
+    "numpy.repeat",
+    "numpy.copy",
+}
+_OTHER_BULK = {
+    "pickle.load",
+    "pickle.loads",
+    "json.load",
+    "torch.load",
+    "torch.tensor",
+    "torch.from_numpy",
+    "torch.stack",
+    "torch.cat",
+    "joblib.load",
+    "pandas.DataFrame",
+    "pandas.Series",
+    "pandas.concat",
+    "pandas.merge",
+    "pyarrow.parquet.read_table",
+    "pyarrow.Table.from_pandas",
+    "scipy.sparse.load_npz",
+    "h5py.File",
+}
+_BULK_PREFIXES = ("pandas.read_", "polars.read_", "pyarrow.csv.read_", "tensorflow.keras.models.load_model", "keras.models.load_model")
+_LIKE = {"numpy.zeros_like", "numpy.ones_like", "numpy.empty_like", "numpy.full_like", "numpy.copy", "torch.zeros_like", "torch.ones_like", "torch.clone"}
+
+
+def _int(resolver: Resolver, expr: cst.BaseExpression | None, scope: Scope, at: int, depth: int) -> int | None:
+    if expr is None:
+        return None
+    value = resolver.eval(expr, scope, at, depth)
+    if isinstance(value, Const) and isinstance(value.value, int) and not isinstance(value.value, bool):
+        return value.value
+    return None
+
+
+def _shape_count(resolver: Resolver, expr: cst.BaseExpression | None, scope: Scope, at: int, depth: int) -> int | None:
+    """Number of elements of a shape given as an int or a tuple/list of ints."""
+    if expr is None:
+        return None
+    value = resolver.eval(expr, scope, at, depth)
+    if isinstance(value, Const):
+        raw = value.value
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            return max(raw, 0)
+        if isinstance(raw, tuple) and all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
+            count = 1
+            for dimension in raw:
+                count *= max(dimension, 0)  # type: ignore[operator]
+            return count
+    if isinstance(expr, cst.List):
+        count = 1
+        for element in expr.elements:
+            dimension = _int(resolver, element.value, scope, at, depth)
+            if dimension is None:
+                return None
+            count *= max(dimension, 0)
+        return count
+    return None
+
+
+def _dtype_size(resolver: Resolver, expr: cst.BaseExpression | None, scope: Scope, at: int, default: int) -> tuple[int, str]:
+    if expr is None:
+        return default, {8: "float64", 4: "float32"}.get(default, f"{default}-byte")
+    value = resolver.eval(expr, scope, at)
+    name: str | None = None
+    if isinstance(value, Const) and isinstance(value.value, str):
+        name = value.value.lstrip("<>=|")
+    elif hasattr(value, "name") and isinstance(getattr(value, "name"), str):
+        name = str(getattr(value, "name")).rsplit(".", 1)[-1]
+    if name is not None and name in _DTYPE_SIZES:
+        return _DTYPE_SIZES[name], name
+    return default, "unknown dtype"
+
+
+def _array(count: int | None, itemsize: int, dtype: str, label: str) -> Value:
+    if count is None:
+        return Data(None, True, f"{label} array")
+    return Data(count * itemsize + 112, False, f"{label} {dtype} array")
+
+
+def estimate_call(resolver: Resolver, name: str, call: cst.Call, scope: Scope, at: int, depth: int) -> Value:
+    """The data a call to the qualified name ``name`` returns, if it is known data."""
+    label = _label(resolver, call)
+    if name in _NUMPY_SHAPED:
+        count = _shape_count(resolver, argument(call, "shape", 0), scope, at, depth)
+        itemsize, dtype = _dtype_size(resolver, argument(call, "dtype", _NUMPY_SHAPED[name]), scope, at, 8)
+        return _array(count, itemsize, dtype, label)
+    if name in _NUMPY_RANDOM_DIMS:
+        count = 1
+        for arg in call.args:
+            dimension = _int(resolver, arg.value, scope, at, depth) if arg.keyword is None and not arg.star else None
+            if dimension is None:
+                return Data(None, True, f"{label} array")
+            count *= max(dimension, 0)
+        return _array(count, 8, "float64", label)
+    if name in _NUMPY_RANDOM_SIZED:
+        size = argument(call, "size", None)
+        if size is None:
+            return UNKNOWN  # a scalar
+        itemsize = 8
+        return _array(_shape_count(resolver, size, scope, at, depth), itemsize, "int64" if name.endswith("randint") else "float64", label)
+    if name == "numpy.arange":
+        positional = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+        ints = [_int(resolver, p, scope, at, depth) for p in positional]
+        if positional and all(i is not None for i in ints):
+            start, stop, step = (0, ints[0], 1) if len(ints) == 1 else (ints[0], ints[1], ints[2] if len(ints) > 2 else 1)
+            count = max(0, -(-(stop - start) // step)) if step else None  # type: ignore[operator]
+            itemsize, dtype = _dtype_size(resolver, argument(call, "dtype", None), scope, at, 8)
+            return _array(count, itemsize, dtype if dtype != "float64" or argument(call, "dtype", None) else "int64", label)
+        return Data(None, True, f"{label} array")
+    if name in _TORCH_SHAPED:
+        dims = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+        if name == "torch.full":
+            dims = dims[:1]
+        if len(dims) == 1:
+            count = _shape_count(resolver, dims[0], scope, at, depth)
+        elif dims:
+            count = 1
+            for dim in dims:
+                value = _int(resolver, dim, scope, at, depth)
+                count = None if value is None or count is None else count * max(value, 0)
+        else:
+            count = _shape_count(resolver, argument(call, "size", None), scope, at, depth)
+        itemsize, dtype = _dtype_size(resolver, argument(call, "dtype", None), scope, at, 4)
+        if count is None:
+            return Data(None, True, f"{label} tensor")
+        return Data(count * itemsize + 200, False, f"{label} {dtype} tensor")
+    if name in _LIKE:
+        source = argument(call, None, 0)
+        return resolver.eval(source, scope, at, depth) if source is not None else UNKNOWN
+    if name in ("os.urandom", "builtins.bytes", "builtins.bytearray", "secrets.token_bytes"):
+        count = _int(resolver, argument(call, None, 0), scope, at, depth)
+        if count is None:
+            return UNKNOWN
+        return Data(count + 33, False, f"{label} of {count} bytes")
+    if name in ("builtins.list", "builtins.tuple", "builtins.set", "builtins.dict", "builtins.frozenset", "builtins.sorted"):
+        source = argument(call, None, 0)
+        if source is None:
+            return Container(56, f"empty {name[9:]}") if name != "builtins.tuple" else Const(())
+        return _from_iterable(resolver, source, scope, at, depth, label)
+    if name in _NUMPY_BULK or name in _OTHER_BULK or name.startswith(_BULK_PREFIXES):
+        return Data(None, True, f"{label} result")
+    return UNKNOWN
+
+
+def _label(resolver: Resolver, call: cst.Call) -> str:
+    from cowlint.engine.values import dotted_name
+
+    dotted = dotted_name(call.func)
+    return f"{dotted}(...)" if dotted else "call"
+
+
+def _element_size(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: int, depth: int) -> int | None:
+    value = resolver.eval(expr, scope, at, depth)
+    size, bulk, _ = resolver.size_of(value)
+    if bulk:
+        return None
+    if size is None:
+        return 32  # an int or a small object: the usual case for comprehension elements
+    return size
+
+
+def _from_iterable(resolver: Resolver, source: cst.BaseExpression, scope: Scope, at: int, depth: int, label: str) -> Value:
+    """``list(range(N))``, ``list(f)``: the size of a container built from an iterable."""
+    count = _range_count(resolver, source, scope, at, depth)
+    if count is not None:
+        return Data(56 + count * (POINTER + 32), False, f"{label} of {count} items")
+    value = resolver.eval(source, scope, at, depth)
+    if isinstance(value, Data):
+        return Data(value.size, value.bulk, f"{label} of {value.what}")
+    return UNKNOWN
+
+
+def _range_count(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: int, depth: int) -> int | None:
+    if not isinstance(expr, cst.Call):
+        return None
+    if resolver.qualname(expr.func, scope, at) != "builtins.range":
+        return None
+    positional = [arg.value for arg in expr.args if arg.keyword is None and not arg.star]
+    ints = [_int(resolver, p, scope, at, depth) for p in positional]
+    if not positional or any(i is None for i in ints):
+        return None
+    if len(ints) == 1:
+        return max(0, ints[0])  # type: ignore[type-var]
+    start, stop = ints[0], ints[1]
+    step = ints[2] if len(ints) > 2 else 1
+    if not step:
+        return None
+    return max(0, -(-(stop - start) // step))  # type: ignore[operator]
+
+
+def comprehension_size(resolver: Resolver, expr: cst.ListComp | cst.SetComp | cst.DictComp, scope: Scope, at: int, depth: int) -> Value:
+    """A comprehension over ``range(N)`` (N literal) or over loaded data."""
+    inner = resolver.facts.scopes.get(expr, scope)
+    comp = expr.for_in
+    count = _range_count(resolver, comp.iter, scope, at, depth)
+    if count is not None and comp.inner_for_in is None:
+        if isinstance(expr, cst.DictComp):
+            each = (_element_size(resolver, expr.key, inner, at, depth) or 32) + (_element_size(resolver, expr.value, inner, at, depth) or 32) + 40
+        else:
+            element = _element_size(resolver, expr.elt, inner, at, depth)
+            if element is None:
+                return Data(None, True, "comprehension of bulk items")
+            each = element + POINTER
+        return Data(56 + count * each, False, f"comprehension of {count} items")
+    source = resolver.eval(comp.iter, scope, at, depth)
+    if isinstance(source, Data) and source.bulk:
+        return Data(None, True, f"comprehension over {source.what}")
+    if _iterates_file(resolver, comp.iter, scope, at):
+        return Data(None, True, "comprehension over the lines of a file")
+    return UNKNOWN
+
+
+def _iterates_file(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: int) -> bool:
+    if isinstance(expr, cst.Call) and resolver.qualname(expr.func, scope, at) in ("builtins.open", "csv.reader", "csv.DictReader", "io.open"):
+        return True
+    if isinstance(expr, cst.Name):
+        for binding in resolver.lookup(expr.value, scope, at):
+            if binding.kind in ("enter", "assign") and binding.value is not None and isinstance(binding.value, cst.Call):
+                if resolver.qualname(binding.value.func, binding.eval_scope, binding.order) in ("builtins.open", "csv.reader", "csv.DictReader", "io.open", "gzip.open", "bz2.open"):
+                    return True
+    return False
+
+
+def repetition_size(resolver: Resolver, expr: cst.BinaryOperation, left: Value, right: Value) -> Value:
+    """``[x] * N`` (N references to one object) and ``"ab" * N``."""
+    if isinstance(right, Const) and isinstance(right.value, int) and not isinstance(right.value, bool):
+        sequence, times, node = left, right.value, expr.left
+    elif isinstance(left, Const) and isinstance(left.value, int) and not isinstance(left.value, bool):
+        sequence, times, node = right, left.value, expr.right
+    else:
+        return UNKNOWN
+    times = max(times, 0)
+    if isinstance(node, (cst.List, cst.Tuple)):
+        width = len(node.elements)
+        size, bulk, _ = resolver.size_of(sequence)
+        element_total = 0 if isinstance(sequence, Unknown) else (size or 0)
+        what = "list" if isinstance(node, cst.List) else "tuple"
+        # the elements are shared references; only the pointer array grows
+        return Data(56 + POINTER * width * times + element_total, bulk and not element_total, f"[...] * {times} {what}")
+    if isinstance(sequence, Const) and isinstance(sequence.value, (str, bytes)):
+        return Data(const_size(sequence.value) + len(sequence.value) * (times - 1), False, "repeated string")
+    return UNKNOWN

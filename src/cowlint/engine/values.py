@@ -1,0 +1,636 @@
+"""What an expression is, as far as reading (never running) the module can tell.
+
+The resolver evaluates expressions to a small set of abstract values: constants,
+imported names (as qualified names), multiprocessing contexts, pools and
+executors with their start method, instances of classes of the module, and data
+with a size estimate. It follows names through the bindings recorded by
+:mod:`cowlint.engine.facts`: in the same frame, the latest binding before the
+use; from an enclosing scope, every binding.
+"""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import libcst as cst
+
+from cowlint.engine import apis
+from cowlint.engine.facts import CLASS, MODULE, Binding, ClassInfo, ModuleFacts, Scope
+
+_BUILTIN_NAMES = frozenset(dir(builtins))
+MAX_DEPTH = 40
+
+
+class Value:
+    """Base of the abstract values."""
+
+
+@dataclass(frozen=True)
+class Unknown(Value):
+    """Nothing useful is known."""
+
+
+UNKNOWN = Unknown()
+
+
+@dataclass(frozen=True)
+class Const(Value):
+    """A literal constant: int, float, str, bytes, bool, None, or a tuple of those."""
+
+    value: object
+
+
+@dataclass(frozen=True)
+class Qualified(Value):
+    """An imported module or object, by qualified name (``numpy.zeros``)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class StartMethod:
+    """The start method governing a pool or process: pinned, or the platform default (None)."""
+
+    method: str | None
+    how: str
+
+    @property
+    def pinned_fork(self) -> bool:
+        """True when fork is explicitly requested, so nothing is pickled to start a worker."""
+        return self.method == "fork"
+
+
+DEFAULT_START = StartMethod(None, "the platform default start method")
+
+
+@dataclass(frozen=True)
+class Context(Value):
+    """A multiprocessing context (``get_context("fork")``) or the multiprocessing module's default."""
+
+    start: StartMethod
+
+
+@dataclass(frozen=True)
+class ContextMember(Value):
+    """An attribute of a context not yet called: ``ctx.Pool``."""
+
+    context: Context
+    attr: str
+
+
+@dataclass(frozen=True)
+class PoolValue(Value):
+    """A process pool, executor or Process object (or a thread pool, ``kind == "thread"``)."""
+
+    kind: str  # "pool", "executor", "process", "thread"
+    api: str
+    start: StartMethod
+    confidence: str = "high"
+    ctor: cst.Call | None = None
+    ctor_scope: Scope | None = None
+    ctor_order: int = 0
+
+
+@dataclass(frozen=True)
+class Data(Value):
+    """Data with a size estimate (``size`` bytes) or bulk data of unknown size."""
+
+    size: int | None
+    bulk: bool
+    what: str
+    confidence: str = "high"
+
+
+@dataclass(frozen=True)
+class Container(Value):
+    """A mutable container literal (list, dict, set): may grow, so never provably small."""
+
+    size: int
+    what: str
+
+
+@dataclass(frozen=True)
+class Instance(Value):
+    """An instance of a class defined in the module; ``is_self`` for a method's own instance."""
+
+    cls: ClassInfo
+    is_self: bool
+
+
+@dataclass(frozen=True)
+class BoundMethod(Value):
+    """``instance.method``: pickling it pickles the whole instance."""
+
+    receiver: Instance
+    name: str
+
+
+@dataclass(frozen=True)
+class FunctionRef(Value):
+    """A function or lambda defined in the module."""
+
+    node: cst.CSTNode
+    scope: Scope | None
+
+
+@dataclass(frozen=True)
+class ClassRef(Value):
+    """A class defined in the module."""
+
+    cls: ClassInfo
+
+
+def dotted_name(node: cst.BaseExpression) -> str | None:
+    """``a.b.c`` for a Name/Attribute chain, else None."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = dotted_name(node.value)
+        return f"{base}.{node.attr.value}" if base else None
+    return None
+
+
+def const_size(value: object) -> int:
+    """Approximate ``sys.getsizeof`` of a constant on 64-bit CPython, recursively for tuples."""
+    if value is None or isinstance(value, bool):
+        return 0  # singletons
+    if isinstance(value, int):
+        return 28 + 4 * max(0, (value.bit_length() - 1) // 30)
+    if isinstance(value, float):
+        return 24
+    if isinstance(value, str):
+        return 49 + len(value)
+    if isinstance(value, bytes):
+        return 33 + len(value)
+    if isinstance(value, tuple):
+        return 40 + 8 * len(value) + sum(const_size(v) for v in value)
+    return 64
+
+
+class Resolver:
+    """Evaluates expressions of one module to abstract values, memoised."""
+
+    def __init__(self, facts: ModuleFacts, large_threshold: int) -> None:
+        self.facts = facts
+        self.large_threshold = large_threshold
+        self._memo: dict[tuple[int, int, int], Value] = {}
+        self._active: set[tuple[int, int, int]] = set()
+        self._module_start: StartMethod | None = None
+        self._instance_memo: dict[int, InstanceSize] = {}
+
+    # ---------------------------------------------------------------- names
+
+    def lookup(self, name: str, scope: Scope, at: int) -> list[Binding]:
+        """The bindings a use of ``name`` in ``scope`` at position ``at`` may see."""
+        frame = scope.frame()
+        current: Scope | None = scope
+        while current is not None:
+            if current.kind == CLASS and current is not scope:
+                current = current.parent
+                continue
+            if name in current.global_names and current.kind != MODULE:
+                current = current.module()
+                continue
+            found = current.bindings.get(name)
+            if found:
+                if current.frame() is frame:
+                    before = [b for b in found if b.order < at]
+                    return [before[-1]] if before else list(found)
+                return list(found)
+            current = current.parent
+        return []
+
+    def is_builtin(self, name: str, scope: Scope, at: int) -> bool:
+        """Whether ``name`` here means the builtin of that name."""
+        return name in _BUILTIN_NAMES and not self.lookup(name, scope, at)
+
+    def qualname(self, expr: cst.BaseExpression, scope: Scope, at: int) -> str | None:
+        """The qualified name of an imported name or attribute chain, or ``builtins.x``."""
+        value = self.eval(expr, scope, at)
+        return value.name if isinstance(value, Qualified) else None
+
+    # ---------------------------------------------------------------- evaluation
+
+    def eval(self, expr: cst.BaseExpression, scope: Scope, at: int, depth: int = 0) -> Value:
+        """The abstract value of ``expr`` evaluated in ``scope`` just before position ``at``."""
+        key = (id(expr), id(scope), at)
+        cached = self._memo.get(key)
+        if cached is not None:
+            return cached
+        if key in self._active or depth > MAX_DEPTH:
+            return UNKNOWN
+        self._active.add(key)
+        try:
+            result = self._eval(expr, scope, at, depth + 1)
+        finally:
+            self._active.discard(key)
+        self._memo[key] = result
+        return result
+
+    def eval_binding(self, binding: Binding, depth: int = 0) -> Value:
+        """The value a binding gives its name."""
+        kind = binding.kind
+        if kind == "import":
+            return Qualified(binding.qualname) if binding.qualname else UNKNOWN
+        if kind == "assign" and binding.value is not None:
+            return self.eval(binding.value, binding.eval_scope, binding.order, depth)
+        if kind == "enter" and binding.value is not None:
+            value = self.eval(binding.value, binding.eval_scope, binding.order, depth)
+            return value if isinstance(value, (PoolValue, Data)) else UNKNOWN
+        if kind == "param":
+            return self._param_value(binding, depth)
+        if kind == "def":
+            return FunctionRef(binding.node, self.facts.scopes.get(binding.node))
+        if kind == "class":
+            assert isinstance(binding.node, cst.ClassDef)
+            info = self.facts.classes.get(binding.node)
+            return ClassRef(info) if info is not None else UNKNOWN
+        return UNKNOWN
+
+    def _param_value(self, binding: Binding, depth: int) -> Value:
+        scope = binding.scope
+        if scope.method_of is not None and scope.self_name == binding.name:
+            return Instance(scope.method_of, is_self=True)
+        param = binding.node
+        if not isinstance(param, cst.Param) or param.annotation is None:
+            return UNKNOWN
+        annotation = param.annotation.annotation
+        if isinstance(annotation, cst.SimpleString):
+            return UNKNOWN
+        outer = scope.parent or scope
+        qualname = self.qualname(annotation, outer, binding.order)
+        if qualname is None:
+            return UNKNOWN
+        kind = apis.constructor_kind(qualname)
+        if kind is not None:
+            return PoolValue(kind, qualname, DEFAULT_START, "high")
+        if qualname in apis.BULK_TYPES:
+            return Data(None, True, f"parameter {binding.name}: {apis.short(qualname)}", "medium")
+        return UNKNOWN
+
+    def join(self, values: Iterable[Value]) -> Value:
+        """Combine what several bindings may give one name: the most telling value wins."""
+        best: Value = UNKNOWN
+        best_rank = -1.0
+        for value in values:
+            rank = self._rank(value)
+            if rank > best_rank:
+                best, best_rank = value, rank
+        return best
+
+    def _rank(self, value: Value) -> float:
+        if isinstance(value, Unknown):
+            return -1
+        if isinstance(value, PoolValue):
+            return 1e30 if value.kind != "thread" else 1e29
+        if isinstance(value, (Context, ContextMember)):
+            return 1e28
+        if isinstance(value, (Instance, BoundMethod)):
+            return 1e27
+        if isinstance(value, Data):
+            if value.size is not None:
+                return 1.0 + value.size
+            return 1.0 + (self.large_threshold if value.bulk else 0)
+        return 0.5
+
+    def _eval(self, expr: cst.BaseExpression, scope: Scope, at: int, depth: int) -> Value:
+        if isinstance(expr, cst.Name):
+            if expr.value in ("True", "False", "None"):
+                return Const({"True": True, "False": False, "None": None}[expr.value])
+            bindings = self.lookup(expr.value, scope, at)
+            if not bindings:
+                return Qualified(f"builtins.{expr.value}") if expr.value in _BUILTIN_NAMES else UNKNOWN
+            return self.join(self.eval_binding(b, depth) for b in bindings)
+        if isinstance(expr, (cst.Integer, cst.Float)):
+            try:
+                return Const(expr.evaluated_value)
+            except (ValueError, SyntaxError):
+                return UNKNOWN
+        if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString)):
+            try:
+                value = expr.evaluated_value
+            except Exception:  # noqa: BLE001 - libcst raises several kinds on odd literals
+                return UNKNOWN
+            return Const(value) if value is not None else UNKNOWN
+        if isinstance(expr, cst.Attribute):
+            return self._eval_attribute(expr, scope, at, depth)
+        if isinstance(expr, cst.Call):
+            return self._eval_call(expr, scope, at, depth)
+        if isinstance(expr, cst.BinaryOperation):
+            return self._eval_binary(expr, scope, at, depth)
+        if isinstance(expr, cst.UnaryOperation):
+            operand = self.eval(expr.expression, scope, at, depth)
+            if isinstance(operand, Const) and isinstance(operand.value, (int, float)) and not isinstance(operand.value, bool):
+                if isinstance(expr.operator, cst.Minus):
+                    return Const(-operand.value)
+                if isinstance(expr.operator, cst.Plus):
+                    return operand
+            return UNKNOWN
+        if isinstance(expr, cst.Tuple):
+            return self._eval_tuple(expr, scope, at, depth)
+        if isinstance(expr, (cst.List, cst.Set, cst.Dict)):
+            return self._eval_container(expr, scope, at, depth)
+        if isinstance(expr, (cst.ListComp, cst.SetComp, cst.DictComp)):
+            from cowlint.engine.sizes import comprehension_size
+
+            return comprehension_size(self, expr, scope, at, depth)
+        if isinstance(expr, cst.Lambda):
+            return FunctionRef(expr, self.facts.scopes.get(expr))
+        if isinstance(expr, cst.IfExp):
+            return self.join([self.eval(expr.body, scope, at, depth), self.eval(expr.orelse, scope, at, depth)])
+        if isinstance(expr, cst.NamedExpr):
+            return self.eval(expr.value, scope, at, depth)
+        return UNKNOWN
+
+    def _eval_attribute(self, expr: cst.Attribute, scope: Scope, at: int, depth: int) -> Value:
+        base = self.eval(expr.value, scope, at, depth)
+        attr = expr.attr.value
+        if isinstance(base, Qualified):
+            return Qualified(f"{base.name}.{attr}")
+        if isinstance(base, Context):
+            return ContextMember(base, attr)
+        if isinstance(base, Instance):
+            return self.instance_attribute(base, attr, depth)
+        if isinstance(base, Data) and attr in apis.ARRAY_VIEW_ATTRIBUTES:
+            return base
+        return UNKNOWN
+
+    def instance_attribute(self, instance: Instance, attr: str, depth: int = 0) -> Value:
+        """``instance.attr``: an instance attribute's value, or a bound method."""
+        for info in self.class_chain(instance.cls):
+            bindings = info.attributes.get(attr)
+            if bindings:
+                return self.join(self.eval_binding(b, depth) for b in bindings)
+            if attr in info.methods:
+                return BoundMethod(instance, attr)
+            field_node = info.fields.get(attr)
+            if field_node is not None and field_node.value is not None:
+                return self.eval(field_node.value, info.scope, 0, depth)
+        return UNKNOWN
+
+    def class_chain(self, info: ClassInfo) -> list[ClassInfo]:
+        """The class and its base classes defined in the same module, most derived first."""
+        chain: list[ClassInfo] = []
+        pending = [info]
+        while pending:
+            current = pending.pop(0)
+            if current in chain:
+                continue
+            chain.append(current)
+            for base in current.node.bases:
+                value = self.eval(base.value, current.outer, 0)
+                if isinstance(value, ClassRef):
+                    pending.append(value.cls)
+        return chain
+
+    def _eval_call(self, call: cst.Call, scope: Scope, at: int, depth: int) -> Value:
+        func = call.func
+        callee = self.eval(func, scope, at, depth)
+        if isinstance(callee, Qualified):
+            name = callee.name
+            kind = apis.constructor_kind(name)
+            if kind is not None:
+                return self.pool_value(kind, name, call, scope, at, self.module_start_method())
+            if name in apis.GET_CONTEXT:
+                return Context(self.context_start(call, scope, at))
+            from cowlint.engine.sizes import estimate_call
+
+            return estimate_call(self, name, call, scope, at, depth)
+        if isinstance(callee, ContextMember):
+            attr = callee.attr
+            if attr in apis.CONTEXT_FACTORIES:
+                return self.pool_value(apis.CONTEXT_FACTORIES[attr], f"context.{attr}", call, scope, at, callee.context.start)
+            if attr == "get_context":
+                return Context(self.context_start(call, scope, at))
+            return UNKNOWN
+        if isinstance(callee, ClassRef):
+            return Instance(callee.cls, is_self=False)
+        if isinstance(func, cst.Attribute):
+            method = func.attr.value
+            if method in apis.BULK_METHODS:
+                return Data(None, True, f".{method}() result")
+            receiver = self.eval(func.value, scope, at, depth)
+            if isinstance(receiver, Data) and method in apis.ARRAY_COPY_METHODS:
+                return receiver
+        return UNKNOWN
+
+    def _eval_binary(self, expr: cst.BinaryOperation, scope: Scope, at: int, depth: int) -> Value:
+        left = self.eval(expr.left, scope, at, depth)
+        right = self.eval(expr.right, scope, at, depth)
+        op = expr.operator
+        if isinstance(left, Const) and isinstance(right, Const):
+            return _fold(op, left.value, right.value)
+        if isinstance(op, cst.Multiply):
+            from cowlint.engine.sizes import repetition_size
+
+            return repetition_size(self, expr, left, right)
+        return UNKNOWN
+
+    def _eval_tuple(self, expr: cst.Tuple, scope: Scope, at: int, depth: int) -> Value:
+        items = [self.eval(e.value, scope, at, depth) for e in expr.elements if isinstance(e, cst.Element)]
+        if len(items) == len(expr.elements) and all(isinstance(v, Const) for v in items):
+            return Const(tuple(v.value for v in items))  # type: ignore[attr-defined]
+        return self._sum_items(items, "tuple", 40 + 8 * len(expr.elements), container=False)
+
+    def _eval_container(self, expr: cst.List | cst.Set | cst.Dict, scope: Scope, at: int, depth: int) -> Value:
+        items: list[Value] = []
+        if isinstance(expr, cst.Dict):
+            for element in expr.elements:
+                if isinstance(element, cst.DictElement):
+                    items.append(self.eval(element.key, scope, at, depth))
+                    items.append(self.eval(element.value, scope, at, depth))
+                else:
+                    items.append(UNKNOWN)
+            base, kind = 64 + 40 * len(expr.elements), "dict"
+        else:
+            items = [self.eval(e.value, scope, at, depth) if isinstance(e, cst.Element) else UNKNOWN for e in expr.elements]
+            base, kind = 56 + 8 * len(expr.elements), "list" if isinstance(expr, cst.List) else "set"
+        return self._sum_items(items, kind, base, container=True)
+
+    def _sum_items(self, items: list[Value], kind: str, base: int, *, container: bool) -> Value:
+        total = base
+        bulk = False
+        for item in items:
+            size, item_bulk, _ = self.size_of(item)
+            bulk = bulk or item_bulk
+            if size is None:
+                if not item_bulk:
+                    return UNKNOWN if not container else Container(total, f"{kind} literal")
+                continue
+            total += size
+        if bulk or total >= self.large_threshold:
+            whats = [item.what for item in items if isinstance(item, Data)]
+            return Data(None if bulk else total, bulk, f"{kind} holding {whats[0]}" if whats else f"{kind} literal")
+        return Container(total, f"{kind} literal") if container else Data(total, False, f"{kind} literal")
+
+    # ---------------------------------------------------------------- sizes
+
+    def size_of(self, value: Value) -> tuple[int | None, bool, bool]:
+        """(bytes or None, is bulk data, is provably small) for a value."""
+        if isinstance(value, Const):
+            return const_size(value.value), False, True
+        if isinstance(value, Data):
+            small = value.size is not None and not value.bulk and value.size < self.large_threshold
+            return value.size, value.bulk, small
+        if isinstance(value, Container):
+            return value.size, False, False
+        if isinstance(value, (FunctionRef, ClassRef, Qualified)):
+            return 0, False, True  # pickled by reference
+        if isinstance(value, Instance):
+            estimate = self.instance_size(value.cls)
+            return estimate.size, estimate.bulk, estimate.provably_small
+        if isinstance(value, BoundMethod):
+            return self.size_of(value.receiver)
+        return None, False, False
+
+    def instance_size(self, info: ClassInfo) -> InstanceSize:
+        """What pickling one instance of ``info`` ships, estimated from its attributes."""
+        cached = self._instance_memo.get(id(info))
+        if cached is not None:
+            return cached
+        self._instance_memo[id(info)] = InstanceSize(None, False, False, (), custom_pickling=False)  # cycle guard
+        result = self._instance_size(info)
+        self._instance_memo[id(info)] = result
+        return result
+
+    def _instance_size(self, info: ClassInfo) -> InstanceSize:
+        total = 0
+        known = True
+        bulk = False
+        small = True
+        parts: list[tuple[str, int | None, str]] = []
+        custom = False
+        for cls in self.class_chain(info):
+            if any(name in cls.methods for name in ("__getstate__", "__reduce__", "__reduce_ex__")):
+                custom = True
+            for base in cls.node.bases:
+                value = self.eval(base.value, cls.outer, 0)
+                if isinstance(value, ClassRef) or (isinstance(value, Qualified) and value.name == "builtins.object"):
+                    continue
+                small = False  # a base class from elsewhere may hold anything
+                known = False
+            attributes: dict[str, Value] = {name: self.join(self.eval_binding(b) for b in bindings) for name, bindings in cls.attributes.items()}
+            if cls.is_dataclass:
+                for name, node in cls.fields.items():
+                    if name not in attributes:
+                        attributes[name] = self.eval(node.value, cls.scope, 0) if node.value is not None else UNKNOWN
+            for name, value in attributes.items():
+                size, item_bulk, item_small = self.size_of(value)
+                small = small and item_small
+                bulk = bulk or item_bulk
+                what = value.what if isinstance(value, Data) else ""
+                parts.append((name, size, what))
+                if size is None:
+                    known = known and item_bulk
+                else:
+                    total += size
+        size = total if known and not bulk else (total or None) if bulk else None
+        parts.sort(key=lambda part: -(part[1] or 0))
+        return InstanceSize(size, bulk, small and not bulk, tuple(parts), custom_pickling=custom)
+
+    # ---------------------------------------------------------------- multiprocessing
+
+    def pool_value(self, kind: str, api: str, call: cst.Call, scope: Scope, at: int, start: StartMethod) -> PoolValue:
+        """A pool/executor/process object made by ``call``; ``context=``/``mp_context=`` pin its start."""
+        keyword = "mp_context" if kind == "executor" else "context" if kind == "pool" else None
+        if keyword is not None:
+            position = 1 if kind == "executor" else 4
+            arg = argument(call, keyword, position)
+            if arg is not None:
+                context = self.eval(arg, scope, at)
+                if isinstance(context, Context):
+                    start = context.start
+        return PoolValue(kind, api, start, "high", call, scope, at)
+
+    def context_start(self, call: cst.Call, scope: Scope, at: int) -> StartMethod:
+        """The start method of ``get_context(...)``: its literal argument, or the module default."""
+        arg = argument(call, "method", 0)
+        if arg is None:
+            return self.module_start_method()
+        value = self.eval(arg, scope, at)
+        if isinstance(value, Const) and isinstance(value.value, str):
+            return StartMethod(value.value, f'get_context("{value.value}")')
+        if isinstance(value, Const) and value.value is None:
+            return self.module_start_method()
+        return StartMethod(None, "get_context() with a start method not known statically")
+
+    def module_start_method(self) -> StartMethod:
+        """The default start method as set by ``set_start_method(...)`` in this module, if any."""
+        if self._module_start is None:
+            self._module_start = DEFAULT_START
+            for site in self.facts.calls:
+                func = site.node.func
+                if not (isinstance(func, (cst.Name, cst.Attribute)) and dotted_name(func) and dotted_name(func).endswith("set_start_method")):  # type: ignore[union-attr]
+                    continue
+                if self.qualname(func, site.scope, site.order) not in apis.SET_START_METHOD:
+                    continue
+                arg = argument(site.node, "method", 0)
+                value = self.eval(arg, site.scope, site.order) if arg is not None else UNKNOWN
+                if isinstance(value, Const) and isinstance(value.value, str):
+                    self._module_start = StartMethod(value.value, f'set_start_method("{value.value}")')
+        return self._module_start
+
+
+@dataclass(frozen=True)
+class InstanceSize:
+    """What pickling an instance ships: total bytes (None when unknown), and which attributes."""
+
+    size: int | None
+    bulk: bool
+    provably_small: bool
+    parts: tuple[tuple[str, int | None, str], ...]  # (attribute, bytes or None, what), biggest first
+    custom_pickling: bool
+
+
+def argument(call: cst.Call, keyword: str | None, position: int | None) -> cst.BaseExpression | None:
+    """The expression passed as ``keyword=`` or as positional argument ``position``."""
+    if keyword is not None:
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value == keyword:
+                return arg.value
+    if position is None:
+        return None
+    index = 0
+    for arg in call.args:
+        if arg.keyword is not None:
+            continue
+        if arg.star:
+            return None  # a *args before the wanted argument hides its position
+        if index == position:
+            return arg.value
+        index += 1
+    return None
+
+
+_FOLD: dict[type, Callable[[object, object], object]] = {
+    cst.Add: lambda a, b: a + b,  # type: ignore[operator]
+    cst.Subtract: lambda a, b: a - b,  # type: ignore[operator]
+    cst.Multiply: lambda a, b: a * b,  # type: ignore[operator]
+    cst.FloorDivide: lambda a, b: a // b,  # type: ignore[operator]
+    cst.Divide: lambda a, b: a / b,  # type: ignore[operator]
+    cst.Modulo: lambda a, b: a % b,  # type: ignore[operator]
+}
+
+
+def _fold(op: cst.BaseBinaryOp, left: object, right: object) -> Value:
+    numbers = (int, float)
+    if not (isinstance(left, numbers) and isinstance(right, numbers)) or isinstance(left, bool) or isinstance(right, bool):
+        if isinstance(op, cst.Multiply) and isinstance(left, (str, bytes)) and isinstance(right, int):
+            return Const(left * min(right, 0)) if right <= 0 else Data(const_size(left) + len(left) * (right - 1), False, "repeated string")
+        if isinstance(op, cst.Multiply) and isinstance(right, (str, bytes)) and isinstance(left, int):
+            return _fold(op, right, left)
+        return UNKNOWN
+    try:
+        if isinstance(op, cst.Power):
+            if abs(left) > 1 and (not isinstance(right, int) or right > 256):
+                return UNKNOWN
+            return Const(left**right)
+        if isinstance(op, cst.LeftShift) and isinstance(left, int) and isinstance(right, int):
+            return Const(left << right) if 0 <= right <= 256 else UNKNOWN
+        fold = _FOLD.get(type(op))
+        return Const(fold(left, right)) if fold is not None else UNKNOWN
+    except (ArithmeticError, ValueError, TypeError):
+        return UNKNOWN
+

@@ -1,0 +1,19 @@
+"""Reporters: one module per output format, each with one ``render()``."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from cowlint.engine.finding import Finding
+from cowlint.engine.source import SourceText
+from cowlint.report import concise, json_format, text
+
+Renderer = Callable[[list[Finding], dict[str, SourceText]], str]
+
+RENDERERS: dict[str, Renderer] = {
+    "text": text.render,
+    "concise": concise.render,
+    "json": json_format.render,
+}
+
+__all__ = ["RENDERERS", "Renderer"]

@@ -1,0 +1,30 @@
+"""A JSON array of findings. Fields are only ever added, never renamed or removed."""
+
+from __future__ import annotations
+
+import json
+
+from cowlint.engine.finding import Finding
+from cowlint.engine.source import SourceText
+
+
+def as_dict(finding: Finding) -> dict[str, object]:
+    """The JSON object of one finding (1-based lines and columns, end column exclusive)."""
+    return {
+        "code": finding.code,
+        "name": finding.name,
+        "message": finding.message,
+        "fix": finding.fix,
+        "path": finding.path,
+        "line": finding.line,
+        "column": finding.column,
+        "end_line": finding.end_line,
+        "end_column": finding.end_column,
+        "confidence": finding.confidence,
+        "size_bytes": finding.size_bytes,
+    }
+
+
+def render(findings: list[Finding], sources: dict[str, SourceText]) -> str:
+    """The findings as a JSON array."""
+    return json.dumps([as_dict(f) for f in findings], indent=2) + "\n"

@@ -1,0 +1,65 @@
+"""The shape of a rule: one class, its docstring is its documentation.
+
+A rule's docstring is written in Markdown with the sections of a rule page
+(What it does, Why is this bad?, ...). ``docs/rules/COWnnn.md`` is generated from
+it and ``cowlint --explain COWnnn`` prints it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass
+from typing import ClassVar, Iterable
+
+import libcst as cst
+
+from cowlint.engine.context import ModuleContext
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a rule reports: the node to point at, what is wrong, and what to do."""
+
+    node: cst.CSTNode
+    message: str
+    fix: str
+    confidence: str = "high"
+    size_bytes: int | None = None
+
+
+class Rule:
+    """Base class of every rule. Subclasses set the class attributes and implement ``check``."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    since: ClassVar[str] = "0.1.0"
+    fix_availability: ClassVar[str] = "none"
+    # Byte patterns that must all occur in a file for the rule to possibly report
+    # in it. The prefilter skips a file when no enabled rule's patterns all match.
+    prefilter: ClassVar[tuple[bytes, ...]] = ()
+    _compiled: ClassVar[tuple[re.Pattern[bytes], ...] | None] = None
+
+    def check(self, module: ModuleContext) -> Iterable[Report]:
+        """Yield the reports for one module."""
+        raise NotImplementedError
+
+    @classmethod
+    def may_report(cls, data: bytes) -> bool:
+        """Whether the file's bytes pass this rule's prefilter."""
+        if cls._compiled is None:
+            cls._compiled = tuple(re.compile(pattern) for pattern in cls.prefilter)
+        return all(pattern.search(data) for pattern in cls._compiled)
+
+    @classmethod
+    def documentation(cls) -> str:
+        """The rule's page in Markdown: a header, then the docstring."""
+        body = inspect.cleandoc(cls.__doc__ or "")
+        header = (
+            f"# {cls.code}: {cls.name}\n\n"
+            f"{cls.summary}\n\n"
+            f"| code | name | since | fix |\n|---|---|---|---|\n"
+            f"| {cls.code} | {cls.name} | {cls.since} | {cls.fix_availability} |\n"
+        )
+        return f"{header}\n{body}\n"

@@ -1,0 +1,51 @@
+"""Wording shared by the payload rules: how often, how big, through what."""
+
+from __future__ import annotations
+
+from cowlint.config import format_size
+from cowlint.engine.dispatch import EVERY_CALL, EVERY_TASK, PER_PROCESS, PER_WORKER, THIS_CALL
+from cowlint.engine.shipping import Shipped
+from cowlint.engine.values import InstanceSize
+
+PREFILTER = (rb"(?i:pool|executor)|Process",)
+
+FREQUENCY_PHRASE = {
+    EVERY_TASK: "with every task",
+    EVERY_CALL: "with every call",
+    THIS_CALL: "with this call",
+    PER_WORKER: "once to every worker process",
+    PER_PROCESS: "to the new process",
+}
+
+NOT_FORK = "the start method is not pinned to fork: spawn on macOS and Windows, forkserver on Linux since Python 3.14"
+
+
+def frequency(shipped: Shipped) -> str:
+    """``with every task``, ``once to every worker process``..."""
+    return FREQUENCY_PHRASE[shipped.payload.frequency]
+
+
+def instance_size_text(estimate: InstanceSize) -> str:
+    """``~762.9 MiB, mostly self.data`` or ``size unknown``."""
+    biggest = next((name for name, size, _ in estimate.parts if size), None)
+    bulky = next((name for name, size, what in estimate.parts if size is None and what), None)
+    if estimate.size is not None and not estimate.bulk:
+        text = f"~{format_size(estimate.size)}"
+        return f"{text}, mostly self.{biggest}" if biggest and len(estimate.parts) > 1 else text
+    if estimate.bulk and bulky:
+        return f"holding bulk data in self.{bulky}"
+    return "size unknown"
+
+
+def size_text(size: int | None, bulk: bool) -> str:
+    """``~762.9 MiB`` or ``size unknown``."""
+    if size is not None:
+        return f"~{format_size(size)}"
+    return "bulk data, size unknown" if bulk else "size unknown"
+
+
+def start_note(shipped: Shipped) -> str:
+    """Why a constructor payload is pickled at all."""
+    if shipped.payload.role in ("initializer", "initargs", "target") or shipped.site.api == "Process":
+        return f" ({NOT_FORK})"
+    return ""

@@ -1,0 +1,139 @@
+"""COW101 self-shipped-to-pool."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from cowlint.engine.context import ModuleContext
+from cowlint.engine.values import Instance
+from cowlint.rules.base import Report, Rule
+from cowlint.rules.payload.common import PREFILTER, frequency, instance_size_text, start_note
+
+FIX = "move the work to a module-level function and share the data through an initializer or a fork-inherited global"
+
+
+class SelfShippedToPool(Rule):
+    """
+    ## What it does
+    Finds process dispatches that pickle the whole instance: `self`, a bound
+    method of `self` (`self.score`), or a task item or argument holding `self`
+    is the callable or an argument of `Pool.map`/`starmap`/`imap*`/`apply*`,
+    `ProcessPoolExecutor.submit`/`map`, or (when the start method is not pinned
+    to fork) `Process(target=...)` and `Pool(initializer=..., initargs=...)`.
+
+    ## Why is this bad?
+    Everything a pool sends to a worker is pickled: a bound method pickles its
+    instance, with every attribute. A method of an object that holds a 760 MiB
+    array, passed to `pool.map`, serialises and rebuilds those 760 MiB for each
+    task, in each worker. Copy-on-write sharing of the parent's pages never
+    happens: the worker uses the private copy it received, and memory grows
+    with the number of workers, however read-only the work is.
+
+    ## Known problems
+    The instance size is estimated from the attributes the class assigns
+    (`self.x = np.zeros(N)` with a literal `N`); attributes set from
+    parameters are of unknown size, so the rule stays quiet only when every
+    attribute is provably small (literal scalars, short strings, `None`).
+    Classes with `__getstate__` or `__reduce__` control their own pickling and
+    are not reported. A receiver of unknown origin whose name says pool or
+    executor is matched with medium confidence.
+
+    ## Example
+    ```python
+    from multiprocessing import Pool
+
+    import numpy as np
+
+
+    class Scorer:
+        def __init__(self):
+            self.weights = np.zeros(100_000_000)
+
+        def score(self, i):
+            return float(self.weights[i])
+
+        def run(self, ids):
+            with Pool(4) as pool:
+                return pool.map(self.score, ids)
+    ```
+
+    ## Use instead
+    ```python
+    from multiprocessing import Pool
+
+    import numpy as np
+
+    _weights = None
+
+
+    def _init(weights_path):
+        global _weights
+        _weights = np.load(weights_path, mmap_mode="r")
+
+
+    def score(i):
+        return float(_weights[i])
+
+
+    def run(weights_path, ids):
+        with Pool(4, initializer=_init, initargs=(weights_path,)) as pool:
+            return pool.map(score, ids)
+    ```
+
+    ## Options
+    - `large-threshold` (default `1MiB`): not used to stay quiet here; any
+      instance that is not provably small is reported, the estimate goes in
+      the message and in `size_bytes`.
+
+    ## Platform notes
+    Pool and executor calls pickle their callable and arguments under every
+    start method. `Process(target=self.run)` and `initargs` are pickled only
+    under spawn (the default on macOS and Windows) and forkserver (the
+    default on Linux since Python 3.14); under a pinned fork context they are
+    inherited and not reported.
+
+    ## Verify
+    `cowlint --verify script.py` reports the pickled bytes per task at this
+    call site and each worker's private memory.
+
+    ## Fix safety
+    No automatic fix: moving work out of a class changes the program's shape.
+
+    ## References
+    - https://docs.python.org/3/library/multiprocessing.html#programming-guidelines
+    - https://docs.python.org/3/library/pickle.html#what-can-be-pickled-and-unpickled
+    """
+
+    code = "COW101"
+    name = "self-shipped-to-pool"
+    summary = "An instance (`self`) is pickled into process tasks instead of being shared."
+    prefilter = PREFILTER
+
+    def check(self, module: ModuleContext) -> Iterable[Report]:
+        for shipped in module.shipped:
+            if shipped.kind != "self" or not isinstance(shipped.value, Instance):
+                continue
+            estimate = module.resolver.instance_size(shipped.value.cls)
+            if estimate.custom_pickling or estimate.provably_small:
+                continue
+            class_name = shipped.value.cls.name
+            size = instance_size_text(estimate)
+            payload = shipped.payload
+            how = frequency(shipped)
+            carrier = module.code(payload.expr)
+            if payload.role == "items":
+                built = f" = {shipped.path[1]}" if len(shipped.path) > 2 and shipped.path[0] == carrier else ""
+                message = f"every task item of {carrier}{built} holds {shipped.leaf}, so the whole {class_name} instance ({size}) is pickled {how}"
+            elif payload.role in ("callable", "target", "initializer") and len(shipped.path) == 1 and carrier != "self":
+                message = f"bound method {carrier} ships the whole {class_name} instance ({size}) to the worker {how}"
+            elif payload.role in ("callable", "target", "initializer"):
+                message = f"callable {carrier} carries self and ships the whole {class_name} instance ({size}) to the worker {how}"
+            else:
+                message = f"{carrier} holds self and ships the whole {class_name} instance ({size}) to the worker {how}"
+            yield Report(
+                node=payload.expr,
+                message=message + start_note(shipped),
+                fix=FIX,
+                confidence=shipped.site.confidence,
+                size_bytes=estimate.size,
+            )

@@ -1,0 +1,152 @@
+"""COW102 large-object-shipped-to-pool."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from cowlint.engine.context import ModuleContext
+from cowlint.engine.values import Data, Instance
+from cowlint.rules.base import Report, Rule
+from cowlint.rules.payload.common import PREFILTER, frequency, instance_size_text, size_text, start_note
+
+FIX = "inherit it as a module global under a pinned fork context, pass it once per worker through initializer/initargs, or use multiprocessing.shared_memory or np.memmap"
+FIX_START = "load or attach it inside the worker (an initializer that opens a file, multiprocessing.shared_memory, np.memmap), or pin a fork context where the platforms allow"
+
+
+class LargeObjectShippedToPool(Rule):
+    """
+    ## What it does
+    Finds large objects pickled into process tasks: an array, frame, tensor,
+    loaded model or big container (estimated at or over `large-threshold`, or
+    bulk data of unknown size such as the result of `np.load`, `pd.read_csv`,
+    `pickle.load` or `f.read()`) that reaches a dispatch
+
+    - as an argument of `apply`/`apply_async`/`submit`;
+    - repeated into every task item: `[(big, i) for i in ids]`,
+      `zip(repeat(big), keys)`, `itertools.repeat(big)`, `[big] * n`;
+    - inside the callable: `functools.partial(f, big)`, a lambda or nested
+      function that closes over it;
+    - through `initargs` or `Process(args=...)` when the start method is not
+      pinned to fork.
+
+    Passing a big iterable to `map` is not reported: each item travels once.
+
+    ## Why is this bad?
+    Pool and executor calls pickle their callable and arguments, send the
+    bytes through a pipe and rebuild the object in the worker. A 760 MiB array
+    repeated into 100 tasks is serialised 100 times and each worker holds its
+    own rebuilt copy, where a fork-inherited global would have been shared
+    page for page at no cost.
+
+    ## Known problems
+    Sizes are estimated from literal shapes and lengths (`np.zeros((N, 64))`
+    with `N` a literal or module constant). Data whose size cannot be known
+    statically (loaded files, parameters annotated as `np.ndarray` or
+    `pd.DataFrame`) is reported as bulk data of unknown size; parameters
+    without annotations are not followed.
+
+    ## Example
+    ```python
+    from concurrent.futures import ProcessPoolExecutor
+    from itertools import repeat
+
+    import pandas as pd
+
+
+    def lookup(table, key):
+        return table.loc[key].sum()
+
+
+    def main(keys):
+        table = pd.read_parquet("prices.parquet")
+        with ProcessPoolExecutor() as executor:
+            return list(executor.map(lookup, repeat(table), keys))
+    ```
+
+    ## Use instead
+    ```python
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import pandas as pd
+
+    _table = None
+
+
+    def _load(path):
+        global _table
+        _table = pd.read_parquet(path)
+
+
+    def lookup(key):
+        return _table.loc[key].sum()
+
+
+    def main(keys):
+        with ProcessPoolExecutor(initializer=_load, initargs=("prices.parquet",)) as executor:
+            return list(executor.map(lookup, keys))
+    ```
+
+    ## Options
+    - `large-threshold` (default `1MiB`): objects estimated below it are not
+      reported. Set it in `[tool.cowlint]` or with `--large-threshold`.
+
+    ## Platform notes
+    Task arguments are pickled under every start method. `initargs` and
+    `Process(args=...)` are pickled only under spawn (default on macOS and
+    Windows) and forkserver (default on Linux since Python 3.14); under a
+    pinned fork context (`multiprocessing.get_context("fork")`) they are
+    inherited and not reported.
+
+    ## Verify
+    `cowlint --verify script.py` measures the pickled bytes per task at this
+    call site and what each worker copied.
+
+    ## Fix safety
+    No automatic fix.
+
+    ## References
+    - https://docs.python.org/3/library/multiprocessing.shared_memory.html
+    - https://docs.python.org/3/library/multiprocessing.html#multiprocessing.pool.Pool
+    """
+
+    code = "COW102"
+    name = "large-object-shipped-to-pool"
+    summary = "A large object is pickled into process tasks instead of being shared."
+    prefilter = PREFILTER
+
+    def check(self, module: ModuleContext) -> Iterable[Report]:
+        threshold = module.config.large_threshold
+        for shipped in module.shipped:
+            value = shipped.value
+            if shipped.kind == "data" and isinstance(value, Data):
+                if value.size is not None and value.size < threshold and not value.bulk:
+                    continue
+                size, described = value.size, f"{value.what}, {size_text(value.size, value.bulk)}"
+                confidence = "medium" if "medium" in (value.confidence, shipped.site.confidence) else "high"
+            elif shipped.kind == "instance" and isinstance(value, Instance):
+                estimate = module.resolver.instance_size(value.cls)
+                if estimate.custom_pickling or not (estimate.bulk or (estimate.size is not None and estimate.size >= threshold)):
+                    continue
+                size, described = estimate.size, f"a {value.cls.name} instance, {instance_size_text(estimate)}"
+                confidence = shipped.site.confidence
+            else:
+                continue
+            payload = shipped.payload
+            leaf = shipped.leaf
+            carrier = module.code(payload.expr)
+            how = frequency(shipped)
+            if payload.role == "items":
+                message = f"{leaf} ({described}) is repeated into every task item of {carrier} and pickled {how}"
+            elif leaf == carrier:
+                message = f"{leaf} ({described}) is pickled {how}"
+            else:
+                message = f"{leaf} ({described}) travels inside {carrier} and is pickled {how}"
+            on_start = payload.role in ("initializer", "initargs", "target") or shipped.site.api == "Process"
+            yield Report(
+                node=payload.expr,
+                message=message + start_note(shipped),
+                fix=FIX_START if on_start else FIX,
+                confidence=confidence,
+                size_bytes=size,
+            )

@@ -1,0 +1,65 @@
+"""COW901 parse-error: the engine reports it itself."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from cowlint.engine.context import ModuleContext
+from cowlint.rules.base import Report, Rule
+
+
+class ParseError(Rule):
+    """
+    ## What it does
+    Reports a file that could not be parsed: a syntax error, bytes that are
+    not valid in the file's encoding, or a construct that libcst's parser
+    does not support (the message says which, by asking Python's own parser).
+    The run goes on with the other files.
+
+    ## Why is this bad?
+    A file cowlint cannot read is a file it cannot check: a silent skip would
+    hide findings.
+
+    ## Known problems
+    Only files that pass the prefilter (they mention pools, executors or
+    processes) are parsed, so a syntax error in an unrelated file is not
+    reported: that is the job of your other linters.
+
+    ## Example
+    ```text
+    from multiprocessing import Pool
+    def main(:
+        ...
+    ```
+
+    ## Use instead
+    ```python
+    from multiprocessing import Pool
+
+
+    def main():
+        ...
+    ```
+
+    ## Options
+    None.
+
+    ## Platform notes
+    None.
+
+    ## Verify
+    Not applicable.
+
+    ## Fix safety
+    No automatic fix.
+
+    ## References
+    - https://libcst.readthedocs.io/en/latest/parser.html
+    """
+
+    code = "COW901"
+    name = "parse-error"
+    summary = "The file could not be parsed, so it was not checked."
+
+    def check(self, module: ModuleContext) -> Iterable[Report]:
+        return ()
