@@ -134,10 +134,15 @@ class Config:
         name = path.name
         if name in DEFAULT_EXCLUDE:
             return True
-        if not self.exclude:
-            return False
-        forms = _relative_forms(str(path), self.root)
-        return any(_glob_match(form, pattern) or fnmatch.fnmatchcase(name, pattern) for pattern in self.exclude for form in forms)
+        for pattern in self.exclude:
+            pattern = pattern.rstrip("/")
+            if "/" not in pattern:
+                # a bare name matches the entry itself; its ancestors were matched when walked
+                if fnmatch.fnmatchcase(name, pattern):
+                    return True
+            elif any(_glob_match(form, pattern) for form in _relative_forms(str(path), self.root)):
+                return True
+        return False
 
 
 def _selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
@@ -274,3 +279,37 @@ def load_config(path: Path | None, *, base: Config | None = None) -> Config:
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.cowlint] must be a table")
     return config_from_table(table, root=path.parent, source=path, base=base)
+
+
+# ---------------------------------------------------------------- per-file header
+
+_HEADER = re.compile(rb"^#\s*cowlint:\s*(?P<settings>.*?)\s*$")
+_HEADER_KEYS = {"large-threshold": "large-threshold", "platforms": "platforms"}
+
+
+def with_file_header(config: Config, data: bytes) -> Config:
+    """Apply a ``# cowlint: platforms=linux large-threshold=100MiB`` header comment.
+
+    The header must be among the comment lines at the top of the file. It is
+    data only, like ``[tool.cowlint]``, and accepts the same keys for one file.
+    """
+    if b"cowlint:" not in data[:4096]:
+        return config
+    table: dict[str, object] = {}
+    for raw in data[:4096].splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if not line.startswith(b"#"):
+            break
+        match = _HEADER.match(line)
+        if match is None:
+            continue
+        for item in match.group("settings").decode("utf-8", "replace").split():
+            key, sep, value = item.partition("=")
+            if not sep or key not in _HEADER_KEYS:
+                raise ConfigError(f"'# cowlint:' header: expected key=value with a key among {', '.join(_HEADER_KEYS)}, got {item!r}")
+            table[_HEADER_KEYS[key]] = value.split(",") if key == "platforms" else value
+    if not table:
+        return config
+    return config_from_table(table, root=config.root, source=config.source, base=config)

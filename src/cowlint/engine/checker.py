@@ -8,16 +8,20 @@ on with the others.
 from __future__ import annotations
 
 import ast
+import gc
 import os
 import re
 import stat
+import threading
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterator, TypeVar
 
 import libcst as cst
 
-from cowlint.config import Config
+from cowlint.config import Config, ConfigError, with_file_header
 from cowlint.engine.context import ModuleContext
 from cowlint.engine.discovery import FileToCheck, PathProblem, discover
 from cowlint.engine.facts import collect_facts
@@ -28,6 +32,7 @@ from cowlint.engine.source import SourceText, UndecodableSource, decode_source
 from cowlint.rules import ALL_RULES, ENGINE_CODES, RULES_BY_CODE, Rule
 
 _ERROR_AT = re.compile(r"error at (\d+):(\d+)")
+T = TypeVar("T")
 
 
 @dataclass
@@ -69,6 +74,11 @@ def _engine_code_enabled(code: str, config: Config, path: str) -> bool:
 def check_bytes(data: bytes, path: str, config: Config, *, use_prefilter: bool = True) -> FileResult:
     """Check one module given as bytes (decoded per PEP 263)."""
     result = FileResult(path)
+    try:
+        config = with_file_header(config, data)
+    except ConfigError as error:
+        result.errors.append(f"{path}: {error}")
+        return result
     rules = [rule for rule in _enabled_rules(config, path) if rule.code not in ENGINE_CODES]
     report_parse_errors = _engine_code_enabled("COW901", config, path)
     if use_prefilter and not any(rule.may_report(data) for rule in rules):
@@ -91,6 +101,8 @@ def _parse_failure(source: SourceText, error: Exception) -> tuple[int, int, str,
     """(line, column, message, fix) for a file libcst could not parse, with Python's own verdict."""
     if isinstance(error, RecursionError):
         return 1, 1, "too deeply nested for libcst's parser (recursion limit reached); the file was not checked", "split the deeply nested expression"
+    if isinstance(error, SyntaxError):
+        return error.lineno or 1, error.offset or 1, f"syntax error: {error.msg}", "fix the syntax error; the file was not checked"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -115,10 +127,78 @@ def _parse_failure(source: SourceText, error: Exception) -> tuple[int, int, str,
     )
 
 
+_BRACKETS = re.compile(rb"[(\[{]|[)\]}]")
+# CPython's tokenizer refuses more than 200 nested brackets (MAXLEVEL); libcst's
+# native parser overflows its stack on a few thousand, killing the process.
+MAX_BRACKET_DEPTH = 200
+# libcst's parser recurses natively once per nesting level: give it room.
+PARSE_STACK_BYTES = 256 * 1024 * 1024
+
+
+def _bracket_depth(text: str) -> int:
+    """The deepest bracket nesting, counting brackets in strings too (an upper bound)."""
+    depth = deepest = 0
+    for match in _BRACKETS.finditer(text.encode("utf-8", "surrogatepass")):
+        if match.group() in b"([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif depth:
+            depth -= 1
+    return deepest
+
+
+def _with_big_stack(function: Callable[[], T]) -> T:
+    """Run ``function`` in a thread with a large stack, re-raising what it raises."""
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            outcome.append(function())
+        except BaseException as error:  # noqa: BLE001 - handed back to the caller
+            failure.append(error)
+
+    previous = threading.stack_size()
+    try:
+        threading.stack_size(PARSE_STACK_BYTES)
+        thread = threading.Thread(target=target, name="cowlint-parse", daemon=True)
+    finally:
+        threading.stack_size(previous)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Parsing allocates millions of acyclic nodes: collecting during it only costs time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse(source: SourceText) -> cst.Module:
+    if source.text.count("(") + source.text.count("[") + source.text.count("{") > MAX_BRACKET_DEPTH and _bracket_depth(source.text) > MAX_BRACKET_DEPTH:
+        # Python's own verdict; when it rejects the file, libcst is not asked to parse it
+        ast.parse(source.text)
+    return cst.parse_module(source.text)
+
+
 def _check_text(source: SourceText, rules: list[type[Rule]], config: Config, result: FileResult, report_parse_errors: bool) -> None:
+    with _gc_paused():
+        _with_big_stack(lambda: _check_parsed(source, rules, config, result, report_parse_errors))
+
+
+def _check_parsed(source: SourceText, rules: list[type[Rule]], config: Config, result: FileResult, report_parse_errors: bool) -> None:
     path = source.path
     try:
-        module = cst.parse_module(source.text)
+        module = _parse(source)
     except Exception as error:  # noqa: BLE001 - libcst raises ParserSyntaxError, RecursionError and others
         if report_parse_errors:
             line, column, message, fix = _parse_failure(source, error)

@@ -159,6 +159,7 @@ class ClassInfo:
     # instance attribute -> the bindings of ``self.attr = value`` in its methods
     attributes: dict[str, list[Binding]] = field(default_factory=dict)
     methods: dict[str, cst.FunctionDef] = field(default_factory=dict)
+    plain_functions: set[str] = field(default_factory=set)  # staticmethods and classmethods: no instance bound
     fields: dict[str, cst.AnnAssign] = field(default_factory=dict)  # class-level annotated names
     is_dataclass: bool = False
 
@@ -219,8 +220,6 @@ class ModuleFacts:
 
 
 _MUTATING_METHODS = frozenset({"append", "extend", "insert", "add", "update", "setdefault", "appendleft", "extendleft"})
-_LOOPS = (cst.For, cst.While)
-_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 
 
 def _dotted(node: cst.BaseExpression) -> str | None:
@@ -347,93 +346,105 @@ class _Collector:
 
     def enter(self, node: cst.CSTNode, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
         """Record what ``node`` binds or calls; return the scope its children live in."""
-        if isinstance(node, cst.Call):
-            self.calls.append(CallSite(node, scope, self.tick(), self.current_loops(scope)))
-            func = node.func
-            if isinstance(func, cst.Attribute) and func.attr.value in _MUTATING_METHODS:
-                args = tuple(arg.value for arg in node.args)
-                self.mutations.append(Mutation(func.value, func.attr.value, node, args, scope, self.order, self.current_loops(scope)))
-            return scope
-        if isinstance(node, cst.Assign):
-            # bind after the value is walked, so uses inside the value see earlier bindings
-            self.push_exit(stack, lambda: [self.bind_target(t.target, "assign", node, node.value, scope) for t in node.targets])
-            return scope
-        if isinstance(node, cst.AnnAssign):
-            if node.value is not None:
-                self.push_exit(stack, lambda: self.bind_target(node.target, "assign", node, node.value, scope))
-            elif scope.kind == CLASS and scope.class_info is not None and isinstance(node.target, cst.Name):
-                scope.class_info.fields[node.target.value] = node
-            return scope
-        if isinstance(node, cst.AugAssign):
-            self.push_exit(stack, lambda: self.bind_target(node.target, "augassign", node, node.value, scope))
-            return scope
-        if isinstance(node, cst.NamedExpr):
-            self.push_exit(stack, lambda: self.bind_target(node.target, "assign", node, node.value, scope))
-            return scope
-        if isinstance(node, _LOOPS):
-            frame = scope.frame()
-            self.loops.setdefault(id(frame), []).append(node)
-            if isinstance(node, cst.For):
-                self.bind_target(node.target, "element", node, node.iter, scope)
-            self.push_exit(stack, lambda: self.loops[id(frame)].pop())
-            return scope
-        if isinstance(node, cst.With):
-            for item in node.items:
-                if item.asname is not None:
-                    self.bind_target(item.asname.name, "enter", node, item.item, scope)
-            return scope
-        if isinstance(node, cst.Import):
-            for alias in node.names:
-                dotted = _dotted(alias.name)
-                if dotted is None:
-                    continue
-                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                    self.bind(alias.asname.name.value, "import", node, None, scope, qualname=dotted)
-                else:
-                    top = dotted.split(".")[0]
-                    self.bind(top, "import", node, None, scope, qualname=top)
-            return scope
-        if isinstance(node, cst.ImportFrom):
-            base = _dotted(node.module) if node.module is not None else ""
-            relative = "." * len(node.relative)
-            if isinstance(node.names, cst.ImportStar):
-                return scope
-            for alias in node.names:
-                name = _dotted(alias.name)
-                if name is None:
-                    continue
-                bound = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
-                qualname = None if relative else f"{base}.{name}"
-                self.bind(bound, "import", node, None, scope, qualname=qualname)
-            return scope
-        if isinstance(node, cst.Global):
-            scope.global_names.update(item.name.value for item in node.names)
-            return scope
-        if isinstance(node, cst.Nonlocal):
-            scope.nonlocal_names.update(item.name.value for item in node.names)
-            return scope
-        if isinstance(node, cst.ExceptHandler):
-            if node.name is not None and isinstance(node.name.name, cst.Name):
-                self.bind(node.name.name.value, "except", node, None, scope)
-            return scope
-        if isinstance(node, cst.FunctionDef):
-            return self.enter_function(node, scope, stack)
-        if isinstance(node, cst.ClassDef):
-            return self.enter_class(node, scope, stack)
-        if isinstance(node, cst.Lambda):
-            inner = Scope(LAMBDA, node, scope)
-            self.scopes[node] = inner
-            self.bind_params(node.params, inner)
-            return inner
-        if isinstance(node, _COMPREHENSIONS):
-            inner = Scope(COMPREHENSION, node, scope)
-            self.scopes[node] = inner
-            comp: cst.BaseCompFor | None = node.for_in
-            while comp is not None:
-                self.bind_target(comp.target, "element", comp, comp.iter, inner)
-                comp = comp.inner_for_in
-            return inner
+        # dispatch on the exact type: isinstance() against libcst's ABC-based classes
+        # costs more than the whole walk
+        handler = _HANDLERS.get(type(node))
+        return handler(self, node, scope, stack) if handler is not None else scope
+
+    def on_call(self, node: cst.Call, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+        self.calls.append(CallSite(node, scope, self.tick(), self.current_loops(scope)))
+        func = node.func
+        if type(func) is cst.Attribute and func.attr.value in _MUTATING_METHODS:
+            args = tuple(arg.value for arg in node.args)
+            self.mutations.append(Mutation(func.value, func.attr.value, node, args, scope, self.order, self.current_loops(scope)))
         return scope
+
+    def on_assign(self, node: cst.Assign, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+        # bind after the value is walked, so uses inside the value see earlier bindings
+        self.push_exit(stack, lambda: [self.bind_target(t.target, "assign", node, node.value, scope) for t in node.targets])
+        return scope
+
+    def on_ann_assign(self, node: cst.AnnAssign, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+        if node.value is not None:
+            self.push_exit(stack, lambda: self.bind_target(node.target, "assign", node, node.value, scope))
+        elif scope.kind == CLASS and scope.class_info is not None and isinstance(node.target, cst.Name):
+            scope.class_info.fields[node.target.value] = node
+        return scope
+
+    def on_aug_assign(self, node: cst.AugAssign, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+        self.push_exit(stack, lambda: self.bind_target(node.target, "augassign", node, node.value, scope))
+        return scope
+
+    def on_named_expr(self, node: cst.NamedExpr, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+        self.push_exit(stack, lambda: self.bind_target(node.target, "assign", node, node.value, scope))
+        return scope
+
+    def on_loop(self, node: cst.For | cst.While, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+        frame = scope.frame()
+        self.loops.setdefault(id(frame), []).append(node)
+        if isinstance(node, cst.For):
+            self.bind_target(node.target, "element", node, node.iter, scope)
+        self.push_exit(stack, lambda: self.loops[id(frame)].pop())
+        return scope
+
+    def on_with(self, node: cst.With, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+        for item in node.items:
+            if item.asname is not None:
+                self.bind_target(item.asname.name, "enter", node, item.item, scope)
+        return scope
+
+    def on_import(self, node: cst.Import, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+        for alias in node.names:
+            dotted = _dotted(alias.name)
+            if dotted is None:
+                continue
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self.bind(alias.asname.name.value, "import", node, None, scope, qualname=dotted)
+            else:
+                top = dotted.split(".")[0]
+                self.bind(top, "import", node, None, scope, qualname=top)
+        return scope
+
+    def on_import_from(self, node: cst.ImportFrom, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+        if isinstance(node.names, cst.ImportStar):
+            return scope
+        base = _dotted(node.module) if node.module is not None else ""
+        relative = bool(node.relative)
+        for alias in node.names:
+            name = _dotted(alias.name)
+            if name is None:
+                continue
+            bound = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
+            self.bind(bound, "import", node, None, scope, qualname=None if relative else f"{base}.{name}")
+        return scope
+
+    def on_global(self, node: cst.Global, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+        scope.global_names.update(item.name.value for item in node.names)
+        return scope
+
+    def on_nonlocal(self, node: cst.Nonlocal, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+        scope.nonlocal_names.update(item.name.value for item in node.names)
+        return scope
+
+    def on_except(self, node: cst.ExceptHandler, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+        if node.name is not None and isinstance(node.name.name, cst.Name):
+            self.bind(node.name.name.value, "except", node, None, scope)
+        return scope
+
+    def on_lambda(self, node: cst.Lambda, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+        inner = Scope(LAMBDA, node, scope)
+        self.scopes[node] = inner
+        self.bind_params(node.params, inner)
+        return inner
+
+    def on_comprehension(self, node: cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+        inner = Scope(COMPREHENSION, node, scope)
+        self.scopes[node] = inner
+        comp: cst.BaseCompFor | None = node.for_in
+        while comp is not None:
+            self.bind_target(comp.target, "element", comp, comp.iter, inner)
+            comp = comp.inner_for_in
+        return inner
 
     def bind_params(self, params: cst.Parameters, scope: Scope) -> list[cst.Param]:
         ordered = [*params.posonly_params, *params.params]
@@ -455,7 +466,9 @@ class _Collector:
             info = scope.class_info
             info.methods.setdefault(node.name.value, node)
             decorators = {name.rsplit(".", 1)[-1] for name in _decorator_names(node)}
-            if "staticmethod" not in decorators and "classmethod" not in decorators and ordered:
+            if "staticmethod" in decorators or "classmethod" in decorators:
+                info.plain_functions.add(node.name.value)
+            elif ordered:
                 inner.method_of = info
                 inner.self_name = ordered[0].name.value
         return inner
@@ -469,6 +482,30 @@ class _Collector:
         self.scopes[node] = inner
         self.classes[node] = info
         return inner
+
+
+_HANDLERS = {
+    cst.Call: _Collector.on_call,
+    cst.Assign: _Collector.on_assign,
+    cst.AnnAssign: _Collector.on_ann_assign,
+    cst.AugAssign: _Collector.on_aug_assign,
+    cst.NamedExpr: _Collector.on_named_expr,
+    cst.For: _Collector.on_loop,
+    cst.While: _Collector.on_loop,
+    cst.With: _Collector.on_with,
+    cst.Import: _Collector.on_import,
+    cst.ImportFrom: _Collector.on_import_from,
+    cst.Global: _Collector.on_global,
+    cst.Nonlocal: _Collector.on_nonlocal,
+    cst.ExceptHandler: _Collector.on_except,
+    cst.FunctionDef: _Collector.enter_function,
+    cst.ClassDef: _Collector.enter_class,
+    cst.Lambda: _Collector.on_lambda,
+    cst.ListComp: _Collector.on_comprehension,
+    cst.SetComp: _Collector.on_comprehension,
+    cst.DictComp: _Collector.on_comprehension,
+    cst.GeneratorExp: _Collector.on_comprehension,
+}
 
 
 def collect_facts(module: cst.Module) -> ModuleFacts:

@@ -45,6 +45,9 @@ def _locate_by_codegen(module: cst.Module, wanted: dict[int, cst.CSTNode]) -> di
     found: dict[cst.CSTNode, Span] = {}
     starts: dict[int, tuple[int, int]] = {}
 
+    class _Done(Exception):
+        """Every wanted node is placed: the rest of the file need not be generated."""
+
     class _State(CodegenState):  # type: ignore[misc]
         line = 1
         column = 0
@@ -72,9 +75,14 @@ def _locate_by_codegen(module: cst.Module, wanted: dict[int, cst.CSTNode]) -> di
             start = starts.get(id(node))
             if start is not None and node not in found:
                 found[node] = Span(start[0], start[1], self.line, self.column)
+                if len(found) == len(wanted):
+                    raise _Done
 
     state = _State(default_indent=module.default_indent, default_newline=module.default_newline)
-    module._codegen(state)
+    try:
+        module._codegen(state)
+    except _Done:
+        pass
     if len(found) != len(wanted):
         raise LookupError("some nodes were not reached")
     return found

@@ -160,7 +160,7 @@ class _Search:
                     yield from self.items(binding.value, binding.eval_scope, binding.order, here, depth + 1)
                     for mutation in self.facts.mutations_of(expr.value, binding.eval_scope):
                         if mutation.order < at or binding.scope.frame() is not scope.frame():
-                            yield from self._mutation_items(mutation.method, mutation.args, mutation.scope, mutation.order, mutation.loops, here, depth)
+                            yield from self._mutation_items(mutation.method, mutation.args, mutation.scope, mutation.order, mutation.loops, (*here, self.code(mutation.node)), depth)
 
     def _mutation_items(
         self, method: str, args: tuple[cst.BaseExpression, ...], scope: Scope, at: int, loops: tuple[cst.CSTNode, ...], path: tuple[str, ...], depth: int
@@ -168,9 +168,9 @@ class _Search:
         if not args:
             return
         if method in ("append", "add", "appendleft"):
-            yield from self.value(args[0], scope, at, (*path, self.code(args[0])), loops, depth + 1, True)
+            yield from self.value(args[0], scope, at, path, loops, depth + 1, True)
         elif method == "insert" and len(args) > 1:
-            yield from self.value(args[1], scope, at, (*path, self.code(args[1])), loops, depth + 1, True)
+            yield from self.value(args[1], scope, at, path, loops, depth + 1, True)
         elif method in ("extend", "extendleft"):
             yield from self.items(args[0], scope, at, path, depth + 1)
 

@@ -8,7 +8,7 @@ Loaded data whose size cannot be known statically (``np.load``, ``pd.read_csv``,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -230,6 +230,9 @@ def estimate_call(resolver: Resolver, name: str, call: cst.Call, scope: Scope, a
 
 
 def _label(resolver: Resolver, call: cst.Call) -> str:
+    text = " ".join(resolver.facts.module.code_for_node(call).split())
+    if len(text) <= 40:
+        return text
     from cowlint.engine.values import dotted_name
 
     dotted = dotted_name(call.func)

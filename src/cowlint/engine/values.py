@@ -363,6 +363,8 @@ class Resolver:
             bindings = info.attributes.get(attr)
             if bindings:
                 return self.join(self.eval_binding(b, depth) for b in bindings)
+            if attr in info.plain_functions:
+                return FunctionRef(info.methods[attr], self.facts.scopes.get(info.methods[attr]))
             if attr in info.methods:
                 return BoundMethod(instance, attr)
             field_node = info.fields.get(attr)
@@ -528,7 +530,7 @@ class Resolver:
                     total += size
         size = total if known and not bulk else (total or None) if bulk else None
         parts.sort(key=lambda part: -(part[1] or 0))
-        return InstanceSize(size, bulk, small and not bulk, tuple(parts), custom_pickling=custom)
+        return InstanceSize(size, bulk, small and not bulk, tuple(parts), custom_pickling=custom, known_bytes=total)
 
     # ---------------------------------------------------------------- multiprocessing
 
@@ -582,6 +584,7 @@ class InstanceSize:
     provably_small: bool
     parts: tuple[tuple[str, int | None, str], ...]  # (attribute, bytes or None, what), biggest first
     custom_pickling: bool
+    known_bytes: int = 0  # the sum over the attributes whose size is known (a lower bound)
 
 
 def argument(call: cst.Call, keyword: str | None, position: int | None) -> cst.BaseExpression | None:

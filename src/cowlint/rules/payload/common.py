@@ -10,10 +10,10 @@ from cowlint.engine.values import InstanceSize
 PREFILTER = (rb"(?i:pool|executor)|Process",)
 
 FREQUENCY_PHRASE = {
-    EVERY_TASK: "with every task",
-    EVERY_CALL: "with every call",
-    THIS_CALL: "with this call",
-    PER_WORKER: "once to every worker process",
+    EVERY_TASK: "to the worker with every task",
+    EVERY_CALL: "to the worker with every call",
+    THIS_CALL: "to the worker with this call",
+    PER_WORKER: "to every worker process when it starts",
     PER_PROCESS: "to the new process",
 }
 
@@ -26,7 +26,7 @@ def frequency(shipped: Shipped) -> str:
 
 
 def instance_size_text(estimate: InstanceSize) -> str:
-    """``~762.9 MiB, mostly self.data`` or ``size unknown``."""
+    """``~762.9 MiB, mostly self.data``, ``at least ~97.7 MiB`` or ``size unknown``."""
     biggest = next((name for name, size, _ in estimate.parts if size), None)
     bulky = next((name for name, size, what in estimate.parts if size is None and what), None)
     if estimate.size is not None and not estimate.bulk:
@@ -34,7 +34,20 @@ def instance_size_text(estimate: InstanceSize) -> str:
         return f"{text}, mostly self.{biggest}" if biggest and len(estimate.parts) > 1 else text
     if estimate.bulk and bulky:
         return f"holding bulk data in self.{bulky}"
+    if estimate.known_bytes >= 1024 * 1024 and biggest:
+        return f"at least ~{format_size(estimate.known_bytes)} in self.{biggest}"
     return "size unknown"
+
+
+def carrier_text(code: str, shipped: Shipped, expr_is_name: bool) -> str:
+    """The payload expression, with what it was bound to or filled by when it is a name."""
+    path = shipped.path
+    if expr_is_name and len(path) > 2:
+        step = path[1]
+        if step.startswith(code + "."):
+            return f"{code} (filled by {step})"
+        return f"{code} = {step}"
+    return code
 
 
 def size_text(size: int | None, bulk: bool) -> str:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Iterable
 
+import libcst as cst
+
 from cowlint.engine.context import ModuleContext
 from cowlint.engine.values import Instance
 from cowlint.rules.base import Report, Rule
-from cowlint.rules.payload.common import PREFILTER, frequency, instance_size_text, start_note
+from cowlint.rules.payload.common import PREFILTER, carrier_text, frequency, instance_size_text, start_note
 
 FIX = "move the work to a module-level function and share the data through an initializer or a fork-inherited global"
 
@@ -120,16 +122,15 @@ class SelfShippedToPool(Rule):
             size = instance_size_text(estimate)
             payload = shipped.payload
             how = frequency(shipped)
-            carrier = module.code(payload.expr)
+            carrier = carrier_text(module.code(payload.expr), shipped, isinstance(payload.expr, cst.Name))
             if payload.role == "items":
-                built = f" = {shipped.path[1]}" if len(shipped.path) > 2 and shipped.path[0] == carrier else ""
-                message = f"every task item of {carrier}{built} holds {shipped.leaf}, so the whole {class_name} instance ({size}) is pickled {how}"
-            elif payload.role in ("callable", "target", "initializer") and len(shipped.path) == 1 and carrier != "self":
-                message = f"bound method {carrier} ships the whole {class_name} instance ({size}) to the worker {how}"
+                message = f"every task item of {carrier} holds {shipped.leaf}, so the whole {class_name} instance ({size}) is pickled {how}"
+            elif payload.role in ("callable", "target", "initializer") and len(shipped.path) == 1 and shipped.leaf != "self":
+                message = f"bound method {carrier} ships the whole {class_name} instance ({size}) {how}"
             elif payload.role in ("callable", "target", "initializer"):
-                message = f"callable {carrier} carries self and ships the whole {class_name} instance ({size}) to the worker {how}"
+                message = f"callable {carrier} carries {shipped.leaf}, which ships the whole {class_name} instance ({size}) {how}"
             else:
-                message = f"{carrier} holds self and ships the whole {class_name} instance ({size}) to the worker {how}"
+                message = f"{carrier} holds {shipped.leaf}, which ships the whole {class_name} instance ({size}) {how}"
             yield Report(
                 node=payload.expr,
                 message=message + start_note(shipped),

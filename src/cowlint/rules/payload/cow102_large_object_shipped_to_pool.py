@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Iterable
 
+import libcst as cst
+
 from cowlint.engine.context import ModuleContext
 from cowlint.engine.values import Data, Instance
 from cowlint.rules.base import Report, Rule
-from cowlint.rules.payload.common import PREFILTER, frequency, instance_size_text, size_text, start_note
+from cowlint.rules.payload.common import PREFILTER, carrier_text, frequency, instance_size_text, size_text, start_note
 
 FIX = "inherit it as a module global under a pinned fork context, pass it once per worker through initializer/initargs, or use multiprocessing.shared_memory or np.memmap"
 FIX_START = "load or attach it inside the worker (an initializer that opens a file, multiprocessing.shared_memory, np.memmap), or pin a fork context where the platforms allow"
@@ -128,13 +130,13 @@ class LargeObjectShippedToPool(Rule):
                 estimate = module.resolver.instance_size(value.cls)
                 if estimate.custom_pickling or not (estimate.bulk or (estimate.size is not None and estimate.size >= threshold)):
                     continue
-                size, described = estimate.size, f"a {value.cls.name} instance, {instance_size_text(estimate)}"
+                size, described = estimate.size, f"{value.cls.name} instance, {instance_size_text(estimate)}"
                 confidence = shipped.site.confidence
             else:
                 continue
             payload = shipped.payload
             leaf = shipped.leaf
-            carrier = module.code(payload.expr)
+            carrier = carrier_text(module.code(payload.expr), shipped, isinstance(payload.expr, cst.Name))
             how = frequency(shipped)
             if payload.role == "items":
                 message = f"{leaf} ({described}) is repeated into every task item of {carrier} and pickled {how}"

@@ -1,0 +1,37 @@
+"""Shared helpers: the real console script, run in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+
+
+def console_script() -> str:
+    """The installed ``cowlint`` script next to this interpreter (never the source tree's module)."""
+    candidate = Path(sys.executable).parent / ("cowlint.exe" if os.name == "nt" else "cowlint")
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("cowlint")
+    if found is None:
+        pytest.fail("the cowlint console script is not installed: run `pip install -e '.[test]'` first")
+    return found
+
+
+def run_cowlint(*args: str, cwd: Path | None = None, stdin: bytes | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the real console script and capture its output as text."""
+    return subprocess.run(
+        [console_script(), *args],
+        cwd=cwd or ROOT,
+        input=stdin.decode("utf-8", "surrogateescape") if stdin is not None else None,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
