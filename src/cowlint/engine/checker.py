@@ -285,7 +285,7 @@ def check_paths(paths: list[str], config: Config | None = None, *, use_prefilter
     for item in discover(paths, config):
         if isinstance(item, PathProblem):
             if item.fatal and _engine_code_enabled("COW902", config, item.display):
-                outcome.findings.append(_engine_finding("COW902", item.display, 1, 1, f"cannot read: {item.message}", "check that the path exists and is readable"))
+                outcome.findings.append(_engine_finding("COW902", item.display, 1, 1, item.message, "check that the path exists and is readable"))
             elif not item.fatal:
                 outcome.warnings.append(f"{item.display}: {item.message}")
             continue

@@ -54,12 +54,12 @@ def discover(paths: list[str], config: Config) -> Iterator[FileToCheck | PathPro
             info = path.stat()
         except FileNotFoundError:
             if path.is_symlink():
-                yield PathProblem(_display(path), "broken symlink: its target does not exist", fatal=True)
+                yield PathProblem(_display(path), "cannot read: broken symlink: its target does not exist", fatal=True)
             else:
-                yield PathProblem(_display(path), "no such file or directory", fatal=True)
+                yield PathProblem(_display(path), "cannot read: no such file or directory", fatal=True)
             continue
         except OSError as error:
-            yield PathProblem(_display(path), f"cannot access: {error.strerror or error}", fatal=True)
+            yield PathProblem(_display(path), f"cannot read: {error.strerror or error}", fatal=True)
             continue
         if stat.S_ISDIR(info.st_mode):
             yield from _walk(path, config, {(info.st_dev, info.st_ino)}, seen)
@@ -97,7 +97,7 @@ def _walk(directory: Path, config: Config, ancestors: set[tuple[int, int]], seen
             try:
                 info = path.stat()
             except OSError as error:
-                yield PathProblem(_display(path), f"cannot access: {error.strerror or error}", fatal=True)
+                yield PathProblem(_display(path), f"cannot read: {error.strerror or error}", fatal=True)
                 continue
             key = (info.st_dev, info.st_ino)
             if key in ancestors:

@@ -1,0 +1,220 @@
+"""Bad input never crashes the run: each case gives a finding or a one-line message, and the other files are still checked."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from cowlint import Config, check_paths, check_source
+from cowlint.cli import main
+
+from .conftest import run_cowlint
+
+GOOD = """\
+from multiprocessing import Pool
+
+import numpy as np
+
+
+class Model:
+    def __init__(self):
+        self.table = np.zeros(1_000_000)
+
+    def predict(self, key):
+        return self.table[key]
+
+    def run(self, keys):
+        with Pool() as pool:
+            return pool.map(self.predict, keys)
+"""
+GOOD_LINE = 15  # the pool.map line
+
+
+def _tree(tmp_path: Path, **extra: bytes) -> Path:
+    (tmp_path / "good.py").write_text(GOOD)
+    for name, data in extra.items():
+        (tmp_path / f"{name}.py").write_bytes(data)
+    return tmp_path
+
+
+def _by_file(findings: list) -> dict[str, list[tuple[int, str]]]:
+    result: dict[str, list[tuple[int, str]]] = {}
+    for f in findings:
+        result.setdefault(Path(f.path).name, []).append((f.line, f.code))
+    return result
+
+
+def _assert_good_still_checked(findings: list) -> None:
+    assert (GOOD_LINE, "COW101") in _by_file(findings)["good.py"]
+
+
+def test_syntax_error_is_cow901_with_pythons_position(tmp_path: Path) -> None:
+    tree = _tree(tmp_path, broken=b"from multiprocessing import Pool\n\ndef main(:\n    pass\n")
+    result = check_paths([str(tree)], Config())
+    assert _by_file(result.findings)["broken.py"] == [(3, "COW901")]
+    broken = next(f for f in result.findings if f.path.endswith("broken.py"))
+    assert broken.message == "syntax error: invalid syntax"
+    assert broken.column == 10
+    _assert_good_still_checked(result.findings)
+
+
+def test_latin1_coding_line_is_decoded_and_checked(tmp_path: Path) -> None:
+    source = "# -*- coding: latin-1 -*-\n# café\n" + GOOD
+    tree = _tree(tmp_path, latin=source.encode("latin-1"))
+    result = check_paths([str(tree)], Config())
+    assert _by_file(result.findings)["latin.py"] == [(GOOD_LINE + 2, "COW101")]
+
+
+def test_undecodable_bytes_without_coding_line_are_cow901_on_their_line(tmp_path: Path) -> None:
+    tree = _tree(tmp_path, bad=("from multiprocessing import Pool\n\nname = 'caf\xe9'\n").encode("latin-1"))
+    result = check_paths([str(tree)], Config())
+    assert _by_file(result.findings)["bad.py"] == [(3, "COW901")]
+    assert "coding" in next(f.message for f in result.findings if f.path.endswith("bad.py"))
+    _assert_good_still_checked(result.findings)
+
+
+def test_bom_is_accepted_and_positions_unshifted(tmp_path: Path) -> None:
+    tree = _tree(tmp_path, bom=b"\xef\xbb\xbf" + GOOD.encode())
+    findings = check_paths([str(tree)], Config()).findings
+    bom = [f for f in findings if f.path.endswith("bom.py")]
+    good = [f for f in findings if f.path.endswith("good.py")]
+    assert [(f.line, f.column, f.code) for f in bom] == [(f.line, f.column, f.code) for f in good]
+
+
+def test_bom_only_and_empty_files_are_quiet(tmp_path: Path) -> None:
+    tree = _tree(tmp_path, empty=b"", bomonly=b"\xef\xbb\xbf")
+    result = check_paths([str(tree)], Config())
+    assert set(_by_file(result.findings)) == {"good.py"}
+    assert result.files_checked == 3
+
+
+def test_crlf_line_endings(tmp_path: Path) -> None:
+    tree = _tree(tmp_path, crlf=GOOD.replace("\n", "\r\n").encode())
+    findings = check_paths([str(tree)], Config()).findings
+    crlf = next(f for f in findings if f.path.endswith("crlf.py"))
+    good = next(f for f in findings if f.path.endswith("good.py"))
+    assert (crlf.line, crlf.column, crlf.end_column) == (good.line, good.column, good.end_column)
+    result = run_cowlint(str(tmp_path / "crlf.py"))
+    assert "\r" not in result.stdout
+    assert "return pool.map(self.predict, keys)\n" in result.stdout
+
+
+def test_five_megabyte_generated_file(tmp_path: Path) -> None:
+    # generated code without multiprocessing: the prefilter skips it without parsing
+    generated = "".join(f"VALUE_{i} = {{'key': {i}, 'name': 'item-{i}', 'weights': [{i}, {i + 1}, {i + 2}]}}\n" for i in range(80_000))
+    assert len(generated) > 5_000_000
+    tree = _tree(tmp_path, generated=generated.encode())
+    result = check_paths([str(tree)], Config())
+    assert "generated.py" not in _by_file(result.findings)
+    assert result.files_checked == 2 and result.files_parsed == 1
+    _assert_good_still_checked(result.findings)
+
+
+def test_large_file_with_a_dispatch_at_its_end_is_parsed_and_located(tmp_path: Path) -> None:
+    filler = "".join(f"def helper_{i}(x):\n    return x + {i}\n\n" for i in range(8_000))
+    source = filler + GOOD
+    findings = check_source(source, "big.py", Config())
+    lines = filler.count("\n")
+    assert [(f.line, f.code) for f in findings] == [(lines + GOOD_LINE, "COW101")]
+
+
+def test_unreadable_file() -> None:
+    # a world-traversable folder, so that the unprivileged child can reach it
+    tmp_path = Path(tempfile.mkdtemp(prefix="cowlint-perm-"))
+    tmp_path.chmod(0o755)
+    tree = _tree(tmp_path, secret=GOOD.encode())
+    (tree / "secret.py").chmod(0)
+    check_source(GOOD, "warm.py", Config())  # import everything before dropping privileges
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: as root, permissions are not enforced, so become nobody
+        try:
+            os.close(read_end)
+            if os.geteuid() == 0:
+                os.setgid(65534)
+                os.setuid(65534)
+            result = check_paths([str(tree)], Config())
+            payload = json.dumps([[Path(f.path).name, f.line, f.code, f.message] for f in result.findings]).encode()
+            os.write(write_end, payload)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    chunks = []
+    while chunk := os.read(read_end, 65536):
+        chunks.append(chunk)
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    shutil.rmtree(tmp_path)
+    findings = json.loads(b"".join(chunks))
+    assert ["secret.py", 1, "COW902", "cannot read: Permission denied"] in findings
+    assert any(name == "good.py" and code == "COW101" for name, _, code, _ in findings)
+
+
+def test_directory_symlink_loop_is_a_warning_and_the_rest_is_checked(tmp_path: Path) -> None:
+    tree = _tree(tmp_path)
+    (tree / "pkg").mkdir()
+    (tree / "pkg" / "mod.py").write_text(GOOD)
+    (tree / "pkg" / "loop").symlink_to(tree)
+    result = run_cowlint("--output-format", "concise", str(tree))
+    assert result.returncode == 1
+    assert "symlink loop" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stdout.count("COW101") == 2
+
+
+def test_missing_path_fifo_broken_symlink_and_directory_named_py(tmp_path: Path) -> None:
+    tree = _tree(tmp_path)
+    os.mkfifo(tree / "pipe.py")
+    (tree / "dangling.py").symlink_to(tree / "nowhere.py")
+    (tree / "pkg.py").mkdir()
+    (tree / "pkg.py" / "inner.py").write_text(GOOD)
+    result = run_cowlint("--output-format", "concise", str(tree / "missing.py"), str(tree / "pipe.py"), str(tree / "dangling.py"), str(tree), timeout=60)
+    assert result.returncode == 1
+    out = result.stdout
+    assert "missing.py:1:1: COW902 cannot read: no such file or directory" in out
+    assert "pipe.py:1:1: COW902 cannot read: not a regular file" in out
+    assert "dangling.py:1:1: COW902 cannot read: broken symlink" in out
+    assert f"{tree / 'pkg.py' / 'inner.py'}:{GOOD_LINE}:" in out
+    assert f"{tree / 'good.py'}:{GOOD_LINE}:" in out
+
+
+def test_nesting_deeper_than_python_allows_is_cow901_not_a_crash(tmp_path: Path) -> None:
+    deep = "from multiprocessing import Pool\nx = " + "(" * 3000 + "1" + ")" * 3000 + "\n"
+    tree = _tree(tmp_path, deep=deep.encode())
+    result = run_cowlint("--output-format", "concise", str(tree))
+    assert result.returncode == 1
+    assert "deep.py:2:" in result.stdout and "COW901 syntax error: too many nested parentheses" in result.stdout
+    assert "good.py" in result.stdout
+
+
+def test_valid_python_libcst_rejects_says_parser_limitation() -> None:
+    findings = check_source("from multiprocessing import Pool\n(x): int = 1\n", "limit.py", Config())
+    assert [f.code for f in findings] == ["COW901"]
+    assert "parser limitation, not an error in your code" in findings[0].message
+
+
+def test_null_bytes(tmp_path: Path) -> None:
+    findings = check_source(b"from multiprocessing import Pool\nx = 1\x00\n", "nul.py", Config())
+    assert [f.code for f in findings] == ["COW901"]
+    assert "null bytes" in findings[0].message
+
+
+def test_in_process_main_reports_bad_file_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tree = _tree(tmp_path, broken=b"from multiprocessing import Pool\nclass :\n")
+    assert main(["--output-format", "concise", "--isolated", str(tree)]) == 1
+    out = capsys.readouterr().out
+    assert "broken.py:2:" in out and "COW901" in out and "good.py" in out
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_unreadable_directory_is_reported(tmp_path: Path) -> None:
+    # root reads through any mode bits, so use a name that cannot be listed: a file passed as a directory entry
+    result = run_cowlint("--output-format", "concise", str(tmp_path / "good.py" / "x.py"))
+    assert result.returncode == 1
+    assert "COW902 cannot read" in result.stdout
