@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from cowlint import __version__
 from cowlint.config import Config, ConfigError, _codes, find_pyproject, load_config, parse_size
 from cowlint.engine.checker import CheckResult, _merge, check_bytes, check_paths
-from cowlint.engine.finding import Finding
 from cowlint.report import RENDERERS
 from cowlint.rules import ALL_RULES, RULES_BY_CODE
 

@@ -14,10 +14,11 @@ import re
 import stat
 import threading
 import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 
 import libcst as cst
 
@@ -29,7 +30,7 @@ from cowlint.engine.finding import Finding
 from cowlint.engine.noqa import suppressed
 from cowlint.engine.positions import locate
 from cowlint.engine.source import SourceText, UndecodableSource, decode_source
-from cowlint.rules import ALL_RULES, ENGINE_CODES, RULES_BY_CODE, Rule
+from cowlint.rules import ALL_RULES, ENGINE_CODES, RULES_BY_CODE, Report, Rule
 
 _ERROR_AT = re.compile(r"error at (\d+):(\d+)")
 T = TypeVar("T")
@@ -208,7 +209,7 @@ def _check_parsed(source: SourceText, rules: list[type[Rule]], config: Config, r
     try:
         facts = collect_facts(module)
         context = ModuleContext(path, module, facts, config)
-        reports = []
+        reports: list[tuple[type[Rule], Report]] = []
         for rule in rules:
             reports.extend((rule, report) for report in rule().check(context))
         spans = locate(module, [report.node for _, report in reports])

@@ -102,9 +102,9 @@ def _method_payloads(kind: str, method: str, call: cst.Call, in_loop: bool) -> t
                 payloads.append(Payload("callable", func, False, once))
             for value in _positional_from(call, 1):
                 payloads.append(Payload("args", value, False, once))
-            for arg in call.args:
-                if arg.keyword is not None and arg.keyword.value != "fn":
-                    payloads.append(Payload("args", arg.value, False, once))
+            for passed in call.args:
+                if passed.keyword is not None and passed.keyword.value != "fn":
+                    payloads.append(Payload("args", passed.value, False, once))
             return tuple(payloads)
         if func is not None:
             payloads.append(Payload("callable", func, False, EVERY_TASK))

@@ -13,8 +13,9 @@ the whole module, so a worker sees every module global.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Iterator, Union
+from typing import Any
 
 import libcst as cst
 
@@ -95,7 +96,6 @@ def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 MODULE, CLASS, FUNCTION, LAMBDA, COMPREHENSION = "module", "class", "function", "lambda", "comprehension"
 
-ScopeNode = Union[cst.Module, cst.ClassDef, cst.FunctionDef, cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp]
 
 
 @dataclass(eq=False)
@@ -243,6 +243,9 @@ def _decorator_names(node: cst.FunctionDef | cst.ClassDef) -> list[str]:
     return names
 
 
+_Stack = list[tuple[cst.CSTNode | None, Scope | Callable[[], object]]]
+
+
 class _Collector:
     """Walks the module once and fills a ModuleFacts."""
 
@@ -292,7 +295,7 @@ class _Collector:
                 and len(value.elements) == len(elements)
                 and not any(isinstance(e, cst.StarredElement) for e in (*elements, *value.elements))
             ):
-                for element, item in zip(elements, value.elements):
+                for element, item in zip(elements, value.elements, strict=True):
                     self.bind_target(element.value, "assign", node, item.value, scope)
             else:
                 inner_kind = "unpack" if kind in ("assign", "unpack") else kind if kind == "element" else "other"
@@ -319,11 +322,12 @@ class _Collector:
 
     def run(self, module: cst.Module) -> ModuleFacts:
         # Each stack entry: (node, scope) to enter, or (None, callback) to run on exit.
-        stack: list[tuple[cst.CSTNode | None, object]] = [(module, self.module_scope)]
+        stack: _Stack = [(module, self.module_scope)]
         while stack:
             node, payload = stack.pop()
             if node is None:
-                payload()  # type: ignore[operator]
+                assert callable(payload)
+                payload()
                 continue
             assert isinstance(payload, Scope)
             scope = payload
@@ -338,20 +342,20 @@ class _Collector:
             classes=self.classes,
             calls=self.calls,
             mutations=self.mutations,
-            imports={name: b[-1].qualname for name, b in self.module_scope.bindings.items() if b[-1].kind == "import" and b[-1].qualname},  # type: ignore[misc]
+            imports={name: b[-1].qualname for name, b in self.module_scope.bindings.items() if b[-1].kind == "import" and b[-1].qualname is not None},
         )
 
-    def push_exit(self, stack: list[tuple[cst.CSTNode | None, object]], callback: object) -> None:
+    def push_exit(self, stack: _Stack, callback: Callable[[], object]) -> None:
         stack.append((None, callback))
 
-    def enter(self, node: cst.CSTNode, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+    def enter(self, node: cst.CSTNode, scope: Scope, stack: _Stack) -> Scope:
         """Record what ``node`` binds or calls; return the scope its children live in."""
         # dispatch on the exact type: isinstance() against libcst's ABC-based classes
         # costs more than the whole walk
         handler = _HANDLERS.get(type(node))
         return handler(self, node, scope, stack) if handler is not None else scope
 
-    def on_call(self, node: cst.Call, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+    def on_call(self, node: cst.Call, scope: Scope, stack: _Stack) -> Scope:
         self.calls.append(CallSite(node, scope, self.tick(), self.current_loops(scope)))
         func = node.func
         if type(func) is cst.Attribute and func.attr.value in _MUTATING_METHODS:
@@ -359,27 +363,31 @@ class _Collector:
             self.mutations.append(Mutation(func.value, func.attr.value, node, args, scope, self.order, self.current_loops(scope)))
         return scope
 
-    def on_assign(self, node: cst.Assign, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+    def on_assign(self, node: cst.Assign, scope: Scope, stack: _Stack) -> Scope:
         # bind after the value is walked, so uses inside the value see earlier bindings
-        self.push_exit(stack, lambda: [self.bind_target(t.target, "assign", node, node.value, scope) for t in node.targets])
+        self.push_exit(stack, lambda: self.bind_targets(node, scope))
         return scope
 
-    def on_ann_assign(self, node: cst.AnnAssign, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+    def bind_targets(self, node: cst.Assign, scope: Scope) -> None:
+        for target in node.targets:
+            self.bind_target(target.target, "assign", node, node.value, scope)
+
+    def on_ann_assign(self, node: cst.AnnAssign, scope: Scope, stack: _Stack) -> Scope:
         if node.value is not None:
             self.push_exit(stack, lambda: self.bind_target(node.target, "assign", node, node.value, scope))
         elif scope.kind == CLASS and scope.class_info is not None and isinstance(node.target, cst.Name):
             scope.class_info.fields[node.target.value] = node
         return scope
 
-    def on_aug_assign(self, node: cst.AugAssign, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+    def on_aug_assign(self, node: cst.AugAssign, scope: Scope, stack: _Stack) -> Scope:
         self.push_exit(stack, lambda: self.bind_target(node.target, "augassign", node, node.value, scope))
         return scope
 
-    def on_named_expr(self, node: cst.NamedExpr, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+    def on_named_expr(self, node: cst.NamedExpr, scope: Scope, stack: _Stack) -> Scope:
         self.push_exit(stack, lambda: self.bind_target(node.target, "assign", node, node.value, scope))
         return scope
 
-    def on_loop(self, node: cst.For | cst.While, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+    def on_loop(self, node: cst.For | cst.While, scope: Scope, stack: _Stack) -> Scope:
         frame = scope.frame()
         self.loops.setdefault(id(frame), []).append(node)
         if isinstance(node, cst.For):
@@ -387,13 +395,13 @@ class _Collector:
         self.push_exit(stack, lambda: self.loops[id(frame)].pop())
         return scope
 
-    def on_with(self, node: cst.With, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+    def on_with(self, node: cst.With, scope: Scope, stack: _Stack) -> Scope:
         for item in node.items:
             if item.asname is not None:
                 self.bind_target(item.asname.name, "enter", node, item.item, scope)
         return scope
 
-    def on_import(self, node: cst.Import, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+    def on_import(self, node: cst.Import, scope: Scope, stack: _Stack) -> Scope:
         for alias in node.names:
             dotted = _dotted(alias.name)
             if dotted is None:
@@ -405,7 +413,7 @@ class _Collector:
                 self.bind(top, "import", node, None, scope, qualname=top)
         return scope
 
-    def on_import_from(self, node: cst.ImportFrom, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+    def on_import_from(self, node: cst.ImportFrom, scope: Scope, stack: _Stack) -> Scope:
         if isinstance(node.names, cst.ImportStar):
             return scope
         base = _dotted(node.module) if node.module is not None else ""
@@ -418,29 +426,29 @@ class _Collector:
             self.bind(bound, "import", node, None, scope, qualname=None if relative else f"{base}.{name}")
         return scope
 
-    def on_global(self, node: cst.Global, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+    def on_global(self, node: cst.Global, scope: Scope, stack: _Stack) -> Scope:
         scope.global_names.update(item.name.value for item in node.names)
         return scope
 
-    def on_nonlocal(self, node: cst.Nonlocal, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+    def on_nonlocal(self, node: cst.Nonlocal, scope: Scope, stack: _Stack) -> Scope:
         scope.nonlocal_names.update(item.name.value for item in node.names)
         return scope
 
-    def on_except(self, node: cst.ExceptHandler, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+    def on_except(self, node: cst.ExceptHandler, scope: Scope, stack: _Stack) -> Scope:
         if node.name is not None and isinstance(node.name.name, cst.Name):
             self.bind(node.name.name.value, "except", node, None, scope)
         return scope
 
-    def on_lambda(self, node: cst.Lambda, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+    def on_lambda(self, node: cst.Lambda, scope: Scope, stack: _Stack) -> Scope:
         inner = Scope(LAMBDA, node, scope)
         self.scopes[node] = inner
         self.bind_params(node.params, inner)
         return inner
 
-    def on_comprehension(self, node: cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+    def on_comprehension(self, node: cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp, scope: Scope, stack: _Stack) -> Scope:
         inner = Scope(COMPREHENSION, node, scope)
         self.scopes[node] = inner
-        comp: cst.BaseCompFor | None = node.for_in
+        comp: cst.CompFor | None = node.for_in
         while comp is not None:
             self.bind_target(comp.target, "element", comp, comp.iter, inner)
             comp = comp.inner_for_in
@@ -457,7 +465,7 @@ class _Collector:
             self.bind(param.name.value, "param", param, None, scope)
         return ordered
 
-    def enter_function(self, node: cst.FunctionDef, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+    def enter_function(self, node: cst.FunctionDef, scope: Scope, stack: _Stack) -> Scope:
         self.bind(node.name.value, "def", node, None, scope)
         inner = Scope(FUNCTION, node, scope)
         self.scopes[node] = inner
@@ -473,7 +481,7 @@ class _Collector:
                 inner.self_name = ordered[0].name.value
         return inner
 
-    def enter_class(self, node: cst.ClassDef, scope: Scope, stack: list[tuple[cst.CSTNode | None, object]]) -> Scope:
+    def enter_class(self, node: cst.ClassDef, scope: Scope, stack: _Stack) -> Scope:
         self.bind(node.name.value, "class", node, None, scope)
         inner = Scope(CLASS, node, scope)
         info = ClassInfo(node.name.value, node, inner, scope)
@@ -484,7 +492,7 @@ class _Collector:
         return inner
 
 
-_HANDLERS = {
+_HANDLERS: dict[type, Callable[[_Collector, Any, Scope, _Stack], Scope]] = {
     cst.Call: _Collector.on_call,
     cst.Assign: _Collector.on_assign,
     cst.AnnAssign: _Collector.on_ann_assign,

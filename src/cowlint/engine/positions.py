@@ -11,8 +11,8 @@ it falls back to the public PositionProvider.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import libcst as cst
 
@@ -48,7 +48,7 @@ def _locate_by_codegen(module: cst.Module, wanted: dict[int, cst.CSTNode]) -> di
     class _Done(Exception):
         """Every wanted node is placed: the rest of the file need not be generated."""
 
-    class _State(CodegenState):  # type: ignore[misc]
+    class _State(CodegenState):
         line = 1
         column = 0
 

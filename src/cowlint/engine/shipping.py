@@ -12,8 +12,8 @@ A payload expression is searched for the objects it carries:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import libcst as cst
 
@@ -80,10 +80,10 @@ class _Search:
                 yield from self.value(element.value, scope, at, path, varying, depth + 1, repeated)
             return
         if isinstance(expr, cst.Dict):
-            for element in expr.elements:
-                if isinstance(element, cst.DictElement):
-                    yield from self.value(element.key, scope, at, path, varying, depth + 1, repeated)
-                yield from self.value(element.value, scope, at, path, varying, depth + 1, repeated)
+            for entry in expr.elements:
+                if isinstance(entry, cst.DictElement):
+                    yield from self.value(entry.key, scope, at, path, varying, depth + 1, repeated)
+                yield from self.value(entry.value, scope, at, path, varying, depth + 1, repeated)
             return
         if isinstance(expr, cst.Call) and self.resolver.qualname(expr.func, scope, at) in apis.PARTIAL:
             for arg in expr.args:
@@ -151,8 +151,8 @@ class _Search:
         if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Multiply):
             for side in (expr.left, expr.right):
                 if isinstance(side, (cst.List, cst.Tuple)):
-                    for element in side.elements:
-                        yield from self.value(element.value, scope, at, here, (), depth + 1, True)
+                    for item in side.elements:
+                        yield from self.value(item.value, scope, at, here, (), depth + 1, True)
             return
         if isinstance(expr, cst.Name):
             for binding in self.resolver.lookup(expr.value, scope, at):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from cowlint.engine.values import Const, Container, Data, Unknown, UNKNOWN, Value, argument, const_size
+from cowlint.engine.values import UNKNOWN, Const, Container, Data, Unknown, Value, argument, const_size
 
 if TYPE_CHECKING:
     from cowlint.engine.facts import Scope
@@ -131,7 +131,7 @@ def _shape_count(resolver: Resolver, expr: cst.BaseExpression | None, scope: Sco
         if isinstance(raw, tuple) and all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
             count = 1
             for dimension in raw:
-                count *= max(dimension, 0)  # type: ignore[operator]
+                count *= max(dimension, 0)
             return count
     if isinstance(expr, cst.List):
         count = 1
@@ -151,8 +151,8 @@ def _dtype_size(resolver: Resolver, expr: cst.BaseExpression | None, scope: Scop
     name: str | None = None
     if isinstance(value, Const) and isinstance(value.value, str):
         name = value.value.lstrip("<>=|")
-    elif hasattr(value, "name") and isinstance(getattr(value, "name"), str):
-        name = str(getattr(value, "name")).rsplit(".", 1)[-1]
+    elif hasattr(value, "name") and isinstance(value.name, str):
+        name = str(value.name).rsplit(".", 1)[-1]
     if name is not None and name in _DTYPE_SIZES:
         return _DTYPE_SIZES[name], name
     return default, "unknown dtype"

@@ -11,8 +11,8 @@ use; from an enclosing scope, every binding.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 import libcst as cst
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from cowlint.engine.context import ModuleContext
 from cowlint.rules.base import Report, Rule
