@@ -98,7 +98,13 @@ def short(qualname: str) -> str:
     return qualname
 
 
+# The spellings a receiver's name must contain to be taken for a process pool
+# when its origin is unknown. The payload rules' prefilter looks for the same
+# strings, so a file it skips cannot contain such a receiver.
+POOL_NAME_PARTS = (b"pool", b"Pool", b"POOL", b"xecutor", b"EXECUTOR")
+
+
 def looks_like_pool_name(name: str) -> bool:
     """A receiver name that says process pool or executor (and not thread)."""
-    lowered = name.lower()
-    return ("pool" in lowered or "executor" in lowered) and "thread" not in lowered
+    encoded = name.encode("utf-8", "replace")
+    return any(part in encoded for part in POOL_NAME_PARTS) and "thread" not in name.lower()

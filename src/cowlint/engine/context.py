@@ -9,7 +9,7 @@ import libcst as cst
 from cowlint.config import Config
 from cowlint.engine.dispatch import DispatchSite, find_dispatch_sites
 from cowlint.engine.facts import ModuleFacts
-from cowlint.engine.shipping import Shipped, shipped_objects
+from cowlint.engine.shipping import Shipped, shipped_objects, snippet
 from cowlint.engine.values import Resolver
 
 
@@ -41,6 +41,5 @@ class ModuleContext:
         return result
 
     def code(self, node: cst.CSTNode, limit: int = 60) -> str:
-        """The source of ``node`` on one line, shortened to ``limit`` characters."""
-        text = " ".join(self.module.code_for_node(node).split())
-        return text if len(text) <= limit else text[: limit - 3] + "..."
+        """The source of ``node`` on one line, tidied and shortened to ``limit`` characters."""
+        return snippet(self.module, node, limit)

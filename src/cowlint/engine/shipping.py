@@ -12,6 +12,7 @@ A payload expression is searched for the objects it carries:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -19,8 +20,8 @@ import libcst as cst
 
 from cowlint.engine import apis
 from cowlint.engine.dispatch import DispatchSite, Payload
-from cowlint.engine.facts import Binding, ModuleFacts, Scope, walk
-from cowlint.engine.values import BoundMethod, Data, FunctionRef, Instance, Resolver, Value, dotted_name
+from cowlint.engine.facts import Binding, ModuleFacts, Scope
+from cowlint.engine.values import BoundMethod, Data, Instance, Resolver, Value, dotted_name
 
 MAX_DEPTH = 12
 
@@ -50,8 +51,7 @@ class _Search:
         self.payload = payload
 
     def code(self, node: cst.CSTNode) -> str:
-        text = " ".join(self.facts.module.code_for_node(node).split())
-        return text if len(text) <= 60 else text[:57] + "..."
+        return snippet(self.facts.module, node)
 
     # whole-value search ------------------------------------------------------
 
@@ -69,11 +69,7 @@ class _Search:
                 if binding.kind == "assign" and binding.value is not None and _is_structural(binding.value):
                     yield from self.value(binding.value, binding.eval_scope, binding.order, here, varying, depth + 1, repeated)
                     continue
-                resolved = self.resolver.eval_binding(binding)
-                if isinstance(resolved, FunctionRef) and resolved.scope is not None and resolved.scope.parent is not None and resolved.scope.parent.kind != "module":
-                    yield from self.closure(resolved, here, varying, depth, repeated)
-                    continue
-                yield from self.classify(resolved, here, repeated)
+                yield from self.classify(self.resolver.eval_binding(binding), here, repeated)
             return
         if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
             for element in expr.elements:
@@ -90,32 +86,12 @@ class _Search:
                 yield from self.value(arg.value, scope, at, here, varying, depth + 1, repeated)
             return
         if isinstance(expr, cst.Lambda):
-            lambda_scope = self.facts.scopes.get(expr)
-            if lambda_scope is not None:
-                yield from self.closure(FunctionRef(expr, lambda_scope), here, varying, depth, repeated)
-            return
+            return  # the standard pickler refuses lambdas outright: an error, not a copy
         if isinstance(expr, (cst.Call, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)) and repeated:
             return  # built afresh for every item: each copy travels once
         if isinstance(expr, cst.Subscript):
             return  # a slice or an element: usually a different piece per task
         yield from self.classify(self.resolver.eval(expr, scope, at), here, repeated)
-
-    def closure(self, function: FunctionRef, path: tuple[str, ...], varying: tuple[cst.CSTNode, ...], depth: int, repeated: bool) -> Iterator[Shipped]:
-        """A lambda or nested function: pickling it would take its free variables along."""
-        scope = function.scope
-        if scope is None:
-            return
-        body = function.node.body if isinstance(function.node, (cst.Lambda, cst.FunctionDef)) else None
-        if body is None:
-            return
-        seen: set[str] = set()
-        for node in walk(body):
-            if isinstance(node, cst.Name) and node.value not in seen and node.value not in scope.bindings:
-                seen.add(node.value)
-                holder = self.resolver.lookup(node.value, scope, 1 << 60)
-                if not holder or holder[0].scope.kind == "module":
-                    continue  # globals are looked up by the worker, not pickled
-                yield from self.value(node, scope, 1 << 60, path, varying, depth + 1, repeated)
 
     def classify(self, value: Value, path: tuple[str, ...], repeated: bool) -> Iterator[Shipped]:
         if isinstance(value, BoundMethod):
@@ -186,6 +162,15 @@ class _Search:
         return any(loop in binding.loops for loop in varying)
 
 
+_LOOSE_SPACE = re.compile(r"(?<=[(\[{]) | (?=[)\]},])")
+
+
+def snippet(module: cst.Module, node: cst.CSTNode, limit: int = 60) -> str:
+    """The source of ``node`` on one line, tidied and shortened to ``limit`` characters."""
+    text = _LOOSE_SPACE.sub("", " ".join(module.code_for_node(node).split()))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _comp_contains(comprehension: cst.CSTNode, comp_for: cst.CompFor) -> bool:
     current = getattr(comprehension, "for_in", None)
     while current is not None:
@@ -197,7 +182,7 @@ def _comp_contains(comprehension: cst.CSTNode, comp_for: cst.CompFor) -> bool:
 
 def _is_structural(expr: cst.BaseExpression) -> bool:
     """Expressions searched element by element rather than evaluated as a whole."""
-    return isinstance(expr, (cst.Tuple, cst.List, cst.Set, cst.Dict, cst.Lambda)) or (
+    return isinstance(expr, (cst.Tuple, cst.List, cst.Set, cst.Dict)) or (
         isinstance(expr, cst.Call) and (dotted_name(expr.func) or "").rsplit(".", 1)[-1] == "partial"
     )
 

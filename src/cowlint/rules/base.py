@@ -8,7 +8,6 @@ it and ``cowlint --explain COWnnn`` prints it.
 from __future__ import annotations
 
 import inspect
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -37,10 +36,10 @@ class Rule:
     summary: ClassVar[str]
     since: ClassVar[str] = "0.1.0"
     fix_availability: ClassVar[str] = "none"
-    # Byte patterns that must all occur in a file for the rule to possibly report
-    # in it. The prefilter skips a file when no enabled rule's patterns all match.
-    prefilter: ClassVar[tuple[bytes, ...]] = ()
-    _compiled: ClassVar[tuple[re.Pattern[bytes], ...] | None] = None
+    # The prefilter: groups of byte strings. A file can only be reported by this
+    # rule if, for every group, at least one of its strings occurs in the file.
+    # (Plain substring tests: Python's regex alternation is ~6x slower here.)
+    prefilter: ClassVar[tuple[tuple[bytes, ...], ...]] = ()
 
     def check(self, module: ModuleContext) -> Iterable[Report]:
         """Yield the reports for one module."""
@@ -49,9 +48,7 @@ class Rule:
     @classmethod
     def may_report(cls, data: bytes) -> bool:
         """Whether the file's bytes pass this rule's prefilter."""
-        if cls._compiled is None:
-            cls._compiled = tuple(re.compile(pattern) for pattern in cls.prefilter)
-        return all(pattern.search(data) for pattern in cls._compiled)
+        return all(any(needle in data for needle in group) for group in cls.prefilter)
 
     @classmethod
     def documentation(cls) -> str:

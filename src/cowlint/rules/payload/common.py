@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from cowlint.config import format_size
+from cowlint.engine import apis
 from cowlint.engine.dispatch import EVERY_CALL, EVERY_TASK, PER_PROCESS, PER_WORKER, THIS_CALL
 from cowlint.engine.shipping import Shipped
 from cowlint.engine.values import InstanceSize
 
-PREFILTER = (rb"(?i:pool|executor)|Process",)
+# A dispatch needs a multiprocessing/concurrent import (known receivers) or a
+# receiver named like a pool or executor (see apis.POOL_NAME_PARTS), and a call
+# of a dispatch method or a pool/process constructor.
+PREFILTER = (
+    (b"multiprocessing", b"concurrent", *apis.POOL_NAME_PARTS),
+    (b".map", b".imap", b".starmap", b".apply", b".submit", b"Pool", b"Process"),
+)
 
 FREQUENCY_PHRASE = {
     EVERY_TASK: "to the worker with every task",

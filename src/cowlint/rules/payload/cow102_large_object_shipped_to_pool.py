@@ -6,7 +6,9 @@ from collections.abc import Iterable
 
 import libcst as cst
 
+from cowlint.config import format_size
 from cowlint.engine.context import ModuleContext
+from cowlint.engine.shipping import Shipped
 from cowlint.engine.values import Data, Instance
 from cowlint.rules.base import Report, Rule
 from cowlint.rules.payload.common import PREFILTER, carrier_text, frequency, instance_size_text, size_text, start_note
@@ -118,37 +120,59 @@ class LargeObjectShippedToPool(Rule):
     prefilter = PREFILTER
 
     def check(self, module: ModuleContext) -> Iterable[Report]:
-        threshold = module.config.large_threshold
+        # one report per payload expression, naming every large object it carries
+        grouped: dict[int, list[tuple[Shipped, int | None, str, str]]] = {}
         for shipped in module.shipped:
-            value = shipped.value
-            if shipped.kind == "data" and isinstance(value, Data):
-                if value.size is not None and value.size < threshold and not value.bulk:
-                    continue
-                size, described = value.size, f"{value.what}, {size_text(value.size, value.bulk)}"
-                confidence = "medium" if "medium" in (value.confidence, shipped.site.confidence) else "high"
-            elif shipped.kind == "instance" and isinstance(value, Instance):
-                estimate = module.resolver.instance_size(value.cls)
-                if estimate.custom_pickling or not (estimate.bulk or (estimate.size is not None and estimate.size >= threshold)):
-                    continue
-                size, described = estimate.size, f"{value.cls.name} instance, {instance_size_text(estimate)}"
-                confidence = shipped.site.confidence
-            else:
-                continue
-            payload = shipped.payload
-            leaf = shipped.leaf
-            carrier = carrier_text(module.code(payload.expr), shipped, isinstance(payload.expr, cst.Name))
-            how = frequency(shipped)
-            if payload.role == "items":
-                message = f"{leaf} ({described}) is repeated into every task item of {carrier} and pickled {how}"
-            elif leaf == carrier:
-                message = f"{leaf} ({described}) is pickled {how}"
-            else:
-                message = f"{leaf} ({described}) travels inside {carrier} and is pickled {how}"
-            on_start = payload.role in ("initializer", "initargs", "target") or shipped.site.api == "Process"
-            yield Report(
-                node=payload.expr,
-                message=message + start_note(shipped),
-                fix=FIX_START if on_start else FIX,
-                confidence=confidence,
-                size_bytes=size,
-            )
+            large = self._large(module, shipped)
+            if large is not None:
+                grouped.setdefault(id(shipped.payload.expr), []).append((shipped, *large))
+        for items in grouped.values():
+            yield self._report(module, items)
+
+    @staticmethod
+    def _large(module: ModuleContext, shipped: Shipped) -> tuple[int | None, str, str] | None:
+        """(size, description, confidence) when ``shipped`` is large or bulk data."""
+        threshold = module.config.large_threshold
+        value = shipped.value
+        if shipped.kind == "data" and isinstance(value, Data):
+            if value.size is not None and value.size < threshold and not value.bulk:
+                return None
+            confidence = "medium" if "medium" in (value.confidence, shipped.site.confidence) else "high"
+            return value.size, f"{value.what}, {size_text(value.size, value.bulk)}", confidence
+        if shipped.kind == "instance" and isinstance(value, Instance):
+            estimate = module.resolver.instance_size(value.cls)
+            if estimate.custom_pickling or not (estimate.bulk or (estimate.size is not None and estimate.size >= threshold)):
+                return None
+            return estimate.size, f"{value.cls.name} instance, {instance_size_text(estimate)}", shipped.site.confidence
+        return None
+
+    @staticmethod
+    def _report(module: ModuleContext, items: list[tuple[Shipped, int | None, str, str]]) -> Report:
+        first = items[0][0]
+        payload = first.payload
+        carrier = carrier_text(module.code(payload.expr), first, isinstance(payload.expr, cst.Name))
+        how = frequency(first)
+        if len(items) == 1:
+            subject = f"{first.leaf} ({items[0][2]})"
+            verb, travel = "is", "travels"
+        else:
+            names = [shipped.leaf for shipped, *_ in items]
+            sizes = [size for _, size, _, _ in items]
+            total = f"~{format_size(sum(s for s in sizes if s is not None))}" if all(s is not None for s in sizes) else "size unknown"
+            subject = f"{', '.join(names[:-1])} and {names[-1]} ({len(items)} large objects, {total})"
+            verb, travel = "are", "travel"
+        if payload.role == "items":
+            message = f"{subject} {verb} repeated into every task item of {carrier} and pickled {how}"
+        elif first.leaf == carrier and len(items) == 1:
+            message = f"{subject} {verb} pickled {how}"
+        else:
+            message = f"{subject} {travel} inside {carrier} and {verb} pickled {how}"
+        sizes = [size for _, size, _, _ in items]
+        on_start = payload.role in ("initializer", "initargs", "target") or first.site.api == "Process"
+        return Report(
+            node=payload.expr,
+            message=message + start_note(first),
+            fix=FIX_START if on_start else FIX,
+            confidence="medium" if any(c == "medium" for *_, c in items) else "high",
+            size_bytes=sum(s for s in sizes if s is not None) if all(s is not None for s in sizes) else None,
+        )
