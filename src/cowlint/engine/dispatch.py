@@ -52,10 +52,10 @@ class DispatchSite:
     confidence: str
     payloads: tuple[Payload, ...]
 
-    @property
-    def pickles_to_start(self) -> bool:
-        """Constructor payloads (initargs, Process args) are pickled unless fork is pinned."""
-        return not self.start.pinned_fork
+    def ships_at_start(self, payload: Payload) -> bool:
+        """Whether ``payload`` travels when a worker or process starts (initargs, Process
+        arguments, a Process subclass): pickled under spawn/forkserver, inherited under fork."""
+        return self.receiver.kind == "process" or payload.role in ("initializer", "initargs")
 
 
 _KIND_LABEL = {"pool": "Pool", "executor": "ProcessPoolExecutor", "process": "Process"}
@@ -135,6 +135,14 @@ def _constructor_payloads(kind: str, call: cst.Call) -> tuple[Payload, ...]:
     return tuple(payloads)
 
 
+def _subclass_payloads(call: cst.Call) -> tuple[Payload, ...]:
+    """A Process subclass is pickled whole by ``start()`` under spawn: its arguments (usually
+    stored as attributes) and the attributes its ``__init__`` builds."""
+    payloads = [Payload("args", arg.value, False, PER_PROCESS) for arg in call.args if not arg.star]
+    payloads.append(Payload("instance", call, False, PER_PROCESS))
+    return tuple(payloads)
+
+
 def _receiver_name(expr: cst.BaseExpression) -> str | None:
     if isinstance(expr, cst.Name):
         return expr.value
@@ -182,7 +190,7 @@ def _classify(call_site: CallSite, resolver: Resolver) -> DispatchSite | None:
     if isinstance(func, cst.Name) or (isinstance(func, cst.Attribute) and func.attr.value in ("Pool", "Process", "ProcessPoolExecutor", "ForkProcess", "SpawnProcess", "ForkServerProcess")):
         if isinstance(func, cst.Name):
             bindings = resolver.lookup(func.value, scope, order)
-            if not bindings or all(b.kind != "import" for b in bindings):
+            if not bindings or all(b.kind not in ("import", "class") for b in bindings):
                 return None
         made = resolver.eval(call, scope, order)
         if not isinstance(made, PoolValue) or made.kind == "thread":
@@ -191,8 +199,13 @@ def _classify(call_site: CallSite, resolver: Resolver) -> DispatchSite | None:
         pinned = apis.pinned_by_class(made.api)
         if pinned is not None:
             start = StartMethod(pinned, made.api.rsplit(".", 1)[-1])
-        payloads = _constructor_payloads(made.kind, call)
+        if made.subclass is not None:
+            payloads = _subclass_payloads(call)
+            api = f"Process subclass {made.subclass.name}"
+        else:
+            payloads = _constructor_payloads(made.kind, call)
+            api = _KIND_LABEL[made.kind]
         if not payloads:
             return None
-        return DispatchSite(call, scope, order, _KIND_LABEL[made.kind], made, start, made.confidence, payloads)
+        return DispatchSite(call, scope, order, api, made, start, made.confidence, payloads)
     return None

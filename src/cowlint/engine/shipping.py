@@ -192,11 +192,12 @@ def shipped_objects(facts: ModuleFacts, resolver: Resolver, site: DispatchSite) 
     found: list[Shipped] = []
     seen: set[tuple[int, str, int]] = set()
     for payload in site.payloads:
-        if payload.role in ("initializer", "initargs", "target") or (site.api == "Process" and payload.role == "args"):
-            if not site.pickles_to_start:
-                continue  # inherited by fork, not pickled
+        if site.ships_at_start(payload) and site.start.pinned_fork:
+            continue  # inherited by fork, not pickled
         search = _Search(facts, resolver, site, payload)
-        if payload.items:
+        if payload.role == "instance" and site.receiver.subclass is not None:
+            results: Iterator[Shipped] = iter([Shipped(site, payload, "instance", Instance(site.receiver.subclass, False), (search.code(payload.expr),), False)])
+        elif payload.items:
             results = search.items(payload.expr, site.scope, site.order, (), 0)
         else:
             results = search.value(payload.expr, site.scope, site.order, (), (), 0, False)

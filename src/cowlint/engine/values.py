@@ -88,9 +88,7 @@ class PoolValue(Value):
     api: str
     start: StartMethod
     confidence: str = "high"
-    ctor: cst.Call | None = None
-    ctor_scope: Scope | None = None
-    ctor_order: int = 0
+    subclass: ClassInfo | None = None  # a Process subclass defined in the module
 
 
 @dataclass(frozen=True)
@@ -372,6 +370,18 @@ class Resolver:
                 return self.eval(field_node.value, info.scope, 0, depth)
         return UNKNOWN
 
+    def process_base(self, info: ClassInfo) -> StartMethod | None:
+        """The start method of a ``Process`` subclass (None when ``info`` is not one)."""
+        for cls in self.class_chain(info):
+            for base in cls.node.bases:
+                value = self.eval(base.value, cls.outer, 0)
+                if isinstance(value, Qualified) and value.name in apis.PROCESS_CONSTRUCTORS:
+                    pinned = apis.pinned_by_class(value.name)
+                    return StartMethod(pinned, value.name.rsplit(".", 1)[-1]) if pinned else self.module_start_method()
+                if isinstance(value, ContextMember) and value.attr == "Process":
+                    return value.context.start
+        return None
+
     def class_chain(self, info: ClassInfo) -> list[ClassInfo]:
         """The class and its base classes defined in the same module, most derived first."""
         chain: list[ClassInfo] = []
@@ -408,6 +418,9 @@ class Resolver:
                 return Context(self.context_start(call, scope, at))
             return UNKNOWN
         if isinstance(callee, ClassRef):
+            base = self.process_base(callee.cls)
+            if base is not None:
+                return PoolValue("process", callee.cls.name, base, "high", subclass=callee.cls)
             return Instance(callee.cls, is_self=False)
         if isinstance(func, cst.Attribute):
             method = func.attr.value
@@ -509,8 +522,8 @@ class Resolver:
                 custom = True
             for base in cls.node.bases:
                 value = self.eval(base.value, cls.outer, 0)
-                if isinstance(value, ClassRef) or (isinstance(value, Qualified) and value.name == "builtins.object"):
-                    continue
+                if isinstance(value, ClassRef) or (isinstance(value, Qualified) and (value.name == "builtins.object" or value.name in apis.PROCESS_CONSTRUCTORS)):
+                    continue  # module classes are walked themselves; object and Process hold little
                 small = False  # a base class from elsewhere may hold anything
                 known = False
             attributes: dict[str, Value] = {name: self.join(self.eval_binding(b) for b in bindings) for name, bindings in cls.attributes.items()}
@@ -544,7 +557,7 @@ class Resolver:
                 context = self.eval(arg, scope, at)
                 if isinstance(context, Context):
                     start = context.start
-        return PoolValue(kind, api, start, "high", call, scope, at)
+        return PoolValue(kind, api, start, "high")
 
     def context_start(self, call: cst.Call, scope: Scope, at: int) -> StartMethod:
         """The start method of ``get_context(...)``: its literal argument, or the module default."""

@@ -66,6 +66,6 @@ def size_text(size: int | None, bulk: bool) -> str:
 
 def start_note(shipped: Shipped) -> str:
     """Why a constructor payload is pickled at all."""
-    if shipped.payload.role in ("initializer", "initargs", "target") or shipped.site.api == "Process":
+    if shipped.site.ships_at_start(shipped.payload):
         return f" ({NOT_FORK})"
     return ""

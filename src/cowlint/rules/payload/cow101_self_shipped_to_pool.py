@@ -129,6 +129,8 @@ class SelfShippedToPool(Rule):
                 message = f"bound method {carrier} ships the whole {class_name} instance ({size}) {how}"
             elif payload.role in ("callable", "target", "initializer"):
                 message = f"callable {carrier} carries {shipped.leaf}, which ships the whole {class_name} instance ({size}) {how}"
+            elif carrier == shipped.leaf:
+                message = f"{carrier} is passed as an argument and ships the whole {class_name} instance ({size}) {how}"
             else:
                 message = f"{carrier} holds {shipped.leaf}, which ships the whole {class_name} instance ({size}) {how}"
             yield Report(

@@ -168,7 +168,7 @@ class LargeObjectShippedToPool(Rule):
         else:
             message = f"{subject} {travel} inside {carrier} and {verb} pickled {how}"
         sizes = [size for _, size, _, _ in items]
-        on_start = payload.role in ("initializer", "initargs", "target") or first.site.api == "Process"
+        on_start = first.site.ships_at_start(payload)
         return Report(
             node=payload.expr,
             message=message + start_note(first),
