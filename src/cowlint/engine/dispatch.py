@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import libcst as cst
 
 from cowlint.engine import apis
-from cowlint.engine.facts import CallSite, ModuleFacts, Scope
-from cowlint.engine.values import DEFAULT_START, PoolValue, Resolver, StartMethod, Unknown, argument, dotted_name
+from cowlint.engine.facts import CallSite, ModuleFacts, Scope, dotted_name
+from cowlint.engine.values import DEFAULT_START, PoolValue, Resolver, StartMethod, Unknown, argument
 
 # how often a payload is pickled
 EVERY_TASK = "every task"
@@ -83,10 +83,7 @@ def _method_payloads(kind: str, method: str, call: cst.Call, in_loop: bool) -> t
         if method in ("apply", "apply_async"):
             if func is not None:
                 payloads.append(Payload("callable", func, False, once))
-            for keyword, position in (("args", 1), ("kwds", 2)):
-                arg = argument(call, keyword, position)
-                if arg is not None:
-                    payloads.append(Payload("args", arg, False, once))
+            payloads.extend(_argument_payloads(call, (("args", 1), ("kwds", 2)), once))
             return tuple(payloads)
         if func is not None:
             payloads.append(Payload("callable", func, False, EVERY_TASK))
@@ -128,11 +125,14 @@ def _constructor_payloads(kind: str, call: cst.Call) -> tuple[Payload, ...]:
         target = argument(call, "target", 1)
         if target is not None:
             payloads.append(Payload("target", target, False, PER_PROCESS))
-        for keyword, position in (("args", 3), ("kwargs", 4)):
-            arg = argument(call, keyword, position)
-            if arg is not None:
-                payloads.append(Payload("args", arg, False, PER_PROCESS))
+        payloads.extend(_argument_payloads(call, (("args", 3), ("kwargs", 4)), PER_PROCESS))
     return tuple(payloads)
+
+
+def _argument_payloads(call: cst.Call, parameters: tuple[tuple[str, int], ...], frequency: str) -> list[Payload]:
+    """``args``/``kwds`` payloads given by keyword or position."""
+    found = (argument(call, keyword, position) for keyword, position in parameters)
+    return [Payload("args", value, False, frequency) for value in found if value is not None]
 
 
 def _subclass_payloads(call: cst.Call) -> tuple[Payload, ...]:

@@ -222,11 +222,12 @@ class ModuleFacts:
 _MUTATING_METHODS = frozenset({"append", "extend", "insert", "add", "update", "setdefault", "appendleft", "extendleft"})
 
 
-def _dotted(node: cst.BaseExpression) -> str | None:
+def dotted_name(node: cst.BaseExpression) -> str | None:
+    """``a.b.c`` for a Name/Attribute chain, else None."""
     if isinstance(node, cst.Name):
         return node.value
     if isinstance(node, cst.Attribute):
-        base = _dotted(node.value)
+        base = dotted_name(node.value)
         return f"{base}.{node.attr.value}" if base else None
     return None
 
@@ -237,7 +238,7 @@ def _decorator_names(node: cst.FunctionDef | cst.ClassDef) -> list[str]:
         expr = decorator.decorator
         if isinstance(expr, cst.Call):
             expr = expr.func
-        dotted = _dotted(expr)
+        dotted = dotted_name(expr)
         if dotted:
             names.append(dotted)
     return names
@@ -403,7 +404,7 @@ class _Collector:
 
     def on_import(self, node: cst.Import, scope: Scope, stack: _Stack) -> Scope:
         for alias in node.names:
-            dotted = _dotted(alias.name)
+            dotted = dotted_name(alias.name)
             if dotted is None:
                 continue
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
@@ -416,10 +417,10 @@ class _Collector:
     def on_import_from(self, node: cst.ImportFrom, scope: Scope, stack: _Stack) -> Scope:
         if isinstance(node.names, cst.ImportStar):
             return scope
-        base = _dotted(node.module) if node.module is not None else ""
+        base = dotted_name(node.module) if node.module is not None else ""
         relative = bool(node.relative)
         for alias in node.names:
-            name = _dotted(alias.name)
+            name = dotted_name(alias.name)
             if name is None:
                 continue
             bound = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name

@@ -20,8 +20,8 @@ import libcst as cst
 
 from cowlint.engine import apis
 from cowlint.engine.dispatch import DispatchSite, Payload
-from cowlint.engine.facts import Binding, ModuleFacts, Scope
-from cowlint.engine.values import BoundMethod, Data, Instance, Resolver, Value, dotted_name
+from cowlint.engine.facts import Binding, ModuleFacts, Scope, dotted_name
+from cowlint.engine.values import BoundMethod, Data, Instance, Resolver, Value
 
 MAX_DEPTH = 12
 

@@ -233,7 +233,7 @@ def _label(resolver: Resolver, call: cst.Call) -> str:
     text = " ".join(resolver.facts.module.code_for_node(call).split())
     if len(text) <= 40:
         return text
-    from cowlint.engine.values import dotted_name
+    from cowlint.engine.facts import dotted_name
 
     dotted = dotted_name(call.func)
     return f"{dotted}(...)" if dotted else "call"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from cowlint.engine import apis
-from cowlint.engine.facts import CLASS, MODULE, Binding, ClassInfo, ModuleFacts, Scope
+from cowlint.engine.facts import CLASS, MODULE, Binding, ClassInfo, ModuleFacts, Scope, dotted_name
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
 MAX_DEPTH = 40
@@ -138,16 +138,6 @@ class ClassRef(Value):
     """A class defined in the module."""
 
     cls: ClassInfo
-
-
-def dotted_name(node: cst.BaseExpression) -> str | None:
-    """``a.b.c`` for a Name/Attribute chain, else None."""
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        base = dotted_name(node.value)
-        return f"{base}.{node.attr.value}" if base else None
-    return None
 
 
 def const_size(value: object) -> int:
