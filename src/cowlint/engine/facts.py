@@ -376,7 +376,7 @@ class _Collector:
     def on_ann_assign(self, node: cst.AnnAssign, scope: Scope, stack: _Stack) -> Scope:
         if node.value is not None:
             self.push_exit(stack, lambda: self.bind_target(node.target, "assign", node, node.value, scope))
-        elif scope.kind == CLASS and scope.class_info is not None and isinstance(node.target, cst.Name):
+        if scope.kind == CLASS and scope.class_info is not None and isinstance(node.target, cst.Name):
             scope.class_info.fields[node.target.value] = node
         return scope
 

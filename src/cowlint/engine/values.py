@@ -520,7 +520,7 @@ class Resolver:
             if cls.is_dataclass:
                 for name, node in cls.fields.items():
                     if name not in attributes:
-                        attributes[name] = self.eval(node.value, cls.scope, 0) if node.value is not None else UNKNOWN
+                        attributes[name] = self._field_value(cls, name, node)
             for name, value in attributes.items():
                 size, item_bulk, item_small = self.size_of(value)
                 small = small and item_small
@@ -536,6 +536,15 @@ class Resolver:
         return InstanceSize(size, bulk, small and not bulk, tuple(parts), custom_pickling=custom, known_bytes=total)
 
     # ---------------------------------------------------------------- multiprocessing
+
+    def _field_value(self, cls: ClassInfo, name: str, node: cst.AnnAssign) -> Value:
+        """A dataclass field: its default, else what its annotation says (arrays, frames: bulk)."""
+        if node.value is not None:
+            return self.eval(node.value, cls.scope, 0)
+        qualname = self.qualname(node.annotation.annotation, cls.outer, 0)
+        if qualname in apis.BULK_TYPES:
+            return Data(None, True, f"field {name}: {apis.short(qualname)}", "medium")
+        return UNKNOWN
 
     def pool_value(self, kind: str, api: str, call: cst.Call, scope: Scope, at: int, start: StartMethod) -> PoolValue:
         """A pool/executor/process object made by ``call``; ``context=``/``mp_context=`` pin its start."""

@@ -1,0 +1,49 @@
+"""Static checking never imports or executes the code it reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .conftest import run_cowlint
+
+TRAP = """\
+import pathlib
+pathlib.Path({marker!r}).write_text("imported")
+from multiprocessing import Pool
+
+import numpy as np
+
+if __name__ == "__main__":
+    pathlib.Path({marker!r}).write_text("executed")
+
+
+class Job:
+    def __init__(self):
+        self.data = np.zeros(10**8)
+        pathlib.Path({marker!r}).write_text("instantiated")
+
+    def work(self, i):
+        return i
+
+    def run(self):
+        with Pool() as pool:
+            return pool.map(self.work, range(4))
+"""
+
+
+def test_checking_a_module_never_runs_it(tmp_path: Path) -> None:
+    marker = tmp_path / "marker.txt"
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text(TRAP.format(marker=str(marker)))
+    (package / "__main__.py").write_text(TRAP.format(marker=str(marker)))
+    (package / "job.py").write_text(TRAP.format(marker=str(marker)))
+    (tmp_path / "conftest.py").write_text(TRAP.format(marker=str(marker)))
+    (tmp_path / "pyproject.toml").write_text("[tool.cowlint]\nlarge-threshold = '1MiB'\n")
+    result = run_cowlint("--output-format", "concise", ".", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.count("COW101") == 4  # every trap was read...
+    assert not marker.exists()  # ...and none was run
+    stdin = run_cowlint("-", "--stdin-filename", "setup.py", stdin=TRAP.format(marker=str(marker)).encode(), cwd=tmp_path)
+    assert stdin.returncode == 1
+    assert not marker.exists()
