@@ -72,6 +72,19 @@ ARRAY_VIEW_ATTRIBUTES = frozenset({"T", "values", "data", "array", "flat"})
 ARRAY_COPY_METHODS = frozenset({"copy", "astype", "reshape", "to_numpy", "ravel", "flatten", "transpose", "numpy", "cpu", "clone", "contiguous", "squeeze", "to_list", "tolist"})
 
 
+# Packages that re-export multiprocessing's API with the same pickling semantics
+# for data: their names are read as multiprocessing's.
+MULTIPROCESSING_ALIASES = ("torch.multiprocessing", "billiard", "multiprocess")
+
+
+def canonical(qualname: str) -> str:
+    """``torch.multiprocessing.Pool`` -> ``multiprocessing.Pool``; other names unchanged."""
+    for alias in MULTIPROCESSING_ALIASES:
+        if qualname == alias or qualname.startswith(alias + "."):
+            return "multiprocessing" + qualname[len(alias) :]
+    return qualname
+
+
 def constructor_kind(qualname: str) -> str | None:
     """``pool``, ``executor``, ``process`` or ``thread`` for a known constructor, else None."""
     if qualname in POOL_CONSTRUCTORS:

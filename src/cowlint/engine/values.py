@@ -221,7 +221,7 @@ class Resolver:
         """The value a binding gives its name."""
         kind = binding.kind
         if kind == "import":
-            return Qualified(binding.qualname) if binding.qualname else UNKNOWN
+            return Qualified(apis.canonical(binding.qualname)) if binding.qualname else UNKNOWN
         if kind == "assign" and binding.value is not None:
             return self.eval(binding.value, binding.eval_scope, binding.order, depth)
         if kind == "enter" and binding.value is not None:

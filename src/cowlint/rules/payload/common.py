@@ -12,7 +12,7 @@ from cowlint.engine.values import InstanceSize
 # receiver named like a pool or executor (see apis.POOL_NAME_PARTS), and a call
 # of a dispatch method or a pool/process constructor.
 PREFILTER = (
-    (b"multiprocessing", b"concurrent", *apis.POOL_NAME_PARTS),
+    (b"multiprocess", b"concurrent", b"billiard", *apis.POOL_NAME_PARTS),
     (b".map", b".imap", b".starmap", b".apply", b".submit", b"Pool", b"Process"),
 )
 
