@@ -218,3 +218,13 @@ def test_unreadable_directory_is_reported(tmp_path: Path) -> None:
     result = run_cowlint("--output-format", "concise", str(tmp_path / "good.py" / "x.py"))
     assert result.returncode == 1
     assert "COW902 cannot read" in result.stdout
+
+
+def test_operator_chain_python_refuses_is_cow901_quickly(tmp_path: Path) -> None:
+    # libcst's native parser segfaulted (exit 139) on this after ~30 s; CPython refuses it at once
+    chain = "from multiprocessing import Pool\nx = 1" + " + 1" * 7000 + "\n"
+    tree = _tree(tmp_path, chain=chain.encode())
+    result = run_cowlint("--output-format", "concise", str(tree), timeout=60)
+    assert result.returncode == 1
+    assert "chain.py:1:1: COW901 too deeply nested for Python's own parser" in result.stdout
+    assert "good.py" in result.stdout

@@ -98,20 +98,38 @@ def check_bytes(data: bytes, path: str, config: Config, *, use_prefilter: bool =
     return result
 
 
-def _parse_failure(source: SourceText, error: Exception) -> tuple[int, int, str, str]:
-    """(line, column, message, fix) for a file libcst could not parse, with Python's own verdict."""
-    if isinstance(error, RecursionError):
-        return 1, 1, "too deeply nested for libcst's parser (recursion limit reached); the file was not checked", "split the deeply nested expression"
-    if isinstance(error, SyntaxError):
-        return error.lineno or 1, error.offset or 1, f"syntax error: {error.msg}", "fix the syntax error; the file was not checked"
+class PythonRejects(Exception):
+    """CPython's own parser rejects the file; libcst is not asked to parse it."""
+
+    def __init__(self, line: int, column: int, message: str) -> None:
+        super().__init__(message)
+        self.line, self.column, self.message = line, column, message
+
+
+def _python_verdict(source: SourceText) -> None:
+    """Raise PythonRejects unless CPython's parser accepts the file.
+
+    libcst's native parser overflows its stack (a segfault, killing the run)
+    or turns super-linear on inputs CPython refuses anyway: thousands of nested
+    brackets or operators. Asking ``ast.parse`` first costs ~10% of the libcst
+    parse and bounds what libcst sees to what Python can run.
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ast.parse(source.text, filename=source.path)
-    except SyntaxError as syntax:
-        return syntax.lineno or 1, syntax.offset or 1, f"syntax error: {syntax.msg}", "fix the syntax error; the file was not checked"
-    except (ValueError, RecursionError, MemoryError) as other:
-        return 1, 1, f"syntax error: {other}", "fix the file; it was not checked"
+    except SyntaxError as error:
+        raise PythonRejects(error.lineno or 1, error.offset or 1, f"syntax error: {error.msg}") from None
+    except RecursionError:
+        raise PythonRejects(1, 1, "too deeply nested for Python's own parser (RecursionError)") from None
+    except (ValueError, MemoryError) as error:
+        raise PythonRejects(1, 1, f"syntax error: {error}") from None
+
+
+def _libcst_failure(error: Exception) -> tuple[int, int, str, str]:
+    """(line, column, message, fix) for a file Python accepts and libcst does not."""
+    if isinstance(error, RecursionError):
+        return 1, 1, "too deeply nested for libcst's parser (recursion limit reached); the file was not checked", "split the deeply nested expression"
     line, column = 1, 1
     detail = str(error).strip().splitlines()
     message = getattr(error, "message", None) or (detail[1] if len(detail) > 1 else detail[0] if detail else type(error).__name__)
@@ -128,24 +146,8 @@ def _parse_failure(source: SourceText, error: Exception) -> tuple[int, int, str,
     )
 
 
-_BRACKETS = re.compile(rb"[(\[{]|[)\]}]")
-# CPython's tokenizer refuses more than 200 nested brackets (MAXLEVEL); libcst's
-# native parser overflows its stack on a few thousand, killing the process.
-MAX_BRACKET_DEPTH = 200
 # libcst's parser recurses natively once per nesting level: give it room.
-PARSE_STACK_BYTES = 256 * 1024 * 1024
-
-
-def _bracket_depth(text: str) -> int:
-    """The deepest bracket nesting, counting brackets in strings too (an upper bound)."""
-    depth = deepest = 0
-    for match in _BRACKETS.finditer(text.encode("utf-8", "surrogatepass")):
-        if match.group() in b"([{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif depth:
-            depth -= 1
-    return deepest
+PARSE_STACK_BYTES = 512 * 1024 * 1024
 
 
 def _with_big_stack(function: Callable[[], T]) -> T:
@@ -184,13 +186,6 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _parse(source: SourceText) -> cst.Module:
-    if source.text.count("(") + source.text.count("[") + source.text.count("{") > MAX_BRACKET_DEPTH and _bracket_depth(source.text) > MAX_BRACKET_DEPTH:
-        # Python's own verdict; when it rejects the file, libcst is not asked to parse it
-        ast.parse(source.text)
-    return cst.parse_module(source.text)
-
-
 def _check_text(source: SourceText, rules: list[type[Rule]], config: Config, result: FileResult, report_parse_errors: bool) -> None:
     with _gc_paused():
         _with_big_stack(lambda: _check_parsed(source, rules, config, result, report_parse_errors))
@@ -199,10 +194,16 @@ def _check_text(source: SourceText, rules: list[type[Rule]], config: Config, res
 def _check_parsed(source: SourceText, rules: list[type[Rule]], config: Config, result: FileResult, report_parse_errors: bool) -> None:
     path = source.path
     try:
-        module = _parse(source)
+        _python_verdict(source)
+    except PythonRejects as rejected:
+        if report_parse_errors:
+            result.findings.append(_engine_finding("COW901", path, rejected.line, rejected.column, rejected.message, "fix the file; it was not checked"))
+        return
+    try:
+        module = cst.parse_module(source.text)
     except Exception as error:  # noqa: BLE001 - libcst raises ParserSyntaxError, RecursionError and others
         if report_parse_errors:
-            line, column, message, fix = _parse_failure(source, error)
+            line, column, message, fix = _libcst_failure(error)
             result.findings.append(_engine_finding("COW901", path, line, column, message, fix))
         return
     result.parsed = True
