@@ -202,3 +202,41 @@ def test_python_dash_m_runs_the_same_cli() -> None:
     result = subprocess.run([sys.executable, "-m", "cowlint", "--output-format", "concise", "fixtures/COW101/task_items.py"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 1
     assert len(result.stdout.splitlines()) == 5
+
+
+def test_codes_that_match_no_rule_are_usage_errors(tmp_path: Path) -> None:
+    for flags, needle in ((("--select", "COW999"), "'COW999' matches no rule"), (("--ignore", "COW7"), "'COW7' matches no rule"), (("--select", ""), "no rule codes given")):
+        result = run_cowlint(*flags, "fixtures/")
+        assert result.returncode == 2, flags
+        assert needle in result.stderr
+    project = _project(tmp_path, 'select = ["COW999"]')
+    result = run_cowlint(".", cwd=project)
+    assert result.returncode == 2
+    assert "'COW999' matches no rule" in result.stderr
+
+
+def test_bad_file_header_is_a_warning_and_the_run_goes_on(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("# cowlint: platform=linux\n" + SEED)
+    (tmp_path / "b.py").write_text(SEED)
+    result = run_cowlint("--output-format", "concise", "--isolated", "a.py", "b.py", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "a.py: '# cowlint:' header: expected key=value" in result.stderr and "the header is ignored" in result.stderr
+    assert _concise_lines(result.stdout) == {("a.py", 13, "COW101"), ("b.py", 12, "COW101")}
+
+
+def test_stdin_filename_alone_reads_stdin(tmp_path: Path) -> None:
+    (tmp_path / "other.py").write_text(SEED)
+    result = run_cowlint("--output-format", "concise", "--stdin-filename", "piped.py", cwd=tmp_path, stdin=SEED.encode())
+    assert result.returncode == 1
+    assert _concise_lines(result.stdout) == {("piped.py", 12, "COW101")}
+
+
+def test_files_over_max_file_size_are_reported_not_parsed(tmp_path: Path) -> None:
+    (tmp_path / "big.py").write_text("# cowlint: max-file-size=512\n" + SEED)
+    (tmp_path / "small.py").write_text(SEED)
+    result = run_cowlint("--output-format", "concise", "--isolated", ".", cwd=tmp_path)
+    assert result.returncode == 1
+    size = (tmp_path / "big.py").stat().st_size
+    assert f"big.py:1:1: COW901 the file is {size} B, over max-file-size (512 B): not parsed, so not checked" in result.stdout
+    assert "small.py:12:" in result.stdout
+    assert run_cowlint("--max-file-size", "5e2", "--isolated", "small.py", cwd=tmp_path).stdout.count("COW901") == 1

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cowlint import __version__
-from cowlint.config import Config, ConfigError, _codes, find_pyproject, load_config, parse_size
+from cowlint.config import Config, ConfigError, find_pyproject, load_config, parse_codes, parse_size
 from cowlint.engine.checker import CheckResult, _merge, check_bytes, check_paths
 from cowlint.report import RENDERERS
 from cowlint.rules import ALL_RULES, RULES_BY_CODE
@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ignore", metavar="CODES", help="comma-separated codes or prefixes not to report")
     parser.add_argument("--output-format", choices=sorted(RENDERERS), default="text", help="text (default: source excerpt and fix), concise (one line each) or json")
     parser.add_argument("--large-threshold", metavar="SIZE", help="size at which an object counts as large, e.g. 1MiB (default), 512KiB, 10MB")
-    parser.add_argument("--stdin-filename", metavar="NAME", help="the path to show (and match per-file-ignores against) when reading standard input")
+    parser.add_argument("--max-file-size", metavar="SIZE", help="files larger than this are reported (COW901) instead of parsed (default 2MiB; parsing takes ~1,000x the file size in memory)")
+    parser.add_argument("--stdin-filename", metavar="NAME", help="read standard input (as with '-') and show it as NAME, matching per-file-ignores against it")
     parser.add_argument("--config", metavar="PYPROJECT", help="read [tool.cowlint] from this file instead of the nearest pyproject.toml")
     parser.add_argument("--isolated", action="store_true", help="ignore every configuration file")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
@@ -80,14 +81,16 @@ def resolve_config(args: argparse.Namespace) -> Config:
         config = load_config(find_pyproject(start if start.exists() else Path.cwd()))
     changes: dict[str, object] = {}
     if args.select is not None:
-        changes["select"] = _codes("--select", args.select)
+        changes["select"] = parse_codes("--select", args.select)
     if args.ignore is not None:
-        changes["ignore"] = config.ignore + _codes("--ignore", args.ignore)
-    if args.large_threshold is not None:
-        try:
-            changes["large_threshold"] = parse_size(args.large_threshold)
-        except ConfigError as error:
-            raise ConfigError(f"--large-threshold: {error}") from None
+        changes["ignore"] = config.ignore + parse_codes("--ignore", args.ignore)
+    for flag, field in (("large_threshold", "large_threshold"), ("max_file_size", "max_file_size")):
+        value = getattr(args, flag)
+        if value is not None:
+            try:
+                changes[field] = parse_size(value)
+            except ConfigError as error:
+                raise ConfigError(f"--{flag.replace('_', '-')}: {error}") from None
     return config.with_overrides(**changes) if changes else config
 
 
@@ -138,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             out.write(list_rules())
             return 0
         config = resolve_config(args)
-        paths = args.paths or ["."]
+        paths = args.paths or (["-"] if args.stdin_filename else ["."])
         if "-" in paths and len(paths) > 1:
             raise UsageError("'-' (standard input) cannot be combined with other paths")
         use_prefilter = not args.no_prefilter

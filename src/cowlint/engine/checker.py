@@ -22,7 +22,7 @@ from typing import TypeVar
 
 import libcst as cst
 
-from cowlint.config import Config, ConfigError, with_file_header
+from cowlint.config import Config, ConfigError, format_size, with_file_header
 from cowlint.engine.context import ModuleContext
 from cowlint.engine.discovery import FileToCheck, PathProblem, discover
 from cowlint.engine.facts import collect_facts
@@ -44,6 +44,7 @@ class FileResult:
     findings: list[Finding] = field(default_factory=list)
     source: SourceText | None = None
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     parsed: bool = False
 
 
@@ -78,13 +79,25 @@ def check_bytes(data: bytes, path: str, config: Config, *, use_prefilter: bool =
     try:
         config = with_file_header(config, data)
     except ConfigError as error:
-        result.errors.append(f"{path}: {error}")
-        return result
+        result.warnings.append(f"{path}: {error}; the header is ignored")
     rules = [rule for rule in _enabled_rules(config, path) if rule.code not in ENGINE_CODES]
     report_parse_errors = _engine_code_enabled("COW901", config, path)
     if use_prefilter and not any(rule.may_report(data) for rule in rules):
         return result
     if not rules and not report_parse_errors:
+        return result
+    if len(data) > config.max_file_size:
+        if report_parse_errors:
+            result.findings.append(
+                _engine_finding(
+                    "COW901",
+                    path,
+                    1,
+                    1,
+                    f"the file is {format_size(len(data))}, over max-file-size ({format_size(config.max_file_size)}): not parsed, so not checked",
+                    "raise max-file-size in [tool.cowlint] (or --max-file-size) to check it, or exclude it",
+                )
+            )
         return result
     try:
         source = decode_source(data, path)
@@ -302,5 +315,6 @@ def _merge(outcome: CheckResult, result: FileResult) -> None:
     outcome.files_parsed += int(result.parsed)
     outcome.findings.extend(result.findings)
     outcome.errors.extend(result.errors)
+    outcome.warnings.extend(result.warnings)
     if result.findings and result.source is not None:
         outcome.sources[result.path] = result.source
