@@ -19,6 +19,8 @@ PROCESS_CONSTRUCTORS = frozenset(
         "multiprocessing.context.ForkServerProcess",
     }
 )
+# asyncio: loop.run_in_executor(executor, func, *args) dispatches through the executor.
+RUN_IN_EXECUTOR = "run_in_executor"
 # Threads share memory: never a process dispatch, whatever the receiver is called.
 THREAD_CONSTRUCTORS = frozenset(
     {
@@ -48,6 +50,7 @@ EXECUTOR_METHODS = frozenset({"submit", "map"})
 DISPATCH_METHODS = POOL_METHODS | EXECUTOR_METHODS
 
 PARTIAL = frozenset({"functools.partial"})
+DATACLASS_FIELD = frozenset({"dataclasses.field", "attr.ib", "attr.field", "attrs.field"})
 REPEAT = frozenset({"itertools.repeat"})
 ZIP = frozenset({"builtins.zip"})
 PASS_THROUGH_ITERABLES = frozenset({"builtins.list", "builtins.tuple", "builtins.iter", "builtins.enumerate", "builtins.reversed"})
@@ -115,6 +118,12 @@ def short(qualname: str) -> str:
 # when its origin is unknown. The payload rules' prefilter looks for the same
 # strings, so a file it skips cannot contain such a receiver.
 POOL_NAME_PARTS = (b"pool", b"Pool", b"POOL", b"xecutor", b"EXECUTOR")
+
+
+def looks_like_pool_class(qualname: str) -> bool:
+    """An imported class named like a pool or executor (``gevent.pool.Pool``, ``GreenPool``)."""
+    last = qualname.rsplit(".", 1)[-1]
+    return last[:1].isupper() and looks_like_pool_name(last)
 
 
 def looks_like_pool_name(name: str) -> bool:

@@ -143,6 +143,23 @@ def _subclass_payloads(call: cst.Call) -> tuple[Payload, ...]:
     return tuple(payloads)
 
 
+def _run_in_executor(call_site: CallSite, resolver: Resolver) -> DispatchSite | None:
+    """``loop.run_in_executor(executor, func, *args)`` with a process pool executor."""
+    call = call_site.node
+    executor = argument(call, None, 0)
+    if executor is None:
+        return None
+    receiver = resolver.eval(executor, call_site.scope, call_site.order)
+    if not isinstance(receiver, PoolValue) or receiver.kind != "executor":
+        return None
+    once = EVERY_TASK if call_site.loops else THIS_CALL
+    values = _positional_from(call, 1)
+    if not values:
+        return None
+    payloads = (Payload("callable", values[0], False, once), *(Payload("args", value, False, once) for value in values[1:]))
+    return DispatchSite(call, call_site.scope, call_site.order, "loop.run_in_executor", receiver, receiver.start, receiver.confidence, payloads)
+
+
 def _receiver_name(expr: cst.BaseExpression) -> str | None:
     if isinstance(expr, cst.Name):
         return expr.value
@@ -168,6 +185,8 @@ def _classify(call_site: CallSite, resolver: Resolver) -> DispatchSite | None:
     call, scope, order = call_site.node, call_site.scope, call_site.order
     func = call.func
     in_loop = bool(call_site.loops)
+    if isinstance(func, cst.Attribute) and func.attr.value == apis.RUN_IN_EXECUTOR:
+        return _run_in_executor(call_site, resolver)
     if isinstance(func, cst.Attribute) and func.attr.value in apis.DISPATCH_METHODS:
         method = func.attr.value
         receiver = resolver.eval(func.value, scope, order)

@@ -160,6 +160,7 @@ class ClassInfo:
     attributes: dict[str, list[Binding]] = field(default_factory=dict)
     methods: dict[str, cst.FunctionDef] = field(default_factory=dict)
     plain_functions: set[str] = field(default_factory=set)  # staticmethods and classmethods: no instance bound
+    dynamic_attributes: bool = False  # setattr(self, ...) or self.__dict__.update(...): attributes unknown
     fields: dict[str, cst.AnnAssign] = field(default_factory=dict)  # class-level annotated names
     is_dataclass: bool = False
 
@@ -362,7 +363,23 @@ class _Collector:
         if type(func) is cst.Attribute and func.attr.value in _MUTATING_METHODS:
             args = tuple(arg.value for arg in node.args)
             self.mutations.append(Mutation(func.value, func.attr.value, node, args, scope, self.order, self.current_loops(scope)))
+            if func.attr.value == "update":
+                self.note_dynamic_attributes(func.value, scope)
+        elif type(func) is cst.Name and func.value == "setattr" and node.args:
+            self.note_dynamic_attributes(node.args[0].value, scope)
         return scope
+
+    def note_dynamic_attributes(self, target: cst.BaseExpression, scope: Scope) -> None:
+        """``setattr(self, ...)``, ``self.__dict__.update(...)``, ``vars(self).update(...)``."""
+        method = scope.enclosing_method()
+        if method is None or method.method_of is None:
+            return
+        if type(target) is cst.Attribute and target.attr.value == "__dict__":
+            target = target.value
+        elif type(target) is cst.Call and type(target.func) is cst.Name and target.func.value == "vars" and target.args:
+            target = target.args[0].value
+        if type(target) is cst.Name and target.value == method.self_name:
+            method.method_of.dynamic_attributes = True
 
     def on_assign(self, node: cst.Assign, scope: Scope, stack: _Stack) -> Scope:
         # bind after the value is walked, so uses inside the value see earlier bindings

@@ -36,6 +36,14 @@ UNKNOWN = Unknown()
 
 
 @dataclass(frozen=True)
+class Foreign(Value):
+    """An object made by a known class from another library that is not a process pool
+    although its name says pool (``gevent.pool.Pool``, ``redis.ConnectionPool``)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class Const(Value):
     """A literal constant: int, float, str, bytes, bool, None, or a tuple of those."""
 
@@ -399,7 +407,10 @@ class Resolver:
                 return Context(self.context_start(call, scope, at))
             from cowlint.engine.sizes import estimate_call
 
-            return estimate_call(self, name, call, scope, at, depth)
+            estimate = estimate_call(self, name, call, scope, at, depth)
+            if isinstance(estimate, Unknown) and apis.looks_like_pool_class(name):
+                return Foreign(name)
+            return estimate
         if isinstance(callee, ContextMember):
             attr = callee.attr
             if attr in apis.CONTEXT_FACTORIES:
@@ -510,6 +521,8 @@ class Resolver:
         for cls in self.class_chain(info):
             if any(name in cls.methods for name in ("__getstate__", "__reduce__", "__reduce_ex__")):
                 custom = True
+            if cls.dynamic_attributes:
+                small = known = False
             for base in cls.node.bases:
                 value = self.eval(base.value, cls.outer, 0)
                 if isinstance(value, ClassRef) or (isinstance(value, Qualified) and (value.name == "builtins.object" or value.name in apis.PROCESS_CONSTRUCTORS)):
@@ -538,13 +551,28 @@ class Resolver:
     # ---------------------------------------------------------------- multiprocessing
 
     def _field_value(self, cls: ClassInfo, name: str, node: cst.AnnAssign) -> Value:
-        """A dataclass field: its default, else what its annotation says (arrays, frames: bulk)."""
-        if node.value is not None:
-            return self.eval(node.value, cls.scope, 0)
+        """A dataclass field: a default that is data, else what its annotation says
+        (an array or frame annotation means bulk data, whatever placeholder the default is)."""
+        default = self._field_default(cls, node.value) if node.value is not None else UNKNOWN
+        if isinstance(default, Data):
+            return default
         qualname = self.qualname(node.annotation.annotation, cls.outer, 0)
         if qualname in apis.BULK_TYPES:
             return Data(None, True, f"field {name}: {apis.short(qualname)}", "medium")
-        return UNKNOWN
+        return default if node.value is not None else UNKNOWN
+
+    def _field_default(self, cls: ClassInfo, value: cst.BaseExpression) -> Value:
+        """``x: T = v``, ``field(default=v)`` or ``field(default_factory=lambda: v)``."""
+        if isinstance(value, cst.Call) and self.qualname(value.func, cls.outer, 0) in apis.DATACLASS_FIELD:
+            default = argument(value, "default", None)
+            if default is not None:
+                return self.eval(default, cls.scope, 0)
+            factory = argument(value, "default_factory", None)
+            if isinstance(factory, cst.Lambda):
+                return self.eval(factory.body, self.facts.scopes.get(factory, cls.scope), 0)
+            made = self.eval(factory, cls.scope, 0) if factory is not None else UNKNOWN
+            return Instance(made.cls, is_self=False) if isinstance(made, ClassRef) else UNKNOWN
+        return self.eval(value, cls.scope, 0)
 
     def pool_value(self, kind: str, api: str, call: cst.Call, scope: Scope, at: int, start: StartMethod) -> PoolValue:
         """A pool/executor/process object made by ``call``; ``context=``/``mp_context=`` pin its start."""
