@@ -103,7 +103,7 @@ def test_text_format_shows_source_caret_and_help(tmp_path: Path) -> None:
     assert lines[2] == "12 |         result = pool.map(call_method, arg_lists)"
     assert lines[3] == "   |                                        ^^^^^^^^^ COW101"
     assert lines[5].startswith("   = help: move the work to a module-level function")
-    assert lines[-1] == "Found 1 finding in 1 file (1 file checked)."
+    assert lines[-1] == "Found 1 finding in 1 file (1 file read, 1 parsed)."
 
 
 def test_stdin_with_filename_and_noqa() -> None:

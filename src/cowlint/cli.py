@@ -15,9 +15,9 @@ from cowlint.rules import ALL_RULES, RULES_BY_CODE
 
 DESCRIPTION = """\
 Find Python multiprocessing code that silently loses fork's copy-on-write
-sharing, or silently depends on it: instances and large objects pickled into
-every task (COW1xx), code that only works under the fork start method (COW2xx),
-and refcount/garbage-collector writes that copy shared pages (COW3xx).
+sharing: instances (COW101) and large objects (COW102) pickled into every
+task, initializer or new process instead of being shared. Each finding names
+the call, estimates the size and says what to do instead.
 
 Static checking never imports or executes your code.
 """
@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to check (default: .); '-' reads standard input")
     parser.add_argument("--version", action="version", version=f"cowlint {__version__}")
-    parser.add_argument("--select", metavar="CODES", help="comma-separated codes or prefixes to report (e.g. COW1,COW203); replaces the configured list")
+    parser.add_argument("--select", metavar="CODES", help="comma-separated codes or prefixes to report (e.g. COW101 or COW1); replaces the configured list")
     parser.add_argument("--ignore", metavar="CODES", help="comma-separated codes or prefixes not to report")
     parser.add_argument("--output-format", choices=sorted(RENDERERS), default="text", help="text (default: source excerpt and fix), concise (one line each) or json")
     parser.add_argument("--large-threshold", metavar="SIZE", help="size at which an object counts as large, e.g. 1MiB (default), 512KiB, 10MB")
@@ -120,12 +120,16 @@ def run_stdin(name: str, config: Config, use_prefilter: bool) -> CheckResult:
 
 def summary(result: CheckResult) -> str:
     """The closing line of a text report."""
-    files = f"{result.files_checked} file{'s' if result.files_checked != 1 else ''} checked"
+    files = f"{_plural(result.files_checked, 'file')} read, {result.files_parsed} parsed"
     if not result.findings:
         return f"All checks passed ({files})."
     count = len(result.findings)
     with_files = len({f.path for f in result.findings})
-    return f"Found {count} finding{'s' if count != 1 else ''} in {with_files} file{'s' if with_files != 1 else ''} ({files})."
+    return f"Found {_plural(count, 'finding')} in {_plural(with_files, 'file')} ({files})."
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -155,6 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.write("cowlint: interrupted\n")
         return 130
+    if result.files_checked == 0 and not result.findings and paths != ["-"]:
+        result.warnings.append(f"no Python files found under {' '.join(paths)}")
     for warning in result.warnings:
         err.write(f"cowlint: warning: {warning}\n")
     for error_line in result.errors:

@@ -27,7 +27,7 @@ from cowlint.engine.context import ModuleContext
 from cowlint.engine.discovery import FileToCheck, PathProblem, discover
 from cowlint.engine.facts import collect_facts
 from cowlint.engine.finding import Finding
-from cowlint.engine.noqa import suppressed
+from cowlint.engine.noqa import comments_by_line, suppressed
 from cowlint.engine.positions import locate
 from cowlint.engine.source import SourceText, UndecodableSource, decode_source
 from cowlint.rules import ALL_RULES, ENGINE_CODES, RULES_BY_CODE, Report, Rule
@@ -235,11 +235,15 @@ def _check_parsed(source: SourceText, rules: list[type[Rule]], config: Config, r
         result.errors.append(f"{path}: internal error, please report it: {type(error).__name__}: {error}")
         return
     lines = source.lines
+    comments = comments_by_line(source.text) if reports else None
     seen: set[tuple[str, int, int, str]] = set()
     for rule, report in reports:
         span = spans[report.node]
-        line_text = lines[span.line - 1] if 0 < span.line <= len(lines) else ""
-        if suppressed(line_text, rule.code):
+        if comments is not None:
+            comment = comments.get(span.line, "")
+        else:
+            comment = lines[span.line - 1] if 0 < span.line <= len(lines) else ""
+        if suppressed(comment, rule.code):
             continue
         key = (rule.code, span.line, span.column, report.message)
         if key in seen:

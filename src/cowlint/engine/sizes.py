@@ -161,7 +161,7 @@ def _dtype_size(resolver: Resolver, expr: cst.BaseExpression | None, scope: Scop
 def _array(count: int | None, itemsize: int, dtype: str, label: str) -> Value:
     if count is None:
         return Data(None, True, f"{label} array")
-    return Data(count * itemsize + 112, False, f"{label} {dtype} array")
+    return Data(count * itemsize, False, f"{label} {dtype} array")
 
 
 def estimate_call(resolver: Resolver, name: str, call: cst.Call, scope: Scope, at: int, depth: int) -> Value:
@@ -210,7 +210,7 @@ def estimate_call(resolver: Resolver, name: str, call: cst.Call, scope: Scope, a
         itemsize, dtype = _dtype_size(resolver, argument(call, "dtype", None), scope, at, 4)
         if count is None:
             return Data(None, True, f"{label} tensor")
-        return Data(count * itemsize + 200, False, f"{label} {dtype} tensor")
+        return Data(count * itemsize, False, f"{label} {dtype} tensor")
     if name in _LIKE:
         source = argument(call, None, 0)
         return resolver.eval(source, scope, at, depth) if source is not None else UNKNOWN
@@ -218,14 +218,37 @@ def estimate_call(resolver: Resolver, name: str, call: cst.Call, scope: Scope, a
         count = _int(resolver, argument(call, None, 0), scope, at, depth)
         if count is None:
             return UNKNOWN
-        return Data(count + 33, False, f"{label} of {count} bytes")
+        return Data(count, False, f"{label} of {count} bytes")
     if name in ("builtins.list", "builtins.tuple", "builtins.set", "builtins.dict", "builtins.frozenset", "builtins.sorted"):
         source = argument(call, None, 0)
         if source is None:
             return Container(56, f"empty {name[9:]}") if name != "builtins.tuple" else Const(())
         return _from_iterable(resolver, source, scope, at, depth, label)
+    if name == "numpy.memmap":
+        count = _shape_count(resolver, argument(call, "shape", 5), scope, at, depth)
+        itemsize, dtype = _dtype_size(resolver, argument(call, "dtype", 1), scope, at, 1)
+        mapped = count * itemsize if count is not None else None
+        return Data(mapped, mapped is None, f"{label} memmap", memmap=True)
+    mmap_mode = argument(call, "mmap_mode", 1) if name == "numpy.load" else None
+    if mmap_mode is not None:
+        mode = resolver.eval(mmap_mode, scope, at, depth)
+        if not (isinstance(mode, Const) and mode.value is None):
+            return Data(None, True, f"{label} memmap", memmap=True)
+    if name in ("builtins.int", "builtins.float"):
+        return _numeric_cast(resolver, name, argument(call, None, 0), scope, at, depth)
     if name in _NUMPY_BULK or name in _OTHER_BULK or name.startswith(_BULK_PREFIXES):
         return Data(None, True, f"{label} result")
+    return UNKNOWN
+
+
+def _numeric_cast(resolver: Resolver, name: str, source: cst.BaseExpression | None, scope: Scope, at: int, depth: int) -> Value:
+    """``int(1e8)``, ``float(n)`` of a constant."""
+    value = resolver.eval(source, scope, at, depth) if source is not None else UNKNOWN
+    if isinstance(value, Const) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
+        try:
+            return Const(int(value.value) if name == "builtins.int" else float(value.value))
+        except (OverflowError, ValueError):
+            return UNKNOWN
     return UNKNOWN
 
 

@@ -107,6 +107,7 @@ class Data(Value):
     bulk: bool
     what: str
     confidence: str = "high"
+    memmap: bool = False  # a memory-mapped array: pickling it copies all of its data
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from cowlint.engine.finding import Finding
 from cowlint.engine.source import SourceText
 
+MEDIUM_NOTE = "the pool, or the size of what it ships, is inferred (from a name, an annotation, attributes of unknown size), not traced to where it was made"
+
 
 def _caret_line(line: str, start: int, end: int) -> str:
     # keep tabs so the carets line up under tab-indented code
@@ -32,7 +34,7 @@ def render_one(finding: Finding, source: SourceText | None) -> str:
     indent = " " * len(str(finding.line)) if body else ""
     tail = f"{indent} = help: {finding.fix}\n" if finding.fix else ""
     if finding.confidence != "high":
-        tail += f"{indent} = note: {finding.confidence} confidence: part of this is inferred from a name or a type annotation, not traced to where it was made\n"
+        tail += f"{indent} = note: {finding.confidence} confidence: {MEDIUM_NOTE}\n"
     return head + body + tail
 
 

@@ -24,9 +24,6 @@ FREQUENCY_PHRASE = {
     PER_PROCESS: "to the new process",
 }
 
-NOT_FORK = "the start method is not pinned to fork: spawn on macOS and Windows, forkserver on Linux since Python 3.14"
-
-
 def frequency(shipped: Shipped) -> str:
     """``with every task``, ``once to every worker process``..."""
     return FREQUENCY_PHRASE[shipped.payload.frequency]
@@ -64,8 +61,15 @@ def size_text(size: int | None, bulk: bool) -> str:
     return "bulk data, size unknown" if bulk else "size unknown"
 
 
-def start_note(shipped: Shipped) -> str:
-    """Why a constructor payload is pickled at all."""
-    if shipped.site.ships_at_start(shipped.payload):
-        return f" ({NOT_FORK})"
-    return ""
+def start_note(shipped: Shipped, platforms: tuple[str, ...]) -> str:
+    """Why a payload that travels when a worker starts is pickled at all."""
+    site = shipped.site
+    if not site.ships_at_start(shipped.payload):
+        return ""
+    if site.start.method is not None:
+        return f" (the start method is {site.start.method}, from {site.start.how})"
+    spawn = [name for platform, name in (("macos", "macOS"), ("windows", "Windows")) if platform in platforms]
+    defaults = [f"spawn on {' and '.join(spawn)}"] if spawn else []
+    if "linux" in platforms:
+        defaults.append("forkserver on Linux since Python 3.14")
+    return f" (the start method is not pinned to fork: {', '.join(defaults)})"

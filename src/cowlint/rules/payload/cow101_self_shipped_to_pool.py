@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import libcst as cst
 
 from cowlint.engine.context import ModuleContext
-from cowlint.engine.values import Instance
+from cowlint.engine.values import Instance, InstanceSize
 from cowlint.rules.base import Report, Rule
 from cowlint.rules.payload.common import PREFILTER, carrier_text, frequency, instance_size_text, start_note
 
@@ -36,6 +36,8 @@ class SelfShippedToPool(Rule):
     (`self.x = np.zeros(N)` with a literal `N`); attributes set from
     parameters are of unknown size, so the rule stays quiet only when every
     attribute is provably small (literal scalars, short strings, `None`).
+    When nothing known about the instance is large, the finding has medium
+    confidence.
     Classes with `__getstate__` or `__reduce__` control their own pickling and
     are not reported. A receiver of unknown origin whose name says pool or
     executor is matched with medium confidence.
@@ -95,8 +97,8 @@ class SelfShippedToPool(Rule):
     inherited and not reported.
 
     ## Verify
-    `cowlint --verify script.py` reports the pickled bytes per task at this
-    call site and each worker's private memory.
+    Planned: `cowlint --verify script.py` will run the script, count the bytes
+    pickled per task at this call site and measure each worker's private memory.
 
     ## Fix safety
     No automatic fix: moving work out of a class changes the program's shape.
@@ -135,8 +137,16 @@ class SelfShippedToPool(Rule):
                 message = f"{carrier} holds {shipped.leaf}, which ships the whole {class_name} instance ({size}) {how}"
             yield Report(
                 node=payload.expr,
-                message=message + start_note(shipped),
+                message=message + start_note(shipped, module.config.platforms),
                 fix=FIX,
-                confidence=shipped.site.confidence,
+                confidence=_confidence(shipped.site.confidence, estimate, module.config.large_threshold),
                 size_bytes=estimate.size,
             )
+
+
+def _confidence(site_confidence: str, estimate: InstanceSize, threshold: int) -> str:
+    """Medium when nothing known about the instance is large: its size is only unknown."""
+    if site_confidence != "high":
+        return site_confidence
+    evidence = estimate.bulk or (estimate.size or estimate.known_bytes) >= threshold
+    return "high" if evidence else "medium"

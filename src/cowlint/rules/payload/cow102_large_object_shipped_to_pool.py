@@ -14,6 +14,7 @@ from cowlint.rules.base import Report, Rule
 from cowlint.rules.payload.common import PREFILTER, carrier_text, frequency, instance_size_text, size_text, start_note
 
 FIX = "inherit it as a module global under a pinned fork context, pass it once per worker through initializer/initargs, or use multiprocessing.shared_memory or np.memmap"
+FIX_MEMMAP = "pass the file path instead and open the memmap inside the worker (np.load(path, mmap_mode='r')), so the pages are shared by the page cache"
 FIX_START = "load or attach it inside the worker (an initializer that opens a file, multiprocessing.shared_memory, np.memmap), or pin a fork context where the platforms allow"
 
 
@@ -34,6 +35,8 @@ class LargeObjectShippedToPool(Rule):
       pinned to fork.
 
     Passing a big iterable to `map` is not reported: each item travels once.
+    A memory-mapped array (`np.load(path, mmap_mode="r")`, `np.memmap`) is
+    reported too: pickling it copies all of its data; pass the path instead.
 
     ## Why is this bad?
     Pool and executor calls pickle their callable and arguments, send the
@@ -103,8 +106,8 @@ class LargeObjectShippedToPool(Rule):
     inherited and not reported.
 
     ## Verify
-    `cowlint --verify script.py` measures the pickled bytes per task at this
-    call site and what each worker copied.
+    Planned: `cowlint --verify script.py` will run the script, count the bytes
+    pickled per task at this call site and measure what each worker copied.
 
     ## Fix safety
     No automatic fix.
@@ -169,10 +172,13 @@ class LargeObjectShippedToPool(Rule):
             message = f"{subject} {travel} inside {carrier} and {verb} pickled {how}"
         sizes = [size for _, size, _, _ in items]
         on_start = first.site.ships_at_start(payload)
+        memmap = any(isinstance(shipped.value, Data) and shipped.value.memmap for shipped, *_ in items)
+        if memmap:
+            message += "; pickling a memmap copies all of its data"
         return Report(
             node=payload.expr,
-            message=message + start_note(first),
-            fix=FIX_START if on_start else FIX,
+            message=message + start_note(first, module.config.platforms),
+            fix=FIX_MEMMAP if memmap else FIX_START if on_start else FIX,
             confidence="medium" if any(c == "medium" for *_, c in items) else "high",
             size_bytes=sum(s for s in sizes if s is not None) if all(s is not None for s in sizes) else None,
         )
