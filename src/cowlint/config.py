@@ -23,6 +23,7 @@ DEFAULT_LARGE_THRESHOLD = MIB
 # libcst holds ~1,000 bytes of memory per byte of source while parsing (a 2 MB file
 # took 2.1 GB): bigger files are reported as not checked instead of risking the run.
 DEFAULT_MAX_FILE_SIZE = 2 * MIB
+MAX_SIZE = 1 << 60  # sizes beyond an exbibyte are typos, and float() of them overflows
 KNOWN_PLATFORMS = ("linux", "macos", "windows")
 DEFAULT_EXCLUDE = (
     ".git",
@@ -88,11 +89,16 @@ def parse_size(text: str | int) -> int:
     if not match:
         raise ConfigError(f"invalid size {text!r}: expected a number of bytes or e.g. '1MiB', '512KiB', '2GB'")
     number, unit = match.group(1), (match.group(2) or "").lower()
-    return int(float(number) * _UNIT[unit])
+    size = float(number) * _UNIT[unit]
+    if size > MAX_SIZE:
+        raise ConfigError(f"invalid size {text!r}: larger than {format_size(MAX_SIZE)}")
+    return int(size)
 
 
 def format_size(size: int) -> str:
     """Render bytes in binary units with one decimal: ``762.9 MiB``."""
+    if size >= 1 << 80:
+        return f"~2^{size.bit_length() - 1} B"
     value = float(size)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if value < 1024 or unit == "TiB":

@@ -174,13 +174,13 @@ def _with_big_stack(function: Callable[[], T]) -> T:
         except BaseException as error:  # noqa: BLE001 - handed back to the caller
             failure.append(error)
 
-    previous = threading.stack_size()
+    # the stack size is read when the thread starts, not when it is made
+    previous = threading.stack_size(PARSE_STACK_BYTES)
     try:
-        threading.stack_size(PARSE_STACK_BYTES)
         thread = threading.Thread(target=target, name="cowlint-parse", daemon=True)
+        thread.start()
     finally:
         threading.stack_size(previous)
-    thread.start()
     thread.join()
     if failure:
         raise failure[0]

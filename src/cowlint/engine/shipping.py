@@ -20,10 +20,10 @@ import libcst as cst
 
 from cowlint.engine import apis
 from cowlint.engine.dispatch import DispatchSite, Payload
-from cowlint.engine.facts import Binding, ModuleFacts, Scope, dotted_name
+from cowlint.engine.facts import Binding, ModuleFacts, Scope
 from cowlint.engine.values import BoundMethod, Data, Instance, Resolver, Value
 
-MAX_DEPTH = 12
+MAX_DEPTH = 40  # nesting depth of the payload expression; every node is visited once
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,19 @@ class _Search:
         self.resolver = resolver
         self.site = site
         self.payload = payload
+        # each (expression, scope, position, mode) is searched once: shared
+        # sub-expressions would otherwise be walked once per path to them
+        self.seen: set[tuple[int, int, int, bool, tuple[int, ...]]] = set()
 
     def code(self, node: cst.CSTNode) -> str:
         return snippet(self.facts.module, node)
+
+    def first_visit(self, expr: cst.CSTNode, scope: Scope, at: int, repeated: bool, varying: tuple[cst.CSTNode, ...]) -> bool:
+        key = (id(expr), id(scope), at, repeated, tuple(id(v) for v in varying))
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
 
     # whole-value search ------------------------------------------------------
 
@@ -59,17 +69,20 @@ class _Search:
         self, expr: cst.BaseExpression, scope: Scope, at: int, path: tuple[str, ...], varying: tuple[cst.CSTNode, ...], depth: int, repeated: bool
     ) -> Iterator[Shipped]:
         """Objects pickled when ``expr`` is pickled."""
-        if depth > MAX_DEPTH:
+        if depth > MAX_DEPTH or not self.first_visit(expr, scope, at, repeated, varying):
             return
         here = (*path, self.code(expr))
         if isinstance(expr, cst.Name):
+            opaque = []
             for binding in self.resolver.lookup(expr.value, scope, at):
                 if self._varies(binding, varying):
                     continue
-                if binding.kind == "assign" and binding.value is not None and _is_structural(binding.value):
+                if binding.kind == "assign" and binding.value is not None and self._is_structural(binding.value, binding.eval_scope, binding.order):
                     yield from self.value(binding.value, binding.eval_scope, binding.order, here, varying, depth + 1, repeated)
-                    continue
-                yield from self.classify(self.resolver.eval_binding(binding), here, repeated)
+                else:
+                    opaque.append(binding)
+            if opaque:  # one name, one object: the bindings it may have are joined, not listed
+                yield from self.classify(self.resolver.join(self.resolver.eval_binding(b) for b in opaque), here, repeated)
             return
         if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
             for element in expr.elements:
@@ -105,7 +118,7 @@ class _Search:
 
     def items(self, expr: cst.BaseExpression, scope: Scope, at: int, path: tuple[str, ...], depth: int) -> Iterator[Shipped]:
         """Objects repeated into every item of the iterable ``expr``."""
-        if depth > MAX_DEPTH:
+        if depth > MAX_DEPTH or not self.first_visit(expr, scope, at, True, ()):
             return
         here = (*path, self.code(expr))
         if isinstance(expr, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
@@ -135,8 +148,11 @@ class _Search:
                 if binding.kind in ("assign", "enter") and binding.value is not None:
                     yield from self.items(binding.value, binding.eval_scope, binding.order, here, depth + 1)
                     for mutation in self.facts.mutations_of(expr.value, binding.eval_scope):
-                        if mutation.order < at or binding.scope.frame() is not scope.frame():
-                            yield from self._mutation_items(mutation.method, mutation.args, mutation.scope, mutation.order, mutation.loops, (*here, self.code(mutation.node)), depth)
+                        if mutation.order < binding.order or (mutation.order > at and binding.scope.frame() is scope.frame()):
+                            continue  # filled before this binding, or after the dispatch
+                        if len(mutation.loops) <= len(binding.loops):
+                            continue  # called once: one item, not one per task
+                        yield from self._mutation_items(mutation.method, mutation.args, mutation.scope, mutation.order, mutation.loops, (*here, self.code(mutation.node)), depth)
 
     def _mutation_items(
         self, method: str, args: tuple[cst.BaseExpression, ...], scope: Scope, at: int, loops: tuple[cst.CSTNode, ...], path: tuple[str, ...], depth: int
@@ -149,6 +165,12 @@ class _Search:
             yield from self.value(args[1], scope, at, path, loops, depth + 1, True)
         elif method in ("extend", "extendleft"):
             yield from self.items(args[0], scope, at, path, depth + 1)
+
+    def _is_structural(self, expr: cst.BaseExpression, scope: Scope, at: int) -> bool:
+        """Expressions searched element by element rather than evaluated as a whole."""
+        if isinstance(expr, (cst.Tuple, cst.List, cst.Set, cst.Dict)):
+            return True
+        return isinstance(expr, cst.Call) and self.resolver.qualname(expr.func, scope, at) in apis.PARTIAL
 
     @staticmethod
     def _varies(binding: Binding, varying: tuple[cst.CSTNode, ...]) -> bool:
@@ -180,11 +202,7 @@ def _comp_contains(comprehension: cst.CSTNode, comp_for: cst.CompFor) -> bool:
     return False
 
 
-def _is_structural(expr: cst.BaseExpression) -> bool:
-    """Expressions searched element by element rather than evaluated as a whole."""
-    return isinstance(expr, (cst.Tuple, cst.List, cst.Set, cst.Dict)) or (
-        isinstance(expr, cst.Call) and (dotted_name(expr.func) or "").rsplit(".", 1)[-1] == "partial"
-    )
+
 
 
 def shipped_objects(facts: ModuleFacts, resolver: Resolver, site: DispatchSite) -> list[Shipped]:

@@ -174,6 +174,8 @@ class Resolver:
         self.large_threshold = large_threshold
         self._memo: dict[tuple[int, int, int], Value] = {}
         self._active: set[tuple[int, int, int]] = set()
+        self._cutoffs = 0
+        self._sizing: list[int] = []  # classes whose instance size is being computed
         self._module_start: StartMethod | None = None
         self._instance_memo: dict[int, InstanceSize] = {}
 
@@ -217,13 +219,16 @@ class Resolver:
         if cached is not None:
             return cached
         if key in self._active or depth > MAX_DEPTH:
+            self._cutoffs += 1  # a cycle or the depth limit: this answer is partial
             return UNKNOWN
         self._active.add(key)
+        cutoffs = self._cutoffs
         try:
             result = self._eval(expr, scope, at, depth + 1)
         finally:
             self._active.discard(key)
-        self._memo[key] = result
+        if self._cutoffs == cutoffs:  # only complete answers are remembered
+            self._memo[key] = result
         return result
 
     def eval_binding(self, binding: Binding, depth: int = 0) -> Value:
@@ -290,6 +295,8 @@ class Resolver:
             if value.size is not None:
                 return 1.0 + value.size
             return 1.0 + (self.large_threshold if value.bulk else 0)
+        if isinstance(value, Qualified):
+            return 0.75  # 'import numpy as np' over its 'np = None' fallback
         return 0.5
 
     def _eval(self, expr: cst.BaseExpression, scope: Scope, at: int, depth: int) -> Value:
@@ -507,8 +514,14 @@ class Resolver:
         cached = self._instance_memo.get(id(info))
         if cached is not None:
             return cached
-        self._instance_memo[id(info)] = InstanceSize(None, False, False, (), custom_pickling=False)  # cycle guard
-        result = self._instance_size(info)
+        unknown = InstanceSize(None, False, False, (), custom_pickling=False)
+        if id(info) in self._sizing or len(self._sizing) > MAX_DEPTH:
+            return unknown  # a class holding itself, or a very long chain of classes
+        self._sizing.append(id(info))
+        try:
+            result = self._instance_size(info)
+        finally:
+            self._sizing.pop()
         self._instance_memo[id(info)] = result
         return result
 
@@ -658,6 +671,23 @@ _FOLD: dict[type, Callable[[object, object], object]] = {
 }
 
 
+# Folded integers past 2**64 are not sizes of anything; computing them can take minutes.
+_MAX_FOLD_BITS = 64
+
+
+def _too_big(left: float, right: float, op: cst.BaseBinaryOp) -> bool:
+    bits = [abs(int(v)).bit_length() if isinstance(v, int) else 0 for v in (left, right)]
+    if any(b > 4 * _MAX_FOLD_BITS for b in bits):
+        return True
+    if isinstance(op, cst.Multiply):
+        return sum(bits) > 2 * _MAX_FOLD_BITS
+    if isinstance(op, cst.Power):
+        return abs(left) > 1 and (not isinstance(right, int) or bits[0] * right > 2 * _MAX_FOLD_BITS)
+    if isinstance(op, cst.LeftShift):
+        return not isinstance(right, int) or not 0 <= right <= 2 * _MAX_FOLD_BITS
+    return False
+
+
 def _fold(op: cst.BaseBinaryOp, left: object, right: object) -> Value:
     numbers = (int, float)
     if not (isinstance(left, numbers) and isinstance(right, numbers)) or isinstance(left, bool) or isinstance(right, bool):
@@ -666,15 +696,21 @@ def _fold(op: cst.BaseBinaryOp, left: object, right: object) -> Value:
         if isinstance(op, cst.Multiply) and isinstance(right, (str, bytes)) and isinstance(left, int):
             return _fold(op, right, left)
         return UNKNOWN
+    if _too_big(left, right, op):
+        return UNKNOWN
     try:
         if isinstance(op, cst.Power):
-            if abs(left) > 1 and (not isinstance(right, int) or right > 256):
+            result: object = left**right
+        elif isinstance(op, cst.LeftShift) and isinstance(left, int) and isinstance(right, int):
+            result = left << right
+        else:
+            fold = _FOLD.get(type(op))
+            if fold is None:
                 return UNKNOWN
-            return Const(left**right)
-        if isinstance(op, cst.LeftShift) and isinstance(left, int) and isinstance(right, int):
-            return Const(left << right) if 0 <= right <= 256 else UNKNOWN
-        fold = _FOLD.get(type(op))
-        return Const(fold(left, right)) if fold is not None else UNKNOWN
+            result = fold(left, right)
     except (ArithmeticError, ValueError, TypeError):
         return UNKNOWN
+    if isinstance(result, int) and result.bit_length() > _MAX_FOLD_BITS:
+        return UNKNOWN
+    return Const(result)
 

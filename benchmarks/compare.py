@@ -1,0 +1,85 @@
+"""Side by side: cowlint against flake8, ruff and fixit on the same files, in one run.
+
+    python benchmarks/compare.py [PATH] [--runs 3]
+
+PATH defaults to the running interpreter's standard library (site-packages is
+excluded by every tool: cowlint and ruff by default, flake8 by flag). Each command runs
+``--runs`` times; the table shows the median wall time, the peak resident
+memory of the largest process (from getrusage of the children), and the
+ratio of each peer's time to cowlint's. A peer that is not installed is listed
+as such. Install the peers with ``pip install flake8 ruff fixit``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+_MEASURE = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+wall = time.perf_counter() - start
+peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"wall": wall, "peak_mib": peak_kib / 1024, "code": code}))
+"""
+
+
+def _tool(name: str) -> str | None:
+    local = Path(sys.executable).parent / name
+    return str(local) if local.exists() else shutil.which(name)
+
+
+def commands(path: str) -> list[tuple[str, list[str] | None]]:
+    """(label, argv or None when not installed)."""
+    cowlint, flake8, ruff, fixit = _tool("cowlint"), _tool("flake8"), _tool("ruff"), _tool("fixit")
+    jobs = str(os.cpu_count() or 1)
+    return [
+        ("cowlint", [cowlint, "-q", "--output-format", "concise", path] if cowlint else None),
+        ("ruff check --no-cache --select E,F", [ruff, "check", "--no-cache", "--select", "E,F", "--quiet", path] if ruff else None),
+        ("ruff check --no-cache --select ALL", [ruff, "check", "--no-cache", "--select", "ALL", "--quiet", path] if ruff else None),
+        (f"flake8 -j{jobs}", [flake8, f"-j{jobs}", "--extend-exclude", "site-packages", path] if flake8 else None),
+        ("fixit lint", [fixit, "lint", path] if fixit else None),
+    ]
+
+
+def measure(argv: list[str]) -> dict[str, float]:
+    """One run of ``argv`` in a fresh process: wall seconds and peak MiB."""
+    out = subprocess.run([sys.executable, "-c", _MEASURE, *argv], capture_output=True, text=True, check=True)
+    result: dict[str, float] = json.loads(out.stdout)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("path", nargs="?", default=sysconfig.get_paths()["stdlib"])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    files = sum(1 for p in Path(args.path).rglob("*.py") if "site-packages" not in p.parts)
+    print(f"{files} Python files under {args.path} (site-packages excluded by every tool); median of {args.runs} runs; {os.cpu_count()} cores\n")
+    rows = []
+    for label, argv in commands(args.path):
+        if argv is None:
+            rows.append((label, None, None))
+            continue
+        runs = [measure(argv) for _ in range(args.runs)]
+        rows.append((label, statistics.median(r["wall"] for r in runs), max(r["peak_mib"] for r in runs)))
+    base = rows[0][1] or 1.0
+    print(f"{'command':<40} {'wall (s)':>9} {'peak (MiB)':>11} {'time / cowlint':>15}")
+    for label, wall, peak in rows:
+        if wall is None or peak is None:
+            print(f"{label:<40} {'not installed':>9}")
+        else:
+            print(f"{label:<40} {wall:>9.2f} {peak:>11.1f} {wall / base:>14.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
