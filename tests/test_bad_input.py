@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from cowlint import Config, check_paths, check_source
 from cowlint.cli import main
 
-from .conftest import run_cowlint
+from .conftest import console_script, run_cowlint
 
 GOOD = """\
 from multiprocessing import Pool
@@ -228,3 +229,49 @@ def test_operator_chain_python_refuses_is_cow901_quickly(tmp_path: Path) -> None
     assert result.returncode == 1
     assert "chain.py:1:1: COW901 too deeply nested for Python's own parser" in result.stdout
     assert "good.py" in result.stdout
+
+
+def test_huge_constants_neither_hang_nor_crash(tmp_path: Path) -> None:
+    source = (
+        "from multiprocessing import Pool\nimport numpy as np\n"
+        "def f(a):\n    return a\n"
+        "A = 10**256\nB = A**256\nC = B * B\nN = 10**200 * 10**200\n"
+        "with Pool() as pool:\n    pool.apply(f, (np.zeros(C),))\n    pool.apply(f, (np.zeros(N),))\n"
+    )
+    tree = _tree(tmp_path, huge=source.encode())
+    result = run_cowlint("--output-format", "json", "--isolated", str(tree), timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    huge = [f for f in json.loads(result.stdout) if f["path"].endswith("huge.py")]
+    assert [f["size_bytes"] for f in huge] == [None, None]  # unknown, not a 2**65536-byte estimate
+
+
+def test_size_that_overflows_is_a_usage_error_and_a_header_warning(tmp_path: Path) -> None:
+    flag = run_cowlint("--large-threshold", "1e400", "--isolated", str(_tree(tmp_path)))
+    assert flag.returncode == 2 and "Traceback" not in flag.stderr
+    assert "--large-threshold: invalid size '1e400'" in flag.stderr
+    (tmp_path / "header.py").write_text("# cowlint: large-threshold=1e400\n" + GOOD)
+    header = run_cowlint("--output-format", "concise", "--isolated", str(tmp_path))
+    assert header.returncode == 1 and "Traceback" not in header.stderr
+    assert "the header is ignored" in header.stderr
+    assert header.stdout.count("COW101") == 2
+
+
+def test_deep_nesting_under_a_small_stack_limit(tmp_path: Path) -> None:
+    # CPython accepts 190 nested lists; libcst recurses natively per level, so it
+    # parses in a thread with its own large stack, whatever the process limit is
+    nested = "from multiprocessing import Pool\nx = " + "[" * 190 + "]" * 190 + "\n"
+    tree = _tree(tmp_path, nested=nested.encode())
+    command = f"ulimit -s 1024 && exec {console_script()} --output-format concise --isolated {tree}"
+    result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, (result.returncode, result.stderr[-300:])
+    assert "good.py" in result.stdout and "nested.py" not in result.stdout
+
+
+def test_exponential_sharing_is_searched_once(tmp_path: Path) -> None:
+    lines = ["from multiprocessing import Pool", "import numpy as np", "a0 = np.load('x.npy')"]
+    lines += [f"a{i} = ({', '.join([f'a{i - 1}'] * 12)},)" for i in range(1, 8)]
+    lines += ["def f(x):", "    return x", "with Pool() as pool:", "    pool.apply(f, (a7,))"]
+    findings = check_source("\n".join(lines) + "\n", "blow.py", Config())
+    assert [(f.code, f.line) for f in findings] == [("COW102", len(lines))]
+    assert "a0 (np.load('x.npy') result" in findings[0].message

@@ -68,8 +68,10 @@ BULK_TYPES = frozenset(
         "polars.DataFrame",
     }
 )
-# method calls whose result is bulk data of unknown size
-BULK_METHODS = frozenset({"read", "readlines", "read_bytes", "read_text", "from_pretrained", "load_model"})
+# method calls whose result is bulk data of unknown size: readers when called
+# without arguments (a whole file), loaders with any arguments
+LOADER_METHODS = frozenset({"from_pretrained", "load_model"})
+BULK_METHODS = frozenset({"read", "readlines", "read_bytes", "read_text"}) | LOADER_METHODS
 # attributes and methods of arrays/frames that keep their bulk
 ARRAY_VIEW_ATTRIBUTES = frozenset({"T", "values", "data", "array", "flat"})
 ARRAY_COPY_METHODS = frozenset({"copy", "astype", "reshape", "to_numpy", "ravel", "flatten", "transpose", "numpy", "cpu", "clone", "contiguous", "squeeze", "to_list", "tolist"})

@@ -123,6 +123,7 @@ class Binding:
     eval_scope: Scope  # the scope in which ``value`` is evaluated
     loops: tuple[cst.CSTNode, ...] = ()  # loops and comprehensions of the frame around the binding
     qualname: str | None = None
+    conditional: bool = False  # inside an if/try/match branch or a loop body of its frame: may not run
 
 
 @dataclass(eq=False)
@@ -161,6 +162,7 @@ class ClassInfo:
     methods: dict[str, cst.FunctionDef] = field(default_factory=dict)
     plain_functions: set[str] = field(default_factory=set)  # staticmethods and classmethods: no instance bound
     dynamic_attributes: bool = False  # setattr(self, ...) or self.__dict__.update(...): attributes unknown
+    properties: set[str] = field(default_factory=set)  # @property and friends: computed, not bound methods
     fields: dict[str, cst.AnnAssign] = field(default_factory=dict)  # class-level annotated names
     is_dataclass: bool = False
 
@@ -258,7 +260,9 @@ class _Collector:
         self.classes: dict[cst.ClassDef, ClassInfo] = {}
         self.calls: list[CallSite] = []
         self.mutations: list[Mutation] = []
-        self.loops: dict[int, list[cst.CSTNode]] = {}  # id(scope) -> stack of open loops
+        self.loops: dict[int, list[cst.CSTNode]] = {}  # id(frame) -> stack of open loops
+        self.branches: dict[int, int] = {}  # id(frame) -> how many if/try/match blocks are open
+        self.loop_bodies: dict[int, cst.For] = {}  # id(body) -> its for loop: the iterable runs once
 
     def tick(self) -> int:
         self.order += 1
@@ -273,17 +277,20 @@ class _Collector:
             scope = scope.parent
         return (*self.loops.get(id(scope), ()), *reversed(comprehensions))
 
-    def bind(self, name: str, kind: str, node: cst.CSTNode, value: cst.BaseExpression | None, scope: Scope, qualname: str | None = None) -> None:
-        holder = scope
-        if name in scope.global_names:
-            holder = scope.module()
-        elif name in scope.nonlocal_names:
-            holder = scope.parent or scope
-            while holder.kind == CLASS and holder.parent is not None:
-                holder = holder.parent
-            while name not in holder.bindings and holder.parent is not None and holder.kind != MODULE:
-                holder = holder.parent
-        binding = Binding(name, kind, node, value, self.tick(), holder, scope, self.current_loops(scope), qualname)
+    def bind(
+        self, name: str, kind: str, node: cst.CSTNode, value: cst.BaseExpression | None, scope: Scope, qualname: str | None = None, holder: Scope | None = None
+    ) -> None:
+        """Record a binding of ``name`` made by code in ``scope`` (held by ``holder``, default: per global/nonlocal)."""
+        if holder is None:
+            holder = scope
+            if name in scope.global_names:
+                holder = scope.module()
+            elif name in scope.nonlocal_names:
+                holder = _nonlocal_holder(name, scope)
+        loops = self.current_loops(scope)
+        frame = scope.frame()
+        conditional = bool(self.branches.get(id(frame))) or bool(self.loops.get(id(frame)))
+        binding = Binding(name, kind, node, value, self.tick(), holder, scope, loops, qualname, conditional)
         holder.bindings.setdefault(name, []).append(binding)
 
     def bind_target(self, target: cst.BaseExpression, kind: str, node: cst.CSTNode, value: cst.BaseExpression | None, scope: Scope) -> None:
@@ -393,7 +400,7 @@ class _Collector:
     def on_ann_assign(self, node: cst.AnnAssign, scope: Scope, stack: _Stack) -> Scope:
         if node.value is not None:
             self.push_exit(stack, lambda: self.bind_target(node.target, "assign", node, node.value, scope))
-        if scope.kind == CLASS and scope.class_info is not None and isinstance(node.target, cst.Name):
+        if scope.kind == CLASS and scope.class_info is not None and isinstance(node.target, cst.Name) and not _is_classvar(node.annotation.annotation):
             scope.class_info.fields[node.target.value] = node
         return scope
 
@@ -402,15 +409,52 @@ class _Collector:
         return scope
 
     def on_named_expr(self, node: cst.NamedExpr, scope: Scope, stack: _Stack) -> Scope:
-        self.push_exit(stack, lambda: self.bind_target(node.target, "assign", node, node.value, scope))
+        if scope.kind == COMPREHENSION and isinstance(node.target, cst.Name):
+            # PEP 572: the target belongs to the scope the comprehension runs in
+            target = node.target
+            self.push_exit(stack, lambda: self.bind(target.value, "assign", node, node.value, scope, holder=scope.frame()))
+        else:
+            self.push_exit(stack, lambda: self.bind_target(node.target, "assign", node, node.value, scope))
         return scope
 
     def on_loop(self, node: cst.For | cst.While, scope: Scope, stack: _Stack) -> Scope:
         frame = scope.frame()
-        self.loops.setdefault(id(frame), []).append(node)
+        open_loops = self.loops.setdefault(id(frame), [])
         if isinstance(node, cst.For):
+            # the target varies per iteration; the iterable is evaluated once, so
+            # the loop opens at its body
+            open_loops.append(node)
             self.bind_target(node.target, "element", node, node.iter, scope)
-        self.push_exit(stack, lambda: self.loops[id(frame)].pop())
+            open_loops.pop()
+            self.loop_bodies[id(node.body)] = node
+            return scope
+        open_loops.append(node)  # a while test runs on every iteration
+        self.push_exit(stack, open_loops.pop)
+        return scope
+
+    def on_block(self, node: cst.BaseSuite, scope: Scope, stack: _Stack) -> Scope:
+        loop = self.loop_bodies.pop(id(node), None)
+        if loop is not None:
+            open_loops = self.loops.setdefault(id(scope.frame()), [])
+            open_loops.append(loop)
+            self.push_exit(stack, open_loops.pop)
+        return scope
+
+    def on_branch(self, node: cst.CSTNode, scope: Scope, stack: _Stack) -> Scope:
+        """if/try/match: bindings inside may not happen."""
+        frame = id(scope.frame())
+        self.branches[frame] = self.branches.get(frame, 0) + 1
+
+        def close() -> None:
+            self.branches[frame] -= 1
+
+        self.push_exit(stack, close)
+        return scope
+
+    def on_match_capture(self, node: cst.MatchAs | cst.MatchStar | cst.MatchMapping, scope: Scope, stack: _Stack) -> Scope:
+        name = node.rest if isinstance(node, cst.MatchMapping) else node.name
+        if isinstance(name, cst.Name):
+            self.bind(name.value, "other", node, None, scope)
         return scope
 
     def on_with(self, node: cst.With, scope: Scope, stack: _Stack) -> Scope:
@@ -494,6 +538,8 @@ class _Collector:
             decorators = {name.rsplit(".", 1)[-1] for name in _decorator_names(node)}
             if "staticmethod" in decorators or "classmethod" in decorators:
                 info.plain_functions.add(node.name.value)
+            elif decorators & _PROPERTY_DECORATORS:
+                info.properties.add(node.name.value)
             elif ordered:
                 inner.method_of = info
                 inner.self_name = ordered[0].name.value
@@ -509,6 +555,26 @@ class _Collector:
         self.classes[node] = info
         return inner
 
+
+def _nonlocal_holder(name: str, scope: Scope) -> Scope:
+    """The enclosing function scope a ``nonlocal`` name lives in (it may bind it later)."""
+    functions = []
+    current = scope.parent
+    while current is not None and current.kind != MODULE:
+        if current.kind in (FUNCTION, LAMBDA):
+            if name in current.bindings:
+                return current
+            functions.append(current)
+        current = current.parent
+    return functions[0] if functions else scope
+
+
+def _is_classvar(annotation: cst.BaseExpression) -> bool:
+    target = annotation.value if isinstance(annotation, cst.Subscript) else annotation
+    return (dotted_name(target) or "").rsplit(".", 1)[-1] == "ClassVar"
+
+
+_PROPERTY_DECORATORS = frozenset({"property", "cached_property", "setter", "getter", "deleter"})
 
 _HANDLERS: dict[type, Callable[[_Collector, Any, Scope, _Stack], Scope]] = {
     cst.Call: _Collector.on_call,
@@ -531,6 +597,15 @@ _HANDLERS: dict[type, Callable[[_Collector, Any, Scope, _Stack], Scope]] = {
     cst.SetComp: _Collector.on_comprehension,
     cst.DictComp: _Collector.on_comprehension,
     cst.GeneratorExp: _Collector.on_comprehension,
+    cst.IndentedBlock: _Collector.on_block,
+    cst.SimpleStatementSuite: _Collector.on_block,
+    cst.If: _Collector.on_branch,
+    cst.Try: _Collector.on_branch,
+    cst.TryStar: _Collector.on_branch,
+    cst.Match: _Collector.on_branch,
+    cst.MatchAs: _Collector.on_match_capture,
+    cst.MatchStar: _Collector.on_match_capture,
+    cst.MatchMapping: _Collector.on_match_capture,
 }
 
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import codecs
 import io
+import re
 import tokenize
 from dataclasses import dataclass
+from functools import cached_property
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 class UndecodableSource(Exception):
@@ -24,10 +28,14 @@ class SourceText:
     text: str
     encoding: str
 
-    @property
+    @cached_property
     def lines(self) -> list[str]:
-        """Physical lines without their line endings (CRLF, CR and LF alike)."""
-        return self.text.splitlines()
+        """Physical lines without their line endings (CRLF, CR and LF alike).
+
+        Not ``str.splitlines``: it also splits at form feeds and other separators
+        that Python's tokenizer keeps inside a line, which would shift line numbers.
+        """
+        return _LINE_END.split(self.text.removesuffix("\n").removesuffix("\r")) if self.text else []
 
 
 def decode_source(data: bytes, path: str) -> SourceText:

@@ -195,8 +195,7 @@ class Resolver:
             found = current.bindings.get(name)
             if found:
                 if current.frame() is frame:
-                    before = [b for b in found if b.order < at]
-                    return [before[-1]] if before else list(found)
+                    return _reaching(found, at)
                 return list(found)
             current = current.parent
         return []
@@ -367,6 +366,8 @@ class Resolver:
             bindings = info.attributes.get(attr)
             if bindings:
                 return self.join(self.eval_binding(b, depth) for b in bindings)
+            if attr in info.properties:
+                return UNKNOWN  # computed on access: whatever it returns is what is pickled
             if attr in info.plain_functions:
                 return FunctionRef(info.methods[attr], self.facts.scopes.get(info.methods[attr]))
             if attr in info.methods:
@@ -374,6 +375,9 @@ class Resolver:
             field_node = info.fields.get(attr)
             if field_node is not None and field_node.value is not None:
                 return self.eval(field_node.value, info.scope, 0, depth)
+            class_level = info.scope.bindings.get(attr)
+            if class_level:  # a class attribute read through the instance: the value is what ships
+                return self.join(self.eval_binding(b, depth) for b in class_level)
         return UNKNOWN
 
     def process_base(self, info: ClassInfo) -> StartMethod | None:
@@ -434,10 +438,22 @@ class Resolver:
         if isinstance(func, cst.Attribute):
             method = func.attr.value
             if method in apis.BULK_METHODS:
-                return Data(None, True, f".{method}() result")
+                return self._read_result(method, call, scope, at, depth)
             receiver = self.eval(func.value, scope, at, depth)
             if isinstance(receiver, Data) and method in apis.ARRAY_COPY_METHODS:
                 return receiver
+        return UNKNOWN
+
+    def _read_result(self, method: str, call: cst.Call, scope: Scope, at: int, depth: int) -> Value:
+        """``f.read()`` is the whole file; ``f.read(4)`` four bytes; ``parser.read("x.ini")`` not data."""
+        if method in apis.LOADER_METHODS:
+            return Data(None, True, f".{method}() result")
+        if not call.args:
+            return Data(None, True, f".{method}() result")
+        if method == "read" and len(call.args) == 1 and call.args[0].keyword is None:
+            count = self.eval(call.args[0].value, scope, at, depth)
+            if isinstance(count, Const) and isinstance(count.value, int) and not isinstance(count.value, bool):
+                return Data(max(count.value, 0), False, f".read({count.value}) result") if count.value >= 0 else Data(None, True, ".read() result")
         return UNKNOWN
 
     def _eval_binary(self, expr: cst.BinaryOperation, scope: Scope, at: int, depth: int) -> Value:
@@ -639,6 +655,20 @@ class InstanceSize:
     parts: tuple[tuple[str, int | None, str], ...]  # (attribute, bytes or None, what), biggest first
     custom_pickling: bool
     known_bytes: int = 0  # the sum over the attributes whose size is known (a lower bound)
+
+
+def _reaching(bindings: list[Binding], at: int) -> list[Binding]:
+    """The bindings of one frame that may reach position ``at``: the latest one before it
+    and, while that one is conditional (if/try/loop), the ones before it too."""
+    before = [b for b in bindings if b.order < at]
+    if not before:
+        return list(bindings)  # used before bound here: a loop carries it, or a later call
+    reaching = []
+    for binding in reversed(before):
+        reaching.append(binding)
+        if not binding.conditional:
+            break
+    return reaching
 
 
 def argument(call: cst.Call, keyword: str | None, position: int | None) -> cst.BaseExpression | None:
