@@ -40,6 +40,9 @@ _PINNED_PROCESS = {
     "multiprocessing.context.ForkServerProcess": "forkserver",
 }
 
+# the last name of every constructor above: a cheap filter before resolving a call
+CONSTRUCTOR_ATTRIBUTES = frozenset(name.rsplit(".", 1)[-1] for name in POOL_CONSTRUCTORS | EXECUTOR_CONSTRUCTORS | PROCESS_CONSTRUCTORS)
+
 GET_CONTEXT = frozenset({"multiprocessing.get_context", "multiprocessing.context.get_context"})
 SET_START_METHOD = frozenset({"multiprocessing.set_start_method", "multiprocessing.context.set_start_method"})
 # ctx.<attr>(...) -> kind
@@ -68,6 +71,48 @@ BULK_TYPES = frozenset(
         "polars.DataFrame",
     }
 )
+# calls whose result is bulk data of unknown size (arrays, frames, tensors, loaded objects)
+BULK_CONSTRUCTORS = frozenset(
+    {
+        "numpy.load",
+        "numpy.fromfile",
+        "numpy.loadtxt",
+        "numpy.genfromtxt",
+        "numpy.frombuffer",
+        "numpy.array",
+        "numpy.asarray",
+        "numpy.ascontiguousarray",
+        "numpy.concatenate",
+        "numpy.stack",
+        "numpy.vstack",
+        "numpy.hstack",
+        "numpy.tile",
+        "numpy.repeat",
+        "pickle.load",
+        "pickle.loads",
+        "json.load",
+        "torch.load",
+        "torch.tensor",
+        "torch.from_numpy",
+        "torch.stack",
+        "torch.cat",
+        "joblib.load",
+        "pandas.DataFrame",
+        "pandas.Series",
+        "pandas.concat",
+        "pandas.merge",
+        "pyarrow.parquet.read_table",
+        "pyarrow.Table.from_pandas",
+        "scipy.sparse.load_npz",
+        "h5py.File",
+    }
+)
+BULK_CONSTRUCTOR_PREFIXES = ("pandas.read_", "polars.read_", "pyarrow.csv.read_", "tensorflow.keras.models.load_model", "keras.models.load_model")
+# calls whose result is as big as their first argument
+LIKE_CONSTRUCTORS = frozenset({"numpy.zeros_like", "numpy.ones_like", "numpy.empty_like", "numpy.full_like", "numpy.copy", "torch.zeros_like", "torch.ones_like", "torch.clone"})
+# iterating these yields the lines or rows of a file
+FILE_READERS = frozenset({"builtins.open", "io.open", "gzip.open", "bz2.open", "lzma.open", "csv.reader", "csv.DictReader"})
+
 # method calls whose result is bulk data of unknown size: readers when called
 # without arguments (a whole file), loaders with any arguments
 LOADER_METHODS = frozenset({"from_pretrained", "load_model"})
@@ -106,6 +151,15 @@ def constructor_kind(qualname: str) -> str | None:
 def pinned_by_class(qualname: str) -> str | None:
     """The start method a Process class pins by itself (``ForkProcess`` -> fork)."""
     return _PINNED_PROCESS.get(qualname)
+
+
+def non_fork_defaults(platforms: tuple[str, ...]) -> str:
+    """Where the default start method pickles what starts a worker, for the targeted platforms."""
+    spawn = [name for platform, name in (("macos", "macOS"), ("windows", "Windows")) if platform in platforms]
+    defaults = [f"spawn on {' and '.join(spawn)}"] if spawn else []
+    if "linux" in platforms:
+        defaults.append("forkserver on Linux since Python 3.14")
+    return ", ".join(defaults)
 
 
 def short(qualname: str) -> str:

@@ -18,7 +18,6 @@ from cowlint.engine.values import DEFAULT_START, PoolValue, Resolver, StartMetho
 
 # how often a payload is pickled
 EVERY_TASK = "every task"
-EVERY_CALL = "every call"
 THIS_CALL = "this call"
 PER_WORKER = "per worker"
 PER_PROCESS = "per process"
@@ -206,7 +205,7 @@ def _classify(call_site: CallSite, resolver: Resolver) -> DispatchSite | None:
             return None
         api = f"{_KIND_LABEL[receiver.kind]}.{method}"
         return DispatchSite(call, scope, order, api, receiver, receiver.start, receiver.confidence, payloads)
-    if isinstance(func, cst.Name) or (isinstance(func, cst.Attribute) and func.attr.value in ("Pool", "Process", "ProcessPoolExecutor", "ForkProcess", "SpawnProcess", "ForkServerProcess")):
+    if isinstance(func, cst.Name) or (isinstance(func, cst.Attribute) and func.attr.value in apis.CONSTRUCTOR_ATTRIBUTES):
         if isinstance(func, cst.Name):
             bindings = resolver.lookup(func.value, scope, order)
             if not bindings or all(b.kind not in ("import", "class") for b in bindings):

@@ -215,7 +215,6 @@ class ModuleFacts:
     classes: dict[cst.ClassDef, ClassInfo]
     calls: list[CallSite]
     mutations: list[Mutation]
-    imports: dict[str, str]  # bound name at module level -> qualified name
 
     def mutations_of(self, name: str, scope: Scope) -> list[Mutation]:
         """Mutations whose target is the plain name ``name`` as seen from ``scope``'s frame."""
@@ -351,7 +350,6 @@ class _Collector:
             classes=self.classes,
             calls=self.calls,
             mutations=self.mutations,
-            imports={name: b[-1].qualname for name, b in self.module_scope.bindings.items() if b[-1].kind == "import" and b[-1].qualname is not None},
         )
 
     def push_exit(self, stack: _Stack, callback: Callable[[], object]) -> None:

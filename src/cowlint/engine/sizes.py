@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from cowlint.engine import apis
 from cowlint.engine.values import UNKNOWN, Const, Container, Data, Unknown, Value, argument, const_size
 
 if TYPE_CHECKING:
@@ -68,47 +69,6 @@ _NUMPY_SHAPED = {"numpy.zeros": 1, "numpy.ones": 1, "numpy.empty": 1, "numpy.ful
 _NUMPY_RANDOM_SIZED = {"numpy.random.random", "numpy.random.random_sample", "numpy.random.uniform", "numpy.random.normal", "numpy.random.standard_normal", "numpy.random.randint"}
 _NUMPY_RANDOM_DIMS = {"numpy.random.rand", "numpy.random.randn"}
 _TORCH_SHAPED = {"torch.zeros", "torch.ones", "torch.empty", "torch.rand", "torch.randn", "torch.full"}
-
-_NUMPY_BULK = {
-    "numpy.load",
-    "numpy.fromfile",
-    "numpy.loadtxt",
-    "numpy.genfromtxt",
-    "numpy.memmap",
-    "numpy.frombuffer",
-    "numpy.array",
-    "numpy.asarray",
-    "numpy.ascontiguousarray",
-    "numpy.concatenate",
-    "numpy.stack",
-    "numpy.vstack",
-    "numpy.hstack",
-    "numpy.tile",
-    "numpy.repeat",
-    "numpy.copy",
-}
-_OTHER_BULK = {
-    "pickle.load",
-    "pickle.loads",
-    "json.load",
-    "torch.load",
-    "torch.tensor",
-    "torch.from_numpy",
-    "torch.stack",
-    "torch.cat",
-    "joblib.load",
-    "pandas.DataFrame",
-    "pandas.Series",
-    "pandas.concat",
-    "pandas.merge",
-    "pyarrow.parquet.read_table",
-    "pyarrow.Table.from_pandas",
-    "scipy.sparse.load_npz",
-    "h5py.File",
-}
-_BULK_PREFIXES = ("pandas.read_", "polars.read_", "pyarrow.csv.read_", "tensorflow.keras.models.load_model", "keras.models.load_model")
-_LIKE = {"numpy.zeros_like", "numpy.ones_like", "numpy.empty_like", "numpy.full_like", "numpy.copy", "torch.zeros_like", "torch.ones_like", "torch.clone"}
-
 
 def _int(resolver: Resolver, expr: cst.BaseExpression | None, scope: Scope, at: int, depth: int) -> int | None:
     if expr is None:
@@ -211,7 +171,7 @@ def estimate_call(resolver: Resolver, name: str, call: cst.Call, scope: Scope, a
         if count is None:
             return Data(None, True, f"{label} tensor")
         return Data(count * itemsize, False, f"{label} {dtype} tensor")
-    if name in _LIKE:
+    if name in apis.LIKE_CONSTRUCTORS:
         source = argument(call, None, 0)
         return resolver.eval(source, scope, at, depth) if source is not None else UNKNOWN
     if name in ("os.urandom", "builtins.bytes", "builtins.bytearray", "secrets.token_bytes"):
@@ -236,7 +196,7 @@ def estimate_call(resolver: Resolver, name: str, call: cst.Call, scope: Scope, a
             return Data(None, True, f"{label} memmap", memmap=True)
     if name in ("builtins.int", "builtins.float"):
         return _numeric_cast(resolver, name, argument(call, None, 0), scope, at, depth)
-    if name in _NUMPY_BULK or name in _OTHER_BULK or name.startswith(_BULK_PREFIXES):
+    if name in apis.BULK_CONSTRUCTORS or name.startswith(apis.BULK_CONSTRUCTOR_PREFIXES):
         return Data(None, True, f"{label} result")
     return UNKNOWN
 
@@ -324,12 +284,12 @@ def comprehension_size(resolver: Resolver, expr: cst.ListComp | cst.SetComp | cs
 
 
 def _iterates_file(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: int) -> bool:
-    if isinstance(expr, cst.Call) and resolver.qualname(expr.func, scope, at) in ("builtins.open", "csv.reader", "csv.DictReader", "io.open"):
+    if isinstance(expr, cst.Call) and resolver.qualname(expr.func, scope, at) in apis.FILE_READERS:
         return True
     if isinstance(expr, cst.Name):
         for binding in resolver.lookup(expr.value, scope, at):
             if binding.kind in ("enter", "assign") and binding.value is not None and isinstance(binding.value, cst.Call):
-                if resolver.qualname(binding.value.func, binding.eval_scope, binding.order) in ("builtins.open", "csv.reader", "csv.DictReader", "io.open", "gzip.open", "bz2.open"):
+                if resolver.qualname(binding.value.func, binding.eval_scope, binding.order) in apis.FILE_READERS:
                     return True
     return False
 

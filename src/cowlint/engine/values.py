@@ -200,10 +200,6 @@ class Resolver:
             current = current.parent
         return []
 
-    def is_builtin(self, name: str, scope: Scope, at: int) -> bool:
-        """Whether ``name`` here means the builtin of that name."""
-        return name in _BUILTIN_NAMES and not self.lookup(name, scope, at)
-
     def qualname(self, expr: cst.BaseExpression, scope: Scope, at: int) -> str | None:
         """The qualified name of an imported name or attribute chain, or ``builtins.x``."""
         value = self.eval(expr, scope, at)

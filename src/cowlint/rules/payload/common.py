@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cowlint.config import format_size
 from cowlint.engine import apis
-from cowlint.engine.dispatch import EVERY_CALL, EVERY_TASK, PER_PROCESS, PER_WORKER, THIS_CALL
+from cowlint.engine.dispatch import EVERY_TASK, PER_PROCESS, PER_WORKER, THIS_CALL
 from cowlint.engine.shipping import Shipped
 from cowlint.engine.values import InstanceSize
 
@@ -13,12 +13,14 @@ from cowlint.engine.values import InstanceSize
 # of a dispatch method or a pool/process constructor.
 PREFILTER = (
     (b"multiprocess", b"concurrent", b"billiard", *apis.POOL_NAME_PARTS),
-    (b".map", b".imap", b".starmap", b".apply", b".submit", b"Pool", b"Process"),
+    (
+        *sorted(f".{method}".encode() for method in apis.DISPATCH_METHODS | {apis.RUN_IN_EXECUTOR}),
+        *sorted(name.encode() for name in apis.CONSTRUCTOR_ATTRIBUTES),
+    ),
 )
 
 FREQUENCY_PHRASE = {
     EVERY_TASK: "to the worker with every task",
-    EVERY_CALL: "to the worker with every call",
     THIS_CALL: "to the worker with this call",
     PER_WORKER: "to every worker process when it starts",
     PER_PROCESS: "to the new process",
@@ -68,8 +70,4 @@ def start_note(shipped: Shipped, platforms: tuple[str, ...]) -> str:
         return ""
     if site.start.method is not None:
         return f" (the start method is {site.start.method}, from {site.start.how})"
-    spawn = [name for platform, name in (("macos", "macOS"), ("windows", "Windows")) if platform in platforms]
-    defaults = [f"spawn on {' and '.join(spawn)}"] if spawn else []
-    if "linux" in platforms:
-        defaults.append("forkserver on Linux since Python 3.14")
-    return f" (the start method is not pinned to fork: {', '.join(defaults)})"
+    return f" (the start method is not pinned to fork: {apis.non_fork_defaults(platforms)})"
