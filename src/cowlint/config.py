@@ -8,7 +8,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -239,36 +239,38 @@ def config_from_table(table: Mapping[str, object], *, root: Path | None = None, 
     where = f"{source}: [tool.cowlint]" if source else "[tool.cowlint]"
     for key, value in table.items():
         label = f"{where} {key}"
-        if key == "select":
-            changes["select"] = parse_codes(label, value)
-        elif key == "ignore":
-            changes["ignore"] = parse_codes(label, value)
-        elif key == "exclude":
-            changes["exclude"] = _strings(label, value)
-        elif key == "large-threshold":
-            if not isinstance(value, (int, str)):
-                raise ConfigError(f"{label}: expected a size such as 1048576 or \"1MiB\"")
-            try:
-                changes["large_threshold"] = parse_size(value)
-            except ConfigError as error:
-                raise ConfigError(f"{label}: {error}") from None
-        elif key == "platforms":
-            changes["platforms"] = parse_platforms(label, value)
-        elif key == "max-file-size":
-            if not isinstance(value, (int, str)):
-                raise ConfigError(f"{label}: expected a size such as \"2MiB\"")
-            try:
-                changes["max_file_size"] = parse_size(value)
-            except ConfigError as error:
-                raise ConfigError(f"{label}: {error}") from None
-        elif key == "per-file-ignores":
-            if not isinstance(value, dict):
-                raise ConfigError(f"{label}: expected a table of glob = [codes]")
-            changes["per_file_ignores"] = tuple((str(pattern), parse_codes(f"{label}.{pattern}", codes)) for pattern, codes in value.items())
-        else:
-            known = "select, ignore, per-file-ignores, exclude, large-threshold, max-file-size, platforms"
-            raise ConfigError(f"{where}: unknown key {key!r}; known keys: {known}")
+        if key not in _KEYS:
+            raise ConfigError(f"{where}: unknown key {key!r}; known keys: {', '.join(_KEYS)}")
+        field_name, parse = _KEYS[key]
+        changes[field_name] = parse(label, value)
     return replace(config, root=root, source=source, **changes)
+
+
+def _size_setting(label: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ConfigError(f"{label}: expected a size such as 1048576 or \"1MiB\"")
+    try:
+        return parse_size(value)
+    except ConfigError as error:
+        raise ConfigError(f"{label}: {error}") from None
+
+
+def _per_file_ignores(label: str, value: object) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{label}: expected a table of glob = [codes]")
+    return tuple((str(pattern), parse_codes(f"{label}.{pattern}", codes)) for pattern, codes in value.items())
+
+
+# [tool.cowlint] key -> (Config field, parser)
+_KEYS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
+    "select": ("select", parse_codes),
+    "ignore": ("ignore", parse_codes),
+    "per-file-ignores": ("per_file_ignores", _per_file_ignores),
+    "exclude": ("exclude", _strings),
+    "large-threshold": ("large_threshold", _size_setting),
+    "max-file-size": ("max_file_size", _size_setting),
+    "platforms": ("platforms", parse_platforms),
+}
 
 
 def find_pyproject(start: Path) -> Path | None:
