@@ -75,7 +75,7 @@ def test_version() -> None:
 def test_help_explains_exit_codes_and_config() -> None:
     result = run_cowlint("--help")
     assert result.returncode == 0
-    for needle in ("exit status", "[tool.cowlint]", "--output-format", "# noqa: COW101", "never imports or executes"):
+    for needle in ("exit status", "[tool.cowlint]", "--output-format", "noqa: COW101", "never imports or executes"):
         assert needle in result.stdout
 
 

@@ -26,8 +26,10 @@ EPILOG = """\
 exit status: 0 no findings, 1 findings, 2 usage, configuration or internal error.
 
 configuration: [tool.cowlint] in the nearest pyproject.toml (select, ignore,
-per-file-ignores, exclude, large-threshold, platforms); flags override it.
-Suppress one finding with '# noqa: COW101' on its line.
+per-file-ignores, exclude, large-threshold, max-file-size, platforms); flags
+override it. A file may set its own context in a leading comment:
+"# cowlint: large-threshold=100MiB".
+Suppress one finding with "# noqa: COW101" in a comment on its line.
 
 examples:
   cowlint src/                     check a tree
