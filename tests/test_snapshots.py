@@ -16,7 +16,7 @@ from .conftest import ROOT, run_cowlint
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 
 
-@pytest.mark.parametrize("output_format", ["text", "concise", "json"])
+@pytest.mark.parametrize("output_format", ["text", "concise", "json", "github"])
 def test_fixture_output_snapshot(output_format: str) -> None:
     result = run_cowlint("--output-format", output_format, "fixtures/")
     assert result.returncode == 1

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 from cowlint import __version__
 from cowlint.config import Config, ConfigError, find_pyproject, load_config, parse_codes, parse_size
 from cowlint.engine.checker import CheckResult, _merge, check_bytes, check_paths
+from cowlint.engine.finding import Finding
 from cowlint.report import RENDERERS
 from cowlint.rules import ALL_RULES, RULES_BY_CODE
 
@@ -51,7 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cowlint {__version__}")
     parser.add_argument("--select", metavar="CODES", help="comma-separated codes or prefixes to report (e.g. COW101 or COW1); replaces the configured list")
     parser.add_argument("--ignore", metavar="CODES", help="comma-separated codes or prefixes not to report")
-    parser.add_argument("--output-format", choices=sorted(RENDERERS), default="text", help="text (default: source excerpt and fix), concise (one line each) or json")
+    parser.add_argument(
+        "--output-format",
+        choices=sorted(RENDERERS),
+        default="text",
+        help="text (default: source excerpt and fix), concise (one line each), json, sarif (SARIF 2.1.0 for code scanning) or github (Actions annotations)",
+    )
+    parser.add_argument("--statistics", action="store_true", help="print how many findings each rule has, instead of the findings")
     parser.add_argument("--large-threshold", metavar="SIZE", help="size at which an object counts as large, e.g. 1MiB (default), 512KiB, 10MB")
     parser.add_argument("--max-file-size", metavar="SIZE", help="files larger than this are reported (COW901) instead of parsed (default 2MiB; parsing takes ~1,000x the file size in memory)")
     parser.add_argument("--stdin-filename", metavar="NAME", help="read standard input (as with '-') and show it as NAME, matching per-file-ignores against it")
@@ -120,6 +128,13 @@ def run_stdin(name: str, config: Config, use_prefilter: bool) -> CheckResult:
     return outcome
 
 
+def statistics(findings: list[Finding]) -> str:
+    """Counts per code, most frequent first, like ruff's --statistics."""
+    counts = Counter(f.code for f in findings)
+    width = len(str(max(counts.values(), default=0)))
+    return "".join(f"{count:>{width}}\t{code}\t{RULES_BY_CODE[code].name}\n" for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
 def summary(result: CheckResult) -> str:
     """The closing line of a text report."""
     files = f"{_plural(result.files_checked, 'file')} read, {result.files_parsed} parsed"
@@ -167,9 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         err.write(f"cowlint: warning: {warning}\n")
     for error_line in result.errors:
         err.write(f"cowlint: error: {error_line}\n")
-    rendered = RENDERERS[args.output_format](result.findings, result.sources)
+    rendered = statistics(result.findings) if args.statistics else RENDERERS[args.output_format](result.findings, result.sources)
     out.write(rendered)
-    if args.output_format == "text" and not args.quiet:
+    if args.output_format == "text" and not args.quiet and not args.statistics:
         out.write(("\n" if result.findings else "") + summary(result) + "\n")
     out.flush()
     if result.errors:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from cowlint.engine.finding import Finding
 from cowlint.engine.source import SourceText
-from cowlint.report import concise, json_format, text
+from cowlint.report import concise, github, json_format, sarif, text
 
 Renderer = Callable[[list[Finding], dict[str, SourceText]], str]
 
@@ -14,6 +14,8 @@ RENDERERS: dict[str, Renderer] = {
     "text": text.render,
     "concise": concise.render,
     "json": json_format.render,
+    "sarif": sarif.render,
+    "github": github.render,
 }
 
 __all__ = ["RENDERERS", "Renderer"]
