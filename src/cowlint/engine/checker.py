@@ -73,8 +73,11 @@ def _engine_code_enabled(code: str, config: Config, path: str) -> bool:
     return config.rule_enabled(code) and not config.ignored_for_path(code, path)
 
 
-def check_bytes(data: bytes, path: str, config: Config, *, use_prefilter: bool = True) -> FileResult:
-    """Check one module given as bytes (decoded per PEP 263)."""
+def check_bytes(data: bytes, path: str, config: Config, *, use_prefilter: bool = True, apply_noqa: bool = True) -> FileResult:
+    """Check one module given as bytes (decoded per PEP 263).
+
+    ``apply_noqa=False`` leaves ``# noqa`` comments to the caller (flake8 reads them itself).
+    """
     result = FileResult(path)
     try:
         config = with_file_header(config, data)
@@ -107,7 +110,7 @@ def check_bytes(data: bytes, path: str, config: Config, *, use_prefilter: bool =
             result.findings.append(_engine_finding("COW901", path, line, 1, f"cannot decode the file: {error}", "save the file as UTF-8 or declare its encoding (PEP 263)"))
         return result
     result.source = source
-    _check_text(source, rules, config, result, report_parse_errors)
+    _check_text(source, rules, config, result, report_parse_errors, apply_noqa)
     return result
 
 
@@ -199,12 +202,12 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _check_text(source: SourceText, rules: list[type[Rule]], config: Config, result: FileResult, report_parse_errors: bool) -> None:
+def _check_text(source: SourceText, rules: list[type[Rule]], config: Config, result: FileResult, report_parse_errors: bool, apply_noqa: bool) -> None:
     with _gc_paused():
-        _with_big_stack(lambda: _check_parsed(source, rules, config, result, report_parse_errors))
+        _with_big_stack(lambda: _check_parsed(source, rules, config, result, report_parse_errors, apply_noqa))
 
 
-def _check_parsed(source: SourceText, rules: list[type[Rule]], config: Config, result: FileResult, report_parse_errors: bool) -> None:
+def _check_parsed(source: SourceText, rules: list[type[Rule]], config: Config, result: FileResult, report_parse_errors: bool, apply_noqa: bool) -> None:
     path = source.path
     try:
         _python_verdict(source)
@@ -235,16 +238,17 @@ def _check_parsed(source: SourceText, rules: list[type[Rule]], config: Config, r
         result.errors.append(f"{path}: internal error, please report it: {type(error).__name__}: {error}")
         return
     lines = source.lines
-    comments = comments_by_line(source.text) if reports else None
+    comments = comments_by_line(source.text) if reports and apply_noqa else None
     seen: set[tuple[str, int, int, str]] = set()
     for rule, report in reports:
         span = spans[report.node]
-        if comments is not None:
-            comment = comments.get(span.line, "")
-        else:
-            comment = lines[span.line - 1] if 0 < span.line <= len(lines) else ""
-        if suppressed(comment, rule.code):
-            continue
+        if apply_noqa:
+            if comments is not None:
+                comment = comments.get(span.line, "")
+            else:
+                comment = lines[span.line - 1] if 0 < span.line <= len(lines) else ""
+            if suppressed(comment, rule.code):
+                continue
         key = (rule.code, span.line, span.column, report.message)
         if key in seen:
             continue

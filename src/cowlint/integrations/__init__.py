@@ -1,0 +1,1 @@
+"""Adapters that run the one engine inside other tools."""

@@ -1,0 +1,90 @@
+"""The real flake8, with the plugin installed into a fresh virtualenv from this checkout."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import venv
+from pathlib import Path
+
+import pytest
+
+from .conftest import FIXTURES, ROOT, run_cowlint
+
+_LINE = re.compile(r"^(.+?):(\d+):(\d+): (COW\d{3}) ")
+
+
+@pytest.fixture(scope="module")
+def flake8(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtualenv with this package and flake8; returns its flake8 script."""
+    home = tmp_path_factory.mktemp("flake8-venv")
+    venv.create(home, with_pip=True)
+    python = home / "bin" / "python"
+    install = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(ROOT), "flake8>=6"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert install.returncode == 0, install.stderr[-2000:]
+    return home / "bin" / "flake8"
+
+
+def _found(output: str) -> set[tuple[str, int, str]]:
+    return {(m.group(1), int(m.group(2)), m.group(4)) for m in map(_LINE.match, output.splitlines()) if m}
+
+
+def test_flake8_reports_what_cowlint_reports(flake8: Path) -> None:
+    files = sorted(str(p.relative_to(ROOT)) for p in FIXTURES.glob("COW*/*.py"))
+    through_flake8 = subprocess.run([str(flake8), "--isolated", "--select", "COW", *files], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert through_flake8.returncode == 1, through_flake8.stderr
+    direct = run_cowlint("--isolated", "--output-format", "concise", *files)
+    assert _found(through_flake8.stdout) == _found(direct.stdout)
+    assert len(_found(direct.stdout)) > 40
+    # the same columns too: flake8 shows the plugin's 0-based column plus one
+    first = through_flake8.stdout.splitlines()[0]
+    assert first.split(": COW")[0] in direct.stdout
+
+
+def test_flake8_select_ignore_and_noqa(flake8: Path, tmp_path: Path) -> None:
+    source = (FIXTURES / "COW101" / "task_items.py").read_text()
+    (tmp_path / "tasks.py").write_text(source)
+    def run(*flags: str) -> set[tuple[str, int, str]]:
+        out = subprocess.run([str(flake8), "--isolated", *flags, "tasks.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        return _found(out.stdout)
+
+    everything = run("--select", "COW")
+    assert {code for _, _, code in everything} == {"COW101"} and len(everything) == 5
+    assert run("--select", "COW", "--extend-ignore", "COW101") == set()
+    assert {code for _, _, code in run("--select", "E,W,F,COW")} >= {"COW101"}
+    lines = source.splitlines()
+    first_line = min(line for _, line, _ in everything)
+    lines[first_line - 1] = lines[first_line - 1].replace("# expect: COW101", "# noqa: COW101")
+    (tmp_path / "tasks.py").write_text("\n".join(lines) + "\n")
+    assert run("--select", "COW") == everything - {("tasks.py", first_line, "COW101")}
+    assert run("--select", "COW", "--disable-noqa") == everything
+
+
+def test_flake8_reads_tool_cowlint_and_its_own_options(flake8: Path, tmp_path: Path) -> None:
+    module = "from multiprocessing import Pool\nimport numpy as np\n\ndef main(keys):\n    table = np.zeros(1_000_000)\n    with Pool() as pool:\n        return [pool.apply_async(len, (table,)) for k in keys]\n"
+    (tmp_path / "app.py").write_text(module)
+
+    def run(*flags: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(flake8), "--select", "COW", *flags, "app.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+
+    assert _found(run().stdout) == {("app.py", 7, "COW102")}  # 7.6 MiB >= 1 MiB
+    (tmp_path / "pyproject.toml").write_text("[tool.cowlint]\nlarge-threshold = '10MiB'\n")
+    assert _found(run().stdout) == set()
+    assert _found(run("--cowlint-large-threshold", "1MiB").stdout) == {("app.py", 7, "COW102")}
+    bad = run("--cowlint-platforms", "beos")
+    assert bad.returncode != 0 and "unknown platform 'beos'" in bad.stderr + bad.stdout
+
+
+def test_plugin_skips_files_without_dispatches_before_parsing() -> None:
+    from cowlint.integrations.flake8 import Checker
+
+    quiet = Checker(tree=None, lines=["import os\n", "x = os.getpid()\n"] * 50, filename=str(ROOT / "nothing.py"))  # type: ignore[arg-type]
+    assert list(quiet.run()) == [] and not quiet.parsed
+    lines = (FIXTURES / "COW101" / "task_items.py").read_text().splitlines(keepends=True)
+    busy = Checker(tree=None, lines=lines, filename=str(FIXTURES / "COW101" / "task_items.py"))  # type: ignore[arg-type]
+    assert len(list(busy.run())) == 5 and busy.parsed
