@@ -66,7 +66,11 @@ def test_flake8_select_ignore_and_noqa(flake8: Path, tmp_path: Path) -> None:
 
 
 def test_flake8_reads_tool_cowlint_and_its_own_options(flake8: Path, tmp_path: Path) -> None:
-    module = "from multiprocessing import Pool\nimport numpy as np\n\ndef main(keys):\n    table = np.zeros(1_000_000)\n    with Pool() as pool:\n        return [pool.apply_async(len, (table,)) for k in keys]\n"
+    module = (
+        "from multiprocessing import Pool\nimport numpy as np\n\n"
+        "def main(keys):\n    table = np.zeros(1_000_000)\n    with Pool() as pool:\n"
+        "        return [pool.apply_async(len, (table,)) for k in keys]\n"
+    )
     (tmp_path / "app.py").write_text(module)
 
     def run(*flags: str) -> subprocess.CompletedProcess[str]:
