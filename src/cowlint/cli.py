@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--stdin-filename", metavar="NAME", help="read standard input (as with '-') and show it as NAME, matching per-file-ignores against it")
     parser.add_argument("--config", metavar="PYPROJECT", help="read [tool.cowlint] from this file instead of the nearest pyproject.toml")
     parser.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    parser.add_argument("--force-exclude", action="store_true", help="apply exclude to the paths named on the command line too (for pre-commit, which names every file)")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     parser.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary line")
     parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
@@ -169,14 +170,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if paths == ["-"]:
             result = run_stdin(args.stdin_filename or "-", config, use_prefilter)
         else:
-            result = check_paths(paths, config, use_prefilter=use_prefilter)
+            result = check_paths(paths, config, use_prefilter=use_prefilter, force_exclude=args.force_exclude)
     except (ConfigError, UsageError) as error:
         err.write(f"cowlint: error: {error}\n")
         return 2
     except KeyboardInterrupt:
         err.write("cowlint: interrupted\n")
         return 130
-    if result.files_checked == 0 and not result.findings and paths != ["-"]:
+    if result.files_checked == 0 and not result.findings and paths != ["-"] and not args.force_exclude:
         result.warnings.append(f"no Python files found under {' '.join(paths)}")
     for warning in result.warnings:
         err.write(f"cowlint: warning: {warning}\n")

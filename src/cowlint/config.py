@@ -140,6 +140,18 @@ class Config:
                     return True
         return False
 
+    def is_excluded_anywhere(self, path: Path) -> bool:
+        """Whether ``path`` or any folder above it (up to the project root) is excluded."""
+        try:
+            resolved = path.resolve()
+        except OSError:
+            resolved = path.absolute()
+        root = self.root.resolve() if self.root is not None else None
+        candidates = [resolved, *resolved.parents]
+        if root is not None and root in candidates:
+            candidates = candidates[: candidates.index(root)]
+        return any(self.is_excluded(candidate) for candidate in candidates)
+
     def is_excluded(self, path: Path) -> bool:
         """Whether a discovered path matches the default or configured exclude patterns."""
         name = path.name

@@ -301,11 +301,11 @@ def check_file(item: FileToCheck, config: Config, *, use_prefilter: bool = True)
     return check_bytes(data, item.display, config, use_prefilter=use_prefilter)
 
 
-def check_paths(paths: list[str], config: Config | None = None, *, use_prefilter: bool = True) -> CheckResult:
+def check_paths(paths: list[str], config: Config | None = None, *, use_prefilter: bool = True, force_exclude: bool = False) -> CheckResult:
     """Check every Python file under ``paths``; never raises for a bad file."""
     config = config or Config()
     outcome = CheckResult()
-    for item in discover(paths, config):
+    for item in discover(paths, config, force_exclude=force_exclude):
         if isinstance(item, PathProblem):
             if item.fatal and _engine_code_enabled("COW902", config, item.display):
                 outcome.findings.append(_engine_finding("COW902", item.display, 1, 1, item.message, "check that the path exists and is readable"))

@@ -45,11 +45,17 @@ def _display(path: Path) -> str:
     return text[2:] if text.startswith("./") else text
 
 
-def discover(paths: list[str], config: Config) -> Iterator[FileToCheck | PathProblem]:
-    """Yield files to check and problems, in a stable order (sorted within each folder)."""
+def discover(paths: list[str], config: Config, *, force_exclude: bool = False) -> Iterator[FileToCheck | PathProblem]:
+    """Yield files to check and problems, in a stable order (sorted within each folder).
+
+    Named paths are checked even when ``exclude`` matches them, unless
+    ``force_exclude`` (for tools such as pre-commit that name every file).
+    """
     seen: set[str] = set()
     for raw in paths:
         path = Path(raw)
+        if force_exclude and config.is_excluded_anywhere(path):
+            continue
         try:
             info = path.stat()
         except FileNotFoundError:

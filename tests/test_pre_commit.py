@@ -1,0 +1,76 @@
+"""The real pre-commit, running this checkout's hook in a temporary git repository."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+FLAGGED = """\
+from multiprocessing import Pool
+
+import numpy as np
+
+
+class Index:
+    def __init__(self):
+        self.vectors = np.zeros((100_000, 256))
+
+    def nearest(self, i):
+        return i
+
+    def search(self, ids):
+        with Pool() as pool:
+            return pool.map(self.nearest, ids)
+"""
+FIXED = FLAGGED.replace("pool.map(self.nearest, ids)", "pool.map(nearest, ids)") + "\n\ndef nearest(i):\n    return i\n"
+
+
+def _git(*args: str, cwd: Path) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env).stdout.strip()
+
+
+def _pre_commit() -> str:
+    found = shutil.which("pre-commit", path=str(Path(sys.executable).parent)) or shutil.which("pre-commit")
+    if found is None:
+        pytest.fail("pre-commit is not installed: it is in the test extra (pip install -e '.[test]')")
+    return found
+
+
+def test_hook_fails_on_the_finding_then_passes_once_fixed(tmp_path: Path) -> None:
+    if not (ROOT / ".git").exists():
+        pytest.skip("this checkout is not a git repository, so pre-commit cannot clone it")
+    revision = _git("rev-parse", "HEAD", cwd=ROOT)
+    committed = _git("show", f"{revision}:.pre-commit-hooks.yaml", cwd=ROOT)
+    assert "id: cowlint" in committed, "commit .pre-commit-hooks.yaml first: pre-commit clones the committed checkout"
+    repo = tmp_path / "project"
+    repo.mkdir()
+    _git("init", "-q", cwd=repo)
+    # the documented recipe, pointed at this checkout instead of the published repository
+    recipe = (ROOT / "docs" / "recipes" / "pre-commit-config.yaml").read_text()
+    config = recipe.replace("https://github.com/cowlint/cowlint", str(ROOT)).replace("rev: v0.1.0", f"rev: {revision}")
+    (repo / ".pre-commit-config.yaml").write_text(config)
+    (repo / "index.py").write_text(FLAGGED)
+    (repo / "notes.txt").write_text("not python\n")
+    _git("add", ".", cwd=repo)
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([_pre_commit(), "run", "--all-files", "--color", "never"], cwd=repo, capture_output=True, text=True, env=env, timeout=900)
+
+    failing = run()
+    assert failing.returncode == 1, failing.stdout + failing.stderr
+    assert "cowlint" in failing.stdout and "Failed" in failing.stdout
+    assert "index.py:15:29: COW101 bound method self.nearest ships the whole Index instance (~195.3 MiB)" in failing.stdout
+    (repo / "index.py").write_text(FIXED)
+    _git("add", ".", cwd=repo)
+    passing = run()
+    assert passing.returncode == 0, passing.stdout + passing.stderr
+    assert "Passed" in passing.stdout
