@@ -92,3 +92,16 @@ def test_plugin_skips_files_without_dispatches_before_parsing() -> None:
     lines = (FIXTURES / "COW101" / "task_items.py").read_text().splitlines(keepends=True)
     busy = Checker(tree=None, lines=lines, filename=str(FIXTURES / "COW101" / "task_items.py"))  # type: ignore[arg-type]
     assert len(list(busy.run())) == 5 and busy.parsed
+
+
+def test_flake8_configuration_recipe(flake8: Path, tmp_path: Path) -> None:
+    module = (
+        "from multiprocessing import Pool\nimport numpy as np\n\n"
+        "def main(keys):\n    small, big = np.zeros(1_000_000), np.zeros(2_000_000)\n    with Pool() as pool:\n"
+        "        pool.apply(len, (small,))\n        pool.apply(len, (big,))\n"
+    )
+    (tmp_path / "app.py").write_text(module)
+    (tmp_path / "setup.cfg").write_text((ROOT / "docs" / "recipes" / "flake8-setup.cfg").read_text())
+    out = subprocess.run([str(flake8), "app.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    # extend-select turns COW on beside the defaults; 10MiB keeps the 7.6 MiB array quiet, not the 15.3 MiB one
+    assert _found(out.stdout) == {("app.py", 8, "COW102")}, out.stdout + out.stderr
