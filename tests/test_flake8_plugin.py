@@ -65,22 +65,26 @@ def test_flake8_select_ignore_and_noqa(flake8: Path, tmp_path: Path) -> None:
     assert run("--select", "COW", "--disable-noqa") == everything
 
 
+# two arrays: 7.6 MiB passed on line 7, 15.3 MiB on line 8
+APP = (
+    "from multiprocessing import Pool\nimport numpy as np\n\n"
+    "def main(keys):\n    small, big = np.zeros(1_000_000), np.zeros(2_000_000)\n    with Pool() as pool:\n"
+    "        pool.apply(len, (small,))\n        pool.apply(len, (big,))\n"
+)
+
+
+def _flake8_on_app(flake8: Path, folder: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    (folder / "app.py").write_text(APP)
+    return subprocess.run([str(flake8), *flags, "app.py"], cwd=folder, capture_output=True, text=True, timeout=120)
+
+
 def test_flake8_reads_tool_cowlint_and_its_own_options(flake8: Path, tmp_path: Path) -> None:
-    module = (
-        "from multiprocessing import Pool\nimport numpy as np\n\n"
-        "def main(keys):\n    table = np.zeros(1_000_000)\n    with Pool() as pool:\n"
-        "        return [pool.apply_async(len, (table,)) for k in keys]\n"
-    )
-    (tmp_path / "app.py").write_text(module)
-
-    def run(*flags: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(flake8), "--select", "COW", *flags, "app.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
-
-    assert _found(run().stdout) == {("app.py", 7, "COW102")}  # 7.6 MiB >= 1 MiB
-    (tmp_path / "pyproject.toml").write_text("[tool.cowlint]\nlarge-threshold = '10MiB'\n")
-    assert _found(run().stdout) == set()
-    assert _found(run("--cowlint-large-threshold", "1MiB").stdout) == {("app.py", 7, "COW102")}
-    bad = run("--cowlint-platforms", "beos")
+    both = {("app.py", 7, "COW102"), ("app.py", 8, "COW102")}
+    assert _found(_flake8_on_app(flake8, tmp_path, "--select", "COW").stdout) == both
+    (tmp_path / "pyproject.toml").write_text("[tool.cowlint]\nlarge-threshold = '20MiB'\n")
+    assert _found(_flake8_on_app(flake8, tmp_path, "--select", "COW").stdout) == set()
+    assert _found(_flake8_on_app(flake8, tmp_path, "--select", "COW", "--cowlint-large-threshold", "1MiB").stdout) == both
+    bad = _flake8_on_app(flake8, tmp_path, "--select", "COW", "--cowlint-platforms", "beos")
     assert bad.returncode != 0 and "unknown platform 'beos'" in bad.stderr + bad.stdout
 
 
@@ -95,13 +99,7 @@ def test_plugin_skips_files_without_dispatches_before_parsing() -> None:
 
 
 def test_flake8_configuration_recipe(flake8: Path, tmp_path: Path) -> None:
-    module = (
-        "from multiprocessing import Pool\nimport numpy as np\n\n"
-        "def main(keys):\n    small, big = np.zeros(1_000_000), np.zeros(2_000_000)\n    with Pool() as pool:\n"
-        "        pool.apply(len, (small,))\n        pool.apply(len, (big,))\n"
-    )
-    (tmp_path / "app.py").write_text(module)
     (tmp_path / "setup.cfg").write_text((ROOT / "docs" / "recipes" / "flake8-setup.cfg").read_text())
-    out = subprocess.run([str(flake8), "app.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    out = _flake8_on_app(flake8, tmp_path)
     # extend-select turns COW on beside the defaults; 10MiB keeps the 7.6 MiB array quiet, not the 15.3 MiB one
     assert _found(out.stdout) == {("app.py", 8, "COW102")}, out.stdout + out.stderr
