@@ -7,7 +7,9 @@ excluded by every tool: cowlint and ruff by default, flake8 by flag). Each comma
 ``--runs`` times; the table shows the median wall time, the peak resident
 memory of the largest process (from getrusage of the children), and the
 ratio of each peer's time to cowlint's. A peer that is not installed is listed
-as such. Install the peers with ``pip install flake8 ruff fixit``.
+as such. ruff comes from the current environment (``pip install ruff``); flake8
+(without the cowlint plugin) and fixit get their own virtualenvs under
+benchmarks/.venvs/ on first use.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import subprocess
 import sys
 import sysconfig
 from pathlib import Path
+
+from peers import environment, flake8_alone
 
 _MEASURE = """
 import json, resource, subprocess, sys, time
@@ -37,16 +41,18 @@ def _tool(name: str) -> str | None:
     return str(local) if local.exists() else shutil.which(name)
 
 
-def commands(path: str) -> list[tuple[str, list[str] | None]]:
+def commands(path: str, with_fixit: bool) -> list[tuple[str, list[str] | None]]:
     """(label, argv or None when not installed)."""
-    cowlint, flake8, ruff, fixit = _tool("cowlint"), _tool("flake8"), _tool("ruff"), _tool("fixit")
+    cowlint, ruff = _tool("cowlint"), _tool("ruff")
+    flake8 = str(flake8_alone())
+    fixit = str(environment("fixit", "fixit", "fixit")) if with_fixit else None
     jobs = str(os.cpu_count() or 1)
     return [
         ("cowlint", [cowlint, "-q", "--output-format", "concise", path] if cowlint else None),
         ("ruff check --no-cache --select E,F", [ruff, "check", "--no-cache", "--select", "E,F", "--quiet", path] if ruff else None),
         ("ruff check --no-cache --select ALL", [ruff, "check", "--no-cache", "--select", "ALL", "--quiet", path] if ruff else None),
         (f"flake8 -j{jobs}", [flake8, f"-j{jobs}", "--extend-exclude", "site-packages", path] if flake8 else None),
-        ("fixit lint", [fixit, "lint", path] if fixit else None),
+        ("fixit lint", [fixit, "lint", path] if fixit else None),  # ~16 minutes on the stdlib
     ]
 
 
@@ -61,11 +67,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("path", nargs="?", default=sysconfig.get_paths()["stdlib"])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--fixit", action="store_true", help="also time fixit (slow: ~16 minutes per run on the stdlib)")
     args = parser.parse_args()
     files = sum(1 for p in Path(args.path).rglob("*.py") if "site-packages" not in p.parts)
     print(f"{files} Python files under {args.path} (site-packages excluded by every tool); median of {args.runs} runs; {os.cpu_count()} cores\n")
     rows = []
-    for label, argv in commands(args.path):
+    for label, argv in commands(args.path, args.fixit):
         if argv is None:
             rows.append((label, None, None))
             continue
@@ -75,7 +82,7 @@ def main() -> int:
     print(f"{'command':<40} {'wall (s)':>9} {'peak (MiB)':>11} {'time / cowlint':>15}")
     for label, wall, peak in rows:
         if wall is None or peak is None:
-            print(f"{label:<40} {'not installed':>9}")
+            print(f"{label:<40} {'skipped (--fixit to include)':>9}")
         else:
             print(f"{label:<40} {wall:>9.2f} {peak:>11.1f} {wall / base:>14.1f}x")
     return 0

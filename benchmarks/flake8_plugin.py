@@ -16,21 +16,9 @@ import subprocess
 import sys
 import sysconfig
 import time
-import venv
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-VENVS = Path(__file__).resolve().parent / ".venvs"
-
-
-def environment(name: str, *requirements: str) -> Path:
-    """A virtualenv with ``requirements``, made once; returns its flake8 script."""
-    home = VENVS / name
-    flake8 = home / "bin" / "flake8"
-    if not flake8.exists():
-        venv.create(home, with_pip=True, clear=True)
-        subprocess.run([str(home / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements], check=True)
-    return flake8
+from peers import flake8_alone, flake8_with_cowlint
 
 
 def timed(argv: list[str]) -> float:
@@ -45,8 +33,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
-    alone = environment("flake8-alone", "flake8>=6")
-    with_plugin = environment("flake8-cowlint", "flake8>=6", str(ROOT))
+    alone, with_plugin = flake8_alone(), flake8_with_cowlint()
     flags = [f"-j{args.jobs}", "--extend-exclude", "site-packages", args.path]
     rows = []
     for label, flake8, extra in (("flake8", alone, []), ("flake8 + cowlint plugin", with_plugin, ["--extend-select", "COW"])):
