@@ -84,6 +84,8 @@ def test_flake8_reads_tool_cowlint_and_its_own_options(flake8: Path, tmp_path: P
     (tmp_path / "pyproject.toml").write_text("[tool.cowlint]\nlarge-threshold = '20MiB'\n")
     assert _found(_flake8_on_app(flake8, tmp_path, "--select", "COW").stdout) == set()
     assert _found(_flake8_on_app(flake8, tmp_path, "--select", "COW", "--cowlint-large-threshold", "1MiB").stdout) == both
+    (tmp_path / "pyproject.toml").write_text("[tool.cowlint.per-file-ignores]\n\"app*.py\" = [\"COW102\"]\n")
+    assert _found(_flake8_on_app(flake8, tmp_path, "--select", "COW").stdout) == set()
     bad = _flake8_on_app(flake8, tmp_path, "--select", "COW", "--cowlint-platforms", "beos")
     assert bad.returncode != 0 and "unknown platform 'beos'" in bad.stderr + bad.stdout
 
