@@ -2,4 +2,7 @@
 
 from cowlint.cli import main
 
-raise SystemExit(main())
+# The guard matters: cowlint's worker processes start from a forkserver (spawn
+# elsewhere), which imports the main module again.
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--stdin-filename", metavar="NAME", help="read standard input (as with '-') and show it as NAME, matching per-file-ignores against it")
     parser.add_argument("--config", metavar="PYPROJECT", help="read [tool.cowlint] from this file instead of the nearest pyproject.toml")
     parser.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    parser.add_argument("--jobs", "-j", type=int, metavar="N", default=None, help="worker processes for big trees (default: the number of CPUs; 1 checks in this process)")
     parser.add_argument("--force-exclude", action="store_true", help="apply exclude to the paths named on the command line too (for pre-commit, which names every file)")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     parser.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary line")
@@ -170,7 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if paths == ["-"]:
             result = run_stdin(args.stdin_filename or "-", config, use_prefilter)
         else:
-            result = check_paths(paths, config, use_prefilter=use_prefilter, force_exclude=args.force_exclude)
+            if args.jobs is not None and args.jobs < 1:
+                raise UsageError("--jobs: expected a number of processes, 1 or more")
+            jobs = args.jobs or os.cpu_count() or 1
+            result = check_paths(paths, config, use_prefilter=use_prefilter, force_exclude=args.force_exclude, jobs=jobs)
     except (ConfigError, UsageError) as error:
         err.write(f"cowlint: error: {error}\n")
         return 2

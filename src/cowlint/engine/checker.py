@@ -73,22 +73,44 @@ def _engine_code_enabled(code: str, config: Config, path: str) -> bool:
     return config.rule_enabled(code) and not config.ignored_for_path(code, path)
 
 
-def check_bytes(data: bytes, path: str, config: Config, *, use_prefilter: bool = True, apply_noqa: bool = True) -> FileResult:
-    """Check one module given as bytes (decoded per PEP 263).
+@dataclass(frozen=True)
+class _Plan:
+    """What a file that passed the prefilter is checked with."""
 
-    ``apply_noqa=False`` leaves ``# noqa`` comments to the caller (flake8 reads them itself).
-    """
+    config: Config
+    rules: tuple[type[Rule], ...]
+    report_parse_errors: bool
+
+
+def _plan(data: bytes, path: str, config: Config, use_prefilter: bool) -> tuple[FileResult, _Plan | None]:
+    """The file's own configuration and rules, or no plan when the prefilter rules the file out."""
     result = FileResult(path)
     try:
         config = with_file_header(config, data)
     except ConfigError as error:
         result.warnings.append(f"{path}: {error}; the header is ignored")
-    rules = [rule for rule in _enabled_rules(config, path) if rule.code not in ENGINE_CODES]
+    rules = tuple(rule for rule in _enabled_rules(config, path) if rule.code not in ENGINE_CODES)
     report_parse_errors = _engine_code_enabled("COW901", config, path)
     if use_prefilter and not any(rule.may_report(data) for rule in rules):
-        return result
+        return result, None
     if not rules and not report_parse_errors:
-        return result
+        return result, None
+    return result, _Plan(config, rules, report_parse_errors)
+
+
+def check_bytes(data: bytes, path: str, config: Config, *, use_prefilter: bool = True, apply_noqa: bool = True) -> FileResult:
+    """Check one module given as bytes (decoded per PEP 263).
+
+    ``apply_noqa=False`` leaves ``# noqa`` comments to the caller (flake8 reads them itself).
+    """
+    result, plan = _plan(data, path, config, use_prefilter)
+    if plan is not None:
+        _check_planned(data, plan, result, apply_noqa)
+    return result
+
+
+def _check_planned(data: bytes, plan: _Plan, result: FileResult, apply_noqa: bool) -> None:
+    path, config, report_parse_errors = result.path, plan.config, plan.report_parse_errors
     if len(data) > config.max_file_size:
         if report_parse_errors:
             result.findings.append(
@@ -101,17 +123,16 @@ def check_bytes(data: bytes, path: str, config: Config, *, use_prefilter: bool =
                     "raise max-file-size in [tool.cowlint] (or --max-file-size) to check it, or exclude it",
                 )
             )
-        return result
+        return
     try:
         source = decode_source(data, path)
     except UndecodableSource as error:
         if report_parse_errors:
             line = data[: error.offset].count(b"\n") + 1 if error.offset is not None else 1
             result.findings.append(_engine_finding("COW901", path, line, 1, f"cannot decode the file: {error}", "save the file as UTF-8 or declare its encoding (PEP 263)"))
-        return result
+        return
     result.source = source
-    _check_text(source, rules, config, result, report_parse_errors, apply_noqa)
-    return result
+    _check_text(source, list(plan.rules), config, result, report_parse_errors, apply_noqa)
 
 
 class PythonRejects(Exception):
@@ -288,23 +309,35 @@ def read_file(path: Path) -> bytes:
         return handle.read()
 
 
-def check_file(item: FileToCheck, config: Config, *, use_prefilter: bool = True) -> FileResult:
-    """Read and check one discovered file."""
+def _read(item: FileToCheck, config: Config) -> bytes | FileResult:
+    """The file's bytes, or its COW902 result when it cannot be read."""
     try:
-        data = read_file(item.path)
+        return read_file(item.path)
     except OSError as error:
         result = FileResult(item.display)
         if _engine_code_enabled("COW902", config, item.display):
             reason = error.strerror or str(error) or type(error).__name__
             result.findings.append(_engine_finding("COW902", item.display, 1, 1, f"cannot read: {reason}", "check that the path exists and is readable"))
         return result
+
+
+def check_file(item: FileToCheck, config: Config, *, use_prefilter: bool = True) -> FileResult:
+    """Read and check one discovered file."""
+    data = _read(item, config)
+    if isinstance(data, FileResult):
+        return data
     return check_bytes(data, item.display, config, use_prefilter=use_prefilter)
 
 
-def check_paths(paths: list[str], config: Config | None = None, *, use_prefilter: bool = True, force_exclude: bool = False) -> CheckResult:
-    """Check every Python file under ``paths``; never raises for a bad file."""
+def check_paths(paths: list[str], config: Config | None = None, *, use_prefilter: bool = True, force_exclude: bool = False, jobs: int = 1) -> CheckResult:
+    """Check every Python file under ``paths``; never raises for a bad file.
+
+    Every file is read and prefiltered here; the few that need a parse go to
+    ``jobs`` worker processes when there are enough of them to pay for a pool.
+    """
     config = config or Config()
     outcome = CheckResult()
+    candidates: list[FileToCheck] = []
     for item in discover(paths, config, force_exclude=force_exclude):
         if isinstance(item, PathProblem):
             if item.fatal and _engine_code_enabled("COW902", config, item.display):
@@ -312,7 +345,18 @@ def check_paths(paths: list[str], config: Config | None = None, *, use_prefilter
             elif not item.fatal:
                 outcome.warnings.append(f"{item.display}: {item.message}")
             continue
-        result = check_file(item, config, use_prefilter=use_prefilter)
+        data = _read(item, config)
+        if isinstance(data, FileResult):
+            _merge(outcome, data)
+            continue
+        result, plan = _plan(data, item.display, config, use_prefilter)
+        if plan is None:
+            _merge(outcome, result)
+        else:
+            candidates.append(item)  # re-read where it is checked: bytes stay out of the pipes
+    from cowlint.engine.parallel import check_files
+
+    for result in check_files(candidates, config, use_prefilter=use_prefilter, jobs=jobs):
         _merge(outcome, result)
     outcome.findings.sort(key=Finding.sort_key)
     return outcome
