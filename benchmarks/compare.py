@@ -5,8 +5,10 @@
 PATH defaults to the running interpreter's standard library (site-packages is
 excluded by every tool: cowlint and ruff by default, flake8 by flag). Each command runs
 ``--runs`` times; the table shows the median wall time, the peak resident
-memory of the largest process (from getrusage of the children), and the
-ratio of each peer's time to cowlint's. A peer that is not installed is listed
+memory of the whole process tree (the sum over the command and all its
+descendants, sampled every 20 ms with psutil: workers started by a forkserver
+are grandchildren that getrusage never sees), and the ratio of each peer's
+time to cowlint's. A peer that is not installed is listed
 as such. ruff comes from the current environment (``pip install ruff``); flake8
 (without the cowlint plugin) and fixit get their own virtualenvs under
 benchmarks/.venvs/ on first use.
@@ -27,12 +29,27 @@ from pathlib import Path
 from peers import environment, flake8_alone
 
 _MEASURE = """
-import json, resource, subprocess, sys, time
+import json, subprocess, sys, time
+import psutil
+
 start = time.perf_counter()
-code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+process = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+root = psutil.Process(process.pid)
+peak = 0
+while process.poll() is None:
+    total = 0
+    try:
+        for member in [root, *root.children(recursive=True)]:
+            try:
+                total += member.memory_info().rss
+            except psutil.Error:
+                pass
+    except psutil.Error:
+        pass
+    peak = max(peak, total)
+    time.sleep(0.02)
 wall = time.perf_counter() - start
-peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"wall": wall, "peak_mib": peak_kib / 1024, "code": code}))
+print(json.dumps({"wall": wall, "peak_mib": peak / 2**20, "code": process.returncode}))
 """
 
 
@@ -79,12 +96,12 @@ def main() -> int:
         runs = [measure(argv) for _ in range(args.runs)]
         rows.append((label, statistics.median(r["wall"] for r in runs), max(r["peak_mib"] for r in runs)))
     base = rows[0][1] or 1.0
-    print(f"{'command':<40} {'wall (s)':>9} {'peak (MiB)':>11} {'time / cowlint':>15}")
+    print(f"{'command':<40} {'wall (s)':>9} {'peak tree (MiB)':>16} {'time / cowlint':>15}")
     for label, wall, peak in rows:
         if wall is None or peak is None:
             print(f"{label:<40} {'skipped (--fixit to include)':>9}")
         else:
-            print(f"{label:<40} {wall:>9.2f} {peak:>11.1f} {wall / base:>14.1f}x")
+            print(f"{label:<40} {wall:>9.2f} {peak:>16.1f} {wall / base:>14.1f}x")
     return 0
 
 
