@@ -335,9 +335,13 @@ def check_paths(paths: list[str], config: Config | None = None, *, use_prefilter
     Every file is read and prefiltered here; the few that need a parse go to
     ``jobs`` worker processes when there are enough of them to pay for a pool.
     """
+    from cowlint.engine.parallel import PARALLEL_MIN_FILES, check_in_pool, pool_workers
+
     config = config or Config()
     outcome = CheckResult()
-    candidates: list[FileToCheck] = []
+    # files that need a parse; their bytes and plan are kept only while the
+    # count stays below what would go to a pool (workers re-read their files)
+    candidates: list[tuple[FileToCheck, bytes | None, FileResult, _Plan]] = []
     for item in discover(paths, config, force_exclude=force_exclude):
         if isinstance(item, PathProblem):
             if item.fatal and _engine_code_enabled("COW902", config, item.display):
@@ -353,11 +357,18 @@ def check_paths(paths: list[str], config: Config | None = None, *, use_prefilter
         if plan is None:
             _merge(outcome, result)
         else:
-            candidates.append(item)  # re-read where it is checked: bytes stay out of the pipes
-    from cowlint.engine.parallel import check_files
-
-    for result in check_files(candidates, config, use_prefilter=use_prefilter, jobs=jobs):
-        _merge(outcome, result)
+            candidates.append((item, data if len(candidates) < PARALLEL_MIN_FILES else None, result, plan))
+    workers = pool_workers(len(candidates), jobs)
+    if workers:
+        for result in check_in_pool([item for item, *_ in candidates], config, use_prefilter=use_prefilter, workers=workers):
+            _merge(outcome, result)
+    else:
+        for item, kept, result, plan in candidates:
+            if kept is None:  # many files but one job: read again rather than hold them all
+                result = check_file(item, config, use_prefilter=use_prefilter)
+            else:
+                _check_planned(kept, plan, result, apply_noqa=True)
+            _merge(outcome, result)
     outcome.findings.sort(key=Finding.sort_key)
     return outcome
 

@@ -56,15 +56,14 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def check_files(items: list[FileToCheck], config: Config, *, use_prefilter: bool, jobs: int) -> Iterator[FileResult]:
-    """Check ``items``, in ``jobs`` processes when there are enough of them."""
-    from cowlint.engine.checker import check_file
+def pool_workers(files: int, jobs: int) -> int:
+    """How many worker processes ``files`` files to parse are worth (0: check them here)."""
+    workers = min(jobs, files // CHUNK_FILES)
+    return workers if workers >= 2 and files >= PARALLEL_MIN_FILES else 0
 
-    workers = min(jobs, len(items) // CHUNK_FILES)
-    if workers < 2 or len(items) < PARALLEL_MIN_FILES:
-        for item in items:
-            yield check_file(item, config, use_prefilter=use_prefilter)
-        return
+
+def check_in_pool(items: list[FileToCheck], config: Config, *, use_prefilter: bool, workers: int) -> Iterator[FileResult]:
+    """Check ``items`` in ``workers`` processes, in chunks, results in input order."""
     chunks = [items[start : start + CHUNK_FILES] for start in range(0, len(items), CHUNK_FILES)]
     with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker, initargs=(config, use_prefilter)) as executor:
         for results in executor.map(_check_chunk, chunks):
