@@ -105,3 +105,22 @@ def test_flake8_configuration_recipe(flake8: Path, tmp_path: Path) -> None:
     out = _flake8_on_app(flake8, tmp_path)
     # extend-select turns COW on beside the defaults; 10MiB keeps the 7.6 MiB array quiet, not the 15.3 MiB one
     assert _found(out.stdout) == {("app.py", 8, "COW102")}, out.stdout + out.stderr
+
+
+def test_flake8_reads_requires_python_and_cowlint_python(flake8: Path, tmp_path: Path) -> None:
+    # a worker reading state main() fills: quiet only when every target forks
+    (tmp_path / "job.py").write_text(
+        "import multiprocessing\nSTATE = {}\n\ndef work(x):\n    return STATE[x]\n\n"
+        "def main():\n    STATE.update(a=1)\n    with multiprocessing.Pool() as pool:\n        return pool.map(work, 'a')\n"
+    )
+
+    def run(*flags: str) -> set[tuple[str, int, str]]:
+        out = subprocess.run([str(flake8), "--select", "COW", *flags, "job.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        return _found(out.stdout)
+
+    reported = {("job.py", 10, "COW201")}
+    assert run() == reported
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "job"\nrequires-python = ">=3.10,<3.14"\n\n[tool.cowlint]\nplatforms = ["linux"]\n')
+    assert run() == set()
+    assert run("--cowlint-python", ">=3.14") == reported
+    assert run("--cowlint-platforms", "linux,macos") == reported

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cowlint import __version__
-from cowlint.config import Config, ConfigError, find_pyproject, load_config, parse_codes, parse_size
+from cowlint.config import Config, ConfigError, load_config, parse_codes, parse_platforms, parse_python, parse_size, project_config
 from cowlint.engine.checker import CheckResult, _merge, check_bytes, check_paths
 from cowlint.engine.finding import Finding
 from cowlint.report import RENDERERS
@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--statistics", action="store_true", help="print how many findings each rule has, instead of the findings")
     parser.add_argument("--large-threshold", metavar="SIZE", help="size at which an object counts as large, e.g. 1MiB (default), 512KiB, 10MB")
+    parser.add_argument("--platforms", metavar="LIST", help="target platforms, comma-separated among linux, macos, windows (default: [tool.cowlint] platforms, or all three)")
+    parser.add_argument(
+        "--python",
+        metavar="SPEC",
+        help="target Python versions, e.g. '>=3.10,<3.14' or 3.13 (default: [tool.cowlint] python, else requires-python, else every version); Linux forks by default before 3.14",
+    )
     parser.add_argument("--max-file-size", metavar="SIZE", help="files larger than this are reported (COW901) instead of parsed (default 2MiB; parsing takes ~1,000x the file size in memory)")
     parser.add_argument("--stdin-filename", metavar="NAME", help="read standard input (as with '-') and show it as NAME, matching per-file-ignores against it")
     parser.add_argument("--config", metavar="PYPROJECT", help="read [tool.cowlint] from this file instead of the nearest pyproject.toml")
@@ -91,7 +97,7 @@ def resolve_config(args: argparse.Namespace) -> Config:
         config = load_config(path)
     else:
         start = Path(args.stdin_filename) if args.stdin_filename else Path(args.paths[0]) if args.paths and args.paths[0] != "-" else Path.cwd()
-        config = load_config(find_pyproject(start if start.exists() else Path.cwd()))
+        config = project_config(start if start.exists() else Path.cwd())
     changes: dict[str, object] = {}
     if args.select is not None:
         changes["select"] = parse_codes("--select", args.select)
@@ -104,6 +110,10 @@ def resolve_config(args: argparse.Namespace) -> Config:
                 changes[field] = parse_size(value)
             except ConfigError as error:
                 raise ConfigError(f"--{flag.replace('_', '-')}: {error}") from None
+    if args.platforms is not None:
+        changes["platforms"] = parse_platforms("--platforms", args.platforms)
+    if args.python is not None:
+        changes["python"] = parse_python("--python", args.python)
     return config.with_overrides(**changes) if changes else config
 
 

@@ -10,6 +10,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,7 @@ class Config:
     large_threshold: int = DEFAULT_LARGE_THRESHOLD
     platforms: tuple[str, ...] = KNOWN_PLATFORMS
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    python: str | None = None  # targeted Python versions (a requires-python specifier); None: every version
     root: Path | None = field(default=None, compare=False)
     source: Path | None = field(default=None, compare=False)
 
@@ -197,6 +199,73 @@ def _glob_match(path: str, pattern: str) -> bool:
     return False
 
 
+# ---------------------------------------------------------------- Python versions
+
+# Python 3 minor versions a specifier is tested against.
+_MINORS = range(8, 40)  # 3.8 (macOS's switch to spawn) and later
+_SPEC = re.compile(r"^\s*(~=|===|==|!=|<=|>=|<|>)?\s*v?(\d+(?:\.\d+)*)(\.\*)?\s*$")
+
+
+def _padded(parts: tuple[int, ...], length: int = 3) -> tuple[int, ...]:
+    return (parts + (0,) * length)[:length]
+
+
+def _satisfies(version: tuple[int, int, int], clause: tuple[str, tuple[int, ...], bool]) -> bool:
+    op, target, wildcard = clause
+    if wildcard:  # ==3.12.* / !=3.12.*: a prefix match
+        match = version[: len(target)] == target
+        return match if op == "==" else not match
+    if op == "~=":
+        prefix = target[:-1]
+        return version >= _padded(target) and version[: len(prefix)] == prefix
+    padded = _padded(target)
+    return {
+        "==": version == padded,
+        "===": version == padded,
+        "!=": version != padded,
+        "<": version < padded,
+        "<=": version <= padded,
+        ">": version > padded,
+        ">=": version >= padded,
+    }[op]
+
+
+def parse_python_spec(text: str) -> tuple[tuple[str, tuple[int, ...], bool], ...]:
+    """``>=3.10,<3.14`` -> clauses; a bare version ``3.12`` means ``==3.12.*``. Raises ConfigError."""
+    clauses = []
+    for raw in text.split(","):
+        if not raw.strip():
+            continue
+        match = _SPEC.match(raw)
+        if match is None:
+            raise ConfigError(f"invalid Python version specifier {raw.strip()!r}: expected e.g. '>=3.10,<3.14' or '3.12'")
+        op, version, wildcard = match.group(1), tuple(int(part) for part in match.group(2).split(".")), bool(match.group(3))
+        if op is None:
+            op, wildcard = "==", True
+        if op == "~=" and len(version) < 2:
+            raise ConfigError(f"invalid Python version specifier {raw.strip()!r}: '~=' needs at least two version parts")
+        if wildcard and op not in ("==", "!="):
+            raise ConfigError(f"invalid Python version specifier {raw.strip()!r}: '.*' only goes with == and !=")
+        clauses.append((op, version, wildcard))
+    if not clauses:
+        raise ConfigError("empty Python version specifier: expected e.g. '>=3.10,<3.14' or '3.12'")
+    return tuple(clauses)
+
+
+@lru_cache(maxsize=64)
+def python_minors(spec: str | None) -> tuple[tuple[int, int], ...]:
+    """The Python 3 minor versions a specifier admits (all of them when ``spec`` is None)."""
+    if spec is None:
+        return tuple((3, minor) for minor in _MINORS)
+    clauses = parse_python_spec(spec)
+    admitted = []
+    for minor in _MINORS:
+        # a minor is admitted when its first or a late patch release satisfies every clause
+        if any(all(_satisfies((3, minor, patch), clause) for clause in clauses) for patch in (0, 50)):
+            admitted.append((3, minor))
+    return tuple(admitted)
+
+
 # ---------------------------------------------------------------- loading
 
 _CODE_RE = re.compile(r"^(ALL|COW\d{0,3})$")
@@ -273,6 +342,19 @@ def _per_file_ignores(label: str, value: object) -> tuple[tuple[str, tuple[str, 
     return tuple((str(pattern), parse_codes(f"{label}.{pattern}", codes)) for pattern, codes in value.items())
 
 
+def parse_python(label: str, value: object) -> str:
+    """A requires-python specifier (``>=3.10,<3.14``) or a version (``3.12``) that admits some Python 3."""
+    if not isinstance(value, str):
+        raise ConfigError(f"{label}: expected a Python version specifier such as \">=3.10,<3.14\" or \"3.12\"")
+    try:
+        admitted = python_minors(value.strip())
+    except ConfigError as error:
+        raise ConfigError(f"{label}: {error}") from None
+    if not admitted:
+        raise ConfigError(f"{label}: {value!r} admits no Python version from 3.8 on")
+    return value.strip()
+
+
 # [tool.cowlint] key -> (Config field, parser)
 _KEYS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "select": ("select", parse_codes),
@@ -282,6 +364,7 @@ _KEYS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "large-threshold": ("large_threshold", _size_setting),
     "max-file-size": ("max_file_size", _size_setting),
     "platforms": ("platforms", parse_platforms),
+    "python": ("python", parse_python),
 }
 
 
@@ -317,13 +400,55 @@ def load_config(path: Path | None, *, base: Config | None = None) -> Config:
     table = data.get("tool", {}).get("cowlint", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.cowlint] must be a table")
-    return config_from_table(table, root=path.parent, source=path, base=base)
+    config = config_from_table(table, root=path.parent, source=path, base=base)
+    requires = _requires_python(data, path)
+    return config.with_overrides(python=requires) if requires is not None and "python" not in table else config
+
+
+def _requires_python(data: Mapping[str, Any], path: Path) -> str | None:
+    project = data.get("project")
+    value = project.get("requires-python") if isinstance(project, dict) else None
+    return parse_python(f"{path}: [project] requires-python", value) if value is not None else None
+
+
+def find_requires_python(start: Path) -> str | None:
+    """``[project] requires-python`` of the nearest pyproject.toml at or above ``start`` that has one."""
+    try:
+        current = start.resolve()
+    except OSError:
+        return None
+    if current.is_file():
+        current = current.parent
+    for directory in (current, *current.parents):
+        candidate = directory / "pyproject.toml"
+        try:
+            if not (candidate.is_file() and b"requires-python" in candidate.read_bytes()):
+                continue
+            with candidate.open("rb") as handle:
+                data = tomllib.load(handle)
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+        found = _requires_python(data, candidate)
+        if found is not None:
+            return found
+    return None
+
+
+def project_config(start: Path) -> Config:
+    """The configuration for files at ``start``: the nearest ``[tool.cowlint]``, and the targeted
+    Python versions from it or from the nearest ``requires-python``."""
+    config = load_config(find_pyproject(start))
+    if config.python is None:
+        requires = find_requires_python(start)
+        if requires is not None:
+            config = config.with_overrides(python=requires)
+    return config
 
 
 # ---------------------------------------------------------------- per-file header
 
 _HEADER = re.compile(rb"^#\s*cowlint:\s*(?P<settings>.*?)\s*$")
-_HEADER_KEYS = {"large-threshold": "large-threshold", "platforms": "platforms", "max-file-size": "max-file-size"}
+_HEADER_KEYS = {"large-threshold": "large-threshold", "platforms": "platforms", "max-file-size": "max-file-size", "python": "python"}
 
 
 def with_file_header(config: Config, data: bytes) -> Config:

@@ -31,8 +31,23 @@ THREAD_CONSTRUCTORS = frozenset(
         "multiprocessing.dummy.Process",
         "multiprocessing.dummy.DummyProcess",
         "threading.Thread",
+        "threading.Timer",
     }
 )
+# thread pools start their threads when made (ThreadPoolExecutor on the first submit)
+THREAD_POOLS = frozenset(
+    {
+        "concurrent.futures.ThreadPoolExecutor",
+        "concurrent.futures.thread.ThreadPoolExecutor",
+        "multiprocessing.pool.ThreadPool",
+        "multiprocessing.dummy.Pool",
+    }
+)
+# threads start on .start(); joined on .join(); pools end on these
+THREAD_CLASSES = frozenset({"threading.Thread", "threading.Timer", "multiprocessing.dummy.Process", "multiprocessing.dummy.DummyProcess"})
+THREAD_ENDS = frozenset({"join", "shutdown", "terminate", "cancel"})
+# calls that fork the calling process directly
+OS_FORKS = frozenset({"os.fork", "os.forkpty", "pty.fork"})
 # start method pinned by the class itself
 _PINNED_PROCESS = {
     "multiprocessing.context.ForkProcess": "fork",
@@ -151,15 +166,6 @@ def constructor_kind(qualname: str) -> str | None:
 def pinned_by_class(qualname: str) -> str | None:
     """The start method a Process class pins by itself (``ForkProcess`` -> fork)."""
     return _PINNED_PROCESS.get(qualname)
-
-
-def non_fork_defaults(platforms: tuple[str, ...]) -> str:
-    """Where the default start method pickles what starts a worker, for the targeted platforms."""
-    spawn = [name for platform, name in (("macos", "macOS"), ("windows", "Windows")) if platform in platforms]
-    defaults = [f"spawn on {' and '.join(spawn)}"] if spawn else []
-    if "linux" in platforms:
-        defaults.append("forkserver on Linux since Python 3.14")
-    return ", ".join(defaults)
 
 
 def short(qualname: str) -> str:

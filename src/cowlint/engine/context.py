@@ -7,10 +7,13 @@ from functools import cached_property
 import libcst as cst
 
 from cowlint.config import Config
-from cowlint.engine.dispatch import DispatchSite, find_dispatch_sites
+from cowlint.engine.dispatch import DispatchSite, Payload, ProcessStart, find_dispatch_sites, find_process_starts
 from cowlint.engine.facts import ModuleFacts
+from cowlint.engine.flow import Flow
 from cowlint.engine.shipping import Shipped, shipped_objects, snippet
-from cowlint.engine.values import Resolver
+from cowlint.engine.targets import StartVerdict, verdict
+from cowlint.engine.values import Resolver, StartMethod
+from cowlint.engine.workers import Callee, callee, worker_functions
 
 
 class ModuleContext:
@@ -33,12 +36,53 @@ class ModuleContext:
         return find_dispatch_sites(self.facts, self.resolver)
 
     @cached_property
+    def process_starts(self) -> list[ProcessStart]:
+        """Every pool, executor or Process the module makes."""
+        return find_process_starts(self.facts, self.resolver)
+
+    @cached_property
+    def flow(self) -> Flow:
+        """Thread starts and the order of calls."""
+        return Flow(self.facts, self.resolver)
+
+    @cached_property
     def shipped(self) -> list[Shipped]:
         """Everything the dispatches pickle that is an instance or data."""
         result: list[Shipped] = []
         for site in self.dispatch_sites:
-            result.extend(shipped_objects(self.facts, self.resolver, site))
+            result.extend(shipped_objects(self.facts, self.resolver, site, self.start_of(site.start).always_forks))
         return result
+
+    def workers_of(self, site: DispatchSite) -> list[tuple[Payload, Callee]]:
+        """The module functions, lambdas and classes a dispatch runs in its workers."""
+        found: list[tuple[Payload, Callee]] = []
+        for payload in site.payloads:
+            if payload.role in ("callable", "target", "initializer"):
+                made = callee(self.resolver, payload.expr, site.scope, site.order)
+                if made is not None:
+                    found.append((payload, made))
+            elif payload.role == "instance" and site.receiver.subclass is not None:
+                for info in self.resolver.class_chain(site.receiver.subclass):
+                    run = info.methods.get("run")
+                    if run is not None:
+                        scope = self.facts.scopes.get(run)
+                        found.append((payload, Callee(run, scope, info.scope, None, False, info.name)))
+                        break
+        return found
+
+    @cached_property
+    def worker_side(self) -> frozenset[int]:
+        """Function nodes (by id) that run in worker processes: every dispatched function and
+        initializer, and the module functions they call."""
+        ids: set[int] = set()
+        for site in self.dispatch_sites:
+            for _, worker in self.workers_of(site):
+                ids.update(id(function.node) for function in worker_functions(self.resolver, worker))
+        return frozenset(ids)
+
+    def start_of(self, start: StartMethod) -> StartVerdict:
+        """How workers started with ``start`` (a dispatch's, pinned or the default) start on each target."""
+        return verdict(start, self.config)
 
     def code(self, node: cst.CSTNode, limit: int = 60) -> str:
         """The source of ``node`` on one line, tidied and shortened to ``limit`` characters."""

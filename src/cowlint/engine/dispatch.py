@@ -205,25 +205,60 @@ def _classify(call_site: CallSite, resolver: Resolver) -> DispatchSite | None:
             return None
         api = f"{_KIND_LABEL[receiver.kind]}.{method}"
         return DispatchSite(call, scope, order, api, receiver, receiver.start, receiver.confidence, payloads)
-    if isinstance(func, cst.Name) or (isinstance(func, cst.Attribute) and func.attr.value in apis.CONSTRUCTOR_ATTRIBUTES):
-        if isinstance(func, cst.Name):
-            bindings = resolver.lookup(func.value, scope, order)
-            if not bindings or all(b.kind not in ("import", "class") for b in bindings):
-                return None
-        made = resolver.eval(call, scope, order)
-        if not isinstance(made, PoolValue) or made.kind == "thread":
+    if isinstance(func, cst.Attribute) and func.attr.value not in apis.CONSTRUCTOR_ATTRIBUTES:
+        return None
+    constructed = _constructed(call_site, resolver)
+    if constructed is None:
+        return None
+    made, start = constructed
+    if made.subclass is not None:
+        payloads = _subclass_payloads(call)
+        api = f"Process subclass {made.subclass.name}"
+    else:
+        payloads = _constructor_payloads(made.kind, call)
+        api = _KIND_LABEL[made.kind]
+    if not payloads:
+        return None
+    return DispatchSite(call, scope, order, api, made, start, made.confidence, payloads)
+
+
+def _constructed(call_site: CallSite, resolver: Resolver, kinds: tuple[str, ...] = ("pool", "executor", "process")) -> tuple[PoolValue, StartMethod] | None:
+    """The pool, executor or Process (or thread pool, when asked) ``call_site`` makes, with its start method."""
+    call, scope, order = call_site.node, call_site.scope, call_site.order
+    func = call.func
+    if isinstance(func, cst.Name):
+        bindings = resolver.lookup(func.value, scope, order)
+        if not bindings or all(b.kind not in ("import", "class") for b in bindings):
             return None
-        start = made.start
-        pinned = apis.pinned_by_class(made.api)
-        if pinned is not None:
-            start = StartMethod(pinned, made.api.rsplit(".", 1)[-1])
-        if made.subclass is not None:
-            payloads = _subclass_payloads(call)
-            api = f"Process subclass {made.subclass.name}"
-        else:
-            payloads = _constructor_payloads(made.kind, call)
-            api = _KIND_LABEL[made.kind]
-        if not payloads:
-            return None
-        return DispatchSite(call, scope, order, api, made, start, made.confidence, payloads)
-    return None
+    elif not isinstance(func, cst.Attribute):
+        return None
+    made = resolver.eval(call, scope, order)
+    if not isinstance(made, PoolValue) or made.kind not in kinds:
+        return None
+    start = made.start
+    pinned = apis.pinned_by_class(made.api)
+    if pinned is not None:
+        start = StartMethod(pinned, made.api.rsplit(".", 1)[-1])
+    return made, start
+
+
+@dataclass(frozen=True)
+class ProcessStart:
+    """A call that makes a process pool, executor or Process: where processes are started."""
+
+    site: CallSite
+    made: PoolValue
+    start: StartMethod
+
+
+def find_process_starts(facts: ModuleFacts, resolver: Resolver) -> list[ProcessStart]:
+    """Every construction of a process pool, executor or Process (subclass) in the module."""
+    starts = []
+    for call_site in facts.calls:
+        func = call_site.node.func
+        if isinstance(func, cst.Attribute) and func.attr.value not in apis.CONSTRUCTOR_ATTRIBUTES:
+            continue
+        constructed = _constructed(call_site, resolver)
+        if constructed is not None:
+            starts.append(ProcessStart(call_site, *constructed))
+    return starts

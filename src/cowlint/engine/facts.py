@@ -124,6 +124,7 @@ class Binding:
     loops: tuple[cst.CSTNode, ...] = ()  # loops and comprehensions of the frame around the binding
     qualname: str | None = None
     conditional: bool = False  # inside an if/try/match branch or a loop body of its frame: may not run
+    guarded: bool = False  # under ``if __name__ == "__main__":`` at module level: runs only in the main script
 
 
 @dataclass(eq=False)
@@ -137,6 +138,7 @@ class Mutation:
     scope: Scope
     order: int
     loops: tuple[cst.CSTNode, ...]
+    guarded: bool = False
 
 
 @dataclass(eq=False)
@@ -147,6 +149,8 @@ class CallSite:
     scope: Scope
     order: int
     loops: tuple[cst.CSTNode, ...]
+    guarded: bool = False  # under the main guard
+    conditional: bool = False  # inside an if/try/match branch or a loop of its frame
 
 
 @dataclass(eq=False)
@@ -216,6 +220,13 @@ class ModuleFacts:
     calls: list[CallSite]
     mutations: list[Mutation]
 
+    def __post_init__(self) -> None:
+        self._call_sites = {id(site.node): site for site in self.calls}
+
+    def call_site(self, call: cst.Call) -> CallSite | None:
+        """The recorded site of a call expression."""
+        return self._call_sites.get(id(call))
+
     def mutations_of(self, name: str, scope: Scope) -> list[Mutation]:
         """Mutations whose target is the plain name ``name`` as seen from ``scope``'s frame."""
         return [m for m in self.mutations if isinstance(m.target, cst.Name) and m.target.value == name and m.scope.frame() is scope.frame()]
@@ -232,6 +243,19 @@ def dotted_name(node: cst.BaseExpression) -> str | None:
         base = dotted_name(node.value)
         return f"{base}.{node.attr.value}" if base else None
     return None
+
+
+def is_main_guard(test: cst.BaseExpression) -> bool:
+    """``__name__ == "__main__"``, with either quoting, either way round."""
+    if type(test) is not cst.Comparison or len(test.comparisons) != 1:
+        return False
+    target = test.comparisons[0]
+    if type(target.operator) is not cst.Equal:
+        return False
+    sides = (test.left, target.comparator)
+    names = [side for side in sides if type(side) is cst.Name and side.value == "__name__"]
+    strings = [side for side in sides if type(side) is cst.SimpleString and side.evaluated_value == "__main__"]
+    return len(names) == 1 and len(strings) == 1
 
 
 def _decorator_names(node: cst.FunctionDef | cst.ClassDef) -> list[str]:
@@ -262,6 +286,12 @@ class _Collector:
         self.loops: dict[int, list[cst.CSTNode]] = {}  # id(frame) -> stack of open loops
         self.branches: dict[int, int] = {}  # id(frame) -> how many if/try/match blocks are open
         self.loop_bodies: dict[int, cst.For] = {}  # id(body) -> its for loop: the iterable runs once
+        self.guard_bodies: set[int] = set()  # id(body) of module-level ``if __name__ == "__main__":``
+        self.guard_depth = 0
+
+    def guarded(self, scope: Scope) -> bool:
+        """Whether code of ``scope`` here runs only when the module is the main script."""
+        return self.guard_depth > 0 and scope.frame() is self.module_scope
 
     def tick(self) -> int:
         self.order += 1
@@ -289,7 +319,7 @@ class _Collector:
         loops = self.current_loops(scope)
         frame = scope.frame()
         conditional = bool(self.branches.get(id(frame))) or bool(self.loops.get(id(frame)))
-        binding = Binding(name, kind, node, value, self.tick(), holder, scope, loops, qualname, conditional)
+        binding = Binding(name, kind, node, value, self.tick(), holder, scope, loops, qualname, conditional, self.guarded(scope))
         holder.bindings.setdefault(name, []).append(binding)
 
     def bind_target(self, target: cst.BaseExpression, kind: str, node: cst.CSTNode, value: cst.BaseExpression | None, scope: Scope) -> None:
@@ -324,7 +354,7 @@ class _Collector:
                 binding = Binding(target.attr.value, attr_kind, node, value, self.tick(), method, scope, self.current_loops(scope))
                 method.method_of.attributes.setdefault(target.attr.value, []).append(binding)
         elif isinstance(target, cst.Subscript):
-            self.mutations.append(Mutation(target.value, "setitem", node, (value,) if value is not None else (), scope, self.tick(), self.current_loops(scope)))
+            self.mutations.append(Mutation(target.value, "setitem", node, (value,) if value is not None else (), scope, self.tick(), self.current_loops(scope), self.guarded(scope)))
 
     # -------------------------------------------------------------- walking
 
@@ -363,11 +393,13 @@ class _Collector:
         return handler(self, node, scope, stack) if handler is not None else scope
 
     def on_call(self, node: cst.Call, scope: Scope, stack: _Stack) -> Scope:
-        self.calls.append(CallSite(node, scope, self.tick(), self.current_loops(scope)))
+        frame = scope.frame()
+        conditional = bool(self.branches.get(id(frame))) or bool(self.loops.get(id(frame)))
+        self.calls.append(CallSite(node, scope, self.tick(), self.current_loops(scope), self.guarded(scope), conditional))
         func = node.func
         if type(func) is cst.Attribute and func.attr.value in _MUTATING_METHODS:
             args = tuple(arg.value for arg in node.args)
-            self.mutations.append(Mutation(func.value, func.attr.value, node, args, scope, self.order, self.current_loops(scope)))
+            self.mutations.append(Mutation(func.value, func.attr.value, node, args, scope, self.order, self.current_loops(scope), self.guarded(scope)))
             if func.attr.value == "update":
                 self.note_dynamic_attributes(func.value, scope)
         elif type(func) is cst.Name and func.value == "setattr" and node.args:
@@ -431,6 +463,10 @@ class _Collector:
         return scope
 
     def on_block(self, node: cst.BaseSuite, scope: Scope, stack: _Stack) -> Scope:
+        if id(node) in self.guard_bodies:
+            self.guard_bodies.discard(id(node))
+            self.guard_depth += 1
+            self.push_exit(stack, self.leave_guard)
         loop = self.loop_bodies.pop(id(node), None)
         if loop is not None:
             open_loops = self.loops.setdefault(id(scope.frame()), [])
@@ -438,8 +474,13 @@ class _Collector:
             self.push_exit(stack, open_loops.pop)
         return scope
 
+    def leave_guard(self) -> None:
+        self.guard_depth -= 1
+
     def on_branch(self, node: cst.CSTNode, scope: Scope, stack: _Stack) -> Scope:
         """if/try/match: bindings inside may not happen."""
+        if type(node) is cst.If and scope.frame() is self.module_scope and is_main_guard(node.test):
+            self.guard_bodies.add(id(node.body))
         frame = id(scope.frame())
         self.branches[frame] = self.branches.get(frame, 0) + 1
 

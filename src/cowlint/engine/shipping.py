@@ -202,15 +202,15 @@ def _comp_contains(comprehension: cst.CSTNode, comp_for: cst.CompFor) -> bool:
     return False
 
 
+def shipped_objects(facts: ModuleFacts, resolver: Resolver, site: DispatchSite, forked: bool) -> list[Shipped]:
+    """Everything ``site`` pickles that is an instance or data, deduplicated by carrier.
 
-
-
-def shipped_objects(facts: ModuleFacts, resolver: Resolver, site: DispatchSite) -> list[Shipped]:
-    """Everything ``site`` pickles that is an instance or data, deduplicated by carrier."""
+    ``forked``: the workers are forked on every target, so what they get at start is inherited.
+    """
     found: list[Shipped] = []
     seen: set[tuple[int, str, int]] = set()
     for payload in site.payloads:
-        if site.ships_at_start(payload) and site.start.pinned_fork:
+        if site.ships_at_start(payload) and forked:
             continue  # inherited by fork, not pickled
         search = _Search(facts, resolver, site, payload)
         if payload.role == "instance" and site.receiver.subclass is not None:

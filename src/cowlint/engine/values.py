@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from cowlint.engine import apis
-from cowlint.engine.facts import CLASS, MODULE, Binding, ClassInfo, ModuleFacts, Scope, dotted_name
+from cowlint.engine.facts import CLASS, MODULE, Binding, CallSite, ClassInfo, ModuleFacts, Scope, dotted_name
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
 MAX_DEPTH = 40
@@ -97,6 +97,7 @@ class PoolValue(Value):
     start: StartMethod
     confidence: str = "high"
     subclass: ClassInfo | None = None  # a Process subclass defined in the module
+    workers: int | None = None  # processes=/max_workers= when a literal
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,7 @@ class Resolver:
         self._active: set[tuple[int, int, int]] = set()
         self._cutoffs = 0
         self._sizing: list[int] = []  # classes whose instance size is being computed
-        self._module_start: StartMethod | None = None
+        self._set_start: list[tuple[StartMethod, CallSite]] | None = None
         self._instance_memo: dict[int, InstanceSize] = {}
 
     # ---------------------------------------------------------------- names
@@ -410,7 +411,7 @@ class Resolver:
             name = callee.name
             kind = apis.constructor_kind(name)
             if kind is not None:
-                return self.pool_value(kind, name, call, scope, at, self.module_start_method())
+                return self.pool_value(kind, name, call, scope, at, self.default_start(scope, at))
             if name in apis.GET_CONTEXT:
                 return Context(self.context_start(call, scope, at))
             from cowlint.engine.sizes import estimate_call
@@ -603,6 +604,7 @@ class Resolver:
     def pool_value(self, kind: str, api: str, call: cst.Call, scope: Scope, at: int, start: StartMethod) -> PoolValue:
         """A pool/executor/process object made by ``call``; ``context=``/``mp_context=`` pin its start."""
         keyword = "mp_context" if kind == "executor" else "context" if kind == "pool" else None
+        workers = None
         if keyword is not None:
             position = 1 if kind == "executor" else 4
             arg = argument(call, keyword, position)
@@ -610,35 +612,91 @@ class Resolver:
                 context = self.eval(arg, scope, at)
                 if isinstance(context, Context):
                     start = context.start
-        return PoolValue(kind, api, start, "high")
+            count = argument(call, "max_workers" if kind == "executor" else "processes", 0)
+            value = self.eval(count, scope, at) if count is not None else UNKNOWN
+            if isinstance(value, Const) and isinstance(value.value, int) and not isinstance(value.value, bool) and value.value > 0:
+                workers = value.value
+        return PoolValue(kind, api, start, "high", workers=workers)
 
     def context_start(self, call: cst.Call, scope: Scope, at: int) -> StartMethod:
         """The start method of ``get_context(...)``: its literal argument, or the module default."""
         arg = argument(call, "method", 0)
         if arg is None:
-            return self.module_start_method()
+            return self.default_start(scope, at)
         value = self.eval(arg, scope, at)
         if isinstance(value, Const) and isinstance(value.value, str):
             return StartMethod(value.value, f'get_context("{value.value}")')
         if isinstance(value, Const) and value.value is None:
-            return self.module_start_method()
+            return self.default_start(scope, at)
         return StartMethod(None, "get_context() with a start method not known statically")
 
-    def module_start_method(self) -> StartMethod:
-        """The default start method as set by ``set_start_method(...)`` in this module, if any."""
-        if self._module_start is None:
-            self._module_start = DEFAULT_START
+    def set_start_calls(self) -> list[tuple[StartMethod, CallSite]]:
+        """Every ``set_start_method("...")`` of the module with a literal method, in source order."""
+        if self._set_start is None:
+            self._set_start = []
             for site in self.facts.calls:
                 func = site.node.func
-                if not (isinstance(func, (cst.Name, cst.Attribute)) and dotted_name(func) and dotted_name(func).endswith("set_start_method")):  # type: ignore[union-attr]
+                dotted = dotted_name(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
+                if not dotted or not dotted.endswith("set_start_method"):
                     continue
                 if self.qualname(func, site.scope, site.order) not in apis.SET_START_METHOD:
                     continue
                 arg = argument(site.node, "method", 0)
                 value = self.eval(arg, site.scope, site.order) if arg is not None else UNKNOWN
                 if isinstance(value, Const) and isinstance(value.value, str):
-                    self._module_start = StartMethod(value.value, f'set_start_method("{value.value}")')
-        return self._module_start
+                    self._set_start.append((StartMethod(value.value, f'set_start_method("{value.value}")'), site))
+        return self._set_start
+
+    def default_start(self, scope: Scope, at: int) -> StartMethod:
+        """The default start method for code of ``scope`` at ``at``: the ``set_start_method`` that
+        runs before it in the module's flow, else the platform default.
+
+        One earlier in the same function or module body governs; one at module level
+        (main guard included) governs code inside functions, which run after the module
+        body; one in a function governs what that function calls after it, directly or
+        through other functions of the module.
+        """
+        frame = scope.frame()
+        same_frame: StartMethod | None = None
+        elsewhere: StartMethod | None = None
+        for method, site in self.set_start_calls():
+            setter = site.scope.frame()
+            if setter is frame:
+                if site.order < at:
+                    same_frame = method
+            elif setter.kind == MODULE and frame.kind != MODULE:
+                elsewhere = method
+            elif self._runs_after(frame, setter, site.order, at):
+                elsewhere = method
+        return same_frame or elsewhere or DEFAULT_START
+
+    def _runs_after(self, frame: Scope, setter: Scope, after: int, at: int) -> bool:
+        """Whether code of ``frame`` runs after position ``after`` of ``setter``: ``setter`` calls
+        it later (through plain calls of module functions), or ``frame`` calls ``setter`` before ``at``."""
+        if frame.kind != MODULE and any(site.order > after and id(frame.node) in self._reached(site) for site in self.facts.calls if site.scope.frame() is setter):
+            return True
+        return any(site.order < at and id(setter.node) in self._reached(site) for site in self.facts.calls if site.scope.frame() is frame)
+
+    def _reached(self, site: CallSite) -> set[int]:
+        """Function nodes (ids) a plain call ``f(...)`` runs, transitively through plain calls."""
+        reached: set[int] = set()
+        pending = [site]
+        while pending:
+            current = pending.pop()
+            func = current.node.func
+            if type(func) is not cst.Name:
+                continue
+            for binding in self.lookup(func.value, current.scope, current.order):
+                if binding.kind != "def" or id(binding.node) in reached:
+                    continue
+                reached.add(id(binding.node))
+                inner = self.facts.scopes.get(binding.node)
+                pending.extend(s for s in self.facts.calls if s.scope.frame() is inner)
+        return reached
+
+    def module_start_method(self) -> StartMethod:
+        """The default start method for code inside functions (a Process subclass's start)."""
+        return self.default_start(self.facts.scope, 0) if not self.set_start_calls() else self.set_start_calls()[-1][0]
 
 
 @dataclass(frozen=True)

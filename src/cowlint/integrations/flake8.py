@@ -3,7 +3,8 @@
 Registered as ``COW = "cowlint.integrations.flake8:Checker"`` in the
 ``flake8.extension`` entry-point group. flake8 never reads ``pyproject.toml``,
 so the plugin reads ``[tool.cowlint]`` itself (the nearest one above each
-file); ``--cowlint-large-threshold`` and ``--cowlint-platforms`` override it.
+file, and ``requires-python``); ``--cowlint-large-threshold``,
+``--cowlint-platforms`` and ``--cowlint-python`` override it.
 flake8 keeps its own ``--select``, ``--extend-ignore`` and ``# noqa``: the
 plugin reports every finding and lets flake8 filter.
 """
@@ -18,14 +19,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from cowlint import __version__
-from cowlint.config import Config, ConfigError, find_pyproject, load_config, parse_platforms, parse_size
+from cowlint.config import Config, ConfigError, parse_platforms, parse_python, parse_size, project_config
 from cowlint.engine.checker import check_bytes
 
 
 @lru_cache(maxsize=256)
 def _project_config(directory: str) -> Config:
     """``[tool.cowlint]`` for files in ``directory`` (read once per folder)."""
-    return load_config(find_pyproject(Path(directory)))
+    return project_config(Path(directory))
 
 
 class Checker:
@@ -35,6 +36,7 @@ class Checker:
     version = __version__
     large_threshold: ClassVar[int | None] = None
     platforms: ClassVar[tuple[str, ...] | None] = None
+    python: ClassVar[str | None] = None
 
     def __init__(self, tree: ast.AST, lines: list[str], filename: str) -> None:
         self.lines = lines
@@ -43,7 +45,7 @@ class Checker:
 
     @classmethod
     def add_options(cls, option_manager: Any) -> None:
-        """Register ``--cowlint-large-threshold`` and ``--cowlint-platforms`` (also settable in flake8's config)."""
+        """Register ``--cowlint-large-threshold``, ``--cowlint-platforms`` and ``--cowlint-python`` (also settable in flake8's config)."""
         option_manager.add_option(
             "--cowlint-large-threshold",
             default=None,
@@ -56,6 +58,12 @@ class Checker:
             parse_from_config=True,
             help="cowlint: comma-separated target platforms among linux, macos, windows (default: [tool.cowlint] or all)",
         )
+        option_manager.add_option(
+            "--cowlint-python",
+            default=None,
+            parse_from_config=True,
+            help="cowlint: target Python versions, e.g. '>=3.10,<3.14' (default: [tool.cowlint] python, else requires-python, else all)",
+        )
 
     @classmethod
     def parse_options(cls, options: argparse.Namespace) -> None:
@@ -65,6 +73,8 @@ class Checker:
             cls.large_threshold = parse_size(threshold) if threshold else None
             platforms = getattr(options, "cowlint_platforms", None)
             cls.platforms = parse_platforms("--cowlint-platforms", platforms) if platforms else None
+            python = getattr(options, "cowlint_python", None)
+            cls.python = parse_python("--cowlint-python", python) if python else None
         except ConfigError as error:
             raise SystemExit(f"flake8: cowlint: {error}") from None
 
@@ -80,6 +90,8 @@ class Checker:
             changes["large_threshold"] = self.large_threshold
         if self.platforms is not None:
             changes["platforms"] = self.platforms
+        if self.python is not None:
+            changes["python"] = self.python
         return config.with_overrides(**changes) if changes else config
 
     def run(self) -> Iterator[tuple[int, int, str, type[Checker]]]:

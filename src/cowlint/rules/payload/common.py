@@ -6,6 +6,7 @@ from cowlint.config import format_size
 from cowlint.engine import apis
 from cowlint.engine.dispatch import EVERY_TASK, PER_PROCESS, PER_WORKER, THIS_CALL
 from cowlint.engine.shipping import Shipped
+from cowlint.engine.targets import StartVerdict
 from cowlint.engine.values import InstanceSize
 
 # A dispatch needs a multiprocessing/concurrent import (known receivers) or a
@@ -63,11 +64,11 @@ def size_text(size: int | None, bulk: bool) -> str:
     return "bulk data, size unknown" if bulk else "size unknown"
 
 
-def start_note(shipped: Shipped, platforms: tuple[str, ...]) -> str:
+def start_note(shipped: Shipped, verdict: StartVerdict) -> str:
     """Why a payload that travels when a worker starts is pickled at all."""
     site = shipped.site
     if not site.ships_at_start(shipped.payload):
         return ""
     if site.start.method is not None:
         return f" (the start method is {site.start.method}, from {site.start.how})"
-    return f" (the start method is not pinned to fork: {apis.non_fork_defaults(platforms)})"
+    return f" (the start method is not pinned to fork: {verdict.defaults_text()})"

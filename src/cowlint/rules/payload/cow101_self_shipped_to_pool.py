@@ -137,7 +137,7 @@ class SelfShippedToPool(Rule):
                 message = f"{carrier} holds {shipped.leaf}, which ships the whole {class_name} instance ({size}) {how}"
             yield Report(
                 node=payload.expr,
-                message=message + start_note(shipped, module.config.platforms),
+                message=message + start_note(shipped, module.start_of(shipped.site.start)),
                 fix=FIX,
                 confidence=_confidence(shipped.site.confidence, estimate, module.config.large_threshold),
                 size_bytes=estimate.size,

@@ -177,7 +177,7 @@ class LargeObjectShippedToPool(Rule):
             message += "; pickling a memmap copies all of its data"
         return Report(
             node=payload.expr,
-            message=message + start_note(first, module.config.platforms),
+            message=message + start_note(first, module.start_of(first.site.start)),
             fix=FIX_MEMMAP if memmap else FIX_START if on_start else FIX,
             confidence="medium" if any(c == "medium" for *_, c in items) else "high",
             size_bytes=sum(s for s in sizes if s is not None) if all(s is not None for s in sizes) else None,

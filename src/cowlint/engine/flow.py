@@ -1,0 +1,180 @@
+"""The order in which a module starts threads and forks processes.
+
+Code runs in the order of its statements within one body (module or
+function); a call of a module function runs that function's body (and the
+functions it calls) at that point. That is all the flow cowlint follows:
+enough to see a thread started at import time, or in ``main()``, before a
+pool forks in a function that ``main()`` calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from cowlint.engine import apis
+from cowlint.engine.facts import FUNCTION, MODULE, CallSite, ModuleFacts, Scope, walk
+from cowlint.engine.values import Instance, PoolValue, Qualified, Resolver
+from cowlint.engine.workers import Callee, callee
+
+_END = 1 << 62  # a position after every statement
+# the last names of the thread pool constructors (and the names they are often imported as)
+_THREAD_POOL_NAMES = frozenset({name.rsplit(".", 1)[-1] for name in apis.THREAD_POOLS})
+
+
+@dataclass(frozen=True)
+class ThreadStart:
+    """Where threads start: ``t.start()``, ``Thread(...).start()``, or a thread pool made."""
+
+    site: CallSite
+    handle: str | None  # the name the thread or pool is bound to, to see it joined
+    block: cst.With | None  # the ``with`` statement whose end joins the pool
+
+
+@dataclass(frozen=True)
+class Fork:
+    """A call that forks this process: ``os.fork()``, or a process start (see dispatch.ProcessStart)."""
+
+    site: CallSite
+
+
+class Flow:
+    """Thread starts, and whether one runs before a given call, for one module."""
+
+    def __init__(self, facts: ModuleFacts, resolver: Resolver) -> None:
+        self.facts = facts
+        self.resolver = resolver
+        self._callees: dict[int, set[int]] | None = None
+
+    # ---------------------------------------------------------------- events
+
+    def thread_starts(self) -> list[ThreadStart]:
+        """Every place the module starts threads, in source order."""
+        starts = []
+        for site in self.facts.calls:
+            func = site.node.func
+            if isinstance(func, cst.Attribute) and func.attr.value == "start" and not site.node.args:
+                receiver = self.resolver.eval(func.value, site.scope, site.order)
+                if self._is_thread(receiver):
+                    handle = func.value.value if isinstance(func.value, cst.Name) else None
+                    starts.append(ThreadStart(site, handle, None))
+                continue
+            last = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
+            if last not in _THREAD_POOL_NAMES:
+                continue
+            made = self.resolver.eval(site.node, site.scope, site.order)
+            if isinstance(made, PoolValue) and made.kind == "thread" and made.api in apis.THREAD_POOLS:
+                handle, block = self._holder(site)
+                starts.append(ThreadStart(site, handle, block))
+        return starts
+
+    def _is_thread(self, value: object) -> bool:
+        if isinstance(value, PoolValue):
+            return value.kind == "thread" and value.api in apis.THREAD_CLASSES
+        if isinstance(value, Instance):
+            for info in self.resolver.class_chain(value.cls):
+                for base in info.node.bases:
+                    made = self.resolver.eval(base.value, info.outer, 0)
+                    if isinstance(made, Qualified) and made.name in apis.THREAD_CLASSES:
+                        return True
+        return False
+
+    def _holder(self, site: CallSite) -> tuple[str | None, cst.With | None]:
+        """The name a constructed pool is bound to, and the ``with`` statement that holds it."""
+        for bindings in site.scope.frame().bindings.values():
+            for binding in bindings:
+                if binding.value is site.node:
+                    return binding.name, binding.node if isinstance(binding.node, cst.With) else None
+        return None, None
+
+    def os_forks(self) -> list[Fork]:
+        """``os.fork()``, ``os.forkpty()``, ``pty.fork()``."""
+        forks = []
+        for site in self.facts.calls:
+            func = site.node.func
+            if isinstance(func, (cst.Name, cst.Attribute)) and (func.value if isinstance(func, cst.Name) else func.attr.value) in ("fork", "forkpty"):
+                if self.resolver.qualname(func, site.scope, site.order) in apis.OS_FORKS:
+                    forks.append(Fork(site))
+        return forks
+
+    # ---------------------------------------------------------------- order
+
+    def running_before(self, start: ThreadStart, call: CallSite) -> bool:
+        """Whether the threads of ``start`` have started, and are not yet joined, when ``call`` runs."""
+        thread_frame = start.site.scope.frame()
+        call_frame = call.scope.frame()
+        if thread_frame is call_frame:
+            if start.site.order >= call.order:
+                return False
+            return not self._ended(start, call.order, call.node)
+        # threads started when the module is imported run before any of its functions ...
+        if call_frame.kind == FUNCTION and thread_frame.kind == MODULE and not start.site.guarded:
+            return not self._ended(start, _END, None)
+        # ... the call's function runs from a call after the thread started ...
+        if call_frame.kind == FUNCTION:
+            for site in self.facts.calls:
+                if site.scope.frame() is thread_frame and site.order > start.site.order and id(call_frame.node) in self.reach(site):
+                    return not self._ended(start, site.order, site.node)
+        # ... or the thread was started by a function called before the call
+        if thread_frame.kind == FUNCTION and not self._ended(start, _END, None):
+            for site in self.facts.calls:
+                if site.scope.frame() is call_frame and site.order < call.order and id(thread_frame.node) in self.reach(site):
+                    return True
+        return False
+
+    def _ended(self, start: ThreadStart, at: int, inside: cst.CSTNode | None) -> bool:
+        """Whether the threads of ``start`` were joined before position ``at`` of their own body
+        (``inside``: the node that runs there, to see whether a ``with`` block still holds it)."""
+        if start.block is not None and (inside is None or not any(node is inside for node in walk(start.block.body))):
+            return True  # the with block that joins the pool ended before the call
+        if start.handle is None:
+            return False
+        frame = start.site.scope.frame()
+        for site in self.facts.calls:
+            func = site.node.func
+            if (
+                start.site.order < site.order < at
+                and site.scope.frame() is frame
+                and isinstance(func, cst.Attribute)
+                and func.attr.value in apis.THREAD_ENDS
+                and isinstance(func.value, cst.Name)
+                and func.value.value == start.handle
+            ):
+                return True
+        return False
+
+    def reach(self, site: CallSite) -> set[int]:
+        """The module functions (ids of their nodes) a call runs, transitively."""
+        graph = self._graph()
+        found = self._callee(site)
+        if found is None or not isinstance(found.node, cst.FunctionDef):
+            return set()
+        reached = {id(found.node)}
+        pending = [id(found.node)]
+        while pending:
+            for nxt in graph.get(pending.pop(), ()):
+                if nxt not in reached:
+                    reached.add(nxt)
+                    pending.append(nxt)
+        return reached
+
+    def _graph(self) -> dict[int, set[int]]:
+        """Function node -> the function nodes it calls directly."""
+        if self._callees is None:
+            self._callees = {}
+            for site in self.facts.calls:
+                frame: Scope = site.scope.frame()
+                if frame.kind != FUNCTION:
+                    continue
+                found = self._callee(site)
+                if found is not None and isinstance(found.node, cst.FunctionDef):
+                    self._callees.setdefault(id(frame.node), set()).add(id(found.node))
+        return self._callees
+
+    def _callee(self, site: CallSite) -> Callee | None:
+        """The module function a plain call ``f(...)`` or ``self.method(...)`` runs."""
+        func = site.node.func
+        if type(func) is cst.Name or (type(func) is cst.Attribute and type(func.value) is cst.Name and func.value.value == "self"):
+            return callee(self.resolver, func, site.scope, site.order)
+        return None

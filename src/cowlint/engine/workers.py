@@ -1,0 +1,330 @@
+"""What runs in the workers: the functions a dispatch sends, what they call, the globals they read.
+
+The COW2xx rules ask three questions of a dispatch's callable: what is it
+(a module function, a lambda, a nested function, a local class, a bound
+method), which module globals does it read (directly or through one level of
+helper functions of the module), and how do those globals get their value
+(at import time, which every worker repeats, or at run time in the parent,
+which only a forked worker inherits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import libcst as cst
+
+from cowlint.engine import apis
+from cowlint.engine.facts import CLASS, COMPREHENSION, FUNCTION, LAMBDA, MODULE, Binding, ModuleFacts, Mutation, Scope, iter_children
+from cowlint.engine.values import BoundMethod, ClassRef, FunctionRef, Resolver, argument
+
+MAX_FOLLOW = 8  # names and partials followed to find what a callable is
+_EVERYWHERE = 1 << 62  # a position after every statement: a function body sees the whole module
+
+
+@dataclass(frozen=True)
+class Callee:
+    """What a callable expression is: a function, lambda or class of the module."""
+
+    node: cst.FunctionDef | cst.Lambda | cst.ClassDef
+    scope: Scope | None  # the function's own scope (the class body for a class)
+    defined_in: Scope  # the scope the definition is in
+    binding: Binding | None  # the def/class binding (None for a lambda)
+    through_partial: bool
+    method_of: str | None = None  # the class name when this is a bound method
+
+    @property
+    def name(self) -> str:
+        if isinstance(self.node, cst.Lambda):
+            return "lambda"
+        return self.node.name.value
+
+    @property
+    def is_local(self) -> bool:
+        """Defined inside a function (or in a class inside one): pickle cannot find it by name."""
+        scope: Scope | None = self.defined_in
+        while scope is not None and scope.kind != MODULE:
+            if scope.kind in (FUNCTION, LAMBDA):
+                return True
+            scope = scope.parent
+        return False
+
+    @property
+    def under_main_guard(self) -> bool:
+        """Defined in ``if __name__ == "__main__":``: a spawned child's re-import does not define it."""
+        return self.binding is not None and self.binding.guarded
+
+
+def callee(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: int) -> Callee | None:
+    """What the callable ``expr`` evaluates to, through names and ``functools.partial``."""
+    partial = False
+    for _ in range(MAX_FOLLOW):
+        if isinstance(expr, cst.Call) and resolver.qualname(expr.func, scope, at) in apis.PARTIAL:
+            inner = argument(expr, "func", 0)
+            if inner is None:
+                return None
+            expr, partial = inner, True
+            continue
+        if isinstance(expr, cst.Lambda):
+            return Callee(expr, resolver.facts.scopes.get(expr), scope, None, partial)
+        if isinstance(expr, cst.Name):
+            bindings = resolver.lookup(expr.value, scope, at)
+            if len(bindings) != 1:
+                return None
+            binding = bindings[0]
+            if binding.kind == "assign" and binding.value is not None:
+                expr, scope, at = binding.value, binding.eval_scope, binding.order
+                continue
+            if binding.kind in ("def", "class") and isinstance(binding.node, (cst.FunctionDef, cst.ClassDef)):
+                inner_scope = resolver.facts.scopes.get(binding.node)
+                return Callee(binding.node, inner_scope, binding.eval_scope, binding, partial)
+            return None
+        value = resolver.eval(expr, scope, at)
+        if isinstance(value, BoundMethod):
+            method = _method(resolver, value)
+            if method is None:
+                return None
+            inner_scope = resolver.facts.scopes.get(method)
+            outer = inner_scope.parent if inner_scope is not None and inner_scope.parent is not None else scope
+            return Callee(method, inner_scope, outer, None, partial, value.receiver.cls.name)
+        if isinstance(value, FunctionRef) and isinstance(value.node, (cst.FunctionDef, cst.Lambda)):
+            defined = value.scope.parent if value.scope is not None and value.scope.parent is not None else scope
+            return Callee(value.node, value.scope, defined, None, partial)
+        if isinstance(value, ClassRef):
+            return Callee(value.cls.node, value.cls.scope, value.cls.outer, None, partial)
+        return None
+    return None
+
+
+def _method(resolver: Resolver, value: BoundMethod) -> cst.FunctionDef | None:
+    for info in resolver.class_chain(value.receiver.cls):
+        if value.name in info.methods:
+            return info.methods[value.name]
+    return None
+
+
+# ------------------------------------------------------------------ names read
+
+
+def _loads(node: cst.CSTNode, scopes: dict[cst.CSTNode, Scope], scope: Scope) -> Iterator[tuple[cst.Name, Scope]]:
+    """Every name ``node`` reads, with the scope it is read in (stores and attribute names skipped)."""
+    stack: list[tuple[cst.CSTNode, Scope]] = [(node, scope)]
+    while stack:
+        current, where = stack.pop()
+        kind = type(current)
+        inner = scopes.get(current)
+        if inner is not None and current is not node:
+            where = inner
+        if kind is cst.Name:
+            yield current, where  # type: ignore[misc]
+            continue
+        if kind is cst.Attribute:
+            stack.append((current.value, where))  # type: ignore[attr-defined]
+            continue
+        if kind is cst.Arg:
+            stack.append((current.value, where))  # type: ignore[attr-defined]
+            continue
+        if kind is cst.Param:
+            if current.default is not None:  # type: ignore[attr-defined]
+                stack.append((current.default, where.parent or where))  # type: ignore[attr-defined]
+            continue
+        if kind in (cst.Import, cst.ImportFrom, cst.Global, cst.Nonlocal):
+            continue
+        if kind in (cst.Assign, cst.AnnAssign, cst.AugAssign):
+            targets = [t.target for t in current.targets] if kind is cst.Assign else [current.target]  # type: ignore[attr-defined]
+            for target in targets:
+                stack.extend((part, where) for part in _target_reads(target))
+            value = getattr(current, "value", None)
+            if value is not None:
+                stack.append((value, where))
+            continue
+        if kind in (cst.For, cst.CompFor):
+            stack.extend((part, where) for part in _target_reads(current.target))  # type: ignore[attr-defined]
+            for name in ("iter", "body", "orelse", "ifs", "inner_for_in"):
+                child = getattr(current, name, None)
+                if isinstance(child, cst.CSTNode):
+                    stack.append((child, where))
+                elif isinstance(child, (list, tuple)):
+                    stack.extend((c, where) for c in child)
+            continue
+        if kind is cst.NamedExpr:
+            stack.append((current.value, where))  # type: ignore[attr-defined]
+            continue
+        if kind in (cst.FunctionDef, cst.ClassDef):
+            # the body is another scope, read when called; decorators and defaults run here
+            for decorator in current.decorators:  # type: ignore[attr-defined]
+                stack.append((decorator.decorator, where.parent or where))
+            if current is node:
+                stack.append((current.body, where))  # type: ignore[attr-defined]
+            continue
+        if kind in (cst.AsName, cst.MatchAs, cst.MatchStar):
+            continue  # `with x as NAME`, `except E as NAME`, match captures: stores
+        stack.extend((child, where) for child in iter_children(current))
+
+
+def _target_reads(target: cst.BaseExpression) -> list[cst.CSTNode]:
+    """The parts of an assignment target that are read: ``a`` in ``a.b = x`` and ``a[k] = x``."""
+    if isinstance(target, cst.Attribute):
+        return [target.value]
+    if isinstance(target, cst.Subscript):
+        return [target.value, *target.slice]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [part for element in target.elements for part in _target_reads(element.value)]
+    if isinstance(target, cst.StarredElement):
+        return _target_reads(target.value)
+    return []
+
+
+@dataclass(frozen=True)
+class GlobalRead:
+    """A module global a worker function reads: the first use, and through which helper."""
+
+    name: str
+    node: cst.Name
+    reader: str  # the function that reads it
+    helper: str | None  # the helper function that reads it, if not the worker itself
+
+
+def function_globals(resolver: Resolver, function: Callee) -> dict[str, cst.Name]:
+    """Module globals ``function``'s body reads (not its parameters or locals), first use of each."""
+    scope = function.scope
+    if scope is None:
+        return {}
+    module_scope = resolver.facts.scope
+    found: dict[str, cst.Name] = {}
+    body = function.node
+    for name, where in _loads(body, resolver.facts.scopes, scope):
+        if name.value in found:
+            continue
+        bindings = resolver.lookup(name.value, where, _EVERYWHERE)
+        if bindings and all(b.scope is module_scope for b in bindings):
+            found[name.value] = name
+    return found
+
+
+def called_functions(resolver: Resolver, function: Callee) -> list[Callee]:
+    """The module functions (and methods of the same instance) ``function`` calls directly."""
+    scope = function.scope
+    if scope is None:
+        return []
+    result: list[Callee] = []
+    seen: set[int] = set()
+    for site in resolver.facts.calls:
+        if site.scope.frame() is not scope and not _inside(site.scope, scope):
+            continue
+        found = callee(resolver, site.node.func, site.scope, site.order)
+        if found is None or isinstance(found.node, cst.ClassDef) or id(found.node) in seen or found.node is function.node:
+            continue
+        seen.add(id(found.node))
+        result.append(found)
+    return result
+
+
+def _inside(scope: Scope, outer: Scope) -> bool:
+    """Whether ``scope`` is a lambda or comprehension nested in ``outer`` (runs when it runs)."""
+    current: Scope | None = scope
+    while current is not None and current.kind in (LAMBDA, COMPREHENSION):
+        current = current.parent
+        if current is outer:
+            return True
+    return False
+
+
+HELPER_DEPTH = 3  # calls followed from a worker into the module's functions
+
+
+def worker_functions(resolver: Resolver, worker: Callee) -> list[Callee]:
+    """The worker and the module functions it calls, up to HELPER_DEPTH calls deep, nearest first."""
+    found = [worker]
+    seen = {id(worker.node)}
+    level = [worker]
+    for _ in range(HELPER_DEPTH):
+        following = []
+        for function in level:
+            for helper in called_functions(resolver, function):
+                if id(helper.node) not in seen:
+                    seen.add(id(helper.node))
+                    following.append(helper)
+        found.extend(following)
+        level = following
+    return found
+
+
+def worker_globals(resolver: Resolver, worker: Callee) -> list[GlobalRead]:
+    """Globals the worker reads, itself or through the helper functions it calls."""
+    reads: list[GlobalRead] = []
+    seen: set[str] = set()
+    for function in worker_functions(resolver, worker):
+        for name, node in function_globals(resolver, function).items():
+            if name not in seen:
+                seen.add(name)
+                reads.append(GlobalRead(name, node, function.name, None if function is worker else function.name))
+    return reads
+
+
+# ------------------------------------------------------------------ how globals get their value
+
+
+@dataclass(frozen=True)
+class Fill:
+    """A run-time change of a module global made outside the workers."""
+
+    how: str  # e.g. 'assigned under if __name__ == "__main__"', 'filled by CACHE.update(...) in main()'
+    order: int
+
+
+def _function_name(scope: Scope) -> str:
+    frame = scope.frame()
+    node = frame.node
+    return f"{node.name.value}()" if isinstance(node, cst.FunctionDef) else "a lambda"
+
+
+def import_time_bindings(facts: ModuleFacts, name: str) -> list[Binding]:
+    """Bindings of module global ``name`` made when the module is imported."""
+    module_scope = facts.scope
+    return [b for b in module_scope.bindings.get(name, ()) if b.eval_scope.frame() is module_scope and not b.guarded]
+
+
+def run_time_fills(resolver: Resolver, name: str, worker_side: set[int], code: Callable[[cst.CSTNode, int], str]) -> list[Fill]:
+    """How the parent changes global ``name`` after import: assignments under the main guard or
+    through ``global`` in a function, and mutations there. Functions in ``worker_side`` (ids of
+    function nodes that run in the workers) do not count: a worker setting its own global is fine."""
+    facts = resolver.facts
+    module_scope = facts.scope
+    fills: list[Fill] = []
+    for binding in module_scope.bindings.get(name, ()):
+        frame = binding.eval_scope.frame()
+        if frame is module_scope:
+            if binding.guarded:
+                fills.append(Fill('assigned under if __name__ == "__main__"', binding.order))
+        elif frame.kind in (FUNCTION, LAMBDA) and id(frame.node) not in worker_side:
+            fills.append(Fill(f"assigned in {_function_name(frame)} through 'global'", binding.order))
+    for mutation in facts.mutations:
+        if not (isinstance(mutation.target, cst.Name) and mutation.target.value == name):
+            continue
+        frame = mutation.scope.frame()
+        if frame is module_scope and not mutation.guarded:
+            continue  # import time
+        if frame is not module_scope and (frame.kind not in (FUNCTION, LAMBDA) or id(frame.node) in worker_side):
+            continue
+        bindings = resolver.lookup(name, mutation.scope, mutation.order)
+        if not bindings or not all(b.scope is module_scope for b in bindings):
+            continue  # a local of the same name
+        where = 'under if __name__ == "__main__"' if frame is module_scope else f"in {_function_name(frame)}"
+        fills.append(Fill(f"filled by {_mutation_text(mutation, code)} {where}", mutation.order))
+    fills.sort(key=lambda fill: fill.order)
+    return fills
+
+
+def _mutation_text(mutation: Mutation, code: Callable[[cst.CSTNode, int], str]) -> str:
+    target = code(mutation.target, 30)
+    if mutation.method == "setitem":
+        return f"{target}[...] = ..."
+    return f"{target}.{mutation.method}(...)"
+
+
+def is_module_level_function(found: Callee) -> bool:
+    """A def at module level (or a method of a module-level class): pickled by reference."""
+    frame = found.defined_in.frame()
+    return frame.kind == MODULE or (frame.kind == CLASS and frame.parent is not None and frame.parent.frame().kind == MODULE)

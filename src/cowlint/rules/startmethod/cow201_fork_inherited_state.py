@@ -1,0 +1,175 @@
+"""COW201 fork-inherited-state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import libcst as cst
+
+from cowlint.engine.context import ModuleContext
+from cowlint.engine.dispatch import DispatchSite
+from cowlint.engine.workers import Callee, GlobalRead, import_time_bindings, run_time_fills, worker_globals
+from cowlint.rules.base import Report
+from cowlint.rules.payload.common import PREFILTER
+from cowlint.rules.startmethod.common import StartMethodRule
+
+FIX = (
+    "pass the data to the workers explicitly (initializer=/initargs= that set the global in each worker, or the task arguments), "
+    'pin multiprocessing.get_context("fork") where fork is intended and available, or put the data in multiprocessing.shared_memory'
+)
+MAX_NAMED = 3
+
+
+class ForkInheritedState(StartMethodRule):
+    """
+    ## What it does
+    Finds worker functions that read a module global the parent fills at run
+    time — assigned under `if __name__ == "__main__":`, assigned through a
+    `global` statement in a function such as `main()`, or mutated there
+    (`.update`, `.append`, `.extend`, `CACHE[key] = value`) — when the dispatch
+    is not pinned to fork. The worker is the callable of a pool or executor
+    call, the `target` of a `Process`, an `initializer`, or the `run` method of
+    a `Process` subclass; the globals it reads through one level of helper
+    functions of the module count too.
+
+    ## Why is this bad?
+    A forked worker inherits the parent's memory, globals included, so the
+    code works on Linux before Python 3.14. A spawned or forkserver worker
+    starts a fresh interpreter and re-imports the module: it sees the
+    import-time value (`None`, an empty dict) instead of what the parent put
+    there. The result is a crash (`'NoneType' object is not subscriptable`), a
+    hang, or — worse — a silently wrong answer. This is what broke many
+    projects when Python 3.14 made `forkserver` the default on Linux; it has
+    always been the behaviour on macOS and Windows.
+
+    Globals whose import-time value is the one the worker needs (constants,
+    functions, classes, data built unconditionally at import) are fine, and so
+    are globals the worker sets itself: in an `initializer`, or lazily on first
+    use.
+
+    ## Known problems
+    Only functions and globals of the module being checked are followed: a
+    global of another module filled at run time is not seen. Worker functions
+    are followed through one level of helper calls.
+
+    ## Example
+    ```python
+    import multiprocessing
+
+    MODEL = None
+
+
+    def predict(row):
+        return MODEL.score(row)
+
+
+    def load_model(path):
+        return open(path).read()
+
+
+    if __name__ == "__main__":
+        MODEL = load_model("model.bin")
+        with multiprocessing.Pool() as pool:
+            print(pool.map(predict, range(10)))
+    ```
+
+    ## Use instead
+    ```python
+    import multiprocessing
+
+    MODEL = None
+
+
+    def load_model(path):
+        return open(path).read()
+
+
+    def init(path):
+        global MODEL
+        MODEL = load_model(path)
+
+
+    def predict(row):
+        return MODEL.score(row)
+
+
+    if __name__ == "__main__":
+        with multiprocessing.Pool(initializer=init, initargs=("model.bin",)) as pool:
+            print(pool.map(predict, range(10)))
+    ```
+
+    Or, where fork is what you mean and every target has it, say so:
+    `multiprocessing.get_context("fork").Pool()`.
+
+    ## Options
+    {target_options}
+
+    ## Platform notes
+    {platform_table}
+
+    ## Verify
+    Planned: `cowlint --verify script.py --compare spawn` will run the script
+    again with the start method forced to spawn and report whether the result
+    differs or the workers crash, tied to this finding.
+
+    ## Fix safety
+    No automatic fix: moving state into an initializer changes when it is
+    built.
+
+    ## References
+    - https://docs.python.org/3/library/multiprocessing.html#contexts-and-start-methods
+    - https://docs.python.org/3/library/multiprocessing.html#the-spawn-and-forkserver-start-methods
+    - https://docs.python.org/3.14/whatsnew/3.14.html#multiprocessing
+    """
+
+    code = "COW201"
+    name = "fork-inherited-state"
+    summary = "A worker reads a global the parent fills at run time: only a forked worker sees it."
+    prefilter = PREFILTER
+
+    def check(self, module: ModuleContext) -> Iterable[Report]:
+        reported: set[int] = set()
+        for site in module.dispatch_sites:
+            verdict = module.start_of(site.start)
+            if verdict.always_forks:
+                continue
+            for payload, worker in module.workers_of(site):
+                if id(payload.expr) in reported:
+                    continue
+                broken = [(read, fills) for read in worker_globals(module.resolver, worker) if (fills := self._fills(module, read))]
+                if broken:
+                    reported.add(id(payload.expr))
+                    yield self._report(module, site, payload.expr, worker, broken, verdict.breaks_text())
+
+    @staticmethod
+    def _fills(module: ModuleContext, read: GlobalRead) -> list[str]:
+        fills = run_time_fills(module.resolver, read.name, set(module.worker_side), module.code)
+        if not fills:
+            return []
+        # the worker assigns the global itself (lazily, or in its initializer): it does not depend on the parent
+        if any(id(b.eval_scope.frame().node) in module.worker_side for b in module.facts.scope.bindings.get(read.name, ())):
+            return []
+        return [fill.how for fill in fills]
+
+    @staticmethod
+    def _report(module: ModuleContext, site: DispatchSite, node: cst.CSTNode, worker: Callee, broken: list[tuple[GlobalRead, list[str]]], breaks: str) -> Report:
+        described = []
+        for read, fills in broken[:MAX_NAMED]:
+            initial = import_time_bindings(module.facts, read.name)
+            if not initial:
+                seen = "no value (NameError)"
+            elif initial[-1].kind == "assign" and initial[-1].value is not None:
+                seen = f"`{module.code(initial[-1].value, 30)}`"
+            else:
+                seen = "its import-time value"
+            through = f", through {read.helper}()" if read.helper else ""
+            described.append(f"{read.name} ({fills[0]}{through}; re-imported, it is {seen})")
+        more = f" and {len(broken) - MAX_NAMED} more" if len(broken) > MAX_NAMED else ""
+        noun = "the global" if len(broken) == 1 else "the globals"
+        who = f"{worker.method_of}.{worker.name}" if worker.method_of else worker.name
+        it = "it" if len(broken) == 1 else "them"
+        message = (
+            f"worker {who} ({site.api}) reads {noun} {' and '.join(described)}{more}, set by the parent at run time: "
+            f"only a forked worker inherits {it}, a spawned or forkserver worker re-imports the module; breaks under {breaks}"
+        )
+        return Report(node=node, message=message, fix=FIX, confidence=site.confidence)

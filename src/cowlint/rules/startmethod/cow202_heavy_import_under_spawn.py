@@ -1,0 +1,162 @@
+"""COW202 heavy-import-under-spawn."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import libcst as cst
+
+from cowlint.config import format_size
+from cowlint.engine.context import ModuleContext
+from cowlint.engine.dispatch import DispatchSite
+from cowlint.engine.facts import Binding
+from cowlint.engine.targets import StartVerdict
+from cowlint.engine.values import Data
+from cowlint.engine.workers import import_time_bindings
+from cowlint.rules.base import Report
+from cowlint.rules.payload.common import PREFILTER, size_text
+from cowlint.rules.startmethod.common import StartMethodRule
+
+FIX = (
+    "build it lazily inside the functions that need it (or in a worker initializer), load it from a file the workers memory-map "
+    '(np.load(path, mmap_mode="r")), or pin multiprocessing.get_context("fork") where every target has fork'
+)
+
+
+# expressions that build data (a call, a comprehension, a repetition, a literal)
+_LITERALS = (cst.List, cst.Tuple, cst.Set, cst.Dict)
+_BUILDERS = (cst.Call, cst.ListComp, cst.SetComp, cst.DictComp, cst.BinaryOperation, *_LITERALS)
+
+
+class HeavyImportUnderSpawn(StartMethodRule):
+    """
+    ## What it does
+    Finds large data built at import time — at module level, outside
+    `if __name__ == "__main__":` and outside functions — in a module that
+    dispatches its own functions to worker processes without a pinned fork
+    context. Large means estimated at or over `large-threshold`
+    (`np.zeros((20_000, 5_000))`, `[0] * 10_000_000`) or bulk data of unknown
+    size (`np.load(...)`, `pd.read_csv(...)`, `pickle.load(...)`).
+
+    ## Why is this bad?
+    A spawned or forkserver worker starts a fresh interpreter and imports the
+    module of the function it runs — for a script, the main module, under the
+    name `__mp_main__`. Every statement at module level runs again in every
+    worker: each one rebuilds its own copy of the data (memory × the number of
+    workers, plus the time to load it), where fork would have shared the
+    parent's pages for free. On Linux before Python 3.14 nothing seems wrong;
+    on macOS, Windows and Python 3.14 memory multiplies.
+
+    ## Known problems
+    Only dispatches in the same module are seen: a library module whose
+    functions are dispatched from elsewhere is not reported. Bulk data of
+    unknown size (a loaded file) may turn out to be small.
+
+    ## Example
+    ```python
+    from concurrent.futures import ProcessPoolExecutor
+
+    import numpy as np
+
+    EMBEDDINGS = np.load("embeddings.npy")
+
+
+    def nearest(query):
+        return int((EMBEDDINGS @ query).argmax())
+
+
+    def main(queries):
+        with ProcessPoolExecutor(max_workers=8) as executor:
+            return list(executor.map(nearest, queries))
+    ```
+
+    ## Use instead
+    ```python
+    from concurrent.futures import ProcessPoolExecutor
+
+    import numpy as np
+
+    _embeddings = None
+
+
+    def _open(path):
+        global _embeddings
+        _embeddings = np.load(path, mmap_mode="r")  # pages shared through the page cache
+
+
+    def nearest(query):
+        return int((_embeddings @ query).argmax())
+
+
+    def main(queries):
+        with ProcessPoolExecutor(max_workers=8, initializer=_open, initargs=("embeddings.npy",)) as executor:
+            return list(executor.map(nearest, queries))
+    ```
+
+    ## Options
+    - `large-threshold` (default `1MiB`): data estimated below it is not reported.
+    {target_options}
+
+    ## Platform notes
+    {platform_table}
+
+    ## Verify
+    Planned: `cowlint --verify script.py --compare spawn` will measure each
+    worker's memory with the start method forced to spawn: the rebuilt copy
+    shows up in every worker.
+
+    ## Fix safety
+    No automatic fix.
+
+    ## References
+    - https://docs.python.org/3/library/multiprocessing.html#the-spawn-and-forkserver-start-methods
+    - https://numpy.org/doc/stable/reference/generated/numpy.load.html
+    """
+
+    code = "COW202"
+    name = "heavy-import-under-spawn"
+    summary = "Large data built at import time is rebuilt by every spawned or forkserver worker."
+    prefilter = PREFILTER
+
+    def check(self, module: ModuleContext) -> Iterable[Report]:
+        dispatch = self._unpinned_dispatch(module)
+        if dispatch is None:
+            return
+        site, verdict, worker = dispatch
+        threshold = module.config.large_threshold
+        for binding in self._import_time_assignments(module):
+            assert binding.value is not None
+            value = module.resolver.eval(binding.value, binding.eval_scope, binding.order)
+            if not isinstance(value, Data) or value.memmap:
+                continue
+            if not value.bulk and (value.size is None or value.size < threshold):
+                continue
+            if not isinstance(binding.value, _BUILDERS) or (value.bulk and isinstance(binding.value, _LITERALS)):
+                continue  # a name, view or container of data built elsewhere: built once, where that is
+            count = site.receiver.workers
+            total = f": {size_text(value.size, value.bulk)} × {count} workers = ~{format_size(value.size * count)}" if count and value.size else ""
+            message = (
+                f"{binding.name} = {module.code(binding.value, 40)} ({size_text(value.size, value.bulk)}) is built when the module is imported, "
+                f"and {worker} is dispatched to worker processes ({site.api}) without a pinned fork context: every worker that is not forked "
+                f"re-imports the module and builds its own copy{total}; happens under {verdict.breaks_text()}"
+            )
+            yield Report(node=binding.value, message=message, fix=FIX, confidence=value.confidence, size_bytes=value.size * count if count and value.size else value.size)
+
+    @staticmethod
+    def _unpinned_dispatch(module: ModuleContext) -> tuple[DispatchSite, StartVerdict, str] | None:
+        """The first dispatch of one of this module's functions that does not fork on every target."""
+        for site in module.dispatch_sites:
+            verdict = module.start_of(site.start)
+            if verdict.always_forks:
+                continue
+            for _, worker in module.workers_of(site):
+                if not worker.is_local:
+                    return site, verdict, f"{worker.method_of}.{worker.name}" if worker.method_of else worker.name
+        return None
+
+    @staticmethod
+    def _import_time_assignments(module: ModuleContext) -> Iterator[Binding]:
+        for name in module.facts.scope.bindings:
+            for binding in import_time_bindings(module.facts, name):
+                if binding.kind == "assign" and binding.value is not None and not binding.loops:
+                    yield binding

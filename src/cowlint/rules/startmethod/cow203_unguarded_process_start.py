@@ -1,0 +1,131 @@
+"""COW203 unguarded-process-start."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import libcst as cst
+
+from cowlint.engine.context import ModuleContext
+from cowlint.engine.dispatch import ProcessStart
+from cowlint.engine.facts import MODULE
+from cowlint.rules.base import Report
+from cowlint.rules.payload.common import PREFILTER
+from cowlint.rules.startmethod.common import StartMethodRule
+
+FIX = 'move the code that starts processes into a function (e.g. main()) and call it under if __name__ == "__main__":'
+_KIND = {"pool": "a process pool", "executor": "a process pool executor", "process": "a process"}
+
+
+class UnguardedProcessStart(StartMethodRule):
+    """
+    ## What it does
+    Finds a process pool, a `ProcessPoolExecutor` or a `Process` made at
+    module level without the `if __name__ == "__main__":` guard — directly,
+    or by calling at module level a function of the module that makes one
+    (`main()` without the guard). Quiet inside functions and classes, under
+    the guard (written `if __name__ == "__main__":` with either quoting, or
+    `if "__main__" == __name__:`), and for pools pinned to fork.
+
+    ## Why is this bad?
+    A spawned or forkserver child imports the main module again (as
+    `__mp_main__`) to find the function it runs. Module-level code runs again
+    in the child: it tries to start processes of its own while it is still
+    bootstrapping, and fails with "An attempt has been made to start a new
+    process before the current process has finished its bootstrapping phase"
+    (or, without that check, forks recursively). With fork the child never
+    re-imports, so the code seems fine on Linux before Python 3.14.
+
+    ## Known problems
+    Only processes the module starts itself, or through functions of the same
+    module called at module level, are seen; a helper imported from another
+    module that starts a pool is not followed.
+
+    ## Example
+    ```python
+    from multiprocessing import Pool
+
+
+    def square(x):
+        return x * x
+
+
+    with Pool(4) as pool:
+        print(pool.map(square, range(10)))
+    ```
+
+    ## Use instead
+    ```python
+    from multiprocessing import Pool
+
+
+    def square(x):
+        return x * x
+
+
+    def main():
+        with Pool(4) as pool:
+            print(pool.map(square, range(10)))
+
+
+    if __name__ == "__main__":
+        main()
+    ```
+
+    ## Options
+    {target_options}
+
+    ## Platform notes
+    {platform_table}
+
+    ## Verify
+    Planned: `cowlint --verify script.py --compare spawn` will run the script
+    under spawn and report the bootstrapping error.
+
+    ## Fix safety
+    No automatic fix.
+
+    ## References
+    - https://docs.python.org/3/library/multiprocessing.html#the-spawn-and-forkserver-start-methods
+    """
+
+    code = "COW203"
+    name = "unguarded-process-start"
+    summary = 'Processes are started at module level without the if __name__ == "__main__": guard.'
+    prefilter = PREFILTER
+
+    def check(self, module: ModuleContext) -> Iterable[Report]:
+        starting: dict[int, ProcessStart] = {}  # function node id -> a start inside it
+        for start in module.process_starts:
+            frame = start.site.scope.frame()
+            if frame.kind == MODULE:
+                if not start.site.guarded:
+                    yield from self._report(module, start, start.site.node, None)
+            elif isinstance(frame.node, cst.FunctionDef):
+                starting.setdefault(id(frame.node), start)
+        if not starting:
+            return
+        module_scope = module.facts.scope
+        for site in module.facts.calls:
+            if site.scope.frame() is not module_scope or site.guarded:
+                continue
+            for reached in module.flow.reach(site):
+                if reached in starting:
+                    yield from self._report(module, starting[reached], site.node, module.code(site.node.func, 30))
+                    break
+
+    @staticmethod
+    def _report(module: ModuleContext, start: ProcessStart, node: cst.CSTNode, through: str | None) -> Iterable[Report]:
+        verdict = module.start_of(start.start)
+        if verdict.always_forks:
+            return
+        what = _KIND.get(start.made.kind, "a process")
+        if through is None:
+            where = f"{what} is started at module level"
+        else:
+            where = f"{through}() starts {what} ({module.code(start.site.node.func, 30)}) and is called at module level"
+        message = (
+            f'{where}, outside if __name__ == "__main__": a child that is not forked re-imports this module and runs it again, '
+            f"failing while it bootstraps; breaks under {verdict.breaks_text()}"
+        )
+        yield Report(node=node, message=message, fix=FIX, confidence=start.made.confidence)

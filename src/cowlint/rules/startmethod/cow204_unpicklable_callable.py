@@ -1,0 +1,143 @@
+"""COW204 unpicklable-callable."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import libcst as cst
+
+from cowlint.engine.context import ModuleContext
+from cowlint.engine.dispatch import DispatchSite, Payload
+from cowlint.engine.workers import Callee
+from cowlint.rules.base import Report
+from cowlint.rules.payload.common import PREFILTER
+from cowlint.rules.startmethod.common import StartMethodRule
+
+FIX = "define the function at module level (pass what it closed over as arguments, or bind them with functools.partial of a module-level function)"
+FIX_GUARD = 'define the function at module level, above if __name__ == "__main__":'
+
+
+class UnpicklableCallable(StartMethodRule):
+    """
+    ## What it does
+    Finds callables that pickle cannot send to another process: a `lambda`,
+    a function defined inside another function, a class defined inside a
+    function, or a `functools.partial` of one of these, used as
+
+    - the callable of `Pool.map`/`imap`/`starmap`/`apply`/... or
+      `ProcessPoolExecutor.submit`/`map` — these pickle their callable under
+      every start method;
+    - the `target` of a `Process` or the `initializer` of a pool, when the
+      start method is not pinned to fork (a forked child inherits them; a
+      spawned one receives them pickled).
+
+    A function defined under `if __name__ == "__main__":` is reported too when
+    the start method is not pinned to fork: pickle sends it by name, and the
+    child's re-import of the main module skips the guarded block.
+
+    ## Why is this bad?
+    Functions are pickled by reference — module and name — and a lambda or a
+    nested function has no name the worker could import. The call fails with
+    `PicklingError: Can't pickle <function <lambda>>: attribute lookup failed`
+    (or `AttributeError: Can't get local object`), or the worker dies with
+    `AttributeError: Can't get attribute 'work' on <module '__mp_main__'>`.
+    Thread pools take any callable; process pools do not.
+
+    ## Known problems
+    Callables are followed through names, `functools.partial` and bound
+    methods of the module's classes; a callable built by another module (a
+    decorator that returns a closure) is not seen.
+
+    ## Example
+    ```python
+    from concurrent.futures import ProcessPoolExecutor
+
+
+    def scale_all(values, factor):
+        with ProcessPoolExecutor() as executor:
+            return list(executor.map(lambda v: v * factor, values))
+    ```
+
+    ## Use instead
+    ```python
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+
+    def scale(factor, value):
+        return value * factor
+
+
+    def scale_all(values, factor):
+        with ProcessPoolExecutor() as executor:
+            return list(executor.map(partial(scale, factor), values))
+    ```
+
+    ## Options
+    {target_options}
+
+    ## Platform notes
+    {platform_table}
+
+    Pool and executor calls pickle the callable with every start method, fork
+    included.
+
+    ## Verify
+    Planned: `cowlint --verify script.py` will report the pickling error at
+    this call site.
+
+    ## Fix safety
+    No automatic fix.
+
+    ## References
+    - https://docs.python.org/3/library/pickle.html#what-can-be-pickled-and-unpickled
+    - https://docs.python.org/3/library/multiprocessing.html#the-spawn-and-forkserver-start-methods
+    """
+
+    code = "COW204"
+    name = "unpicklable-callable"
+    summary = "A lambda, nested function or local class is sent to a process, which cannot unpickle it."
+    prefilter = PREFILTER
+
+    def check(self, module: ModuleContext) -> Iterable[Report]:
+        for site in module.dispatch_sites:
+            for payload, worker in module.workers_of(site):
+                report = self._check(module, site, payload, worker)
+                if report is not None:
+                    yield report
+
+    @staticmethod
+    def _check(module: ModuleContext, site: DispatchSite, payload: Payload, worker: Callee) -> Report | None:
+        if payload.role == "instance":
+            return None  # a Process subclass's run method: the instance is pickled, found by name
+        always_pickled = payload.role == "callable"
+        verdict = module.start_of(site.start)
+        if not always_pickled and verdict.always_forks:
+            return None
+        what = _what(worker)
+        if what is not None:
+            when = "pickled with every start method" if always_pickled else f"pickled when the start method is not fork: breaks under {verdict.breaks_text()}"
+            partial = " inside functools.partial" if worker.through_partial else ""
+            message = f"{what}{partial} is the {payload.role} of {site.api}, {when}; pickle cannot send it to another process"
+            return Report(node=payload.expr, message=message, fix=FIX, confidence=site.confidence)
+        if worker.under_main_guard and not verdict.always_forks:
+            message = (
+                f'{worker.name} is defined under if __name__ == "__main__": and is the {payload.role} of {site.api}; pickle sends it by name, '
+                f"and a child that is not forked re-imports the module without running that block (AttributeError: Can't get attribute '{worker.name}'); "
+                f"breaks under {verdict.breaks_text()}"
+            )
+            return Report(node=payload.expr, message=message, fix=FIX_GUARD, confidence=site.confidence)
+        return None
+
+
+def _what(worker: Callee) -> str | None:
+    """``a lambda``, ``the nested function f`` or ``the local class C``, or None if picklable."""
+    if isinstance(worker.node, cst.Lambda):
+        return "a lambda"
+    if not worker.is_local:
+        return None
+    if isinstance(worker.node, cst.ClassDef):
+        return f"the local class {worker.name}"
+    if worker.method_of is not None:
+        return f"a method of the local class {worker.method_of}"
+    return f"the nested function {worker.name}"

@@ -1,0 +1,153 @@
+"""COW205 fork-after-threads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import libcst as cst
+
+from cowlint.engine import apis
+from cowlint.engine.context import ModuleContext
+from cowlint.engine.facts import CallSite
+from cowlint.engine.flow import ThreadStart
+from cowlint.rules.base import Report
+from cowlint.rules.startmethod.common import StartMethodRule
+
+FIX = (
+    "start the process pool before any thread (or join the threads first), "
+    'or use a start method that does not fork: multiprocessing.get_context("forkserver") or ("spawn")'
+)
+FIX_OS = "fork before starting threads (or join them first), or start the child with subprocess or multiprocessing's forkserver/spawn"
+
+
+class ForkAfterThreads(StartMethodRule):
+    """
+    ## What it does
+    Finds a fork that happens while threads started earlier in the module's
+    flow may still run: `os.fork()`, `os.forkpty()`, a process pool, executor
+    or `Process` pinned to fork, or one left to the default start method when
+    the targets include Linux before Python 3.14 (where the default is fork).
+    Threads are `threading.Thread(...).start()`, `threading.Timer(...).start()`,
+    a `ThreadPoolExecutor` or a `multiprocessing.pool.ThreadPool`, started
+    earlier in the same function or module body, or in a function called
+    before; threads joined (`t.join()`, `executor.shutdown()`, the end of a
+    `with ThreadPoolExecutor()` block) before the fork do not count.
+
+    ## Why is this bad?
+    `fork()` copies only the calling thread. Every lock another thread held at
+    that moment — in `logging`, in `malloc`, in an import, in your own code —
+    stays locked forever in the child, which then hangs the first time it
+    needs that lock. Python 3.12 and later emit a `DeprecationWarning` when a
+    process with several threads forks ("use of fork() may lead to
+    deadlocks in the child"); that possibility is also why Python 3.14 moved
+    Linux to `forkserver`.
+
+    ## Known problems
+    Threads started by libraries (a gRPC channel, a database driver, OpenMP
+    in numpy) are invisible to a static check; the DeprecationWarning at run
+    time catches those.
+
+    ## Example
+    ```python
+    import threading
+    from multiprocessing import Pool
+
+
+    def heartbeat():
+        pass
+
+
+    def work(x):
+        return x + 1
+
+
+    def main():
+        threading.Thread(target=heartbeat, daemon=True).start()
+        with Pool(4) as pool:
+            return pool.map(work, range(100))
+    ```
+
+    ## Use instead
+    ```python
+    import multiprocessing
+    import threading
+
+
+    def heartbeat():
+        pass
+
+
+    def work(x):
+        return x + 1
+
+
+    def main():
+        context = multiprocessing.get_context("forkserver")
+        threading.Thread(target=heartbeat, daemon=True).start()
+        with context.Pool(4) as pool:
+            return pool.map(work, range(100))
+    ```
+
+    ## Options
+    {target_options}
+
+    ## Platform notes
+    {platform_table}
+
+    `os.fork()` forks on every platform that has it.
+
+    ## Verify
+    Planned: `cowlint --verify script.py` will record the threads alive at
+    each fork.
+
+    ## Fix safety
+    No automatic fix.
+
+    ## References
+    - https://docs.python.org/3/library/os.html#os.fork
+    - https://docs.python.org/3/library/multiprocessing.html#contexts-and-start-methods
+    - https://discuss.python.org/t/concerns-regarding-deprecation-of-fork-with-alive-threads/33555
+    """
+
+    code = "COW205"
+    name = "fork-after-threads"
+    summary = "A process forks while threads started earlier may hold locks: deadlock risk."
+    # a fork (os.fork, or a process start: multiprocessing's API and its aliases) and a thread
+    prefilter = (
+        (b"fork(", b"forkpty(", b"multiprocess", b"concurrent", b"billiard"),
+        (b"fork(", b"forkpty(", *(name.encode() for name in sorted(apis.CONSTRUCTOR_ATTRIBUTES))),
+        (b"Thread", b"Timer", b"dummy"),
+    )
+
+    def check(self, module: ModuleContext) -> Iterable[Report]:
+        threads = module.flow.thread_starts()
+        if not threads:
+            return
+        for start in module.process_starts:
+            verdict = module.start_of(start.start)
+            if not verdict.may_fork:
+                continue
+            thread = self._running(module, threads, start.site)
+            if thread is not None:
+                what = f"{start.made.api.rsplit('.', 1)[-1]}(...)" if start.made.subclass is None else f"{start.made.subclass.name}(...)"
+                forks = f"pinned to fork by {start.start.how}" if start.start.method == "fork" else f"fork is the default start method on {verdict.forks_text()}"
+                message = f"{what} forks this process while threads may run ({self._thread_text(module, thread)} earlier): {self._danger()}; {forks}"
+                yield Report(node=start.site.node, message=message, fix=FIX, confidence=start.made.confidence)
+        for fork in module.flow.os_forks():
+            thread = self._running(module, threads, fork.site)
+            if thread is not None:
+                message = f"{module.code(fork.site.node.func, 20)}() while threads may run ({self._thread_text(module, thread)} earlier): {self._danger()}"
+                yield Report(node=fork.site.node, message=message, fix=FIX_OS)
+
+    @staticmethod
+    def _running(module: ModuleContext, threads: list[ThreadStart], site: CallSite) -> ThreadStart | None:
+        return next((thread for thread in threads if module.flow.running_before(thread, site)), None)
+
+    @staticmethod
+    def _thread_text(module: ModuleContext, thread: ThreadStart) -> str:
+        node: cst.CSTNode = thread.site.node
+        return module.code(node, 40)
+
+    @staticmethod
+    def _danger() -> str:
+        return "the child keeps only the forking thread, and any lock another thread held stays locked in it (deadlock risk; DeprecationWarning since Python 3.12)"

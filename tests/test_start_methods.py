@@ -1,0 +1,127 @@
+"""Start-method targets: requires-python, platforms, --python/--platforms, and what COW2xx says of them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cowlint import Config, check_source
+from cowlint.config import ConfigError, parse_python, python_minors
+from cowlint.engine.targets import default_targets
+
+from .conftest import run_cowlint
+
+# Works under fork only: the workers read state main() puts in module globals,
+# and a table is built at import time.
+FORK_RELIANT = """\
+import multiprocessing
+
+import numpy as np
+
+TABLE = np.zeros((4_000, 1_000))
+SETTINGS = {}
+
+
+def score(row):
+    return TABLE[row].sum() * SETTINGS["weight"]
+
+
+def main():
+    SETTINGS.update(weight=2.0)
+    with multiprocessing.Pool(4) as pool:
+        return pool.map(score, range(100))
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+# The same, pinned to fork: it says what it relies on.
+PINNED = FORK_RELIANT.replace("multiprocessing.Pool(4)", 'multiprocessing.get_context("fork").Pool(4)')
+
+
+def _project(tmp_path: Path, pyproject: str | None) -> Path:
+    if pyproject is not None:
+        (tmp_path / "pyproject.toml").write_text(pyproject)
+    (tmp_path / "job.py").write_text(FORK_RELIANT)
+    return tmp_path
+
+
+def _codes(result: object) -> list[str]:
+    return sorted(f["code"] for f in json.loads(result.stdout))  # type: ignore[attr-defined]
+
+
+def test_defaults_report_fork_reliant_code_and_name_the_breaking_targets(tmp_path: Path) -> None:
+    project = _project(tmp_path, None)
+    result = run_cowlint("--output-format", "json", "--isolated", str(project))
+    assert _codes(result) == ["COW201", "COW202"]
+    text = run_cowlint("--isolated", str(project)).stdout
+    assert "breaks under spawn/forkserver: macOS, Windows, Linux with Python >= 3.14" in text
+    assert "~30.5 MiB × 4 workers = ~122.1 MiB" in text
+
+
+def test_linux_before_314_project_is_quiet(tmp_path: Path) -> None:
+    project = _project(tmp_path, '[project]\nname = "job"\nrequires-python = ">=3.10,<3.14"\n\n[tool.cowlint]\nplatforms = ["linux"]\n')
+    result = run_cowlint("--output-format", "json", str(project / "job.py"), cwd=project)
+    assert result.returncode == 0, result.stdout
+    assert _codes(result) == []
+
+
+def test_requires_python_alone_keeps_macos_and_windows(tmp_path: Path) -> None:
+    project = _project(tmp_path, '[project]\nname = "job"\nrequires-python = ">=3.10,<3.14"\n')
+    result = run_cowlint("--output-format", "json", str(project), cwd=project)
+    findings = json.loads(result.stdout)
+    assert sorted(f["code"] for f in findings) == ["COW201", "COW202"]
+    assert all("macOS, Windows" in f["message"] and "3.14" not in f["message"] for f in findings)
+
+
+def test_flags_override_the_project(tmp_path: Path) -> None:
+    project = _project(tmp_path, '[project]\nname = "job"\nrequires-python = ">=3.10,<3.14"\n\n[tool.cowlint]\nplatforms = ["linux"]\n')
+    result = run_cowlint("--output-format", "json", "--python", ">=3.12", str(project), cwd=project)
+    findings = json.loads(result.stdout)
+    assert sorted(f["code"] for f in findings) == ["COW201", "COW202"]
+    assert all(f["message"].endswith("forkserver: Linux with Python >= 3.14") or "forkserver: Linux with Python >= 3.14" in f["message"] for f in findings)
+    windows = run_cowlint("--output-format", "json", "--platforms", "windows", str(project), cwd=project)
+    assert all("spawn: Windows" in f["message"] for f in json.loads(windows.stdout))
+
+
+def test_bad_python_flag_is_a_usage_error() -> None:
+    result = run_cowlint("--python", "three", ".")
+    assert result.returncode == 2
+    assert "--python: invalid Python version specifier 'three'" in result.stderr
+
+
+def test_pinned_fork_is_quiet_for_every_start_method_rule() -> None:
+    findings = check_source(PINNED, "pinned.py", Config())
+    assert [f.code for f in findings if f.code.startswith("COW2")] == []
+    assert [f.code for f in check_source(FORK_RELIANT, "job.py", Config()) if f.code.startswith("COW2")] == ["COW202", "COW201"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "first", "last"),
+    [(None, 8, 39), (">=3.10,<3.14", 10, 13), ("3.12", 12, 12), ("~=3.11", 11, 39), ("<=3.14", 8, 14), (">3.13", 13, 39), ("==3.13.*", 13, 13)],
+)
+def test_python_specifiers(spec: str | None, first: int, last: int) -> None:
+    minors = [minor for _, minor in python_minors(spec)]
+    assert (minors[0], minors[-1]) == (first, last)
+
+
+def test_python_specifier_exclusions_and_errors() -> None:
+    assert (3, 14) not in python_minors("!=3.14.*,>=3.13")
+    for bad in ("three", ">=", "~=3", ">=3.1*", "<3.8"):
+        with pytest.raises(ConfigError):
+            parse_python("python", bad)
+
+
+def test_targets_by_platform_and_version() -> None:
+    every = default_targets(("linux", "macos", "windows"), None)
+    assert [(t.label, t.default) for t in every] == [
+        ("macOS", "spawn"),
+        ("Windows", "spawn"),
+        ("Linux with Python >= 3.14", "forkserver"),
+        ("Linux with Python < 3.14", "fork"),
+    ]
+    assert [(t.label, t.default) for t in default_targets(("linux",), "<3.14")] == [("Linux", "fork")]
+    assert [(t.label, t.default) for t in default_targets(("linux",), ">=3.14")] == [("Linux", "forkserver")]
