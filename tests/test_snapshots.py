@@ -33,4 +33,8 @@ def test_readme_example_output_is_real() -> None:
     result = run_cowlint("examples/embedding_search.py")
     assert result.returncode == 1
     actual = result.stdout.rsplit("\n\n", 1)[0] + "\n"  # drop the summary line
+    # the README shows embedding_search.py's findings, then price_report.py's COW201
+    start_method = run_cowlint("--select", "COW201", "examples/price_report.py")
+    assert start_method.returncode == 1
+    actual += "\n" + start_method.stdout.rsplit("\n\n", 1)[0] + "\n"
     assert shown.group(1) == actual

@@ -18,9 +18,13 @@ from cowlint.rules import ALL_RULES, RULES_BY_CODE
 
 DESCRIPTION = """\
 Find Python multiprocessing code that silently loses fork's copy-on-write
-sharing: instances (COW101) and large objects (COW102) pickled into every
-task, initializer or new process instead of being shared. Each finding names
-the call, estimates the size and says what to do instead.
+sharing, or silently depends on it: instances (COW101) and large objects
+(COW102) pickled into every task instead of being shared; workers that read
+state only a forked worker inherits (COW201), data every spawned worker
+rebuilds (COW202), process starts outside the main guard (COW203),
+callables pickle cannot send (COW204), forks after threads (COW205). Each
+finding names the call, estimates the size, names the platforms and Python
+versions where it breaks, and says what to do instead.
 
 Static checking never imports or executes your code.
 """
@@ -29,9 +33,9 @@ EPILOG = """\
 exit status: 0 no findings, 1 findings, 2 usage, configuration or internal error.
 
 configuration: [tool.cowlint] in the nearest pyproject.toml (select, ignore,
-per-file-ignores, exclude, large-threshold, max-file-size, platforms); flags
-override it. A file may set its own context in a leading comment:
-"# cowlint: large-threshold=100MiB".
+per-file-ignores, exclude, large-threshold, max-file-size, platforms, python)
+and [project] requires-python; flags override them. A file may set its own context in a leading comment:
+"# cowlint: large-threshold=100MiB platforms=linux python=<3.14".
 Suppress one finding with "# noqa: COW101" in a comment on its line.
 
 examples:
