@@ -9,7 +9,8 @@ import pytest
 
 from cowlint import Config, check_source
 from cowlint.docs import SECTIONS, pages
-from cowlint.rules import ALL_RULES, ENGINE_CODES
+from cowlint.rules import ENGINE_CODES
+from cowlint.rules.registry import ALL_RULES
 
 from .conftest import ROOT, run_cowlint
 
@@ -63,3 +64,9 @@ def test_explain_unknown_code_is_a_usage_error() -> None:
     result = run_cowlint("--explain", "COW999")
     assert result.returncode == 2
     assert "unknown rule 'COW999'" in result.stderr
+
+
+def test_rule_catalog_matches_the_registry() -> None:
+    from cowlint.rules import RULE_NAMES
+
+    assert RULE_NAMES == {rule.code: rule.name for rule in ALL_RULES}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cowlint.rules import ALL_RULES
+from cowlint.rules.registry import ALL_RULES
 
 from .conftest import ROOT, run_cowlint
 

@@ -18,7 +18,7 @@ SNAPSHOTS = Path(__file__).parent / "snapshots"
 
 @pytest.mark.parametrize("output_format", ["text", "concise", "json", "github"])
 def test_fixture_output_snapshot(output_format: str) -> None:
-    result = run_cowlint("--output-format", output_format, "fixtures/")
+    result = run_cowlint("--no-cache", "--output-format", output_format, "fixtures/")
     assert result.returncode == 1
     snapshot = SNAPSHOTS / f"fixtures.{output_format}"
     if os.environ.get("COWLINT_UPDATE_SNAPSHOTS"):

@@ -11,10 +11,11 @@ from pathlib import Path
 
 from cowlint import __version__
 from cowlint.config import Config, ConfigError, load_config, parse_codes, parse_platforms, parse_python, parse_size, project_config
+from cowlint.engine.cache import CACHE_DIR, Cache
 from cowlint.engine.checker import CheckResult, _merge, check_bytes, check_paths
 from cowlint.engine.finding import Finding
 from cowlint.report import RENDERERS
-from cowlint.rules import ALL_RULES, RULES_BY_CODE
+from cowlint.rules import RULE_NAMES
 
 DESCRIPTION = """\
 Find Python multiprocessing code that silently loses fork's copy-on-write
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="PYPROJECT", help="read [tool.cowlint] from this file instead of the nearest pyproject.toml")
     parser.add_argument("--isolated", action="store_true", help="ignore every configuration file")
     parser.add_argument("--jobs", "-j", type=int, metavar="N", default=None, help="worker processes for big trees (default: the number of CPUs; 1 checks in this process)")
+    parser.add_argument("--no-cache", action="store_true", help=f"check every file again instead of reusing the results kept in {CACHE_DIR}/ for unchanged files")
     parser.add_argument("--force-exclude", action="store_true", help="apply exclude to the paths named on the command line too (for pre-commit, which names every file)")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     parser.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary line")
@@ -123,6 +125,8 @@ def resolve_config(args: argparse.Namespace) -> Config:
 
 def explain(code: str) -> str:
     """The documentation of one rule."""
+    from cowlint.rules.registry import RULES_BY_CODE
+
     rule = RULES_BY_CODE.get(code.strip().upper())
     if rule is None:
         known = ", ".join(RULES_BY_CODE)
@@ -132,6 +136,8 @@ def explain(code: str) -> str:
 
 def list_rules() -> str:
     """A table of every rule."""
+    from cowlint.rules.registry import ALL_RULES
+
     width = max(len(rule.name) for rule in ALL_RULES)
     lines = [f"{rule.code}  {rule.name:<{width}}  {rule.summary}" for rule in ALL_RULES]
     return "\n".join(lines) + "\n"
@@ -149,12 +155,14 @@ def statistics(findings: list[Finding]) -> str:
     """Counts per code, most frequent first, like ruff's --statistics."""
     counts = Counter(f.code for f in findings)
     width = len(str(max(counts.values(), default=0)))
-    return "".join(f"{count:>{width}}\t{code}\t{RULES_BY_CODE[code].name}\n" for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+    return "".join(f"{count:>{width}}\t{code}\t{RULE_NAMES[code]}\n" for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def summary(result: CheckResult) -> str:
     """The closing line of a text report."""
     files = f"{_plural(result.files_checked, 'file')} read, {result.files_parsed} parsed"
+    if result.files_cached:
+        files += f", {result.files_cached} unchanged since the last run"
     if not result.findings:
         return f"All checks passed ({files})."
     count = len(result.findings)
@@ -189,7 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.jobs is not None and args.jobs < 1:
                 raise UsageError("--jobs: expected a number of processes, 1 or more")
             jobs = args.jobs or os.cpu_count() or 1
-            result = check_paths(paths, config, use_prefilter=use_prefilter, force_exclude=args.force_exclude, jobs=jobs)
+            cache = None if args.no_cache else Cache.for_run(config, use_prefilter)
+            result = check_paths(paths, config, use_prefilter=use_prefilter, force_exclude=args.force_exclude, jobs=jobs, cache=cache)
     except (ConfigError, UsageError) as error:
         err.write(f"cowlint: error: {error}\n")
         return 2

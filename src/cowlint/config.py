@@ -273,7 +273,7 @@ _CODE_RE = re.compile(r"^(ALL|COW\d{0,3})$")
 
 def parse_codes(key: str, value: object) -> tuple[str, ...]:
     """Rule codes or prefixes (``COW101``, ``COW1``, ``ALL``); each must name at least one rule."""
-    from cowlint.rules import RULES_BY_CODE  # the registry imports the engine, which imports this module
+    from cowlint.rules import RULE_NAMES
 
     if isinstance(value, str):
         value = [part for part in re.split(r"[,\s]+", value) if part]
@@ -285,8 +285,8 @@ def parse_codes(key: str, value: object) -> tuple[str, ...]:
     for code in codes:
         if not _CODE_RE.match(code):
             raise ConfigError(f"{key}: {code!r} is not a rule code or prefix (e.g. COW101, COW1, ALL)")
-        if code != "ALL" and not any(known.startswith(code) for known in RULES_BY_CODE):
-            raise ConfigError(f"{key}: {code!r} matches no rule; known rules: {', '.join(RULES_BY_CODE)}")
+        if code != "ALL" and not any(known.startswith(code) for known in RULE_NAMES):
+            raise ConfigError(f"{key}: {code!r} matches no rule; known rules: {', '.join(RULE_NAMES)}")
     return codes
 
 

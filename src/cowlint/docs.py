@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from cowlint.rules import ALL_RULES
+from cowlint.rules.registry import ALL_RULES
 
 SECTIONS = (
     "What it does",

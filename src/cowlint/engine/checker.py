@@ -18,19 +18,23 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
-
-import libcst as cst
+from types import ModuleType
+from typing import TYPE_CHECKING, TypeVar
 
 from cowlint.config import Config, ConfigError, format_size, with_file_header
-from cowlint.engine.context import ModuleContext
+from cowlint.engine.cache import Cache
+from cowlint.engine.cache import digest as content_digest
 from cowlint.engine.discovery import FileToCheck, PathProblem, discover
-from cowlint.engine.facts import collect_facts
 from cowlint.engine.finding import Finding
 from cowlint.engine.noqa import comments_by_line, suppressed
-from cowlint.engine.positions import locate
 from cowlint.engine.source import SourceText, UndecodableSource, decode_source
-from cowlint.rules import ALL_RULES, ENGINE_CODES, RULES_BY_CODE, Report, Rule
+from cowlint.rules import ENGINE_CODES, RULE_NAMES
+
+if TYPE_CHECKING:
+    from cowlint.rules.base import Report, Rule
+
+# libcst and the rules are imported on the first file that needs a parse: a run
+# whose files are all cached or all skipped by the prefilter never loads them.
 
 _ERROR_AT = re.compile(r"error at (\d+):(\d+)")
 T = TypeVar("T")
@@ -58,14 +62,16 @@ class CheckResult:
     errors: list[str] = field(default_factory=list)
     files_checked: int = 0
     files_parsed: int = 0
+    files_cached: int = 0  # results reused from the cache
 
 
 def _engine_finding(code: str, path: str, line: int, column: int, message: str, fix: str) -> Finding:
-    rule = RULES_BY_CODE[code]
-    return Finding(path, max(line, 1), max(column, 1), max(line, 1), max(column, 1) + 1, code, rule.name, message, fix)
+    return Finding(path, max(line, 1), max(column, 1), max(line, 1), max(column, 1) + 1, code, RULE_NAMES[code], message, fix)
 
 
 def _enabled_rules(config: Config, path: str) -> list[type[Rule]]:
+    from cowlint.rules.registry import ALL_RULES
+
     return [rule for rule in ALL_RULES if config.rule_enabled(rule.code) and not config.ignored_for_path(rule.code, path)]
 
 
@@ -135,6 +141,12 @@ def _check_planned(data: bytes, plan: _Plan, result: FileResult, apply_noqa: boo
     _check_text(source, list(plan.rules), config, result, report_parse_errors, apply_noqa)
 
 
+def _libcst() -> ModuleType:
+    import libcst
+
+    return libcst
+
+
 class PythonRejects(Exception):
     """CPython's own parser rejects the file; libcst is not asked to parse it."""
 
@@ -173,7 +185,7 @@ def _libcst_failure(error: Exception) -> tuple[int, int, str, str]:
     match = _ERROR_AT.search(str(message))
     if match:
         line, column = int(match.group(1)), int(match.group(2))
-    elif isinstance(error, cst.ParserSyntaxError):
+    elif isinstance(error, _libcst().ParserSyntaxError):
         line, column = error.raw_line, error.raw_column + 1
     return (
         line,
@@ -236,6 +248,11 @@ def _check_parsed(source: SourceText, rules: list[type[Rule]], config: Config, r
         if report_parse_errors:
             result.findings.append(_engine_finding("COW901", path, rejected.line, rejected.column, rejected.message, "fix the file; it was not checked"))
         return
+    cst = _libcst()
+    from cowlint.engine.context import ModuleContext
+    from cowlint.engine.facts import collect_facts
+    from cowlint.engine.positions import locate
+
     try:
         module = cst.parse_module(source.text)
     except Exception as error:  # noqa: BLE001 - libcst raises ParserSyntaxError, RecursionError and others
@@ -329,11 +346,14 @@ def check_file(item: FileToCheck, config: Config, *, use_prefilter: bool = True)
     return check_bytes(data, item.display, config, use_prefilter=use_prefilter)
 
 
-def check_paths(paths: list[str], config: Config | None = None, *, use_prefilter: bool = True, force_exclude: bool = False, jobs: int = 1) -> CheckResult:
+def check_paths(
+    paths: list[str], config: Config | None = None, *, use_prefilter: bool = True, force_exclude: bool = False, jobs: int = 1, cache: Cache | None = None
+) -> CheckResult:
     """Check every Python file under ``paths``; never raises for a bad file.
 
     Every file is read and prefiltered here; the few that need a parse go to
     ``jobs`` worker processes when there are enough of them to pay for a pool.
+    With a ``cache``, files whose content it knows are not checked again.
     """
     from cowlint.engine.parallel import PARALLEL_MIN_FILES, check_in_pool, pool_workers
 
@@ -341,7 +361,7 @@ def check_paths(paths: list[str], config: Config | None = None, *, use_prefilter
     outcome = CheckResult()
     # files that need a parse; their bytes and plan are kept only while the
     # count stays below what would go to a pool (workers re-read their files)
-    candidates: list[tuple[FileToCheck, bytes | None, FileResult, _Plan]] = []
+    candidates: list[tuple[FileToCheck, bytes | None, FileResult, _Plan, str]] = []
     for item in discover(paths, config, force_exclude=force_exclude):
         if isinstance(item, PathProblem):
             if item.fatal and _engine_code_enabled("COW902", config, item.display):
@@ -353,24 +373,50 @@ def check_paths(paths: list[str], config: Config | None = None, *, use_prefilter
         if isinstance(data, FileResult):
             _merge(outcome, data)
             continue
+        key = content_digest(data) if cache is not None else ""
+        if cache is not None:
+            hit = cache.get(item.display, key)
+            if hit is not None:
+                if hit.findings:
+                    hit.source = _decoded(data, item.display)
+                _merge(outcome, hit)
+                outcome.files_cached += 1
+                continue
         result, plan = _plan(data, item.display, config, use_prefilter)
         if plan is None:
             _merge(outcome, result)
+            if cache is not None:
+                cache.put(item.display, key, result)
         else:
-            candidates.append((item, data if len(candidates) < PARALLEL_MIN_FILES else None, result, plan))
+            candidates.append((item, data if len(candidates) < PARALLEL_MIN_FILES else None, result, plan, key))
     workers = pool_workers(len(candidates), jobs)
     if workers:
-        for result in check_in_pool([item for item, *_ in candidates], config, use_prefilter=use_prefilter, workers=workers):
-            _merge(outcome, result)
+        results: Iterator[FileResult] = check_in_pool([item for item, *_ in candidates], config, use_prefilter=use_prefilter, workers=workers)
     else:
-        for item, kept, result, plan in candidates:
-            if kept is None:  # many files but one job: read again rather than hold them all
-                result = check_file(item, config, use_prefilter=use_prefilter)
-            else:
-                _check_planned(kept, plan, result, apply_noqa=True)
-            _merge(outcome, result)
+        results = (_check_candidate(item, kept, result, plan, config, use_prefilter) for item, kept, result, plan, _ in candidates)
+    for (item, _, _, _, key), result in zip(candidates, results, strict=True):
+        _merge(outcome, result)
+        if cache is not None:
+            cache.put(item.display, key, result)
+    if cache is not None:
+        cache.save()
     outcome.findings.sort(key=Finding.sort_key)
     return outcome
+
+
+def _check_candidate(item: FileToCheck, kept: bytes | None, result: FileResult, plan: _Plan, config: Config, use_prefilter: bool) -> FileResult:
+    if kept is None:  # many files but one job: read again rather than hold them all
+        return check_file(item, config, use_prefilter=use_prefilter)
+    _check_planned(kept, plan, result, apply_noqa=True)
+    return result
+
+
+def _decoded(data: bytes, path: str) -> SourceText | None:
+    """The text of a cached file with findings, for excerpts in the report."""
+    try:
+        return decode_source(data, path)
+    except UndecodableSource:
+        return None
 
 
 def _merge(outcome: CheckResult, result: FileResult) -> None:

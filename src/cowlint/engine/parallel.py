@@ -51,7 +51,7 @@ def _check_chunk(items: list[FileToCheck]) -> list[FileResult]:
 def _context() -> multiprocessing.context.BaseContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["cowlint.engine.checker"])
+        context.set_forkserver_preload(["cowlint.engine.checker", "cowlint.rules.registry", "libcst"])
         return context
     return multiprocessing.get_context("spawn")
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import re
 from pathlib import PurePosixPath, PureWindowsPath
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from cowlint import __version__
 from cowlint.engine.finding import Finding
 from cowlint.engine.source import SourceText
-from cowlint.rules import ALL_RULES, ENGINE_CODES
-from cowlint.rules.base import Rule
+from cowlint.rules import ENGINE_CODES
+
+if TYPE_CHECKING:
+    from cowlint.rules.base import Rule
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 PROJECT_URI = "https://github.com/cowlint/cowlint"
@@ -75,6 +78,8 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, object]:
 
 def render(findings: list[Finding], sources: dict[str, SourceText]) -> str:
     """One SARIF log with one run."""
+    from cowlint.rules.registry import ALL_RULES  # the rule pages describe the rules: load them only for SARIF
+
     index = {rule.code: position for position, rule in enumerate(ALL_RULES)}
     log = {
         "$schema": SCHEMA_URI,

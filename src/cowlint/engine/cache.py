@@ -1,0 +1,136 @@
+"""The result cache: a file whose content, cowlint version and configuration are unchanged is
+not checked again.
+
+Entries live in ``.cowlint_cache/<version>/<configuration digest>.json`` under the
+project root (the folder of the ``pyproject.toml`` with ``[tool.cowlint]``, else
+the current folder), keyed by each file's displayed path and the digest of its
+bytes. The folder holds a ``.gitignore`` of ``*``, like ruff's. Writes go to a
+temporary file renamed over the old one, so a concurrent run or a crash never
+leaves a torn file; a cache that cannot be read or parsed is ignored and
+rebuilt, and a cache folder that cannot be written only costs the speed-up.
+Nothing here imports libcst: a fully cached run never loads the parser.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cowlint import __version__
+from cowlint.config import Config
+from cowlint.engine.finding import Finding
+
+if TYPE_CHECKING:
+    from cowlint.engine.checker import FileResult
+
+CACHE_DIR = ".cowlint_cache"
+KEEP_CONFIGURATIONS = 8  # cache files kept per version; older configurations are dropped
+_FINDING_FIELDS = tuple(f.name for f in dataclasses.fields(Finding))
+
+
+def digest(data: bytes) -> str:
+    """The content key of a file."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def configuration_key(config: Config, use_prefilter: bool) -> str:
+    """A digest of everything that changes findings: the configuration (not where it was read
+    from) and cowlint's own code (so an edited or reinstalled cowlint never reuses old results)."""
+    fields = [(f.name, getattr(config, f.name)) for f in dataclasses.fields(config) if f.compare]
+    return hashlib.blake2b(repr((fields, use_prefilter, _code_stamp())).encode(), digest_size=12).hexdigest()
+
+
+def _code_stamp() -> list[tuple[str, int, int]]:
+    package = Path(__file__).resolve().parent.parent
+    stamp = []
+    for path in sorted(package.rglob("*.py")):
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        stamp.append((str(path.relative_to(package)), info.st_size, info.st_mtime_ns))
+    return stamp
+
+
+class Cache:
+    """Cached results of one configuration, loaded once and saved once per run."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.changed: dict[str, dict[str, Any]] = {}
+        self.entries = self._load()
+
+    @classmethod
+    def for_run(cls, config: Config, use_prefilter: bool, root: Path | None = None) -> Cache:
+        """The cache of ``config`` under ``root`` (default: the configuration's project root, else the current folder)."""
+        base = root or config.root or Path.cwd()
+        return cls(base / CACHE_DIR / __version__ / f"{configuration_key(config, use_prefilter)}.json")
+
+    def _load(self) -> dict[str, dict[str, Any]]:
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except (OSError, ValueError):
+            return {}  # missing, unreadable or corrupt: start again
+        entries = data.get("files") if isinstance(data, dict) else None
+        return entries if isinstance(entries, dict) else {}
+
+    def get(self, path: str, key: str) -> FileResult | None:
+        """The cached result of ``path`` if its content digest is ``key`` (not parsed in this run)."""
+        from cowlint.engine.checker import FileResult
+
+        entry = self.entries.get(path)
+        if not isinstance(entry, dict) or entry.get("digest") != key:
+            return None
+        try:
+            findings = [Finding(**{name: item[name] for name in _FINDING_FIELDS}) for item in entry["findings"]]
+            return FileResult(path, findings=findings, warnings=list(entry["warnings"]))
+        except (KeyError, TypeError):
+            return None  # an entry of another shape: check the file again
+
+    def put(self, path: str, key: str, result: FileResult) -> None:
+        """Remember ``result`` unless it holds an internal error (those are retried)."""
+        if result.errors:
+            return
+        entry = {
+            "digest": key,
+            "findings": [dataclasses.asdict(finding) for finding in result.findings],
+            "warnings": result.warnings,
+        }
+        if self.entries.get(path) != entry:
+            self.changed[path] = entry
+
+    def save(self) -> None:
+        """Merge this run's entries into the file on disk, atomically; never raises."""
+        if not self.changed:
+            return
+        try:
+            folder = self.path.parent
+            folder.mkdir(parents=True, exist_ok=True)
+            ignore = folder.parent / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("# Automatically created by cowlint.\n*\n", encoding="utf-8")
+            entries = self._load()  # another run may have saved meanwhile: keep its entries too
+            entries.update(self.changed)
+            handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as out:
+                    json.dump({"version": __version__, "files": entries}, out, separators=(",", ":"))
+                os.replace(temporary, self.path)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+            self._prune(folder)
+        except OSError:
+            pass  # a read-only tree: run without the speed-up
+
+    def _prune(self, folder: Path) -> None:
+        files = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in files[KEEP_CONFIGURATIONS:]:
+            old.unlink(missing_ok=True)

@@ -1,0 +1,116 @@
+"""The result cache: hits, misses after an edit or a configuration change, corruption, concurrent runs.
+
+Every test runs the real console script in a temporary project; the cache lives
+in its ``.cowlint_cache/``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import FIXTURES, console_script, run_cowlint
+
+
+def _project(tmp_path: Path) -> Path:
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURES / "COW101", project / "pkg")
+    shutil.copytree(FIXTURES / "COW201", project / "jobs")
+    (project / "plain.py").write_text("print('no processes here')\n")
+    return project
+
+
+def _run(project: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    return run_cowlint("--isolated", "--output-format", "concise", *flags, ".", cwd=project)
+
+
+def _summary(project: Path, *flags: str) -> str:
+    return run_cowlint("--isolated", *flags, ".", cwd=project).stdout.splitlines()[-1]
+
+
+def _cache_files(project: Path) -> list[Path]:
+    return sorted((project / ".cowlint_cache").glob("*/*.json"))
+
+
+def test_second_run_reuses_every_result(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    first = _run(project)
+    assert first.returncode == 1 and first.stdout.count("COW") > 20
+    assert (project / ".cowlint_cache" / ".gitignore").read_text().splitlines()[-1] == "*"
+    second = _run(project)
+    assert second.stdout == first.stdout and second.returncode == 1
+    count = len(list(project.rglob("*.py")))
+    assert _summary(project).endswith(f"({count} files read, 0 parsed, {count} unchanged since the last run).")
+
+
+def test_text_output_from_the_cache_keeps_its_excerpts(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    cold = run_cowlint("--isolated", "--no-cache", ".", cwd=project).stdout
+    run_cowlint("--isolated", ".", cwd=project)
+    warm = run_cowlint("--isolated", ".", cwd=project).stdout
+    assert warm.rsplit("\n\n", 1)[0] == cold.rsplit("\n\n", 1)[0]
+    assert " | " in warm
+
+
+def test_an_edited_file_is_checked_again(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    _run(project)
+    target = project / "plain.py"
+    target.write_text("from multiprocessing import Pool\n\ndef f(x):\n    return x\n\nwith Pool() as pool:\n    pool.map(f, [1])\n")
+    result = _run(project)
+    assert "plain.py:6:6: COW203" in result.stdout
+    count = len(list(project.rglob("*.py")))
+    assert _summary(project).endswith(f"{count} unchanged since the last run).")  # the edit is cached now
+    target.write_text("print('fixed')\n")
+    assert "plain.py" not in _run(project).stdout
+
+
+def test_a_configuration_change_is_a_new_cache(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    everything = _run(project)
+    linux = _run(project, "--platforms", "linux", "--python", "<3.14")
+    assert 0 < linux.stdout.count("COW201") < everything.stdout.count("COW201")  # only pinned spawn contexts remain
+    assert len(_cache_files(project)) == 2
+    assert "unchanged since the last run" not in run_cowlint("--isolated", "--large-threshold", "5MiB", ".", cwd=project).stdout
+    assert _run(project).stdout == everything.stdout
+
+
+def test_a_corrupt_cache_is_ignored_and_rebuilt(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    expected = _run(project).stdout
+    (cache,) = _cache_files(project)
+    for damage in (b"{not json", b"", json.dumps({"files": {"pkg/aliases.py": {"digest": 3}}}).encode(), b"[1, 2]"):
+        cache.write_bytes(damage)
+        assert _run(project).stdout == expected
+        assert isinstance(json.loads(cache.read_text())["files"], dict)
+
+
+def test_no_cache_neither_reads_nor_writes_it(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    _run(project, "--no-cache")
+    assert not (project / ".cowlint_cache").exists()
+
+
+def test_concurrent_runs_share_the_cache_and_agree(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    expected = _run(project, "--no-cache").stdout
+    command = [console_script(), "--isolated", "--output-format", "concise", "."]
+    for _ in range(2):  # a cold pair, then a pair over the cache the first pair wrote
+        runs = [subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+        outputs = [run.communicate(timeout=300)[0] for run in runs]
+        assert outputs == [expected, expected]
+        (cache,) = _cache_files(project)
+        assert len(json.loads(cache.read_text())["files"]) == len(list(project.rglob("*.py")))
+
+
+def test_a_fully_cached_run_never_imports_libcst(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    _run(project)
+    probe = "import sys, cowlint.cli; code = cowlint.cli.main(['--isolated', '-q', '.']); print('libcst' in sys.modules, code)"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=project, capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip().splitlines()[-1] == "False 1", result.stdout + result.stderr
+    cold = subprocess.run([sys.executable, "-c", probe.replace("'-q'", "'-q', '--no-cache'")], cwd=project, capture_output=True, text=True, timeout=120)
+    assert cold.stdout.strip().splitlines()[-1] == "True 1"  # the probe can fail
