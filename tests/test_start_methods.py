@@ -125,3 +125,71 @@ def test_targets_by_platform_and_version() -> None:
     ]
     assert [(t.label, t.default) for t in default_targets(("linux",), "<3.14")] == [("Linux", "fork")]
     assert [(t.label, t.default) for t in default_targets(("linux",), ">=3.14")] == [("Linux", "forkserver")]
+
+
+def _codes_of(source: str, config: Config | None = None) -> list[tuple[str, int]]:
+    return [(f.code, f.line) for f in check_source(source, "case.py", config or Config()) if f.code.startswith("COW2")]
+
+
+def test_exact_patch_pins_are_valid_targets() -> None:
+    assert python_minors("==3.11.4") == ((3, 11),)
+    assert parse_python("python", "==3.13.1") == "==3.13.1"
+
+
+def test_receivers_of_unknown_origin_are_not_judged_by_start_method_rules() -> None:
+    # a parameter named pool may be a thread pool: lambdas are fine there
+    assert _codes_of("def run(pool, xs):\n    return pool.map(lambda x: x + 1, xs)\n") == []
+
+
+def test_changes_after_the_dispatch_do_not_count() -> None:
+    source = (
+        "from multiprocessing import Pool\nSTATS = {}\n\ndef work(x):\n    return STATS.get(x)\n\n"
+        "def main():\n    with Pool() as pool:\n        out = pool.map(work, range(3))\n    STATS['total'] = out\n"
+    )
+    assert _codes_of(source) == []
+    assert _codes_of(source.replace("def main():\n", "def main():\n    STATS['seed'] = 1\n")) == [("COW201", 10)]
+
+
+def test_a_conditional_fork_pin_still_breaks_on_windows() -> None:
+    source = (
+        "import multiprocessing, sys\nSTATE = {}\n\ndef work(x):\n    return STATE[x]\n\n"
+        "def main():\n    STATE.update(a=1)\n    with multiprocessing.Pool() as pool:\n        return pool.map(work, 'a')\n\n"
+        "if __name__ == '__main__':\n    if sys.platform != 'win32':\n        multiprocessing.set_start_method('fork')\n    main()\n"
+    )
+    findings = check_source(source, "case.py", Config())
+    assert [(f.code, f.line) for f in findings] == [("COW201", 10)]
+    assert findings[0].message.endswith("breaks under spawn: Windows")
+    assert _codes_of(source, Config(platforms=("linux", "macos"))) == []
+    unconditional = source.replace("    if sys.platform != 'win32':\n        multiprocessing", "    multiprocessing")
+    assert _codes_of(unconditional) == []
+
+
+def test_guards_with_and_and_the_else_of_not_main() -> None:
+    pool = "from multiprocessing import Pool\n\ndef f(x):\n    return x\n\n"
+    run = "    with Pool() as p:\n        p.map(f, [1])\n"
+    assert _codes_of(pool + "if __name__ == '__main__' and True:\n" + run) == []
+    assert _codes_of(pool + "if __name__ != '__main__':\n    pass\nelse:\n" + run) == []
+    assert _codes_of(pool + "if __name__ != '__main__':\n" + run) == [("COW203", 7)]
+
+
+def test_executors_start_workers_on_first_use_and_managers_when_made() -> None:
+    source = "from concurrent.futures import ProcessPoolExecutor\nimport multiprocessing\n\nEX = ProcessPoolExecutor()\n\nif __name__ == '__main__':\n    EX.submit(abs, 1)\n"
+    assert _codes_of(source) == []
+    assert _codes_of(source.replace("if __name__ == '__main__':\n    ", "")) == [("COW203", 6)]
+    assert _codes_of("import multiprocessing\nMANAGER = multiprocessing.Manager()\n") == [("COW203", 2)]
+
+
+def test_threads_started_by_an_earlier_call_of_the_guard() -> None:
+    source = (
+        "import threading\nfrom concurrent.futures import ThreadPoolExecutor\nfrom multiprocessing import Pool\n\n"
+        "def beat():\n    pass\n\ndef work(x):\n    return x\n\n"
+        "def start_monitor():\n    threading.Thread(target=beat, daemon=True).start()\n\n"
+        "def main():\n    with Pool() as p:\n        return p.map(work, [1])\n\n"
+        "if __name__ == '__main__':\n    start_monitor()\n    main()\n"
+    )
+    assert _codes_of(source) == [("COW205", 15)]
+    assert _codes_of(source.replace("    start_monitor()\n    main()\n", "    main()\n    start_monitor()\n")) == []
+    # an executor given no work before the fork has started no thread
+    lazy = source.replace("threading.Thread(target=beat, daemon=True).start()", "IO.submit(beat)").replace("def beat", "IO = ThreadPoolExecutor()\n\ndef beat")
+    assert _codes_of(lazy) == [("COW205", 17)]
+    assert _codes_of(lazy.replace("    start_monitor()\n    main()\n", "    main()\n")) == []

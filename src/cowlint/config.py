@@ -259,9 +259,11 @@ def python_minors(spec: str | None) -> tuple[tuple[int, int], ...]:
         return tuple((3, minor) for minor in _MINORS)
     clauses = parse_python_spec(spec)
     admitted = []
+    # a minor is admitted when one of its releases satisfies every clause: the first, a late
+    # one, and those the clauses name (==3.11.4, <3.12.2)
+    patches = {0, 50} | {part for _, version, _ in clauses if len(version) > 2 for part in (version[2] - 1, version[2], version[2] + 1) if part >= 0}
     for minor in _MINORS:
-        # a minor is admitted when its first or a late patch release satisfies every clause
-        if any(all(_satisfies((3, minor, patch), clause) for clause in clauses) for patch in (0, 50)):
+        if any(all(_satisfies((3, minor, patch), clause) for clause in clauses) for patch in patches):
             admitted.append((3, minor))
     return tuple(admitted)
 

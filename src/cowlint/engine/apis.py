@@ -19,6 +19,8 @@ PROCESS_CONSTRUCTORS = frozenset(
         "multiprocessing.context.ForkServerProcess",
     }
 )
+# a manager runs a server process: started when made (SyncManager: on .start())
+MANAGER_CONSTRUCTORS = frozenset({"multiprocessing.Manager", "multiprocessing.context.BaseContext.Manager", "multiprocessing.managers.SyncManager"})
 # asyncio: loop.run_in_executor(executor, func, *args) dispatches through the executor.
 RUN_IN_EXECUTOR = "run_in_executor"
 # Threads share memory: never a process dispatch, whatever the receiver is called.
@@ -43,6 +45,8 @@ THREAD_POOLS = frozenset(
         "multiprocessing.dummy.Pool",
     }
 )
+# executors whose threads start on the first submit, not when made
+LAZY_THREAD_POOLS = frozenset({"concurrent.futures.ThreadPoolExecutor", "concurrent.futures.thread.ThreadPoolExecutor"})
 # threads start on .start(); joined on .join(); pools end on these
 THREAD_CLASSES = frozenset({"threading.Thread", "threading.Timer", "multiprocessing.dummy.Process", "multiprocessing.dummy.DummyProcess"})
 THREAD_ENDS = frozenset({"join", "shutdown", "terminate", "cancel"})
@@ -56,12 +60,12 @@ _PINNED_PROCESS = {
 }
 
 # the last name of every constructor above: a cheap filter before resolving a call
-CONSTRUCTOR_ATTRIBUTES = frozenset(name.rsplit(".", 1)[-1] for name in POOL_CONSTRUCTORS | EXECUTOR_CONSTRUCTORS | PROCESS_CONSTRUCTORS)
+CONSTRUCTOR_ATTRIBUTES = frozenset(name.rsplit(".", 1)[-1] for name in POOL_CONSTRUCTORS | EXECUTOR_CONSTRUCTORS | PROCESS_CONSTRUCTORS | MANAGER_CONSTRUCTORS)
 
 GET_CONTEXT = frozenset({"multiprocessing.get_context", "multiprocessing.context.get_context"})
 SET_START_METHOD = frozenset({"multiprocessing.set_start_method", "multiprocessing.context.set_start_method"})
 # ctx.<attr>(...) -> kind
-CONTEXT_FACTORIES = {"Pool": "pool", "Process": "process"}
+CONTEXT_FACTORIES = {"Pool": "pool", "Process": "process", "Manager": "manager"}
 
 POOL_METHODS = frozenset({"map", "map_async", "imap", "imap_unordered", "starmap", "starmap_async", "apply", "apply_async"})
 EXECUTOR_METHODS = frozenset({"submit", "map"})
@@ -151,13 +155,15 @@ def canonical(qualname: str) -> str:
 
 
 def constructor_kind(qualname: str) -> str | None:
-    """``pool``, ``executor``, ``process`` or ``thread`` for a known constructor, else None."""
+    """``pool``, ``executor``, ``process``, ``manager`` or ``thread`` for a known constructor, else None."""
     if qualname in POOL_CONSTRUCTORS:
         return "pool"
     if qualname in EXECUTOR_CONSTRUCTORS:
         return "executor"
     if qualname in PROCESS_CONSTRUCTORS:
         return "process"
+    if qualname in MANAGER_CONSTRUCTORS:
+        return "manager"
     if qualname in THREAD_CONSTRUCTORS:
         return "thread"
     return None

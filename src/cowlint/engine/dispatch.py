@@ -252,13 +252,13 @@ class ProcessStart:
 
 
 def find_process_starts(facts: ModuleFacts, resolver: Resolver) -> list[ProcessStart]:
-    """Every construction of a process pool, executor or Process (subclass) in the module."""
+    """Every construction of a process pool, executor, Process (subclass) or manager in the module."""
     starts = []
     for call_site in facts.calls:
         func = call_site.node.func
         if isinstance(func, cst.Attribute) and func.attr.value not in apis.CONSTRUCTOR_ATTRIBUTES:
             continue
-        constructed = _constructed(call_site, resolver)
+        constructed = _constructed(call_site, resolver, ("pool", "executor", "process", "manager"))
         if constructed is not None:
             starts.append(ProcessStart(call_site, *constructed))
     return starts

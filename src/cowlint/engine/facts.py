@@ -219,6 +219,7 @@ class ModuleFacts:
     classes: dict[cst.ClassDef, ClassInfo]
     calls: list[CallSite]
     mutations: list[Mutation]
+    has_main_guard: bool = False  # the module is written to run as a script
 
     def __post_init__(self) -> None:
         self._call_sites = {id(site.node): site for site in self.calls}
@@ -245,17 +246,19 @@ def dotted_name(node: cst.BaseExpression) -> str | None:
     return None
 
 
-def is_main_guard(test: cst.BaseExpression) -> bool:
-    """``__name__ == "__main__"``, with either quoting, either way round."""
+def main_guard(test: cst.BaseExpression) -> str | None:
+    """``==`` for ``__name__ == "__main__"`` (either quoting, either way round, or the first
+    operand of an ``and``), ``!=`` for its negation, else None."""
+    if type(test) is cst.BooleanOperation and type(test.operator) is cst.And:
+        return "==" if main_guard(test.left) == "==" or main_guard(test.right) == "==" else None
     if type(test) is not cst.Comparison or len(test.comparisons) != 1:
-        return False
+        return None
     target = test.comparisons[0]
-    if type(target.operator) is not cst.Equal:
-        return False
+    operator = {cst.Equal: "==", cst.NotEqual: "!="}.get(type(target.operator))
     sides = (test.left, target.comparator)
     names = [side for side in sides if type(side) is cst.Name and side.value == "__name__"]
     strings = [side for side in sides if type(side) is cst.SimpleString and side.evaluated_value == "__main__"]
-    return len(names) == 1 and len(strings) == 1
+    return operator if len(names) == 1 and len(strings) == 1 else None
 
 
 def _decorator_names(node: cst.FunctionDef | cst.ClassDef) -> list[str]:
@@ -288,6 +291,7 @@ class _Collector:
         self.loop_bodies: dict[int, cst.For] = {}  # id(body) -> its for loop: the iterable runs once
         self.guard_bodies: set[int] = set()  # id(body) of module-level ``if __name__ == "__main__":``
         self.guard_depth = 0
+        self.has_main_guard = False
 
     def guarded(self, scope: Scope) -> bool:
         """Whether code of ``scope`` here runs only when the module is the main script."""
@@ -380,6 +384,7 @@ class _Collector:
             classes=self.classes,
             calls=self.calls,
             mutations=self.mutations,
+            has_main_guard=self.has_main_guard,
         )
 
     def push_exit(self, stack: _Stack, callback: Callable[[], object]) -> None:
@@ -394,7 +399,9 @@ class _Collector:
 
     def on_call(self, node: cst.Call, scope: Scope, stack: _Stack) -> Scope:
         frame = scope.frame()
-        conditional = bool(self.branches.get(id(frame))) or bool(self.loops.get(id(frame)))
+        # the main guard's own if does not make a call conditional: it is how scripts run
+        branches = self.branches.get(id(frame), 0) - (self.guard_depth if frame is self.module_scope else 0)
+        conditional = branches > 0 or bool(self.loops.get(id(frame)))
         self.calls.append(CallSite(node, scope, self.tick(), self.current_loops(scope), self.guarded(scope), conditional))
         func = node.func
         if type(func) is cst.Attribute and func.attr.value in _MUTATING_METHODS:
@@ -465,6 +472,7 @@ class _Collector:
     def on_block(self, node: cst.BaseSuite, scope: Scope, stack: _Stack) -> Scope:
         if id(node) in self.guard_bodies:
             self.guard_bodies.discard(id(node))
+            self.has_main_guard = True
             self.guard_depth += 1
             self.push_exit(stack, self.leave_guard)
         loop = self.loop_bodies.pop(id(node), None)
@@ -479,8 +487,12 @@ class _Collector:
 
     def on_branch(self, node: cst.CSTNode, scope: Scope, stack: _Stack) -> Scope:
         """if/try/match: bindings inside may not happen."""
-        if type(node) is cst.If and scope.frame() is self.module_scope and is_main_guard(node.test):
-            self.guard_bodies.add(id(node.body))
+        if type(node) is cst.If and scope.frame() is self.module_scope:
+            guard = main_guard(node.test)
+            if guard == "==":
+                self.guard_bodies.add(id(node.body))
+            elif guard == "!=" and isinstance(node.orelse, cst.Else):
+                self.guard_bodies.add(id(node.orelse.body))
         frame = id(scope.frame())
         self.branches[frame] = self.branches.get(frame, 0) + 1
 

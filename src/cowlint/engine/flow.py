@@ -46,6 +46,8 @@ class Flow:
         self.facts = facts
         self.resolver = resolver
         self._callees: dict[int, set[int]] | None = None
+        self._by_frame: dict[int, list[CallSite]] | None = None
+        self._reached: dict[int, set[int]] = {}
 
     # ---------------------------------------------------------------- events
 
@@ -66,8 +68,29 @@ class Flow:
             made = self.resolver.eval(site.node, site.scope, site.order)
             if isinstance(made, PoolValue) and made.kind == "thread" and made.api in apis.THREAD_POOLS:
                 handle, block = self._holder(site)
-                starts.append(ThreadStart(site, handle, block))
+                if made.api in apis.LAZY_THREAD_POOLS:  # threads start at the first submit of each body
+                    starts.extend(ThreadStart(use, handle, block) for use in self._first_uses(site, handle))
+                else:
+                    starts.append(ThreadStart(site, handle, block))
         return starts
+
+    def _first_uses(self, made: CallSite, handle: str | None) -> list[CallSite]:
+        """Where a ThreadPoolExecutor starts threads: its first submit or map in each body that
+        uses it (the construction itself when where it goes is unknown)."""
+        if handle is None:
+            return [made]
+        first: dict[int, CallSite] = {}
+        for site in self.facts.calls:
+            func = site.node.func
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value in apis.EXECUTOR_METHODS
+                and isinstance(func.value, cst.Name)
+                and func.value.value == handle
+                and (site.scope.frame() is not made.scope.frame() or site.order > made.order)
+            ):
+                first.setdefault(id(site.scope.frame()), site)
+        return list(first.values())
 
     def _is_thread(self, value: object) -> bool:
         if isinstance(value, PoolValue):
@@ -101,27 +124,49 @@ class Flow:
     # ---------------------------------------------------------------- order
 
     def running_before(self, start: ThreadStart, call: CallSite) -> bool:
-        """Whether the threads of ``start`` have started, and are not yet joined, when ``call`` runs."""
+        """Whether the threads of ``start`` have started, and are not yet joined, when ``call`` runs.
+
+        Either both run in one body, the thread first; or some body (the module, ``main()``)
+        starts the thread, itself or through a call, and later runs the call, itself or
+        through a call; or the thread starts at import, before any function runs.
+        """
         thread_frame = start.site.scope.frame()
         call_frame = call.scope.frame()
         if thread_frame is call_frame:
-            if start.site.order >= call.order:
-                return False
-            return not self._ended(start, call.order, call.node)
-        # threads started when the module is imported run before any of its functions ...
+            return start.site.order < call.order and not self._ended(start, call.order, call.node)
+        if self._ended(start, _END, None) and thread_frame.kind == FUNCTION:
+            return False  # joined before its function returns
         if call_frame.kind == FUNCTION and thread_frame.kind == MODULE and not start.site.guarded:
-            return not self._ended(start, _END, None)
-        # ... the call's function runs from a call after the thread started ...
-        if call_frame.kind == FUNCTION:
-            for site in self.facts.calls:
-                if site.scope.frame() is thread_frame and site.order > start.site.order and id(call_frame.node) in self.reach(site):
-                    return not self._ended(start, site.order, site.node)
-        # ... or the thread was started by a function called before the call
-        if thread_frame.kind == FUNCTION and not self._ended(start, _END, None):
-            for site in self.facts.calls:
-                if site.scope.frame() is call_frame and site.order < call.order and id(thread_frame.node) in self.reach(site):
+            return not self._ended(start, _END, None)  # started at import time
+        for frame in self._frames():
+            if frame is thread_frame:
+                starts = [start.site.order]
+            else:
+                starts = [site.order for site in self._calls_in(frame) if id(thread_frame.node) in self.reach(site)]
+            if not starts:
+                continue
+            first = min(starts)
+            if frame is call_frame:
+                if first < call.order and (frame is not thread_frame or not self._ended(start, call.order, call.node)):
                     return True
+                continue
+            for site in self._calls_in(frame):
+                if site.order > first and id(call_frame.node) in self.reach(site):
+                    if frame is not thread_frame or not self._ended(start, site.order, site.node):
+                        return True
         return False
+
+    def _frames(self) -> list[Scope]:
+        """The bodies that run code: the module and every function."""
+        frames = {id(site.scope.frame()): site.scope.frame() for site in self.facts.calls}
+        return [frame for frame in frames.values() if frame.kind in (MODULE, FUNCTION)]
+
+    def _calls_in(self, frame: Scope) -> list[CallSite]:
+        if self._by_frame is None:
+            self._by_frame = {}
+            for site in self.facts.calls:
+                self._by_frame.setdefault(id(site.scope.frame()), []).append(site)
+        return self._by_frame.get(id(frame), [])
 
     def _ended(self, start: ThreadStart, at: int, inside: cst.CSTNode | None) -> bool:
         """Whether the threads of ``start`` were joined before position ``at`` of their own body
@@ -146,6 +191,12 @@ class Flow:
 
     def reach(self, site: CallSite) -> set[int]:
         """The module functions (ids of their nodes) a call runs, transitively."""
+        cached = self._reached.get(id(site.node))
+        if cached is None:
+            cached = self._reached[id(site.node)] = self._reach(site)
+        return cached
+
+    def _reach(self, site: CallSite) -> set[int]:
         graph = self._graph()
         found = self._callee(site)
         if found is None or not isinstance(found.node, cst.FunctionDef):

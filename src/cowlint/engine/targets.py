@@ -69,7 +69,7 @@ class StartVerdict:
 
     def breaks_text(self) -> str:
         """Where the workers are not forked: ``spawn/forkserver: macOS, Windows, Linux with Python >= 3.14``."""
-        if self.start.method is not None:
+        if self.start.method is not None and not self.start.conditional:
             return f"{self.start.method} ({self.start.how}): every platform"
         methods = "/".join(dict.fromkeys(t.default for t in self.other))
         return f"{methods}: {', '.join(t.label for t in self.other)}"
@@ -83,13 +83,17 @@ class StartVerdict:
 
     def forks_text(self) -> str:
         """``Linux with Python < 3.14`` or ``fork, from get_context("fork")``."""
-        if self.start.method is not None:
+        if self.start.method is not None and not self.start.conditional:
             return f"{self.start.how}"
         return ", ".join(t.label for t in self.forks)
 
 
 def verdict(start: StartMethod, config: Config) -> StartVerdict:
     """The start of ``start``'s workers on each target of ``config``."""
+    if start.conditional:  # fork where it can: every target but Windows
+        targets = default_targets(config.platforms, config.python)
+        forks = tuple(Target(t.label, "fork") for t in targets if t.label != "Windows")
+        return StartVerdict(start, forks, tuple(t for t in targets if t.label == "Windows"))
     if start.method is not None:
         pinned = (Target("every platform", start.method),)
         return StartVerdict(start, pinned, ()) if start.method == "fork" else StartVerdict(start, (), pinned)

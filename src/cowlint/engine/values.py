@@ -63,6 +63,7 @@ class StartMethod:
 
     method: str | None
     how: str
+    conditional: bool = False  # chosen under an if (``if sys.platform != "win32": set_start_method("fork")``)
 
     @property
     def pinned_fork(self) -> bool:
@@ -644,7 +645,10 @@ class Resolver:
                 arg = argument(site.node, "method", 0)
                 value = self.eval(arg, site.scope, site.order) if arg is not None else UNKNOWN
                 if isinstance(value, Const) and isinstance(value.value, str):
-                    self._set_start.append((StartMethod(value.value, f'set_start_method("{value.value}")'), site))
+                    if not site.conditional:
+                        self._set_start.append((StartMethod(value.value, f'set_start_method("{value.value}")'), site))
+                    elif value.value == "fork":  # fork where the platform has it: Windows still spawns
+                        self._set_start.append((StartMethod("fork", 'set_start_method("fork") under a condition', conditional=True), site))
         return self._set_start
 
     def default_start(self, scope: Scope, at: int) -> StartMethod:

@@ -272,6 +272,7 @@ class Fill:
 
     how: str  # e.g. 'assigned under if __name__ == "__main__"', 'filled by CACHE.update(...) in main()'
     order: int
+    frame: Scope  # the body that makes the change
 
 
 def _function_name(scope: Scope) -> str:
@@ -297,9 +298,9 @@ def run_time_fills(resolver: Resolver, name: str, worker_side: set[int], code: C
         frame = binding.eval_scope.frame()
         if frame is module_scope:
             if binding.guarded:
-                fills.append(Fill('assigned under if __name__ == "__main__"', binding.order))
+                fills.append(Fill('assigned under if __name__ == "__main__"', binding.order, frame))
         elif frame.kind in (FUNCTION, LAMBDA) and id(frame.node) not in worker_side:
-            fills.append(Fill(f"assigned in {_function_name(frame)} through 'global'", binding.order))
+            fills.append(Fill(f"assigned in {_function_name(frame)} through 'global'", binding.order, frame))
     for mutation in facts.mutations:
         if not (isinstance(mutation.target, cst.Name) and mutation.target.value == name):
             continue
@@ -312,7 +313,7 @@ def run_time_fills(resolver: Resolver, name: str, worker_side: set[int], code: C
         if not bindings or not all(b.scope is module_scope for b in bindings):
             continue  # a local of the same name
         where = 'under if __name__ == "__main__"' if frame is module_scope else f"in {_function_name(frame)}"
-        fills.append(Fill(f"filled by {_mutation_text(mutation, code)} {where}", mutation.order))
+        fills.append(Fill(f"filled by {_mutation_text(mutation, code)} {where}", mutation.order, frame))
     fills.sort(key=lambda fill: fill.order)
     return fills
 

@@ -15,7 +15,7 @@ from cowlint.rules.startmethod.common import StartMethodRule
 
 FIX = (
     "pass the data to the workers explicitly (initializer=/initargs= that set the global in each worker, or the task arguments), "
-    'pin multiprocessing.get_context("fork") where fork is intended and available, or put the data in multiprocessing.shared_memory'
+    "or put it in multiprocessing.shared_memory; only if every target has fork (not Windows), pin multiprocessing.get_context(\"fork\")"
 )
 MAX_NAMED = 3
 
@@ -131,19 +131,21 @@ class ForkInheritedState(StartMethodRule):
         reported: set[int] = set()
         for site in module.dispatch_sites:
             verdict = module.start_of(site.start)
-            if verdict.always_forks:
-                continue
+            if verdict.always_forks or site.confidence != "high":
+                continue  # every target forks, or the receiver may be a thread pool
             for payload, worker in module.workers_of(site):
                 if id(payload.expr) in reported:
                     continue
-                broken = [(read, fills) for read in worker_globals(module.resolver, worker) if (fills := self._fills(module, read))]
+                broken = [(read, fills) for read in worker_globals(module.resolver, worker) if (fills := self._fills(module, site, read))]
                 if broken:
                     reported.add(id(payload.expr))
                     yield self._report(module, site, payload.expr, worker, broken, verdict.breaks_text())
 
     @staticmethod
-    def _fills(module: ModuleContext, read: GlobalRead) -> list[str]:
-        fills = run_time_fills(module.resolver, read.name, set(module.worker_side), module.code)
+    def _fills(module: ModuleContext, site: DispatchSite, read: GlobalRead) -> list[str]:
+        frame = site.scope.frame()
+        # a change later in the body that dispatches happens after the workers ran
+        fills = [f for f in run_time_fills(module.resolver, read.name, set(module.worker_side), module.code) if not (f.frame is frame and f.order > site.order)]
         if not fills:
             return []
         # the worker assigns the global itself (lazily, or in its initializer): it does not depend on the parent
@@ -163,13 +165,13 @@ class ForkInheritedState(StartMethodRule):
             else:
                 seen = "its import-time value"
             through = f", through {read.helper}()" if read.helper else ""
-            described.append(f"{read.name} ({fills[0]}{through}; re-imported, it is {seen})")
+            described.append(f"{read.name} ({fills[0]}{through}; a spawned worker sees {seen})")
         more = f" and {len(broken) - MAX_NAMED} more" if len(broken) > MAX_NAMED else ""
         noun = "the global" if len(broken) == 1 else "the globals"
         who = f"{worker.method_of}.{worker.name}" if worker.method_of else worker.name
         it = "it" if len(broken) == 1 else "them"
         message = (
             f"worker {who} ({site.api}) reads {noun} {' and '.join(described)}{more}, set by the parent at run time: "
-            f"only a forked worker inherits {it}, a spawned or forkserver worker re-imports the module; breaks under {breaks}"
+            f"only a forked worker inherits {it}; breaks under {breaks}"
         )
         return Report(node=node, message=message, fix=FIX, confidence=site.confidence)

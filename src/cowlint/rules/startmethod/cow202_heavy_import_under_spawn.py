@@ -144,14 +144,17 @@ class HeavyImportUnderSpawn(StartMethodRule):
 
     @staticmethod
     def _unpinned_dispatch(module: ModuleContext) -> tuple[DispatchSite, StartVerdict, str] | None:
-        """The first dispatch of one of this module's functions that does not fork on every target."""
+        """The first dispatch that makes workers import this module (one of its functions, or
+        anything when the module is a script) without forking on every target."""
         for site in module.dispatch_sites:
             verdict = module.start_of(site.start)
-            if verdict.always_forks:
+            if verdict.always_forks or site.confidence != "high":
                 continue
             for _, worker in module.workers_of(site):
                 if not worker.is_local:
                     return site, verdict, f"{worker.method_of}.{worker.name}" if worker.method_of else worker.name
+            if module.facts.has_main_guard:  # a script: spawned workers re-import it whatever they run
+                return site, verdict, f"{module.code(site.call.func, 30)}'s work"
         return None
 
     @staticmethod

@@ -14,7 +14,7 @@ from cowlint.rules.payload.common import PREFILTER
 from cowlint.rules.startmethod.common import StartMethodRule
 
 FIX = 'move the code that starts processes into a function (e.g. main()) and call it under if __name__ == "__main__":'
-_KIND = {"pool": "a process pool", "executor": "a process pool executor", "process": "a process"}
+_KIND = {"pool": "a process pool", "executor": "a process pool executor", "process": "a process", "manager": "a manager's server process"}
 
 
 class UnguardedProcessStart(StartMethodRule):
@@ -96,7 +96,7 @@ class UnguardedProcessStart(StartMethodRule):
 
     def check(self, module: ModuleContext) -> Iterable[Report]:
         starting: dict[int, ProcessStart] = {}  # function node id -> a start inside it
-        for start in module.process_starts:
+        for start in self._starts(module):
             frame = start.site.scope.frame()
             if frame.kind == MODULE:
                 if not start.site.guarded:
@@ -115,13 +115,25 @@ class UnguardedProcessStart(StartMethodRule):
                     break
 
     @staticmethod
+    def _starts(module: ModuleContext) -> list[ProcessStart]:
+        """Where processes start: pools, Processes and managers when made; an executor's
+        workers on its first submit or map (making one at module level is harmless)."""
+        starts = [start for start in module.process_starts if start.made.kind != "executor"]
+        for site in module.dispatch_sites:
+            if site.receiver.kind == "executor" and site.api.startswith("ProcessPoolExecutor.") and site.confidence == "high":
+                call_site = module.facts.call_site(site.call)
+                if call_site is not None:
+                    starts.append(ProcessStart(call_site, site.receiver, site.start))
+        return starts
+
+    @staticmethod
     def _report(module: ModuleContext, start: ProcessStart, node: cst.CSTNode, through: str | None) -> Iterable[Report]:
         verdict = module.start_of(start.start)
         if verdict.always_forks:
             return
         what = _KIND.get(start.made.kind, "a process")
         if through is None:
-            where = f"{what} is started at module level"
+            where = f"{what} is started at module level" if start.made.kind != "executor" else f"{what} starts its workers here, at module level"
         else:
             where = f"{through}() starts {what} ({module.code(start.site.node.func, 30)}) and is called at module level"
         message = (

@@ -13,7 +13,7 @@ from cowlint.rules.base import Report
 from cowlint.rules.payload.common import PREFILTER
 from cowlint.rules.startmethod.common import StartMethodRule
 
-FIX = "define the function at module level (pass what it closed over as arguments, or bind them with functools.partial of a module-level function)"
+FIX = "define it at module level (pass what it closed over as arguments, or bind them with functools.partial of a module-level function)"
 FIX_GUARD = 'define the function at module level, above if __name__ == "__main__":'
 
 
@@ -110,6 +110,8 @@ class UnpicklableCallable(StartMethodRule):
     def _check(module: ModuleContext, site: DispatchSite, payload: Payload, worker: Callee) -> Report | None:
         if payload.role == "instance":
             return None  # a Process subclass's run method: the instance is pickled, found by name
+        if site.confidence != "high":
+            return None  # a receiver named like a pool, of unknown origin: it may be a thread pool
         always_pickled = payload.role == "callable"
         verdict = module.start_of(site.start)
         if not always_pickled and verdict.always_forks:

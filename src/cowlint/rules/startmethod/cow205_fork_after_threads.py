@@ -14,8 +14,8 @@ from cowlint.rules.base import Report
 from cowlint.rules.startmethod.common import StartMethodRule
 
 FIX = (
-    "start the process pool before any thread (or join the threads first), "
-    'or use a start method that does not fork: multiprocessing.get_context("forkserver") or ("spawn")'
+    "start the processes before any thread, or join the threads first; if the workers need nothing the parent set up at run time, "
+    'a start method that does not fork avoids it too: multiprocessing.get_context("forkserver")'
 )
 FIX_OS = "fork before starting threads (or join them first), or start the child with subprocess or multiprocessing's forkserver/spawn"
 
@@ -146,7 +146,13 @@ class ForkAfterThreads(StartMethodRule):
     @staticmethod
     def _thread_text(module: ModuleContext, thread: ThreadStart) -> str:
         node: cst.CSTNode = thread.site.node
-        return module.code(node, 40)
+        text = module.code(node, 60)
+        if len(text) <= 40 or not isinstance(node, cst.Call):
+            return text
+        func = node.func  # keep the callees whole, drop the arguments: threading.Thread(...).start()
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call):
+            return f"{module.code(func.value.func, 40)}(...).{func.attr.value}()"
+        return f"{module.code(func, 40)}(...)"
 
     @staticmethod
     def _danger() -> str:
