@@ -1,4 +1,10 @@
-"""Virtualenvs for the peers the benchmarks compare against, built once under benchmarks/.venvs/."""
+"""Virtualenvs for the peers the benchmarks compare against, built under benchmarks/.venvs/.
+
+    python benchmarks/peers.py [--with-fixit]
+
+makes them (flake8 without the plugin, flake8 with this checkout's plugin, and
+fixit when asked); bench_linters.py only uses what exists.
+"""
 
 from __future__ import annotations
 
@@ -28,3 +34,17 @@ def flake8_alone() -> Path:
 def flake8_with_cowlint() -> Path:
     """flake8 with this checkout's plugin."""
     return environment("flake8-cowlint", "flake8", "flake8>=6", str(ROOT))
+
+
+def main() -> int:
+    import sys
+
+    print(flake8_alone())
+    print(flake8_with_cowlint())
+    if "--with-fixit" in sys.argv[1:]:
+        print(environment("fixit", "fixit", "fixit"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

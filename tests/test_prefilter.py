@@ -1,26 +1,28 @@
 """The prefilter only skips files that cannot produce findings.
 
-The full engine without the prefilter must report exactly the same findings
-over the fixtures, the examples, the project's own code, and the standard
-library's files that mention multiprocessing or concurrency (a bounded sample,
-so the test stays quick; the whole tree is in benchmarks).
+Both tiers (the byte prefilter, then the syntax-tree check before the libcst
+parse) are off with ``use_prefilter=False``: the full engine must then report
+exactly the same rule findings over the fixtures, the examples, the project's
+own code and the whole standard library. COW901 (a file that does not parse) is
+only reported for files that pass the prefilter, so it is left out of the
+comparison.
 """
 
 from __future__ import annotations
 
 import sysconfig
-from pathlib import Path
 
 from cowlint import Config, check_paths
 
 from .conftest import ROOT
 
 
-def _same_findings(paths: list[str]) -> int:
+def _same_findings(paths: list[str], jobs: int = 1) -> int:
     config = Config()
-    filtered = check_paths(paths, config)
-    unfiltered = check_paths(paths, config, use_prefilter=False)
-    assert filtered.findings == unfiltered.findings
+    filtered = check_paths(paths, config, jobs=jobs)
+    unfiltered = check_paths(paths, config, use_prefilter=False, jobs=jobs)
+    assert not filtered.errors and not unfiltered.errors
+    assert [f for f in filtered.findings if f.code != "COW901"] == [f for f in unfiltered.findings if f.code != "COW901"]
     assert unfiltered.files_parsed >= filtered.files_parsed
     return unfiltered.files_parsed - filtered.files_parsed
 
@@ -29,9 +31,8 @@ def test_prefilter_is_sound_on_project_files() -> None:
     _same_findings([str(ROOT / "fixtures"), str(ROOT / "examples"), str(ROOT / "src")])
 
 
-def test_prefilter_is_sound_on_stdlib_sample() -> None:
-    stdlib = Path(sysconfig.get_paths()["stdlib"])
-    sample = sorted(str(p) for p in (stdlib / "multiprocessing").glob("*.py")) + sorted(str(p) for p in (stdlib / "concurrent" / "futures").glob("*.py"))
-    sample += [str(stdlib / name) for name in ("compileall.py", "subprocess.py", "asyncio/base_events.py", "logging/handlers.py") if (stdlib / name).exists()]
-    skipped = _same_findings(sample)
-    assert skipped > 0  # the sample includes files the prefilter does skip
+def test_prefilter_is_sound_on_the_standard_library() -> None:
+    # ~1 minute on 2 cores: libcst parses all 1,790 files once, without the prefilter
+    stdlib = sysconfig.get_paths()["stdlib"]
+    skipped = _same_findings([stdlib], jobs=2)
+    assert skipped > 1000  # the prefilter does skip most of the tree

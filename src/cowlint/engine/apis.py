@@ -59,8 +59,11 @@ _PINNED_PROCESS = {
     "multiprocessing.context.ForkServerProcess": "forkserver",
 }
 
-# the last name of every constructor above: a cheap filter before resolving a call
+# the last name of every constructor: a cheap filter before resolving a call
 CONSTRUCTOR_ATTRIBUTES = frozenset(name.rsplit(".", 1)[-1] for name in POOL_CONSTRUCTORS | EXECUTOR_CONSTRUCTORS | PROCESS_CONSTRUCTORS | MANAGER_CONSTRUCTORS)
+
+# calls that fork the calling process directly (by last name)
+FORK_NAMES = frozenset({"fork", "forkpty"})
 
 GET_CONTEXT = frozenset({"multiprocessing.get_context", "multiprocessing.context.get_context"})
 SET_START_METHOD = frozenset({"multiprocessing.set_start_method", "multiprocessing.context.set_start_method"})
@@ -70,6 +73,9 @@ CONTEXT_FACTORIES = {"Pool": "pool", "Process": "process", "Manager": "manager"}
 POOL_METHODS = frozenset({"map", "map_async", "imap", "imap_unordered", "starmap", "starmap_async", "apply", "apply_async"})
 EXECUTOR_METHODS = frozenset({"submit", "map"})
 DISPATCH_METHODS = POOL_METHODS | EXECUTOR_METHODS
+# Every finding starts from a name among these (a constructor, a dispatch method, a fork)
+# used in the code: a file whose syntax tree has none of them is not parsed by libcst.
+CANDIDATE_NAMES = CONSTRUCTOR_ATTRIBUTES | DISPATCH_METHODS | FORK_NAMES | {RUN_IN_EXECUTOR}
 
 PARTIAL = frozenset({"functools.partial"})
 DATACLASS_FIELD = frozenset({"dataclasses.field", "attr.ib", "attr.field", "attrs.field"})

@@ -22,6 +22,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, TypeVar
 
 from cowlint.config import Config, ConfigError, format_size, with_file_header
+from cowlint.engine import apis
 from cowlint.engine.cache import Cache
 from cowlint.engine.cache import digest as content_digest
 from cowlint.engine.discovery import FileToCheck, PathProblem, discover
@@ -86,7 +87,7 @@ class _Plan:
     config: Config
     rules: tuple[type[Rule], ...]
     report_parse_errors: bool
-
+    tiered: bool  # the syntax-tree prefilter applies too
 
 def _plan(data: bytes, path: str, config: Config, use_prefilter: bool) -> tuple[FileResult, _Plan | None]:
     """The file's own configuration and rules, or no plan when the prefilter rules the file out."""
@@ -101,7 +102,7 @@ def _plan(data: bytes, path: str, config: Config, use_prefilter: bool) -> tuple[
         return result, None
     if not rules and not report_parse_errors:
         return result, None
-    return result, _Plan(config, rules, report_parse_errors)
+    return result, _Plan(config, rules, report_parse_errors, use_prefilter)
 
 
 def check_bytes(data: bytes, path: str, config: Config, *, use_prefilter: bool = True, apply_noqa: bool = True) -> FileResult:
@@ -138,7 +139,7 @@ def _check_planned(data: bytes, plan: _Plan, result: FileResult, apply_noqa: boo
             result.findings.append(_engine_finding("COW901", path, line, 1, f"cannot decode the file: {error}", "save the file as UTF-8 or declare its encoding (PEP 263)"))
         return
     result.source = source
-    _check_text(source, list(plan.rules), config, result, report_parse_errors, apply_noqa)
+    _check_text(source, list(plan.rules), config, result, report_parse_errors, apply_noqa, plan.tiered)
 
 
 def _libcst() -> ModuleType:
@@ -155,8 +156,8 @@ class PythonRejects(Exception):
         self.line, self.column, self.message = line, column, message
 
 
-def _python_verdict(source: SourceText) -> None:
-    """Raise PythonRejects unless CPython's parser accepts the file.
+def _python_verdict(source: SourceText) -> ast.Module:
+    """CPython's syntax tree of the file; raise PythonRejects if its parser refuses it.
 
     libcst's native parser overflows its stack (a segfault, killing the run)
     or turns super-linear on inputs CPython refuses anyway: thousands of nested
@@ -166,13 +167,30 @@ def _python_verdict(source: SourceText) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ast.parse(source.text, filename=source.path)
+            return ast.parse(source.text, filename=source.path)
     except SyntaxError as error:
         raise PythonRejects(error.lineno or 1, error.offset or 1, f"syntax error: {error.msg}") from None
     except RecursionError:
         raise PythonRejects(1, 1, "too deeply nested for Python's own parser (RecursionError)") from None
     except (ValueError, MemoryError) as error:
         raise PythonRejects(1, 1, f"syntax error: {error}") from None
+
+
+def ast_candidate(tree: ast.Module) -> bool:
+    """The second prefilter tier: whether the code (not its comments or strings) uses a name
+    every finding starts from: a constructor, a dispatch method, a fork, or an import of one."""
+    names = apis.CANDIDATE_NAMES
+    for node in ast.walk(tree):
+        kind = type(node)
+        if kind is ast.Attribute:
+            if node.attr in names:  # type: ignore[attr-defined]
+                return True
+        elif kind is ast.Name:
+            if node.id in names:  # type: ignore[attr-defined]
+                return True
+        elif kind is ast.alias and node.name.rsplit(".", 1)[-1] in names:  # type: ignore[attr-defined]
+            return True
+    return False
 
 
 def _libcst_failure(error: Exception) -> tuple[int, int, str, str]:
@@ -235,19 +253,24 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _check_text(source: SourceText, rules: list[type[Rule]], config: Config, result: FileResult, report_parse_errors: bool, apply_noqa: bool) -> None:
+def _check_text(source: SourceText, rules: list[type[Rule]], config: Config, result: FileResult, report_parse_errors: bool, apply_noqa: bool, tiered: bool) -> None:
     with _gc_paused():
-        _with_big_stack(lambda: _check_parsed(source, rules, config, result, report_parse_errors, apply_noqa))
+        _with_big_stack(lambda: _check_parsed(source, rules, config, result, report_parse_errors, apply_noqa, tiered))
 
 
-def _check_parsed(source: SourceText, rules: list[type[Rule]], config: Config, result: FileResult, report_parse_errors: bool, apply_noqa: bool) -> None:
+def _check_parsed(
+    source: SourceText, rules: list[type[Rule]], config: Config, result: FileResult, report_parse_errors: bool, apply_noqa: bool, tiered: bool
+) -> None:
     path = source.path
     try:
-        _python_verdict(source)
+        tree = _python_verdict(source)
     except PythonRejects as rejected:
         if report_parse_errors:
             result.findings.append(_engine_finding("COW901", path, rejected.line, rejected.column, rejected.message, "fix the file; it was not checked"))
         return
+    if tiered and not ast_candidate(tree):
+        return  # nothing any rule starts from: no libcst parse
+    del tree
     cst = _libcst()
     from cowlint.engine.context import ModuleContext
     from cowlint.engine.facts import collect_facts
@@ -362,6 +385,7 @@ def check_paths(
     # files that need a parse; their bytes and plan are kept only while the
     # count stays below what would go to a pool (workers re-read their files)
     candidates: list[tuple[FileToCheck, bytes | None, FileResult, _Plan, str]] = []
+    sizes: dict[str, int] = {}
     for item in discover(paths, config, force_exclude=force_exclude):
         if isinstance(item, PathProblem):
             if item.fatal and _engine_code_enabled("COW902", config, item.display):
@@ -389,8 +413,11 @@ def check_paths(
                 cache.put(item.display, key, result)
         else:
             candidates.append((item, data if len(candidates) < PARALLEL_MIN_FILES else None, result, plan, key))
+            sizes[item.display] = len(data)
     workers = pool_workers(len(candidates), jobs)
     if workers:
+        # biggest files first: the last chunks are small, so the workers finish together
+        candidates.sort(key=lambda candidate: -sizes[candidate[0].display])
         results: Iterator[FileResult] = check_in_pool([item for item, *_ in candidates], config, use_prefilter=use_prefilter, workers=workers)
     else:
         results = (_check_candidate(item, kept, result, plan, config, use_prefilter) for item, kept, result, plan, _ in candidates)
