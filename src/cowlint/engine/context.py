@@ -24,6 +24,7 @@ class ModuleContext:
         self.module = module
         self.facts = facts
         self.config = config
+        self._workers: dict[int, list[tuple[Payload, Callee]]] = {}
 
     @cached_property
     def resolver(self) -> Resolver:
@@ -55,6 +56,9 @@ class ModuleContext:
 
     def workers_of(self, site: DispatchSite) -> list[tuple[Payload, Callee]]:
         """The module functions, lambdas and classes a dispatch runs in its workers."""
+        cached = self._workers.get(id(site.call))
+        if cached is not None:
+            return cached
         found: list[tuple[Payload, Callee]] = []
         for payload in site.payloads:
             if payload.role in ("callable", "target", "initializer"):
@@ -68,6 +72,7 @@ class ModuleContext:
                         scope = self.facts.scopes.get(run)
                         found.append((payload, Callee(run, scope, info.scope, None, False, info.name)))
                         break
+        self._workers[id(site.call)] = found
         return found
 
     @cached_property

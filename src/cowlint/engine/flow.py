@@ -16,10 +16,9 @@ import libcst as cst
 from cowlint.engine import apis
 from cowlint.engine.facts import FUNCTION, MODULE, CallSite, ModuleFacts, Scope, walk
 from cowlint.engine.values import Instance, PoolValue, Qualified, Resolver
-from cowlint.engine.workers import Callee, callee
 
 _END = 1 << 62  # a position after every statement
-# the last names of the thread pool constructors (and the names they are often imported as)
+# the last names of the thread pool constructors
 _THREAD_POOL_NAMES = frozenset({name.rsplit(".", 1)[-1] for name in apis.THREAD_POOLS})
 
 
@@ -45,9 +44,6 @@ class Flow:
     def __init__(self, facts: ModuleFacts, resolver: Resolver) -> None:
         self.facts = facts
         self.resolver = resolver
-        self._callees: dict[int, set[int]] | None = None
-        self._by_frame: dict[int, list[CallSite]] | None = None
-        self._reached: dict[int, set[int]] = {}
 
     # ---------------------------------------------------------------- events
 
@@ -142,7 +138,7 @@ class Flow:
             if frame is thread_frame:
                 starts = [start.site.order]
             else:
-                starts = [site.order for site in self._calls_in(frame) if id(thread_frame.node) in self.reach(site)]
+                starts = [site.order for site in self.resolver.calls_in(frame) if id(thread_frame.node) in self.reach(site)]
             if not starts:
                 continue
             first = min(starts)
@@ -150,7 +146,7 @@ class Flow:
                 if first < call.order and (frame is not thread_frame or not self._ended(start, call.order, call.node)):
                     return True
                 continue
-            for site in self._calls_in(frame):
+            for site in self.resolver.calls_in(frame):
                 if site.order > first and id(call_frame.node) in self.reach(site):
                     if frame is not thread_frame or not self._ended(start, site.order, site.node):
                         return True
@@ -160,13 +156,6 @@ class Flow:
         """The bodies that run code: the module and every function."""
         frames = {id(site.scope.frame()): site.scope.frame() for site in self.facts.calls}
         return [frame for frame in frames.values() if frame.kind in (MODULE, FUNCTION)]
-
-    def _calls_in(self, frame: Scope) -> list[CallSite]:
-        if self._by_frame is None:
-            self._by_frame = {}
-            for site in self.facts.calls:
-                self._by_frame.setdefault(id(site.scope.frame()), []).append(site)
-        return self._by_frame.get(id(frame), [])
 
     def _ended(self, start: ThreadStart, at: int, inside: cst.CSTNode | None) -> bool:
         """Whether the threads of ``start`` were joined before position ``at`` of their own body
@@ -191,41 +180,4 @@ class Flow:
 
     def reach(self, site: CallSite) -> set[int]:
         """The module functions (ids of their nodes) a call runs, transitively."""
-        cached = self._reached.get(id(site.node))
-        if cached is None:
-            cached = self._reached[id(site.node)] = self._reach(site)
-        return cached
-
-    def _reach(self, site: CallSite) -> set[int]:
-        graph = self._graph()
-        found = self._callee(site)
-        if found is None or not isinstance(found.node, cst.FunctionDef):
-            return set()
-        reached = {id(found.node)}
-        pending = [id(found.node)]
-        while pending:
-            for nxt in graph.get(pending.pop(), ()):
-                if nxt not in reached:
-                    reached.add(nxt)
-                    pending.append(nxt)
-        return reached
-
-    def _graph(self) -> dict[int, set[int]]:
-        """Function node -> the function nodes it calls directly."""
-        if self._callees is None:
-            self._callees = {}
-            for site in self.facts.calls:
-                frame: Scope = site.scope.frame()
-                if frame.kind != FUNCTION:
-                    continue
-                found = self._callee(site)
-                if found is not None and isinstance(found.node, cst.FunctionDef):
-                    self._callees.setdefault(id(frame.node), set()).add(id(found.node))
-        return self._callees
-
-    def _callee(self, site: CallSite) -> Callee | None:
-        """The module function a plain call ``f(...)`` or ``self.method(...)`` runs."""
-        func = site.node.func
-        if type(func) is cst.Name or (type(func) is cst.Attribute and type(func.value) is cst.Name and func.value.value == "self"):
-            return callee(self.resolver, func, site.scope, site.order)
-        return None
+        return self.resolver.reached(site)

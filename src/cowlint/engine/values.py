@@ -179,6 +179,8 @@ class Resolver:
         self._cutoffs = 0
         self._sizing: list[int] = []  # classes whose instance size is being computed
         self._set_start: list[tuple[StartMethod, CallSite]] | None = None
+        self._reach_memo: dict[int, set[int]] = {}
+        self._frame_calls: dict[int, list[CallSite]] | None = None
         self._instance_memo: dict[int, InstanceSize] = {}
 
     # ---------------------------------------------------------------- names
@@ -677,26 +679,50 @@ class Resolver:
     def _runs_after(self, frame: Scope, setter: Scope, after: int, at: int) -> bool:
         """Whether code of ``frame`` runs after position ``after`` of ``setter``: ``setter`` calls
         it later (through plain calls of module functions), or ``frame`` calls ``setter`` before ``at``."""
-        if frame.kind != MODULE and any(site.order > after and id(frame.node) in self._reached(site) for site in self.facts.calls if site.scope.frame() is setter):
+        if frame.kind != MODULE and any(site.order > after and id(frame.node) in self.reached(site) for site in self.calls_in(setter)):
             return True
-        return any(site.order < at and id(setter.node) in self._reached(site) for site in self.facts.calls if site.scope.frame() is frame)
+        return any(site.order < at and id(setter.node) in self.reached(site) for site in self.calls_in(frame))
 
-    def _reached(self, site: CallSite) -> set[int]:
-        """Function nodes (ids) a plain call ``f(...)`` runs, transitively through plain calls."""
+    def reached(self, site: CallSite) -> set[int]:
+        """The module functions (ids of their def nodes) a call runs: a plain call ``f(...)`` of a
+        module function or ``self.method(...)``, and transitively the calls of those."""
+        cached = self._reach_memo.get(id(site.node))
+        if cached is not None:
+            return cached
         reached: set[int] = set()
         pending = [site]
         while pending:
-            current = pending.pop()
-            func = current.node.func
-            if type(func) is not cst.Name:
+            function = self._called_def(pending.pop())
+            if function is None or id(function) in reached:
                 continue
-            for binding in self.lookup(func.value, current.scope, current.order):
-                if binding.kind != "def" or id(binding.node) in reached:
-                    continue
-                reached.add(id(binding.node))
-                inner = self.facts.scopes.get(binding.node)
-                pending.extend(s for s in self.facts.calls if s.scope.frame() is inner)
+            reached.add(id(function))
+            inner = self.facts.scopes.get(function)
+            if inner is not None:
+                pending.extend(self.calls_in(inner))
+        self._reach_memo[id(site.node)] = reached
         return reached
+
+    def _called_def(self, site: CallSite) -> cst.FunctionDef | None:
+        func = site.node.func
+        if type(func) is cst.Name:
+            bindings = self.lookup(func.value, site.scope, site.order)
+            defs = [b.node for b in bindings if b.kind == "def" and isinstance(b.node, cst.FunctionDef)]
+            return defs[-1] if defs else None
+        if type(func) is cst.Attribute and type(func.value) is cst.Name and func.value.value == "self":
+            value = self.eval(func, site.scope, site.order)
+            if isinstance(value, BoundMethod):
+                for info in self.class_chain(value.receiver.cls):
+                    if value.name in info.methods:
+                        return info.methods[value.name]
+        return None
+
+    def calls_in(self, frame: Scope) -> list[CallSite]:
+        """The calls a body (module or function, comprehensions included) makes, in order."""
+        if self._frame_calls is None:
+            self._frame_calls = {}
+            for call in self.facts.calls:
+                self._frame_calls.setdefault(id(call.scope.frame()), []).append(call)
+        return self._frame_calls.get(id(frame), [])
 
     def module_start_method(self) -> StartMethod:
         """The default start method for code inside functions (a Process subclass's start)."""
