@@ -12,7 +12,7 @@ from pathlib import Path
 from cowlint import __version__
 from cowlint.config import Config, ConfigError, load_config, parse_codes, parse_platforms, parse_python, parse_size, project_config
 from cowlint.engine.cache import CACHE_DIR, Cache
-from cowlint.engine.checker import CheckResult, _merge, check_bytes, check_paths
+from cowlint.engine.checker import CheckResult, _merge, check_bytes, check_paths, fix_files
 from cowlint.engine.finding import Finding
 from cowlint.report import RENDERERS
 from cowlint.rules import RULE_NAMES
@@ -23,7 +23,8 @@ sharing, or silently depends on it: instances (COW101) and large objects
 (COW102) pickled into every task instead of being shared; workers that read
 state only a forked worker inherits (COW201), data every spawned worker
 rebuilds (COW202), process starts outside the main guard (COW203),
-callables pickle cannot send (COW204), forks after threads (COW205). Each
+callables pickle cannot send (COW204), forks after threads (COW205), forks
+after a large heap without gc.freeze() (COW301, fixable with --fix). Each
 finding names the call, estimates the size, names the platforms and Python
 versions where it breaks, and says what to do instead.
 
@@ -78,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="PYPROJECT", help="read [tool.cowlint] from this file instead of the nearest pyproject.toml")
     parser.add_argument("--isolated", action="store_true", help="ignore every configuration file")
     parser.add_argument("--jobs", "-j", type=int, metavar="N", default=None, help="worker processes for big trees (default: the number of CPUs; 1 checks in this process)")
+    parser.add_argument("--fix", action="store_true", help="apply the safe automatic fixes (COW301: gc.freeze() before a fork), then report what remains")
     parser.add_argument("--no-cache", action="store_true", help=f"check every file again instead of reusing the results kept in {CACHE_DIR}/ for unchanged files")
     parser.add_argument("--force-exclude", action="store_true", help="apply exclude to the paths named on the command line too (for pre-commit, which names every file)")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
@@ -192,13 +194,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError("'-' (standard input) cannot be combined with other paths")
         use_prefilter = not args.no_prefilter
         if paths == ["-"]:
+            if args.fix:
+                raise UsageError("--fix rewrites files: it cannot be used with standard input")
             result = run_stdin(args.stdin_filename or "-", config, use_prefilter)
         else:
             if args.jobs is not None and args.jobs < 1:
                 raise UsageError("--jobs: expected a number of processes, 1 or more")
             jobs = args.jobs or os.cpu_count() or 1
-            cache = None if args.no_cache else Cache.for_run(config, use_prefilter)
-            result = check_paths(paths, config, use_prefilter=use_prefilter, force_exclude=args.force_exclude, jobs=jobs, cache=cache)
+            def run() -> CheckResult:
+                cache = None if args.no_cache else Cache.for_run(config, use_prefilter)
+                return check_paths(paths, config, use_prefilter=use_prefilter, force_exclude=args.force_exclude, jobs=jobs, cache=cache)
+
+            result = run()
+            if args.fix:
+                fixed, changed, problems = fix_files(result.findings, config)
+                if changed:
+                    result = run()
+                result.errors.extend(problems)
+                if changed:
+                    err.write(f"cowlint: fixed {_plural(fixed, 'finding')} in {_plural(changed, 'file')}\n")
     except (ConfigError, UsageError) as error:
         err.write(f"cowlint: error: {error}\n")
         return 2

@@ -204,3 +204,11 @@ def looks_like_pool_name(name: str) -> bool:
     """A receiver name that says process pool or executor (and not thread)."""
     encoded = name.encode("utf-8", "replace")
     return any(part in encoded for part in POOL_NAME_PARTS) and "thread" not in name.lower()
+
+
+# calls whose result is a heap of Python containers (dicts, lists) of unknown size
+HEAP_LOADERS = frozenset({"json.load", "json.loads", "pickle.load", "pickle.loads", "yaml.load", "yaml.safe_load", "yaml.full_load", "marshal.load", "joblib.load"})
+# iterating these yields one container per row
+ROW_READERS = frozenset({"csv.reader", "csv.DictReader"})
+# gc module calls the COW3xx rules follow, by qualified name
+GC_CALLS = {"gc.disable": "disable", "gc.enable": "enable", "gc.collect": "collect", "gc.freeze": "freeze", "gc.unfreeze": "unfreeze"}

@@ -32,6 +32,7 @@ from cowlint.engine.source import SourceText, UndecodableSource, decode_source
 from cowlint.rules import ENGINE_CODES, RULE_NAMES
 
 if TYPE_CHECKING:
+    from cowlint.engine.fixes import InsertBefore
     from cowlint.rules.base import Report, Rule
 
 # libcst and the rules are imported on the first file that needs a parse: a run
@@ -258,8 +259,23 @@ def _check_text(source: SourceText, rules: list[type[Rule]], config: Config, res
         _with_big_stack(lambda: _check_parsed(source, rules, config, result, report_parse_errors, apply_noqa, tiered))
 
 
+@dataclass
+class _FixRequest:
+    """Filled by a check that is asked for fixes: the parsed module and the safe fixes of its findings."""
+
+    module: object = None  # the libcst Module
+    fixes: list[InsertBefore] = field(default_factory=list)
+
+
 def _check_parsed(
-    source: SourceText, rules: list[type[Rule]], config: Config, result: FileResult, report_parse_errors: bool, apply_noqa: bool, tiered: bool
+    source: SourceText,
+    rules: list[type[Rule]],
+    config: Config,
+    result: FileResult,
+    report_parse_errors: bool,
+    apply_noqa: bool,
+    tiered: bool,
+    request: _FixRequest | None = None,
 ) -> None:
     path = source.path
     try:
@@ -274,6 +290,7 @@ def _check_parsed(
     cst = _libcst()
     from cowlint.engine.context import ModuleContext
     from cowlint.engine.facts import collect_facts
+    from cowlint.engine.fixes import is_safe
     from cowlint.engine.positions import locate
 
     try:
@@ -314,6 +331,10 @@ def _check_parsed(
         if key in seen:
             continue
         seen.add(key)
+        autofix = report.autofix if report.autofix is not None and is_safe(module, report.autofix) else None
+        if autofix is not None and request is not None:
+            request.module = module
+            request.fixes.append(autofix)
         result.findings.append(
             Finding(
                 path=path,
@@ -327,9 +348,30 @@ def _check_parsed(
                 fix=report.fix,
                 confidence=report.confidence,
                 size_bytes=report.size_bytes,
+                autofix=autofix.description if autofix is not None else None,
             )
         )
     result.findings.sort(key=Finding.sort_key)
+
+
+def fix_bytes(data: bytes, path: str, config: Config) -> tuple[bytes, int] | None:
+    """The file with the safe fixes of its findings applied, and how many; None when none apply."""
+    from cowlint.engine.fixes import apply_fixes
+
+    result, plan = _plan(data, path, config, use_prefilter=True)
+    if plan is None:
+        return None
+    try:
+        source = decode_source(data, path)
+    except UndecodableSource:
+        return None
+    request = _FixRequest()
+    with _gc_paused():
+        _with_big_stack(lambda: _check_parsed(source, list(plan.rules), plan.config, result, False, True, plan.tiered, request))
+    if not request.fixes:
+        return None
+    fixed = apply_fixes(request.module, request.fixes)  # type: ignore[arg-type]
+    return fixed.code.encode(source.encoding), len(request.fixes)
 
 
 def check_source(source: str | bytes, path: str = "<stdin>", config: Config | None = None, *, use_prefilter: bool = True) -> list[Finding]:
@@ -444,6 +486,25 @@ def _decoded(data: bytes, path: str) -> SourceText | None:
         return decode_source(data, path)
     except UndecodableSource:
         return None
+
+
+def fix_files(findings: list[Finding], config: Config) -> tuple[int, int, list[str]]:
+    """Apply the safe fixes of ``findings`` to their files: (findings fixed, files changed, errors)."""
+    fixed = changed = 0
+    errors = []
+    for path in sorted({finding.path for finding in findings if finding.autofix}):
+        try:
+            data = Path(path).read_bytes()
+            outcome = fix_bytes(data, path, config)
+            if outcome is None:
+                continue
+            Path(path).write_bytes(outcome[0])
+        except OSError as error:
+            errors.append(f"{path}: cannot apply fixes: {error.strerror or error}")
+            continue
+        fixed += outcome[1]
+        changed += 1
+    return fixed, changed, errors
 
 
 def _merge(outcome: CheckResult, result: FileResult) -> None:

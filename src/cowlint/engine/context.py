@@ -8,8 +8,9 @@ import libcst as cst
 
 from cowlint.config import Config
 from cowlint.engine.dispatch import DispatchSite, Payload, ProcessStart, find_dispatch_sites, find_process_starts
-from cowlint.engine.facts import ModuleFacts
+from cowlint.engine.facts import CallSite, ModuleFacts
 from cowlint.engine.flow import Flow
+from cowlint.engine.heap import GcCall, Heap, find_gc_calls, find_heaps
 from cowlint.engine.shipping import Shipped, shipped_objects, snippet
 from cowlint.engine.targets import StartVerdict, verdict
 from cowlint.engine.values import Resolver, StartMethod
@@ -45,6 +46,29 @@ class ModuleContext:
     def flow(self) -> Flow:
         """Thread starts and the order of calls."""
         return Flow(self.facts, self.resolver)
+
+    @cached_property
+    def heaps(self) -> list[Heap]:
+        """Statements that build many objects the garbage collector tracks."""
+        return find_heaps(self.facts, self.resolver)
+
+    @cached_property
+    def gc_calls(self) -> list[GcCall]:
+        """``gc.disable/enable/collect/freeze/unfreeze`` calls."""
+        return find_gc_calls(self.facts, self.resolver)
+
+    @cached_property
+    def forks(self) -> list[tuple[CallSite, str, bool]]:
+        """Calls that fork this process on some target: (site, what, deliberate). ``os.fork()``
+        and starts pinned to fork are deliberate; pools, executors, Processes and managers
+        that fork by default on some target are not."""
+        found = [(fork.site, f"{self.code(fork.site.node.func, 20)}()", True) for fork in self.flow.os_forks()]
+        for start in self.process_starts:
+            if self.start_of(start.start).may_fork:
+                what = start.made.api.rsplit(".", 1)[-1] if start.made.subclass is None else start.made.subclass.name
+                found.append((start.site, f"{what}(...)", start.start.method == "fork"))
+        found.sort(key=lambda item: item[0].order)
+        return found
 
     @cached_property
     def shipped(self) -> list[Shipped]:

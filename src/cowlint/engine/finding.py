@@ -20,6 +20,7 @@ class Finding:
     fix: str
     confidence: str = "high"
     size_bytes: int | None = None
+    autofix: str | None = None  # what ``--fix`` would do, when it can do it safely
 
     def sort_key(self) -> tuple[str, int, int, str]:
         """Order used for every report: path, then position, then code."""

@@ -9,6 +9,7 @@ pool forks in a function that ``main()`` calls.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import libcst as cst
@@ -18,6 +19,10 @@ from cowlint.engine.facts import FUNCTION, MODULE, CallSite, ModuleFacts, Scope,
 from cowlint.engine.values import Instance, PoolValue, Qualified, Resolver
 
 _END = 1 << 62  # a position after every statement
+
+
+def _ALWAYS(at: int, node: cst.CSTNode | None) -> bool:
+    return True
 # the last names of the thread pool constructors
 _THREAD_POOL_NAMES = frozenset({name.rsplit(".", 1)[-1] for name in apis.THREAD_POOLS})
 
@@ -120,35 +125,40 @@ class Flow:
     # ---------------------------------------------------------------- order
 
     def running_before(self, start: ThreadStart, call: CallSite) -> bool:
-        """Whether the threads of ``start`` have started, and are not yet joined, when ``call`` runs.
-
-        Either both run in one body, the thread first; or some body (the module, ``main()``)
-        starts the thread, itself or through a call, and later runs the call, itself or
-        through a call; or the thread starts at import, before any function runs.
-        """
+        """Whether the threads of ``start`` have started, and are not yet joined, when ``call`` runs."""
         thread_frame = start.site.scope.frame()
-        call_frame = call.scope.frame()
-        if thread_frame is call_frame:
-            return start.site.order < call.order and not self._ended(start, call.order, call.node)
-        if self._ended(start, _END, None) and thread_frame.kind == FUNCTION:
+        if thread_frame.kind == FUNCTION and thread_frame is not call.scope.frame() and self._ended(start, _END, None):
             return False  # joined before its function returns
-        if call_frame.kind == FUNCTION and thread_frame.kind == MODULE and not start.site.guarded:
-            return not self._ended(start, _END, None)  # started at import time
-        for frame in self._frames():
-            if frame is thread_frame:
-                starts = [start.site.order]
+        return self.precedes(thread_frame, start.site.order, start.site.guarded, call, lambda at, node: not self._ended(start, at, node))
+
+    def precedes(self, frame: Scope, order: int, guarded: bool, call: CallSite, holds: Callable[[int, cst.CSTNode | None], bool] = _ALWAYS) -> bool:
+        """Whether position ``order`` of body ``frame`` runs before ``call``, and what happened there
+        still ``holds`` (asked with the position in ``frame`` where the call's flow resumes).
+
+        Either both are in one body, in that order; or some body (the module, ``main()``) reaches
+        the position, itself or through a call, and later reaches the call; or the position is
+        in the module body at import time, before any function runs.
+        """
+        call_frame = call.scope.frame()
+        if frame is call_frame:
+            return order < call.order and holds(call.order, call.node)
+        if call_frame.kind == FUNCTION and frame.kind == MODULE and not guarded:
+            return holds(_END, None)  # at import time
+        for body in self._frames():
+            if body is frame:
+                starts = [order]
             else:
-                starts = [site.order for site in self.resolver.calls_in(frame) if id(thread_frame.node) in self.reach(site)]
+                starts = [site.order for site in self.resolver.calls_in(body) if id(frame.node) in self.reach(site)]
             if not starts:
                 continue
             first = min(starts)
-            if frame is call_frame:
-                if first < call.order and (frame is not thread_frame or not self._ended(start, call.order, call.node)):
+            if body is call_frame:
+                if first < call.order and (body is not frame or holds(call.order, call.node)):
                     return True
                 continue
-            for site in self.resolver.calls_in(frame):
+            for site in self.resolver.calls_in(body):
                 if site.order > first and id(call_frame.node) in self.reach(site):
-                    if frame is not thread_frame or not self._ended(start, site.order, site.node):
+                    if body is not frame or holds(site.order, site.node):
                         return True
         return False
 

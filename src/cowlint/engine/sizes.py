@@ -234,7 +234,7 @@ def _element_size(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at
 
 def _from_iterable(resolver: Resolver, source: cst.BaseExpression, scope: Scope, at: int, depth: int, label: str) -> Value:
     """``list(range(N))``, ``list(f)``: the size of a container built from an iterable."""
-    count = _range_count(resolver, source, scope, at, depth)
+    count = range_count(resolver, source, scope, at, depth)
     if count is not None:
         return Data(56 + count * (POINTER + 32), False, f"{label} of {count} items")
     value = resolver.eval(source, scope, at, depth)
@@ -243,7 +243,7 @@ def _from_iterable(resolver: Resolver, source: cst.BaseExpression, scope: Scope,
     return UNKNOWN
 
 
-def _range_count(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: int, depth: int) -> int | None:
+def range_count(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: int, depth: int) -> int | None:
     if not isinstance(expr, cst.Call):
         return None
     if resolver.qualname(expr.func, scope, at) != "builtins.range":
@@ -265,7 +265,7 @@ def comprehension_size(resolver: Resolver, expr: cst.ListComp | cst.SetComp | cs
     """A comprehension over ``range(N)`` (N literal) or over loaded data."""
     inner = resolver.facts.scopes.get(expr, scope)
     comp = expr.for_in
-    count = _range_count(resolver, comp.iter, scope, at, depth)
+    count = range_count(resolver, comp.iter, scope, at, depth)
     if count is not None and comp.inner_for_in is None:
         if isinstance(expr, cst.DictComp):
             each = (_element_size(resolver, expr.key, inner, at, depth) or 32) + (_element_size(resolver, expr.value, inner, at, depth) or 32) + 40
@@ -278,12 +278,12 @@ def comprehension_size(resolver: Resolver, expr: cst.ListComp | cst.SetComp | cs
     source = resolver.eval(comp.iter, scope, at, depth)
     if isinstance(source, Data) and source.bulk:
         return Data(None, True, f"comprehension over {source.what}")
-    if _iterates_file(resolver, comp.iter, scope, at):
+    if iterates_file(resolver, comp.iter, scope, at):
         return Data(None, True, "comprehension over the lines of a file")
     return UNKNOWN
 
 
-def _iterates_file(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: int) -> bool:
+def iterates_file(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: int) -> bool:
     if isinstance(expr, cst.Call) and resolver.qualname(expr.func, scope, at) in apis.FILE_READERS:
         return True
     if isinstance(expr, cst.Name):

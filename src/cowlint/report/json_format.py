@@ -22,6 +22,7 @@ def as_dict(finding: Finding) -> dict[str, object]:
         "end_column": finding.end_column,
         "confidence": finding.confidence,
         "size_bytes": finding.size_bytes,
+        "autofix": finding.autofix,
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from cowlint.engine.finding import Finding
 from cowlint.engine.source import SourceText
 
-MEDIUM_NOTE = "the pool, or the size of what it ships, is inferred (from a name, an annotation, attributes of unknown size), not traced to where it was made"
+MEDIUM_NOTE = "part of this is inferred, not traced: a pool known only by its name or an annotation, or data whose size cannot be known statically"
 
 
 def _caret_line(line: str, start: int, end: int) -> str:
@@ -33,6 +33,8 @@ def render_one(finding: Finding, source: SourceText | None) -> str:
         )
     indent = " " * len(str(finding.line)) if body else ""
     tail = f"{indent} = help: {finding.fix}\n" if finding.fix else ""
+    if finding.autofix:
+        tail += f"{indent} = fix available: {finding.autofix} (cowlint --fix)\n"
     if finding.confidence != "high":
         tail += f"{indent} = note: {finding.confidence} confidence: {MEDIUM_NOTE}\n"
     return head + body + tail

@@ -13,6 +13,7 @@ RULE_NAMES: dict[str, str] = {
     "COW203": "unguarded-process-start",
     "COW204": "unpicklable-callable",
     "COW205": "fork-after-threads",
+    "COW301": "fork-without-gc-freeze",
     "COW901": "parse-error",
     "COW902": "io-error",
 }

@@ -15,6 +15,7 @@ from typing import ClassVar
 import libcst as cst
 
 from cowlint.engine.context import ModuleContext
+from cowlint.engine.fixes import InsertBefore
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Report:
     fix: str
     confidence: str = "high"
     size_bytes: int | None = None
+    autofix: InsertBefore | None = None
 
 
 class Rule:

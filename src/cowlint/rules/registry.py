@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cowlint.rules import ENGINE_CODES
 from cowlint.rules.base import Report, Rule
+from cowlint.rules.gc.cow301_fork_without_gc_freeze import ForkWithoutGcFreeze
 from cowlint.rules.payload.cow101_self_shipped_to_pool import SelfShippedToPool
 from cowlint.rules.payload.cow102_large_object_shipped_to_pool import LargeObjectShippedToPool
 from cowlint.rules.startmethod.cow201_fork_inherited_state import ForkInheritedState
@@ -22,6 +23,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     UnguardedProcessStart,
     UnpicklableCallable,
     ForkAfterThreads,
+    ForkWithoutGcFreeze,
     ParseError,
     ReadError,
 )

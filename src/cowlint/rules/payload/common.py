@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 from cowlint.config import format_size
-from cowlint.engine import apis
 from cowlint.engine.dispatch import EVERY_TASK, PER_PROCESS, PER_WORKER, THIS_CALL
 from cowlint.engine.shipping import Shipped
 from cowlint.engine.targets import StartVerdict
 from cowlint.engine.values import InstanceSize
+from cowlint.rules.prefilters import DISPATCH
 
-# A dispatch needs a multiprocessing/concurrent import (known receivers) or a
-# receiver named like a pool or executor (see apis.POOL_NAME_PARTS), and a call
-# of a dispatch method or a pool/process constructor.
-PREFILTER = (
-    (b"multiprocess", b"concurrent", b"billiard", *apis.POOL_NAME_PARTS),
-    (
-        *sorted(f".{method}".encode() for method in apis.DISPATCH_METHODS | {apis.RUN_IN_EXECUTOR}),
-        *sorted(name.encode() for name in apis.CONSTRUCTOR_ATTRIBUTES),
-    ),
-)
+PREFILTER = DISPATCH
 
 FREQUENCY_PHRASE = {
     EVERY_TASK: "to the worker with every task",

@@ -6,11 +6,11 @@ from collections.abc import Iterable
 
 import libcst as cst
 
-from cowlint.engine import apis
 from cowlint.engine.context import ModuleContext
 from cowlint.engine.facts import CallSite
 from cowlint.engine.flow import ThreadStart
 from cowlint.rules.base import Report
+from cowlint.rules.prefilters import FORK
 from cowlint.rules.startmethod.common import StartMethodRule
 
 FIX = (
@@ -113,11 +113,7 @@ class ForkAfterThreads(StartMethodRule):
     name = "fork-after-threads"
     summary = "A process forks while threads started earlier may hold locks: deadlock risk."
     # a fork (os.fork, or a process start: multiprocessing's API and its aliases) and a thread
-    prefilter = (
-        (b"fork(", b"forkpty(", b"multiprocess", b"concurrent", b"billiard"),
-        (b"fork(", b"forkpty(", *(name.encode() for name in sorted(apis.CONSTRUCTOR_ATTRIBUTES))),
-        (b"Thread", b"Timer", b"dummy"),
-    )
+    prefilter = (*FORK, (b"Thread", b"Timer", b"dummy"))
 
     def check(self, module: ModuleContext) -> Iterable[Report]:
         threads = module.flow.thread_starts()

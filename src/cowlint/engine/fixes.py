@@ -1,0 +1,135 @@
+"""Automatic fixes: libcst edits that keep the file's formatting and comments.
+
+A rule attaches an :class:`InsertBefore` to a report: a statement to insert
+right before the statement that holds ``anchor`` (and modules to import if the
+file does not import them yet). Fixes are applied to the tree the report was
+made from, in one pass; applying them twice changes nothing, because the rules
+no longer report what a fix repaired.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import libcst as cst
+
+from cowlint.engine.facts import iter_children
+
+
+@dataclass(frozen=True)
+class InsertBefore:
+    """Insert ``code`` (one simple statement) before the statement that contains ``anchor``."""
+
+    anchor: cst.CSTNode
+    code: str
+    imports: tuple[str, ...] = ()
+    description: str = ""
+
+
+def is_safe(module: cst.Module, fix: InsertBefore) -> bool:
+    """Safe when the statement before which ``code`` goes is in the same block as ``anchor``:
+    not when ``anchor`` sits in a one-line body (``if ready: pool = Pool()``), where the
+    insertion would land outside the branch."""
+    path = _path_to(module, fix.anchor)
+    return path is not None and not any(isinstance(node, cst.SimpleStatementSuite) for node in path)
+
+
+def _path_to(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode] | None:
+    """The nodes from ``root`` down to ``target`` (iteratively, through code-bearing fields)."""
+    stack: list[tuple[cst.CSTNode, int]] = [(root, 0)]
+    path: list[cst.CSTNode] = []
+    while stack:
+        node, depth = stack.pop()
+        del path[depth:]
+        path.append(node)
+        if node is target:
+            return path
+        children = list(iter_children(node))
+        stack.extend((child, depth + 1) for child in reversed(children))
+    return None
+
+
+class _Inserter(cst.CSTTransformer):
+    def __init__(self, fixes: Sequence[InsertBefore]) -> None:
+        super().__init__()
+        self.anchors = {id(fix.anchor): fix for fix in fixes}
+        self.statements: list[cst.CSTNode] = []
+        self.before: dict[int, list[InsertBefore]] = {}
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            self.statements.append(node)
+        fix = self.anchors.get(id(node))
+        if fix is not None and self.statements:
+            self.before.setdefault(id(self.statements[-1]), []).append(fix)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode | cst.FlattenSentinel[cst.CSTNode]:  # type: ignore[override]
+        if not isinstance(original_node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            return updated_node
+        self.statements.pop()
+        fixes = self.before.pop(id(original_node), None)
+        if not fixes:
+            return updated_node
+        codes = list(dict.fromkeys(fix.code for fix in fixes))
+        assert isinstance(updated_node, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
+        # the comments and blank lines above the statement stay above the inserted lines
+        inserted = [cst.parse_statement(code) for code in codes]
+        first = inserted[0]
+        assert isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
+        inserted[0] = first.with_changes(leading_lines=updated_node.leading_lines)
+        return cst.FlattenSentinel([*inserted, updated_node.with_changes(leading_lines=())])
+
+
+def apply_fixes(module: cst.Module, fixes: Sequence[InsertBefore]) -> cst.Module:
+    """The module with every fix applied (and the imports they need added)."""
+    if not fixes:
+        return module
+    fixed = module.visit(_Inserter(fixes))
+    for name in dict.fromkeys(name for fix in fixes for name in fix.imports):
+        if not _imports(fixed, name):
+            fixed = _add_import(fixed, name)
+    return fixed
+
+
+def _imports(module: cst.Module, name: str) -> bool:
+    for statement in module.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Import) and any(alias.asname is None and isinstance(alias.name, cst.Name) and alias.name.value == name for alias in small.names):
+                    return True
+    return False
+
+
+def _add_import(module: cst.Module, name: str) -> cst.Module:
+    """``import name`` in the import block at the top (after the docstring and ``__future__``),
+    before the first plain import that sorts after it, else after the block."""
+    body = list(module.body)
+    position = 0
+    for index, statement in enumerate(body):
+        if not isinstance(statement, cst.SimpleStatementLine):
+            break
+        small = statement.body[0]
+        is_docstring = index == 0 and isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString))
+        if not (is_docstring or isinstance(small, (cst.Import, cst.ImportFrom))):
+            break
+        if isinstance(small, cst.Import) and (_first_module(small) or "") > name:
+            position = index
+            break
+        position = index + 1
+    line = cst.parse_statement(f"import {name}")
+    if position < len(body) and position > 0 and isinstance(body[position], cst.SimpleStatementLine):
+        # take the place of the statement it goes before, blank lines and comments included
+        following = body[position]
+        assert isinstance(following, cst.SimpleStatementLine) and isinstance(line, cst.SimpleStatementLine)
+        if isinstance(following.body[0], cst.Import):
+            line = line.with_changes(leading_lines=following.leading_lines)
+            body[position] = following.with_changes(leading_lines=())
+    body.insert(position, line)
+    return module.with_changes(body=body)
+
+
+def _first_module(statement: cst.Import) -> str | None:
+    name = statement.names[0].name
+    return cst.Module([]).code_for_node(name)

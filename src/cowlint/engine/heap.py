@@ -1,0 +1,180 @@
+"""Where a module builds a large heap of objects the cyclic garbage collector tracks, and where
+it calls ``gc.disable/collect/freeze/enable``.
+
+A forked child shares the parent's pages until it writes them, and the first
+collection in the child writes the header of every tracked object it visits:
+lists, dicts, sets, tuples of containers, instances. Strings, ints and floats
+are not tracked (only their refcounts are written, when they are read). A
+heap here is a statement that builds at least ``HEAP_MIN_OBJECTS`` tracked
+objects when the count is literal (``[(i, i) for i in range(2_000_000)]``), or
+an unknown number of them from loaded data (``json.load``, ``pickle.load``,
+rows of a CSV file, a comprehension or an ``append`` loop over the lines of a
+file).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from cowlint.engine import apis
+from cowlint.engine.facts import Binding, CallSite, ModuleFacts, Mutation, Scope
+from cowlint.engine.sizes import iterates_file, range_count
+from cowlint.engine.values import ClassRef, Data, Qualified, Resolver
+
+HEAP_MIN_OBJECTS = 100_000
+_LIST_METHODS = frozenset({"split", "rsplit", "splitlines", "readlines"})  # str/file methods that return a new list
+_CONTAINER_LITERALS = (cst.Tuple, cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)
+_CONTAINER_BUILTINS = frozenset({"builtins.dict", "builtins.list", "builtins.set", "builtins.tuple", "collections.OrderedDict", "collections.defaultdict"})
+
+
+@dataclass(frozen=True)
+class Heap:
+    """A statement that builds many GC-tracked objects."""
+
+    frame: Scope  # the body it runs in
+    order: int
+    guarded: bool
+    node: cst.CSTNode  # the expression that builds it
+    name: str  # what it is bound to
+    count: int | None  # tracked objects, when literal
+    what: str
+
+
+@dataclass(frozen=True)
+class GcCall:
+    """``gc.freeze()`` and friends, where they run."""
+
+    action: str  # disable, enable, collect, freeze, unfreeze
+    site: CallSite
+
+
+def find_heaps(facts: ModuleFacts, resolver: Resolver) -> list[Heap]:
+    """Every statement of the module that builds a large heap, in source order."""
+    heaps: list[Heap] = []
+    for scope in facts.scopes.values():
+        for bindings in scope.bindings.values():
+            for binding in bindings:
+                heap = _binding_heap(resolver, binding)
+                if heap is not None:
+                    heaps.append(heap)
+    for mutation in facts.mutations:
+        heap = _loop_heap(resolver, mutation)
+        if heap is not None:
+            heaps.append(heap)
+    heaps.sort(key=lambda heap: heap.order)
+    return heaps
+
+
+def find_gc_calls(facts: ModuleFacts, resolver: Resolver) -> list[GcCall]:
+    """Every ``gc.disable/enable/collect/freeze/unfreeze`` call, in source order."""
+    found = []
+    for site in facts.calls:
+        func = site.node.func
+        last = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+        if last not in ("disable", "enable", "collect", "freeze", "unfreeze"):
+            continue
+        action = apis.GC_CALLS.get(resolver.qualname(func, site.scope, site.order) or "")
+        if action is not None:
+            found.append(GcCall(action, site))
+    return found
+
+
+def _binding_heap(resolver: Resolver, binding: Binding) -> Heap | None:
+    if binding.kind != "assign" or binding.value is None or binding.loops:
+        return None
+    value, scope, at = binding.value, binding.eval_scope, binding.order
+    count: int | None
+    if isinstance(value, (cst.ListComp, cst.SetComp, cst.DictComp)):
+        element = value.value if isinstance(value, cst.DictComp) else value.elt
+        if not _tracked(resolver, element, resolver.facts.scopes.get(value, scope), at):
+            return None
+        count = _comprehension_count(resolver, value, scope, at)
+        if count == 0 or (count is not None and count < HEAP_MIN_OBJECTS):
+            return None
+        what = f"~{count:,} containers built by a comprehension" if count else "a comprehension over loaded data, one container per item"
+    elif isinstance(value, cst.Call):
+        name = resolver.qualname(value.func, scope, at)
+        if name in apis.HEAP_LOADERS:
+            count, what = None, f"{apis.short(name)}() result: dicts and lists, size unknown"
+        elif name in ("builtins.list", "builtins.tuple") and value.args and _rows(resolver, value.args[0].value, scope, at):
+            count, what = None, "the rows of a CSV file, one container each"
+        else:
+            return None
+    else:
+        return None
+    frame = scope.frame()
+    return Heap(frame, binding.order, binding.guarded, value, binding.name, count, what)
+
+
+def _comprehension_count(resolver: Resolver, comp: cst.ListComp | cst.SetComp | cst.DictComp, scope: Scope, at: int) -> int | None:
+    """The literal number of items (product over ``for`` clauses over ``range``), None when it
+    comes from loaded data (a file, rows, a loader); 0 when not known to be large at all."""
+    total = 1
+    clause: cst.CompFor | None = comp.for_in
+    while clause is not None:
+        count = range_count(resolver, clause.iter, scope, at, 0)
+        if count is None:
+            return None if _loaded(resolver, clause.iter, scope, at) else 0
+        total *= count
+        clause = clause.inner_for_in
+    return total
+
+
+def _loaded(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: int) -> bool:
+    """Iterating ``expr`` yields loaded data: lines of a file, CSV rows, a loader's result."""
+    if iterates_file(resolver, expr, scope, at) or _rows(resolver, expr, scope, at):
+        return True
+    value = resolver.eval(expr, scope, at)
+    if isinstance(value, Data) and value.bulk:
+        return True
+    if isinstance(expr, cst.Call):
+        return resolver.qualname(expr.func, scope, at) in apis.HEAP_LOADERS
+    return False
+
+
+def _rows(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: int) -> bool:
+    if isinstance(expr, cst.Call):
+        return resolver.qualname(expr.func, scope, at) in apis.ROW_READERS
+    if isinstance(expr, cst.Name):
+        for binding in resolver.lookup(expr.value, scope, at):
+            if binding.kind in ("assign", "enter") and isinstance(binding.value, cst.Call):
+                if resolver.qualname(binding.value.func, binding.eval_scope, binding.order) in apis.ROW_READERS:
+                    return True
+    return False
+
+
+def _tracked(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: int) -> bool:
+    """Whether ``expr`` makes an object the collector tracks: a container or an instance."""
+    if isinstance(expr, _CONTAINER_LITERALS):
+        if isinstance(expr, cst.Tuple):  # a tuple of atoms is untracked after its first collection
+            return any(isinstance(e.value, _CONTAINER_LITERALS) or isinstance(e.value, cst.Call) for e in expr.elements)
+        return True
+    if isinstance(expr, cst.Call):
+        if isinstance(expr.func, cst.Attribute) and expr.func.attr.value in _LIST_METHODS:
+            return True
+        callee = resolver.eval(expr.func, scope, at)
+        if isinstance(callee, ClassRef):
+            return True
+        return isinstance(callee, Qualified) and callee.name in _CONTAINER_BUILTINS
+    return False
+
+
+def _loop_heap(resolver: Resolver, mutation: Mutation) -> Heap | None:
+    """``rows.append({...})`` in a ``for`` loop over a big range or loaded data."""
+    if mutation.method not in ("append", "add", "setitem", "appendleft") or not mutation.loops or not isinstance(mutation.target, cst.Name):
+        return None
+    if not mutation.args or not _tracked(resolver, mutation.args[-1], mutation.scope, mutation.order):
+        return None
+    loop = mutation.loops[0]
+    if not isinstance(loop, cst.For):
+        return None
+    frame = mutation.scope.frame()
+    count = range_count(resolver, loop.iter, frame, mutation.order, 0)
+    if count is None and not _loaded(resolver, loop.iter, frame, mutation.order):
+        return None
+    if count is not None and count < HEAP_MIN_OBJECTS:
+        return None
+    what = f"~{count:,} containers added in a loop" if count else "a container added per item of loaded data"
+    return Heap(frame, mutation.order, mutation.guarded, mutation.node, mutation.target.value, count, what)

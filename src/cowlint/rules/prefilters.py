@@ -1,0 +1,21 @@
+"""The byte prefilters the rules share (see Rule.prefilter): cheap, and sound for their rules."""
+
+from __future__ import annotations
+
+from cowlint.engine import apis
+
+_CONSTRUCTORS = tuple(sorted(name.encode() for name in apis.CONSTRUCTOR_ATTRIBUTES))
+
+# A dispatch needs a multiprocessing/concurrent import (known receivers) or a
+# receiver named like a pool or executor (see apis.POOL_NAME_PARTS), and a call
+# of a dispatch method or a pool/process constructor.
+DISPATCH = (
+    (b"multiprocess", b"concurrent", b"billiard", *apis.POOL_NAME_PARTS),
+    (*sorted(f".{method}".encode() for method in apis.DISPATCH_METHODS | {apis.RUN_IN_EXECUTOR}), *_CONSTRUCTORS),
+)
+
+# A fork: os.fork()/os.forkpty(), or a process start through multiprocessing's API (or an alias of it).
+FORK = (
+    (b"fork(", b"forkpty(", b"multiprocess", b"concurrent", b"billiard"),
+    (b"fork(", b"forkpty(", *_CONSTRUCTORS),
+)
