@@ -54,8 +54,10 @@ def test_fix_keeps_comments_and_indentation(tmp_path: Path) -> None:
     assert "import gc\nimport json\nimport os\nimport sys\n" in text
     assert "    for worker in range(workers):\n        gc.freeze()\n        pid = os.fork()\n" in text
     assert "# ... accept connections and look up routes ..." in text
-    result = run_cowlint("--isolated", "--no-cache", str(path))
+    result = run_cowlint("--isolated", "--no-cache", "--select", "COW301", str(path))
     assert result.returncode == 0, result.stdout
+    # what remains is the other half of the recipe: gc.disable() before the build (COW302)
+    assert _codes(path) == ["COW302"]
     second = path.read_text()
     run_cowlint("--isolated", "--fix", str(path))
     assert path.read_text() == second

@@ -24,7 +24,9 @@ sharing, or silently depends on it: instances (COW101) and large objects
 state only a forked worker inherits (COW201), data every spawned worker
 rebuilds (COW202), process starts outside the main guard (COW203),
 callables pickle cannot send (COW204), forks after threads (COW205), forks
-after a large heap without gc.freeze() (COW301, fixable with --fix). Each
+after a large heap without gc.freeze() (COW301, fixable with --fix), a
+freeze after the collector ran (COW302), workers writing module globals
+(COW304). Each
 finding names the call, estimates the size, names the platforms and Python
 versions where it breaks, and says what to do instead.
 

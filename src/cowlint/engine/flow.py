@@ -132,17 +132,30 @@ class Flow:
         return self.precedes(thread_frame, start.site.order, start.site.guarded, call, lambda at, node: not self._ended(start, at, node))
 
     def precedes(self, frame: Scope, order: int, guarded: bool, call: CallSite, holds: Callable[[int, cst.CSTNode | None], bool] = _ALWAYS) -> bool:
-        """Whether position ``order`` of body ``frame`` runs before ``call``, and what happened there
-        still ``holds`` (asked with the position in ``frame`` where the call's flow resumes).
+        """Whether position ``order`` of body ``frame`` runs before ``call`` (see ``precedes_point``)."""
+        return self.precedes_point(frame, order, guarded, call.scope.frame(), call.order, call.node, holds)
+
+    def precedes_point(
+        self,
+        frame: Scope,
+        order: int,
+        guarded: bool,
+        target_frame: Scope,
+        target_order: int,
+        target_node: cst.CSTNode,
+        holds: Callable[[int, cst.CSTNode | None], bool] = _ALWAYS,
+    ) -> bool:
+        """Whether position ``order`` of body ``frame`` runs before position ``target_order`` of
+        body ``target_frame``, and what happened there still ``holds`` (asked with the position
+        in ``frame`` where the target's flow resumes).
 
         Either both are in one body, in that order; or some body (the module, ``main()``) reaches
-        the position, itself or through a call, and later reaches the call; or the position is
+        the position, itself or through a call, and later reaches the target; or the position is
         in the module body at import time, before any function runs.
         """
-        call_frame = call.scope.frame()
-        if frame is call_frame:
-            return order < call.order and holds(call.order, call.node)
-        if call_frame.kind == FUNCTION and frame.kind == MODULE and not guarded:
+        if frame is target_frame:
+            return order < target_order and holds(target_order, target_node)
+        if target_frame.kind == FUNCTION and frame.kind == MODULE and not guarded:
             return holds(_END, None)  # at import time
         for body in self._frames():
             if body is frame:
@@ -152,12 +165,12 @@ class Flow:
             if not starts:
                 continue
             first = min(starts)
-            if body is call_frame:
-                if first < call.order and (body is not frame or holds(call.order, call.node)):
+            if body is target_frame:
+                if first < target_order and (body is not frame or holds(target_order, target_node)):
                     return True
                 continue
             for site in self.resolver.calls_in(body):
-                if site.order > first and id(call_frame.node) in self.reach(site):
+                if site.order > first and id(target_frame.node) in self.reach(site):
                     if body is not frame or holds(site.order, site.node):
                         return True
         return False

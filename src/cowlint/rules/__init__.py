@@ -14,6 +14,8 @@ RULE_NAMES: dict[str, str] = {
     "COW204": "unpicklable-callable",
     "COW205": "fork-after-threads",
     "COW301": "fork-without-gc-freeze",
+    "COW302": "freeze-without-early-disable",
+    "COW304": "worker-mutates-inherited-global",
     "COW901": "parse-error",
     "COW902": "io-error",
 }

@@ -5,6 +5,8 @@ from __future__ import annotations
 from cowlint.rules import ENGINE_CODES
 from cowlint.rules.base import Report, Rule
 from cowlint.rules.gc.cow301_fork_without_gc_freeze import ForkWithoutGcFreeze
+from cowlint.rules.gc.cow302_freeze_without_early_disable import FreezeWithoutEarlyDisable
+from cowlint.rules.gc.cow304_worker_mutates_inherited_global import WorkerMutatesInheritedGlobal
 from cowlint.rules.payload.cow101_self_shipped_to_pool import SelfShippedToPool
 from cowlint.rules.payload.cow102_large_object_shipped_to_pool import LargeObjectShippedToPool
 from cowlint.rules.startmethod.cow201_fork_inherited_state import ForkInheritedState
@@ -24,6 +26,8 @@ ALL_RULES: tuple[type[Rule], ...] = (
     UnpicklableCallable,
     ForkAfterThreads,
     ForkWithoutGcFreeze,
+    FreezeWithoutEarlyDisable,
+    WorkerMutatesInheritedGlobal,
     ParseError,
     ReadError,
 )

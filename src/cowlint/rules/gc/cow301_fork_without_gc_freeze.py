@@ -105,7 +105,8 @@ class ForkWithoutGcFreeze(Rule):
     (`if ready: pool = Pool()`) is left for you to fix. Freezing does not change
     what the program computes; objects frozen in the parent are never
     collected there (call `gc.unfreeze()` after the children exit if the parent
-    lives on).
+    lives on). The fix does only the freeze: COW302 then points at the build
+    that should run with the collector disabled.
 
     ## References
     - https://docs.python.org/3/library/gc.html#gc.freeze

@@ -8,7 +8,8 @@ import libcst as cst
 
 from cowlint.engine.context import ModuleContext
 from cowlint.engine.dispatch import DispatchSite
-from cowlint.engine.workers import Callee, GlobalRead, import_time_bindings, run_time_fills, worker_globals
+from cowlint.engine.facts import MODULE, CallSite, Scope
+from cowlint.engine.workers import Callee, Fill, GlobalRead, import_time_bindings, run_time_fills, worker_globals
 from cowlint.rules.base import Report
 from cowlint.rules.payload.common import PREFILTER
 from cowlint.rules.startmethod.common import StartMethodRule
@@ -143,15 +144,24 @@ class ForkInheritedState(StartMethodRule):
 
     @staticmethod
     def _fills(module: ModuleContext, site: DispatchSite, read: GlobalRead) -> list[str]:
-        frame = site.scope.frame()
-        # a change later in the body that dispatches happens after the workers ran
-        fills = [f for f in run_time_fills(module.resolver, read.name, set(module.worker_side), module.code) if not (f.frame is frame and f.order > site.order)]
+        dispatch = module.facts.call_site(site.call)
+        fills = [f for f in run_time_fills(module.resolver, read.name, set(module.worker_side), module.code) if dispatch is None or ForkInheritedState._may_precede(module, f, dispatch)]
         if not fills:
             return []
         # the worker assigns the global itself (lazily, or in its initializer): it does not depend on the parent
         if any(id(b.eval_scope.frame().node) in module.worker_side for b in module.facts.scope.bindings.get(read.name, ())):
             return []
         return [fill.how for fill in fills]
+
+    @staticmethod
+    def _may_precede(module: ModuleContext, fill: Fill, dispatch: CallSite) -> bool:
+        """Whether the change can happen before the dispatch. When the change or the dispatch is in a
+        function nothing in the module calls (an entry point for importers), it may; otherwise
+        the flow must say so."""
+        frame = dispatch.scope.frame()
+        if fill.frame is not frame and (_unreached(module, fill.frame) or _unreached(module, frame)):
+            return True
+        return module.flow.precedes(fill.frame, fill.order, fill.frame.kind == MODULE, dispatch)
 
     @staticmethod
     def _report(module: ModuleContext, site: DispatchSite, node: cst.CSTNode, worker: Callee, broken: list[tuple[GlobalRead, list[str]]], breaks: str) -> Report:
@@ -175,3 +185,8 @@ class ForkInheritedState(StartMethodRule):
             f"only a forked worker inherits {it}; breaks under {breaks}"
         )
         return Report(node=node, message=message, fix=FIX, confidence=site.confidence)
+
+
+def _unreached(module: ModuleContext, frame: Scope) -> bool:
+    """A function no call of the module runs."""
+    return frame.kind != MODULE and not any(id(frame.node) in module.flow.reach(site) for site in module.facts.calls)

@@ -1,0 +1,125 @@
+"""COW302 freeze-without-early-disable."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from cowlint.engine.context import ModuleContext
+from cowlint.engine.facts import CallSite
+from cowlint.engine.heap import Heap
+from cowlint.rules.base import Report, Rule
+
+FIX = "call gc.disable() before building the data (and gc.enable() in the children), and do not call gc.collect() between building it and gc.freeze()"
+
+
+class FreezeWithoutEarlyDisable(Rule):
+    """
+    ## What it does
+    Finds a `gc.freeze()` that comes after a large heap was built while the
+    collector was enabled (no `gc.disable()` before the heap), and a
+    `gc.collect()` run between the heap and the freeze.
+
+    ## Why is this bad?
+    `gc.freeze()` keeps the collector away from the objects it freezes, so the
+    children do not write their headers. But collections that ran while the
+    heap was being built freed objects in the middle of its pages; the freed
+    slots are reused by the first allocations in each child, which writes
+    those shared pages and copies them. A `gc.collect()` right before the
+    freeze does the same on purpose. CPython's documentation of `gc.freeze()`
+    recommends disabling the collector early in the parent, freezing right
+    before the fork and enabling it again in the children.
+
+    ## Known problems
+    The same heap facts as COW301: a heap built in another module is not seen.
+
+    ## Example
+    ```python
+    import gc
+    import os
+
+
+    def serve():
+        table = [[i] for i in range(1_000_000)]
+        gc.collect()
+        gc.freeze()
+        if os.fork() == 0:
+            print(len(table))
+            os._exit(0)
+    ```
+
+    ## Use instead
+    ```python
+    import gc
+    import os
+
+
+    def serve():
+        gc.disable()
+        table = [[i] for i in range(1_000_000)]
+        gc.freeze()
+        if os.fork() == 0:
+            gc.enable()
+            print(len(table))
+            os._exit(0)
+    ```
+
+    ## Options
+    None.
+
+    ## Platform notes
+    Matters wherever the processes fork: `os.fork()`, pools pinned to fork,
+    and unpinned pools on Linux before Python 3.14.
+
+    ## Verify
+    Planned: `cowlint --verify script.py --compare freeze` will show each
+    worker's copied memory with and without the early `gc.disable()`.
+
+    ## Fix safety
+    No automatic fix: where the build starts is a judgement call.
+
+    ## References
+    - https://docs.python.org/3/library/gc.html#gc.freeze
+    """
+
+    code = "COW302"
+    name = "freeze-without-early-disable"
+    summary = "gc.freeze() after the collector ran during the build (or right before it): children copy the holes."
+    prefilter = ((b"freeze",),)
+
+    def check(self, module: ModuleContext) -> Iterable[Report]:
+        calls = module.gc_calls
+        freezes = [call.site for call in calls if call.action == "freeze"]
+        if not freezes:
+            return
+        disables = [call.site for call in calls if call.action == "disable"]
+        collects = [call.site for call in calls if call.action == "collect"]
+        for freeze in freezes:
+            built = [heap for heap in module.heaps if self._before(module, heap, freeze)]
+            if not built:
+                continue
+            here = [heap.order for heap in built if heap.frame is freeze.scope.frame()]
+            for collect in collects:
+                if here and collect.scope.frame() is freeze.scope.frame() and max(here) < collect.order < freeze.order:
+                    yield Report(
+                        node=collect.node,
+                        message="gc.collect() between building the data and gc.freeze(): the objects it frees leave holes in shared pages, which the children fill and copy",
+                        fix=FIX,
+                    )
+            unguarded = next((heap for heap in built if not any(self._disabled_before(module, disable, heap) for disable in disables)), None)
+            if unguarded is not None:
+                yield Report(
+                    node=freeze.node,
+                    message=(
+                        f"gc.freeze() after {unguarded.name} was built ({unguarded.what}) with the collector enabled: collections during the build "
+                        "freed objects inside the shared pages, and the children's allocations will fill and copy them"
+                    ),
+                    fix=FIX,
+                )
+
+    @staticmethod
+    def _before(module: ModuleContext, heap: Heap, site: CallSite) -> bool:
+        return module.flow.precedes(heap.frame, heap.order, heap.guarded, site)
+
+    @staticmethod
+    def _disabled_before(module: ModuleContext, disable: CallSite, heap: Heap) -> bool:
+        return module.flow.precedes_point(disable.scope.frame(), disable.order, disable.guarded, heap.frame, heap.order, heap.node)

@@ -1,0 +1,150 @@
+"""COW304 worker-mutates-inherited-global."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import libcst as cst
+
+from cowlint.engine.context import ModuleContext
+from cowlint.engine.facts import Mutation, walk
+from cowlint.engine.values import Container, Data
+from cowlint.engine.workers import import_time_bindings, worker_functions
+from cowlint.rules.base import Report, Rule
+from cowlint.rules.prefilters import DISPATCH
+
+FIX = "return the result from the worker (or send it through a multiprocessing.Queue or Manager) and combine it in the parent"
+
+
+class WorkerMutatesInheritedGlobal(Rule):
+    """
+    ## What it does
+    Finds worker functions — the callable of a pool or executor call, the
+    `target` of a `Process`, or a helper they call — that append to, extend,
+    update or assign into a module-level container (`RESULTS.append(x)`,
+    `SEEN.add(key)`, `TOTALS[key] += 1`). Initializers are left alone: filling a
+    per-worker global is what they are for. So are memo caches the worker also
+    reads (`if key in CACHE: return CACHE[key]`).
+
+    ## Why is this bad?
+    The worker changes its own copy. Under fork the container's pages are
+    copied on the first write (memory per worker); under spawn or forkserver
+    the worker works on a re-imported, empty container. Either way the parent
+    never sees the change: after `pool.map(collect, items)` the parent's
+    `RESULTS` is exactly as it was, and the program silently loses the work.
+
+    ## Known problems
+    Only containers bound at module level of the same module, mutated by name,
+    are seen.
+
+    ## Example
+    ```python
+    from multiprocessing import Pool
+
+    RESULTS = []
+
+
+    def collect(item):
+        RESULTS.append(item * 2)
+
+
+    def main(items):
+        with Pool() as pool:
+            pool.map(collect, items)
+        return RESULTS  # still empty
+    ```
+
+    ## Use instead
+    ```python
+    from multiprocessing import Pool
+
+
+    def double(item):
+        return item * 2
+
+
+    def main(items):
+        with Pool() as pool:
+            return pool.map(double, items)
+    ```
+
+    ## Options
+    None.
+
+    ## Platform notes
+    The same under every start method: fork copies the pages, spawn and
+    forkserver start from a fresh import; no start method sends the change back.
+
+    ## Verify
+    Planned: `cowlint --verify` will show the worker's copied pages at this
+    call site.
+
+    ## Fix safety
+    No automatic fix.
+
+    ## References
+    - https://docs.python.org/3/library/multiprocessing.html#sharing-state-between-processes
+    """
+
+    code = "COW304"
+    name = "worker-mutates-inherited-global"
+    summary = "A worker changes a module-level container: its own copy, which the parent never sees."
+    prefilter = DISPATCH
+
+    def check(self, module: ModuleContext) -> Iterable[Report]:
+        reported: set[int] = set()
+        for site in module.dispatch_sites:
+            if site.confidence != "high":
+                continue
+            for payload, worker in module.workers_of(site):
+                if payload.role == "initializer":
+                    continue
+                for function in worker_functions(module.resolver, worker):
+                    if function.scope is None:
+                        continue
+                    for mutation in module.facts.mutations:
+                        if id(mutation.node) in reported or mutation.scope.frame() is not function.scope:
+                            continue
+                        name = self._inherited_container(module, mutation)
+                        if name is None or self._memo(function.node, name):
+                            continue
+                        reported.add(id(mutation.node))
+                        through = "" if function is worker else f" (through {function.name}())"
+                        message = (
+                            f"worker {worker.name}{through} changes the module-level {name} with {self._verb(mutation)}: it changes its own copy "
+                            f"(under fork, copying the pages it writes), and the parent's {name} never sees it ({site.api})"
+                        )
+                        yield Report(node=mutation.node, message=message, fix=FIX)
+
+    @staticmethod
+    def _inherited_container(module: ModuleContext, mutation: Mutation) -> str | None:
+        target = mutation.target
+        if not isinstance(target, cst.Name):
+            return None
+        bindings = module.resolver.lookup(target.value, mutation.scope, mutation.order)
+        if not bindings or not all(b.scope is module.facts.scope for b in bindings):
+            return None  # a local or a parameter
+        initial = import_time_bindings(module.facts, target.value)
+        if not initial or initial[-1].kind != "assign" or initial[-1].value is None:
+            return None
+        value = module.resolver.eval(initial[-1].value, initial[-1].eval_scope, initial[-1].order)
+        if isinstance(value, Container) or (isinstance(value, Data) and not value.bulk) or isinstance(initial[-1].value, (cst.Call, cst.List, cst.Dict, cst.Set)):
+            return target.value
+        return None
+
+    @staticmethod
+    def _memo(function: cst.CSTNode, name: str) -> bool:
+        """The function also reads the container by key: a per-process memo cache."""
+        for node in walk(function):
+            if isinstance(node, cst.Comparison) and any(
+                isinstance(target.operator, (cst.In, cst.NotIn)) and isinstance(target.comparator, cst.Name) and target.comparator.value == name for target in node.comparisons
+            ):
+                return True
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "get":
+                if isinstance(node.func.value, cst.Name) and node.func.value.value == name:
+                    return True
+        return False
+
+    @staticmethod
+    def _verb(mutation: Mutation) -> str:
+        return f"{mutation.target.value}[...] = ..." if mutation.method == "setitem" else f".{mutation.method}()"  # type: ignore[attr-defined]
