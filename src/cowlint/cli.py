@@ -25,8 +25,9 @@ state only a forked worker inherits (COW201), data every spawned worker
 rebuilds (COW202), process starts outside the main guard (COW203),
 callables pickle cannot send (COW204), forks after threads (COW205), forks
 after a large heap without gc.freeze() (COW301, fixable with --fix), a
-freeze after the collector ran (COW302), workers writing module globals
-(COW304). Each
+freeze after the collector ran (COW302), fork workers reading every item of
+big containers of Python objects, DataLoader datasets included (COW303),
+workers writing module globals (COW304). Each
 finding names the call, estimates the size, names the platforms and Python
 versions where it breaks, and says what to do instead.
 

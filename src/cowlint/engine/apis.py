@@ -75,7 +75,7 @@ EXECUTOR_METHODS = frozenset({"submit", "map"})
 DISPATCH_METHODS = POOL_METHODS | EXECUTOR_METHODS
 # Every finding starts from a name among these (a constructor, a dispatch method, a fork)
 # used in the code: a file whose syntax tree has none of them is not parsed by libcst.
-CANDIDATE_NAMES = CONSTRUCTOR_ATTRIBUTES | DISPATCH_METHODS | FORK_NAMES | {RUN_IN_EXECUTOR}
+CANDIDATE_NAMES = CONSTRUCTOR_ATTRIBUTES | DISPATCH_METHODS | FORK_NAMES | {RUN_IN_EXECUTOR, "DataLoader"}
 
 PARTIAL = frozenset({"functools.partial"})
 DATACLASS_FIELD = frozenset({"dataclasses.field", "attr.ib", "attr.field", "attrs.field"})
@@ -212,3 +212,5 @@ HEAP_LOADERS = frozenset({"json.load", "json.loads", "pickle.load", "pickle.load
 ROW_READERS = frozenset({"csv.reader", "csv.DictReader"})
 # gc module calls the COW3xx rules follow, by qualified name
 GC_CALLS = {"gc.disable": "disable", "gc.enable": "enable", "gc.collect": "collect", "gc.freeze": "freeze", "gc.unfreeze": "unfreeze"}
+# PyTorch's DataLoader: num_workers > 0 starts worker processes that read the dataset
+DATA_LOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})

@@ -178,3 +178,38 @@ def _loop_heap(resolver: Resolver, mutation: Mutation) -> Heap | None:
         return None
     what = f"~{count:,} containers added in a loop" if count else "a container added per item of loaded data"
     return Heap(frame, mutation.order, mutation.guarded, mutation.node, mutation.target.value, count, what)
+
+
+# ------------------------------------------------------------------ containers of small Python objects
+
+_CONTAINER_CALLS = frozenset({"builtins.list", "builtins.dict", "builtins.set", "builtins.tuple", "builtins.sorted", "builtins.frozenset"})
+_COMPACT = ("numpy.", "pandas.", "torch.", "array.", "pyarrow.", "polars.", "scipy.")
+
+
+def python_container(resolver: Resolver, value: cst.BaseExpression, scope: Scope, at: int) -> str | None:
+    """What ``value`` is when it is a large container of small Python objects (each read of an
+    item writes its refcount), else None: numpy arrays, ``array.array``, ``bytes`` and frames are
+    compact buffers and do not count."""
+    if isinstance(value, (cst.ListComp, cst.SetComp, cst.DictComp)):
+        count = _comprehension_count(resolver, value, scope, at)
+        if count == 0 or (count is not None and count < HEAP_MIN_OBJECTS):
+            return None
+        return f"a comprehension of ~{count:,} items" if count else "a comprehension over loaded data"
+    if isinstance(value, cst.Call):
+        name = resolver.qualname(value.func, scope, at) or ""
+        if name.startswith(_COMPACT) or name in ("builtins.bytes", "builtins.bytearray", "builtins.memoryview"):
+            return None
+        if name in apis.HEAP_LOADERS:
+            return f"{apis.short(name)}() result"
+        if isinstance(value.func, cst.Attribute) and value.func.attr.value in ("readlines", "split", "splitlines"):
+            return f"the result of .{value.func.attr.value}()"
+        if name in _CONTAINER_CALLS and value.args:
+            inner = value.args[0].value
+            count = range_count(resolver, inner, scope, at, 0)
+            if count is not None:
+                return f"{apis.short(name)}() of {count:,} items" if count >= HEAP_MIN_OBJECTS else None
+            if _loaded(resolver, inner, scope, at):
+                return f"{apis.short(name)}() of loaded data"
+            return python_container(resolver, inner, scope, at)
+        return None
+    return None  # [x] * n repeats one object: reading it writes one refcount, not n

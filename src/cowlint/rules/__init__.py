@@ -15,6 +15,7 @@ RULE_NAMES: dict[str, str] = {
     "COW205": "fork-after-threads",
     "COW301": "fork-without-gc-freeze",
     "COW302": "freeze-without-early-disable",
+    "COW303": "copy-on-read-container",
     "COW304": "worker-mutates-inherited-global",
     "COW901": "parse-error",
     "COW902": "io-error",

@@ -6,6 +6,7 @@ from cowlint.rules import ENGINE_CODES
 from cowlint.rules.base import Report, Rule
 from cowlint.rules.gc.cow301_fork_without_gc_freeze import ForkWithoutGcFreeze
 from cowlint.rules.gc.cow302_freeze_without_early_disable import FreezeWithoutEarlyDisable
+from cowlint.rules.gc.cow303_copy_on_read_container import CopyOnReadContainer
 from cowlint.rules.gc.cow304_worker_mutates_inherited_global import WorkerMutatesInheritedGlobal
 from cowlint.rules.payload.cow101_self_shipped_to_pool import SelfShippedToPool
 from cowlint.rules.payload.cow102_large_object_shipped_to_pool import LargeObjectShippedToPool
@@ -27,6 +28,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     ForkAfterThreads,
     ForkWithoutGcFreeze,
     FreezeWithoutEarlyDisable,
+    CopyOnReadContainer,
     WorkerMutatesInheritedGlobal,
     ParseError,
     ReadError,

@@ -1,0 +1,249 @@
+"""COW303 copy-on-read-container."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import libcst as cst
+
+from cowlint.engine import apis
+from cowlint.engine.context import ModuleContext
+from cowlint.engine.facts import ClassInfo, Scope, walk
+from cowlint.engine.heap import python_container
+from cowlint.engine.values import Const, Instance, StartMethod, argument
+from cowlint.engine.workers import worker_functions
+from cowlint.rules.base import Report, Rule
+from cowlint.rules.prefilters import DISPATCH
+
+FIX = "keep the data in a compact buffer the workers only read: a numpy array, array.array or bytes, Arrow/pandas columns, or multiprocessing.shared_memory"
+FIX_DATASET = "store the dataset's items as numpy arrays, Arrow/pandas columns or serialized bytes (one buffer, not one Python object per item) before the DataLoader forks its workers"
+# builtins that read every item of their argument
+_READ_ALL = frozenset({"builtins.sum", "builtins.max", "builtins.min", "builtins.sorted", "builtins.list", "builtins.tuple", "builtins.set", "builtins.any", "builtins.all", "builtins.enumerate"})
+
+
+class CopyOnReadContainer(Rule):
+    """
+    ## What it does
+    Finds fork workers that read every item of a large inherited container of
+    small Python objects: a module global (a list, dict or set built by a big
+    comprehension, `list(range(...))`, `json.load`, `pickle.load`, lines of a
+    file) iterated by a `for` loop, a comprehension, `x in LIST`, or
+    `sum`/`max`/`sorted`/`list` of it, in a worker callable or a helper it
+    calls. Also `torch.utils.data.DataLoader(dataset, num_workers>0)` whose
+    dataset class keeps lists, dicts or sets of Python objects built in
+    `__init__`. Quiet for numpy arrays, `array.array`, `bytes` and frames, for
+    indexing a few items, and when the workers are not forked.
+
+    ## Why is this bad?
+    Reading a Python object writes to it: its reference count goes up and down.
+    A forked worker that iterates 3 million inherited strings writes into every
+    page that holds them, and the kernel copies each page — measured: 185 MB
+    per worker for 3M small strings, although the worker never changed the
+    data. `gc.freeze()` does not help here: the writes are refcounts, not the
+    collector. This is the PyTorch issue 13246 family: a `Dataset` holding a
+    Python list of file names or a dict of labels makes every DataLoader
+    worker grow until the machine runs out of memory.
+
+    ## Known problems
+    Only containers bound at module level (or assigned in the dataset's
+    `__init__`) with a recognisable builder are seen; their size must be
+    literal or come from loaded data.
+
+    ## Example
+    ```python
+    from multiprocessing import Pool
+
+    WORDS = [str(i) for i in range(3_000_000)]
+
+
+    def count(prefix):
+        return sum(1 for word in WORDS if word.startswith(prefix))
+
+
+    def main():
+        with Pool(4) as pool:
+            return pool.map(count, "0123456789")
+    ```
+
+    ## Use instead
+    ```python
+    from multiprocessing import Pool
+
+    import numpy as np
+
+    WORDS = np.array([str(i) for i in range(3_000_000)])
+
+
+    def count(prefix):
+        return int(np.char.startswith(WORDS, prefix).sum())
+
+
+    def main():
+        with Pool(4) as pool:
+            return pool.map(count, "0123456789")
+    ```
+
+    ## Options
+    None: a container counts as large from 100,000 items, or when it holds
+    loaded data.
+
+    ## Platform notes
+    Only forked workers share pages to copy: an unpinned pool is reported when
+    a target forks by default (Linux before Python 3.14); under spawn the data
+    is rebuilt or pickled instead (COW202, COW101).
+
+    ## Verify
+    Planned: `cowlint --verify` will show each worker's copied memory growing
+    while it reads.
+
+    ## Fix safety
+    No automatic fix.
+
+    ## References
+    - https://github.com/pytorch/pytorch/issues/13246
+    - https://docs.python.org/3/library/multiprocessing.shared_memory.html
+    """
+
+    code = "COW303"
+    name = "copy-on-read-container"
+    summary = "A fork worker reads every item of a large inherited container of Python objects: refcount writes copy it."
+    prefilter = tuple((*group, b"DataLoader") for group in DISPATCH)
+
+    def check(self, module: ModuleContext) -> Iterable[Report]:
+        yield from self._pool_workers(module)
+        yield from self._data_loaders(module)
+
+    def _pool_workers(self, module: ModuleContext) -> Iterator[Report]:
+        reported: set[tuple[int, str]] = set()
+        for site in module.dispatch_sites:
+            if site.confidence != "high" or not module.start_of(site.start).may_fork:
+                continue
+            for payload, worker in module.workers_of(site):
+                if payload.role == "initializer":
+                    continue
+                for function in worker_functions(module.resolver, worker):
+                    if function.scope is None:
+                        continue
+                    for name, node in self._full_reads(module, function.node, function.scope):
+                        what = self._inherited(module, name)
+                        if what is None or (id(function.node), name) in reported:
+                            continue
+                        reported.add((id(function.node), name))
+                        through = "" if function is worker else f" (through {function.name}())"
+                        message = (
+                            f"worker {worker.name}{through} reads every item of the inherited {name} ({what}): each read writes the item's "
+                            f"reference count, so each forked worker copies the pages holding them ({site.api}); gc.freeze() does not prevent it"
+                        )
+                        yield Report(node=node, message=message, fix=FIX, confidence=_confidence(what))
+
+    @staticmethod
+    def _full_reads(module: ModuleContext, function: cst.CSTNode, scope: Scope) -> Iterator[tuple[str, cst.Name]]:
+        """Names whose every item ``function`` reads: ``for x in NAME``, comprehensions over it,
+        ``x in NAME``, ``sum(NAME)`` and friends."""
+        for node in walk(function):
+            target: cst.BaseExpression | None = None
+            if isinstance(node, (cst.For, cst.CompFor)):
+                target = node.iter
+            elif isinstance(node, cst.Comparison):
+                for comparison in node.comparisons:
+                    if isinstance(comparison.operator, (cst.In, cst.NotIn)) and isinstance(comparison.comparator, cst.Name):
+                        if CopyOnReadContainer._sequence(module, comparison.comparator.value):  # in a dict or set: one lookup
+                            yield comparison.comparator.value, comparison.comparator
+            elif isinstance(node, cst.Call) and node.args and isinstance(node.args[0].value, cst.Name):
+                if module.resolver.qualname(node.func, scope, 1 << 62) in _READ_ALL:
+                    target = node.args[0].value
+            if isinstance(target, cst.Call) and isinstance(target.func, cst.Attribute) and target.func.attr.value in ("items", "keys", "values"):
+                target = target.func.value
+            if isinstance(target, cst.Name):
+                yield target.value, target
+
+    @staticmethod
+    def _sequence(module: ModuleContext, name: str) -> bool:
+        """Whether module global ``name`` is built as a list or tuple (``in`` scans it)."""
+        for binding in module.facts.scope.bindings.get(name, ()):
+            value = binding.value
+            if isinstance(value, (cst.ListComp, cst.List, cst.Tuple)):
+                return True
+            if isinstance(value, cst.Call):
+                if isinstance(value.func, cst.Attribute) and value.func.attr.value in ("readlines", "split", "splitlines"):
+                    return True
+                if module.resolver.qualname(value.func, binding.eval_scope, binding.order) in ("builtins.list", "builtins.tuple", "builtins.sorted"):
+                    return True
+        return False
+
+    @staticmethod
+    def _inherited(module: ModuleContext, name: str) -> str | None:
+        """What the module global ``name`` is, when it is a large container of Python objects."""
+        bindings = module.facts.scope.bindings.get(name, ())
+        for binding in bindings:
+            if binding.kind == "assign" and binding.value is not None:
+                what = python_container(module.resolver, binding.value, binding.eval_scope, binding.order)
+                if what is not None:
+                    return what
+        return None
+
+    # ---------------------------------------------------------------- DataLoader
+
+    def _data_loaders(self, module: ModuleContext) -> Iterator[Report]:
+        for site in module.facts.calls:
+            call = site.node
+            if not isinstance(call.func, (cst.Name, cst.Attribute)) or (call.func.value if isinstance(call.func, cst.Name) else call.func.attr.value) != "DataLoader":
+                continue
+            if module.resolver.qualname(call.func, site.scope, site.order) not in apis.DATA_LOADERS:
+                continue
+            workers = argument(call, "num_workers", 5)
+            count = module.resolver.eval(workers, site.scope, site.order) if workers is not None else Const(0)
+            if isinstance(count, Const) and (not isinstance(count.value, int) or count.value <= 0):
+                continue  # no worker processes
+            context = argument(call, "multiprocessing_context", None)
+            method = module.resolver.eval(context, site.scope, site.order) if context is not None else None
+            start = module.resolver.default_start(site.scope, site.order)
+            if isinstance(method, Const) and isinstance(method.value, str):
+                start = StartMethod(method.value, f"multiprocessing_context={method.value!r}")
+            if not module.start_of(start).may_fork:
+                continue
+            dataset = argument(call, "dataset", 0)
+            value = module.resolver.eval(dataset, site.scope, site.order) if dataset is not None else None
+            if not isinstance(value, Instance):
+                continue
+            held = self._python_attributes(module, value.cls)
+            if not held:
+                continue
+            workers_text = f"num_workers={count.value}" if isinstance(count, Const) else "num_workers > 0"
+            listed = ", ".join(f"self.{attr} ({what})" for attr, what in held[:3])
+            message = (
+                f"DataLoader with {workers_text} forks workers that read the {value.cls.name} dataset, which keeps Python containers: {listed}; "
+                "every item a worker reads has its reference count written, so each worker copies the dataset page by page (PyTorch issue 13246)"
+            )
+            yield Report(node=call, message=message, fix=FIX_DATASET, confidence=min((_confidence(what) for _, what in held), key=("medium", "high").index))
+
+    @staticmethod
+    def _python_attributes(module: ModuleContext, info: ClassInfo) -> list[tuple[str, str]]:
+        held = []
+        for cls in module.resolver.class_chain(info):
+            for attr, bindings in cls.attributes.items():
+                for binding in bindings:
+                    if binding.kind == "assign" and binding.value is not None:
+                        what = python_container(module.resolver, binding.value, binding.eval_scope, binding.order)
+                        if what is None and isinstance(binding.value, (cst.List, cst.Dict)) and not binding.value.elements and _filled_in_loop(module, cls, attr):
+                            what = "filled item by item in a loop"
+                        if what is not None:
+                            held.append((attr, what))
+                            break
+        return held
+
+
+def _filled_in_loop(module: ModuleContext, info: ClassInfo, attr: str) -> bool:
+    """``self.attr.append(...)`` (or ``self.attr[k] = v``) inside a loop of one of the class's methods."""
+    for mutation in module.facts.mutations:
+        target = mutation.target
+        if mutation.loops and isinstance(target, cst.Attribute) and target.attr.value == attr and isinstance(target.value, cst.Name):
+            method = mutation.scope.enclosing_method()
+            if method is not None and method.method_of is info and target.value.value == method.self_name:
+                return True
+    return False
+
+
+def _confidence(what: str) -> str:
+    """High when the item count is literal; loaded data may turn out small."""
+    return "high" if "~" in what or "items" in what and "loaded" not in what else "medium"
