@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import libcst as cst
 
 from cowlint.engine.context import ModuleContext
-from cowlint.engine.facts import Mutation, walk
+from cowlint.engine.facts import Binding, Mutation, Scope, walk
 from cowlint.engine.values import Container, Data
 from cowlint.engine.workers import import_time_bindings, worker_functions
 from cowlint.rules.base import Report, Rule
@@ -22,7 +22,8 @@ class WorkerMutatesInheritedGlobal(Rule):
     Finds worker functions — the callable of a pool or executor call, the
     `target` of a `Process`, or a helper they call — that append to, extend,
     update or assign into a module-level container (`RESULTS.append(x)`,
-    `SEEN.add(key)`, `TOTALS[key] += 1`). Initializers are left alone: filling a
+    `SEEN.add(key)`, `TOTALS[key] += 1`), or rebind one through `global`
+    (`global RESULTS; RESULTS = RESULTS + [x]`). Initializers are left alone: filling a
     per-worker global is what they are for. So are memo caches the worker also
     reads (`if key in CACHE: return CACHE[key]`).
 
@@ -102,19 +103,41 @@ class WorkerMutatesInheritedGlobal(Rule):
                 for function in worker_functions(module.resolver, worker):
                     if function.scope is None:
                         continue
-                    for mutation in module.facts.mutations:
-                        if id(mutation.node) in reported or mutation.scope.frame() is not function.scope:
+                    for node, name, how in self._writes(module, function.node, function.scope):
+                        if id(node) in reported:
                             continue
-                        name = self._inherited_container(module, mutation)
-                        if name is None or self._memo(function.node, name):
-                            continue
-                        reported.add(id(mutation.node))
+                        reported.add(id(node))
                         through = "" if function is worker else f" (through {function.name}())"
                         message = (
-                            f"worker {worker.name}{through} changes the module-level {name} with {self._verb(mutation)}: it changes its own copy "
+                            f"worker {worker.name}{through} changes the module-level {name} with {how}: it changes its own copy "
                             f"(under fork, copying the pages it writes), and the parent's {name} never sees it ({site.api})"
                         )
-                        yield Report(node=mutation.node, message=message, fix=FIX)
+                        yield Report(node=node, message=message, fix=FIX)
+
+    def _writes(self, module: ModuleContext, function: cst.CSTNode, scope: Scope) -> Iterator[tuple[cst.CSTNode, str, str]]:
+        """(node, global, how) for each write of a module-level container in one worker function."""
+        for binding in self._rebinds(module, scope):
+            yield binding.node, binding.name, f"'global {binding.name}' and a new value"
+        for mutation in module.facts.mutations:
+            if mutation.scope.frame() is not scope:
+                continue
+            name = self._inherited_container(module, mutation)
+            if name is not None and not self._memo(function, name):
+                yield mutation.node, name, self._verb(mutation)
+
+    @staticmethod
+    def _rebinds(module: ModuleContext, scope: Scope) -> list[Binding]:
+        """Unconditional ``global G; G = ...`` in ``scope`` of a module-level container (a lazy
+        ``if G is None: G = ...`` is a per-process cache, and is left alone)."""
+        found = []
+        for name in scope.global_names:
+            initial = import_time_bindings(module.facts, name)
+            if not initial or not isinstance(initial[-1].value, (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)):
+                continue
+            for binding in module.facts.scope.bindings.get(name, ()):
+                if binding.eval_scope.frame() is scope and binding.kind in ("assign", "augassign") and not binding.conditional:
+                    found.append(binding)
+        return found
 
     @staticmethod
     def _inherited_container(module: ModuleContext, mutation: Mutation) -> str | None:
