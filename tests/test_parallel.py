@@ -33,3 +33,49 @@ def test_jobs_must_be_positive() -> None:
     result = run_cowlint("-j", "0", "fixtures/")
     assert result.returncode == 2
     assert "--jobs" in result.stderr
+
+
+def test_killed_workers_leave_the_run_complete(tmp_path: Path) -> None:
+    # the OOM killer's way: SIGKILL every worker while the run goes on; the files the workers
+    # did not finish are checked in the parent, with a warning, and nothing is lost
+    import signal
+    import sys
+    import threading
+    import time
+
+    import psutil
+
+    from cowlint import Config, check_paths
+
+    fixtures = sorted(FIXTURES.glob("COW*/*.py"))
+    for copy in range(6):
+        for path in fixtures:
+            target = tmp_path / f"batch{copy}" / path.parent.name / path.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, target)
+    config = Config()
+    serial = check_paths([str(tmp_path)], config, jobs=1, use_prefilter=False)
+    me = psutil.Process()
+    killed: list[int] = []
+
+    def kill_workers() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not killed:
+            servers = [child for child in me.children() if "forkserver" in " ".join(child.cmdline())]
+            workers = [worker for server in servers for worker in server.children()]  # forked by the server
+            for child in workers:
+                try:
+                    child.send_signal(signal.SIGKILL)
+                    killed.append(child.pid)
+                except psutil.Error:
+                    pass
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_workers)
+    killer.start()
+    parallel = check_paths([str(tmp_path)], config, jobs=2, use_prefilter=False)
+    killer.join()
+    assert killed, "no worker was seen to kill"
+    assert parallel.findings == serial.findings
+    assert any("worker processes failed (BrokenProcessPool" in warning for warning in parallel.warnings), parallel.warnings
+    assert sys.platform.startswith("linux")

@@ -420,7 +420,7 @@ def check_paths(
     ``jobs`` worker processes when there are enough of them to pay for a pool.
     With a ``cache``, files whose content it knows are not checked again.
     """
-    from cowlint.engine.parallel import PARALLEL_MIN_FILES, check_in_pool, pool_workers
+    from cowlint.engine.parallel import PARALLEL_MIN_FILES, pool_workers
 
     config = config or Config()
     outcome = CheckResult()
@@ -460,7 +460,7 @@ def check_paths(
     if workers:
         # biggest files first: the last chunks are small, so the workers finish together
         candidates.sort(key=lambda candidate: -sizes[candidate[0].display])
-        results: Iterator[FileResult] = check_in_pool([item for item, *_ in candidates], config, use_prefilter=use_prefilter, workers=workers)
+        results: Iterator[FileResult] = _pooled_or_serial(candidates, config, use_prefilter, workers, outcome)
     else:
         results = (_check_candidate(item, kept, result, plan, config, use_prefilter) for item, kept, result, plan, _ in candidates)
     for (item, _, _, _, key), result in zip(candidates, results, strict=True):
@@ -471,6 +471,28 @@ def check_paths(
         cache.save()
     outcome.findings.sort(key=Finding.sort_key)
     return outcome
+
+
+def _pooled_or_serial(
+    candidates: list[tuple[FileToCheck, bytes | None, FileResult, _Plan, str]], config: Config, use_prefilter: bool, workers: int, outcome: CheckResult
+) -> Iterator[FileResult]:
+    """Results from worker processes; if the pool cannot start or breaks (the caller's script
+    is not main-guarded, a worker is killed), the rest are checked here, with a warning."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from cowlint.engine.parallel import check_in_pool
+
+    done = 0
+    try:
+        for result in check_in_pool([item for item, *_ in candidates], config, use_prefilter=use_prefilter, workers=workers):
+            done += 1
+            yield result
+        return
+    except (BrokenProcessPool, OSError, RuntimeError) as error:
+        detail = " ".join(str(error).split())[:160] or "no detail"
+        outcome.warnings.append(f"worker processes failed ({type(error).__name__}: {detail}); checking the remaining files in this process")
+    for item, kept, result, plan, _ in candidates[done:]:
+        yield _check_candidate(item, kept, result, plan, config, use_prefilter)
 
 
 def _check_candidate(item: FileToCheck, kept: bytes | None, result: FileResult, plan: _Plan, config: Config, use_prefilter: bool) -> FileResult:
