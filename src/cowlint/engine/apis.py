@@ -214,3 +214,5 @@ ROW_READERS = frozenset({"csv.reader", "csv.DictReader"})
 GC_CALLS = {"gc.disable": "disable", "gc.enable": "enable", "gc.collect": "collect", "gc.freeze": "freeze", "gc.unfreeze": "unfreeze"}
 # PyTorch's DataLoader: num_workers > 0 starts worker processes that read the dataset
 DATA_LOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
+# directory listings: one str per entry, of unknown count
+LISTINGS = frozenset({"glob.glob", "glob.iglob", "os.listdir"})

@@ -524,6 +524,9 @@ def fix_files(findings: list[Finding], config: Config) -> tuple[int, int, list[s
         except OSError as error:
             errors.append(f"{path}: cannot apply fixes: {error.strerror or error}")
             continue
+        except Exception as error:  # noqa: BLE001 - one file's failed fix must not end the run or touch the file
+            errors.append(f"{path}: internal error while fixing, the file was left as it was; please report it: {type(error).__name__}: {error}")
+            continue
         fixed += outcome[1]
         changed += 1
     return fixed, changed, errors

@@ -27,12 +27,21 @@ class InsertBefore:
     description: str = ""
 
 
+_STATEMENTS = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+
+
 def is_safe(module: cst.Module, fix: InsertBefore) -> bool:
     """Safe when the statement before which ``code`` goes is in the same block as ``anchor``:
-    not when ``anchor`` sits in a one-line body (``if ready: pool = Pool()``), where the
-    insertion would land outside the branch."""
+    the innermost statement around ``anchor`` sits directly in a block. Not when ``anchor`` is
+    in a one-line body (``if ready: pool = Pool()``) or an ``elif`` test, where the insertion
+    would land outside the branch."""
     path = _path_to(module, fix.anchor)
-    return path is not None and not any(isinstance(node, cst.SimpleStatementSuite) for node in path)
+    if path is None or any(isinstance(node, cst.SimpleStatementSuite) for node in path):
+        return False
+    for parent, node in zip(reversed(path[:-1]), reversed(path[1:]), strict=True):
+        if isinstance(node, _STATEMENTS):
+            return isinstance(parent, (cst.Module, cst.IndentedBlock))
+    return False
 
 
 def _path_to(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode] | None:
@@ -54,11 +63,14 @@ class _Inserter(cst.CSTTransformer):
     def __init__(self, fixes: Sequence[InsertBefore]) -> None:
         super().__init__()
         self.anchors = {id(fix.anchor): fix for fix in fixes}
-        self.statements: list[cst.CSTNode] = []
+        self.statements: list[cst.CSTNode] = []  # the statements around the node, innermost last
+        self.in_block: set[int] = set()  # statements directly in a block: only there can lines go
         self.before: dict[int, list[InsertBefore]] = {}
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        if isinstance(node, (cst.Module, cst.IndentedBlock)):
+            self.in_block.update(id(statement) for statement in node.body)
+        if isinstance(node, _STATEMENTS) and id(node) in self.in_block:
             self.statements.append(node)
         fix = self.anchors.get(id(node))
         if fix is not None and self.statements:
@@ -66,7 +78,7 @@ class _Inserter(cst.CSTTransformer):
         return True
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode | cst.FlattenSentinel[cst.CSTNode]:  # type: ignore[override]
-        if not isinstance(original_node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        if not isinstance(original_node, _STATEMENTS) or id(original_node) not in self.in_block:
             return updated_node
         self.statements.pop()
         fixes = self.before.pop(id(original_node), None)

@@ -130,7 +130,8 @@ def _loaded(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: int)
     if isinstance(value, Data) and value.bulk:
         return True
     if isinstance(expr, cst.Call):
-        return resolver.qualname(expr.func, scope, at) in apis.HEAP_LOADERS
+        name = resolver.qualname(expr.func, scope, at)
+        return name in apis.HEAP_LOADERS or name in apis.LISTINGS
     return False
 
 
@@ -148,8 +149,8 @@ def _rows(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: int) -
 def _tracked(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: int) -> bool:
     """Whether ``expr`` makes an object the collector tracks: a container or an instance."""
     if isinstance(expr, _CONTAINER_LITERALS):
-        if isinstance(expr, cst.Tuple):  # a tuple of atoms is untracked after its first collection
-            return any(isinstance(e.value, _CONTAINER_LITERALS) or isinstance(e.value, cst.Call) for e in expr.elements)
+        if isinstance(expr, cst.Tuple):  # a tuple of atoms is untracked by the collector as it is built
+            return any(_tracked(resolver, element.value, scope, at) for element in expr.elements)
         return True
     if isinstance(expr, cst.Call):
         if isinstance(expr.func, cst.Attribute) and expr.func.attr.value in _LIST_METHODS:

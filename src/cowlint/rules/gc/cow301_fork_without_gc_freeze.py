@@ -11,7 +11,7 @@ from cowlint.engine.heap import Heap
 from cowlint.rules.base import Report, Rule
 from cowlint.rules.prefilters import FORK
 
-FIX = "call gc.freeze() right before the fork (best with gc.disable() early in the parent and gc.enable() in each child, e.g. in the pool's initializer)"
+FIX = "call gc.freeze() right before the fork (best with gc.disable() before building the data and gc.enable() in each child)"
 
 
 class ForkWithoutGcFreeze(Rule):
@@ -105,8 +105,9 @@ class ForkWithoutGcFreeze(Rule):
     (`if ready: pool = Pool()`) is left for you to fix. Freezing does not change
     what the program computes; objects frozen in the parent are never
     collected there (call `gc.unfreeze()` after the children exit if the parent
-    lives on). The fix does only the freeze: COW302 then points at the build
-    that should run with the collector disabled.
+    lives on). The fix does only the freeze: COW302 then reports the freeze
+    until `gc.disable()` runs before the build. A module that binds `gc` to
+    something else gets no fix.
 
     ## References
     - https://docs.python.org/3/library/gc.html#gc.freeze
@@ -135,8 +136,13 @@ class ForkWithoutGcFreeze(Rule):
                 "collection in each child writes the header of every tracked object and copies its pages "
                 "(2M small lists: ~127 MB per worker, ~2 MB after gc.freeze())"
             )
-            fix = InsertBefore(site.node, "gc.freeze()", ("gc",), "insert gc.freeze() before the fork")
+            fix = InsertBefore(site.node, "gc.freeze()", ("gc",), "insert gc.freeze() before the fork") if self._gc_is_free(module) else None
             yield Report(node=site.node, message=message, fix=FIX, confidence="high" if heap.count else "medium", autofix=fix)
+
+    @staticmethod
+    def _gc_is_free(module: ModuleContext) -> bool:
+        """Whether ``gc`` at module level can only be the gc module (the fix imports and calls it)."""
+        return all(binding.kind == "import" and binding.qualname == "gc" for binding in module.facts.scope.bindings.get("gc", ()))
 
     @staticmethod
     def _unfrozen_before(module: ModuleContext, heap: Heap, fork: CallSite, freezes: list[CallSite]) -> bool:

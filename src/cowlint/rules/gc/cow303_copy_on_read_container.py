@@ -10,7 +10,7 @@ from cowlint.engine import apis
 from cowlint.engine.context import ModuleContext
 from cowlint.engine.facts import ClassInfo, Scope, walk
 from cowlint.engine.heap import python_container
-from cowlint.engine.values import Const, Instance, StartMethod, argument
+from cowlint.engine.values import Const, Context, Instance, StartMethod, argument
 from cowlint.engine.workers import worker_functions
 from cowlint.rules.base import Report, Rule
 from cowlint.rules.prefilters import DISPATCH
@@ -200,6 +200,8 @@ class CopyOnReadContainer(Rule):
             start = module.resolver.default_start(site.scope, site.order)
             if isinstance(method, Const) and isinstance(method.value, str):
                 start = StartMethod(method.value, f"multiprocessing_context={method.value!r}")
+            elif isinstance(method, Context):
+                start = method.start
             if not module.start_of(start).may_fork:
                 continue
             dataset = argument(call, "dataset", 0)
@@ -215,7 +217,8 @@ class CopyOnReadContainer(Rule):
                 f"DataLoader with {workers_text} forks workers that read the {value.cls.name} dataset, which keeps Python containers: {listed}; "
                 "every item a worker reads has its reference count written, so each worker copies the dataset page by page (PyTorch issue 13246)"
             )
-            yield Report(node=call, message=message, fix=FIX_DATASET, confidence=min((_confidence(what) for _, what in held), key=("medium", "high").index))
+            sure = isinstance(count, Const) and all(_confidence(what) == "high" for _, what in held)
+            yield Report(node=call, message=message, fix=FIX_DATASET, confidence="high" if sure else "medium")
 
     @staticmethod
     def _python_attributes(module: ModuleContext, info: ClassInfo) -> list[tuple[str, str]]:

@@ -8,11 +8,13 @@ import libcst as cst
 
 from cowlint.engine.context import ModuleContext
 from cowlint.engine.facts import Binding, Mutation, Scope, walk
-from cowlint.engine.values import Container, Data
 from cowlint.engine.workers import import_time_bindings, worker_functions
 from cowlint.rules.base import Report, Rule
 from cowlint.rules.prefilters import DISPATCH
 
+_PLAIN_CONTAINERS = frozenset(
+    {"builtins.list", "builtins.dict", "builtins.set", "collections.defaultdict", "collections.Counter", "collections.OrderedDict", "collections.deque"}
+)
 FIX = "return the result from the worker (or send it through a multiprocessing.Queue or Manager) and combine it in the parent"
 
 
@@ -122,7 +124,7 @@ class WorkerMutatesInheritedGlobal(Rule):
             if mutation.scope.frame() is not scope:
                 continue
             name = self._inherited_container(module, mutation)
-            if name is not None and not self._memo(function, name):
+            if name is not None and not (self._memo(function, name) and self._stores_new_value(mutation, name)):
                 yield mutation.node, name, self._verb(mutation)
 
     @staticmethod
@@ -150,8 +152,11 @@ class WorkerMutatesInheritedGlobal(Rule):
         initial = import_time_bindings(module.facts, target.value)
         if not initial or initial[-1].kind != "assign" or initial[-1].value is None:
             return None
-        value = module.resolver.eval(initial[-1].value, initial[-1].eval_scope, initial[-1].order)
-        if isinstance(value, Container) or (isinstance(value, Data) and not value.bulk) or isinstance(initial[-1].value, (cst.Call, cst.List, cst.Dict, cst.Set)):
+        built = initial[-1].value
+        if isinstance(built, (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)):
+            return target.value
+        # a plain container made by a call: not shared memory (mp.Array, RawArray, np.memmap) or a Manager proxy
+        if isinstance(built, cst.Call) and module.resolver.qualname(built.func, initial[-1].eval_scope, initial[-1].order) in _PLAIN_CONTAINERS:
             return target.value
         return None
 
@@ -169,5 +174,16 @@ class WorkerMutatesInheritedGlobal(Rule):
         return False
 
     @staticmethod
+    def _stores_new_value(mutation: Mutation, name: str) -> bool:
+        """``CACHE[k] = compute(k)``: a memo store. ``COUNTS[k] = COUNTS.get(k, 0) + 1`` and
+        ``COUNTS[k] += 1`` accumulate instead, and are what gets lost."""
+        if mutation.method != "setitem" or not isinstance(mutation.node, cst.Assign):
+            return False
+        return not any(isinstance(node, cst.Name) and node.value == name for node in walk(mutation.node.value))
+
+    @staticmethod
     def _verb(mutation: Mutation) -> str:
-        return f"{mutation.target.value}[...] = ..." if mutation.method == "setitem" else f".{mutation.method}()"  # type: ignore[attr-defined]
+        target = mutation.target.value  # type: ignore[attr-defined]
+        if isinstance(mutation.node, cst.AugAssign):
+            return f"an augmented assignment to {target}[...]"
+        return f"{target}[...] = ..." if mutation.method == "setitem" else f".{mutation.method}()"
