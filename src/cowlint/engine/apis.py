@@ -75,7 +75,7 @@ EXECUTOR_METHODS = frozenset({"submit", "map"})
 DISPATCH_METHODS = POOL_METHODS | EXECUTOR_METHODS
 # Every finding starts from a name among these (a constructor, a dispatch method, a fork)
 # used in the code: a file whose syntax tree has none of them is not parsed by libcst.
-CANDIDATE_NAMES = CONSTRUCTOR_ATTRIBUTES | DISPATCH_METHODS | FORK_NAMES | {RUN_IN_EXECUTOR, "DataLoader"}
+CANDIDATE_NAMES = CONSTRUCTOR_ATTRIBUTES | DISPATCH_METHODS | FORK_NAMES | {RUN_IN_EXECUTOR, "DataLoader", "freeze"}
 
 PARTIAL = frozenset({"functools.partial"})
 DATACLASS_FIELD = frozenset({"dataclasses.field", "attr.ib", "attr.field", "attrs.field"})
