@@ -8,7 +8,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -370,22 +370,28 @@ _KEYS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
 }
 
 
-def find_pyproject(start: Path) -> Path | None:
-    """The nearest ``pyproject.toml`` at or above ``start`` that has a ``[tool.cowlint]`` table."""
+def _pyprojects_mentioning(start: Path, needle: bytes) -> Iterator[tuple[Path, bytes]]:
+    """``pyproject.toml`` files at or above ``start`` whose text contains ``needle``, nearest first."""
     try:
         current = start.resolve()
     except OSError:
-        return None
+        return
     if current.is_file():
         current = current.parent
     for directory in (current, *current.parents):
         candidate = directory / "pyproject.toml"
         try:
-            if candidate.is_file() and b"[tool.cowlint" in candidate.read_bytes():
-                return candidate
+            if candidate.is_file():
+                data = candidate.read_bytes()
+                if needle in data:
+                    yield candidate, data
         except OSError:
             continue
-    return None
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest ``pyproject.toml`` at or above ``start`` that has a ``[tool.cowlint]`` table."""
+    return next((path for path, _ in _pyprojects_mentioning(start, b"[tool.cowlint")), None)
 
 
 def load_config(path: Path | None, *, base: Config | None = None) -> Config:
@@ -415,22 +421,11 @@ def _requires_python(data: Mapping[str, Any], path: Path) -> str | None:
 
 def find_requires_python(start: Path) -> str | None:
     """``[project] requires-python`` of the nearest pyproject.toml at or above ``start`` that has one."""
-    try:
-        current = start.resolve()
-    except OSError:
-        return None
-    if current.is_file():
-        current = current.parent
-    for directory in (current, *current.parents):
-        candidate = directory / "pyproject.toml"
+    for path, data in _pyprojects_mentioning(start, b"requires-python"):
         try:
-            if not (candidate.is_file() and b"requires-python" in candidate.read_bytes()):
-                continue
-            with candidate.open("rb") as handle:
-                data = tomllib.load(handle)
-        except (OSError, tomllib.TOMLDecodeError):
+            found = _requires_python(tomllib.loads(data.decode("utf-8")), path)
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError):
             continue
-        found = _requires_python(data, candidate)
         if found is not None:
             return found
     return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cached_property
 
 import libcst as cst
@@ -98,6 +99,20 @@ class ModuleContext:
                         break
         self._workers[id(site.call)] = found
         return found
+
+    def worker_bodies(self, *, forked_only: bool = False) -> Iterator[tuple[DispatchSite, Callee, Callee]]:
+        """(dispatch, worker, function) for every function that runs as a task in worker processes:
+        each dispatched callable (not initializers) and the helpers it calls, for dispatches whose
+        receiver is known to be a process pool (and forks on some target, with ``forked_only``)."""
+        for site in self.dispatch_sites:
+            if site.confidence != "high" or (forked_only and not self.start_of(site.start).may_fork):
+                continue
+            for payload, worker in self.workers_of(site):
+                if payload.role == "initializer":
+                    continue
+                for function in worker_functions(self.resolver, worker):
+                    if function.scope is not None:
+                        yield site, worker, function
 
     @cached_property
     def worker_side(self) -> frozenset[int]:

@@ -11,7 +11,6 @@ from cowlint.engine.context import ModuleContext
 from cowlint.engine.facts import ClassInfo, Scope, walk
 from cowlint.engine.heap import python_container
 from cowlint.engine.values import Const, Context, Instance, StartMethod, argument
-from cowlint.engine.workers import worker_functions
 from cowlint.rules.base import Report, Rule
 from cowlint.rules.prefilters import DISPATCH
 
@@ -115,26 +114,19 @@ class CopyOnReadContainer(Rule):
 
     def _pool_workers(self, module: ModuleContext) -> Iterator[Report]:
         reported: set[tuple[int, str]] = set()
-        for site in module.dispatch_sites:
-            if site.confidence != "high" or not module.start_of(site.start).may_fork:
-                continue
-            for payload, worker in module.workers_of(site):
-                if payload.role == "initializer":
+        for site, worker, function in module.worker_bodies(forked_only=True):
+            assert function.scope is not None
+            for name, node in self._full_reads(module, function.node, function.scope):
+                what = self._inherited(module, name)
+                if what is None or (id(function.node), name) in reported:
                     continue
-                for function in worker_functions(module.resolver, worker):
-                    if function.scope is None:
-                        continue
-                    for name, node in self._full_reads(module, function.node, function.scope):
-                        what = self._inherited(module, name)
-                        if what is None or (id(function.node), name) in reported:
-                            continue
-                        reported.add((id(function.node), name))
-                        through = "" if function is worker else f" (through {function.name}())"
-                        message = (
-                            f"worker {worker.name}{through} reads every item of the inherited {name} ({what}): each read writes the item's "
-                            f"reference count, so each forked worker copies the pages holding them ({site.api}); gc.freeze() does not prevent it"
-                        )
-                        yield Report(node=node, message=message, fix=FIX, confidence=_confidence(what))
+                reported.add((id(function.node), name))
+                through = "" if function is worker else f" (through {function.name}())"
+                message = (
+                    f"worker {worker.name}{through} reads every item of the inherited {name} ({what}): each read writes the item's "
+                    f"reference count, so each forked worker copies the pages holding them ({site.api}); gc.freeze() does not prevent it"
+                )
+                yield Report(node=node, message=message, fix=FIX, confidence=_confidence(what))
 
     @staticmethod
     def _full_reads(module: ModuleContext, function: cst.CSTNode, scope: Scope) -> Iterator[tuple[str, cst.Name]]:

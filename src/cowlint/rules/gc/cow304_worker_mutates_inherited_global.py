@@ -8,7 +8,7 @@ import libcst as cst
 
 from cowlint.engine.context import ModuleContext
 from cowlint.engine.facts import Binding, Mutation, Scope, walk
-from cowlint.engine.workers import import_time_bindings, worker_functions
+from cowlint.engine.workers import import_time_bindings
 from cowlint.rules.base import Report, Rule
 from cowlint.rules.prefilters import DISPATCH
 
@@ -96,25 +96,18 @@ class WorkerMutatesInheritedGlobal(Rule):
 
     def check(self, module: ModuleContext) -> Iterable[Report]:
         reported: set[int] = set()
-        for site in module.dispatch_sites:
-            if site.confidence != "high":
-                continue
-            for payload, worker in module.workers_of(site):
-                if payload.role == "initializer":
+        for site, worker, function in module.worker_bodies():
+            assert function.scope is not None
+            for node, name, how in self._writes(module, function.node, function.scope):
+                if id(node) in reported:
                     continue
-                for function in worker_functions(module.resolver, worker):
-                    if function.scope is None:
-                        continue
-                    for node, name, how in self._writes(module, function.node, function.scope):
-                        if id(node) in reported:
-                            continue
-                        reported.add(id(node))
-                        through = "" if function is worker else f" (through {function.name}())"
-                        message = (
-                            f"worker {worker.name}{through} changes the module-level {name} with {how}: it changes its own copy "
-                            f"(under fork, copying the pages it writes), and the parent's {name} never sees it ({site.api})"
-                        )
-                        yield Report(node=node, message=message, fix=FIX)
+                reported.add(id(node))
+                through = "" if function is worker else f" (through {function.name}())"
+                message = (
+                    f"worker {worker.name}{through} changes the module-level {name} with {how}: it changes its own copy "
+                    f"(under fork, copying the pages it writes), and the parent's {name} never sees it ({site.api})"
+                )
+                yield Report(node=node, message=message, fix=FIX)
 
     def _writes(self, module: ModuleContext, function: cst.CSTNode, scope: Scope) -> Iterator[tuple[cst.CSTNode, str, str]]:
         """(node, global, how) for each write of a module-level container in one worker function."""
