@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import libcst as cst
 
@@ -117,7 +118,7 @@ class Flow:
         forks = []
         for site in self.facts.calls:
             func = site.node.func
-            if isinstance(func, (cst.Name, cst.Attribute)) and (func.value if isinstance(func, cst.Name) else func.attr.value) in ("fork", "forkpty"):
+            if isinstance(func, (cst.Name, cst.Attribute)) and (func.value if isinstance(func, cst.Name) else func.attr.value) in apis.FORK_NAMES:
                 if self.resolver.qualname(func, site.scope, site.order) in apis.OS_FORKS:
                     forks.append(Fork(site))
         return forks
@@ -157,7 +158,7 @@ class Flow:
             return order < target_order and holds(target_order, target_node)
         if target_frame.kind == FUNCTION and frame.kind == MODULE and not guarded:
             return holds(_END, None)  # at import time
-        for body in self._frames():
+        for body in self._frames:
             if body is frame:
                 starts = [order]
             else:
@@ -175,8 +176,9 @@ class Flow:
                         return True
         return False
 
+    @cached_property
     def _frames(self) -> list[Scope]:
-        """The bodies that run code: the module and every function."""
+        """The bodies that run code: the module and every function (asked for every pair of events)."""
         frames = {id(site.scope.frame()): site.scope.frame() for site in self.facts.calls}
         return [frame for frame in frames.values() if frame.kind in (MODULE, FUNCTION)]
 
