@@ -48,6 +48,8 @@ examples:
   cowlint --output-format json .   machine-readable findings
   cowlint --explain COW101         what a rule finds, why, and the fix
   cat app.py | cowlint - --stdin-filename app.py
+  cowlint --verify app.py -- --workers 4 --compare freeze,spawn
+                                   run app.py, measure what each worker copied
 """
 
 
@@ -90,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
     parser.add_argument("--list-rules", action="store_true", help="list every rule with its code, name and summary, and exit")
     parser.add_argument("--no-prefilter", action="store_true", help=argparse.SUPPRESS)
+    from cowlint.verify.command import add_arguments
+
+    add_arguments(parser)
     return parser
 
 
@@ -107,7 +112,8 @@ def resolve_config(args: argparse.Namespace) -> Config:
             raise ConfigError(f"--config {args.config}: no such file")
         config = load_config(path)
     else:
-        start = Path(args.stdin_filename) if args.stdin_filename else Path(args.paths[0]) if args.paths and args.paths[0] != "-" else Path.cwd()
+        named = args.verify or args.stdin_filename or (args.paths[0] if args.paths and args.paths[0] != "-" else None)
+        start = Path(named) if named else Path.cwd()
         config = project_config(start if start.exists() else Path.cwd())
     changes: dict[str, object] = {}
     if args.select is not None:
@@ -181,10 +187,15 @@ def _plural(count: int, noun: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    from cowlint.verify import command as verify
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    own_args, script_args = verify.split_script_args(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(own_args)
     out, err = sys.stdout, sys.stderr
     try:
+        if args.verify or args.verify_module:
+            return verify.run(args, script_args, resolve_config(args))
         if args.explain:
             out.write(explain(args.explain))
             return 0

@@ -1,0 +1,485 @@
+"""The harness: start the script under the probe, sample its process tree, keep it under control.
+
+One :func:`run` is one execution of the script (the baseline or a
+counterfactual variant). The script runs in its own session with cowlint as
+its child subreaper (Linux), so every process it starts, even one that calls
+``setsid()`` or is orphaned, stays visible and is killed and reaped when the
+run ends: on exit, timeout, too many processes, Ctrl-C or an error in
+cowlint. Shared-memory segments the script created and did not release are
+unlinked afterwards.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import psutil
+
+from cowlint.verify import probe as probe_module
+from cowlint.verify.probe import EVENTS_ENV, FREEZE_ENV, START_ENV, read_memory
+
+PROBE_PATH = str(Path(probe_module.__file__).resolve())
+PASSTHROUGH_LIMIT = 1 << 20  # bytes of the script's output shown per stream
+TAIL_LIMIT = 16 << 10
+_PR_SET_CHILD_SUBREAPER = 36
+
+#: The variants of a counterfactual run and the environment that makes them.
+VARIANTS: dict[str, dict[str, str]] = {
+    "baseline": {},
+    "freeze": {FREEZE_ENV: "1"},
+    "spawn": {START_ENV: "spawn"},
+    "forkserver": {START_ENV: "forkserver"},
+}
+
+
+@dataclass
+class Options:
+    """How to run: limits and sampling."""
+
+    timeout: float = 300.0
+    max_processes: int = 64
+    interval: float = 0.02
+    interpreter: str = sys.executable
+    cwd: str | None = None
+    echo: bool = True  # pass the script's output through to cowlint's stderr
+    progress: Callable[[str], None] | None = None
+
+
+@dataclass
+class Tracked:
+    """One process of the run and what the samples saw of it."""
+
+    pid: int
+    create_time: float
+    ppid: int
+    first_seen: float
+    baseline: dict[str, int] | None = None  # the memory right after the fork (from the probe) or the first sample
+    baseline_from_fork: bool = False
+    last: dict[str, int] = field(default_factory=dict)
+    peak_private: int = 0
+    peak_rss: int = 0
+    hwm: int = 0
+    peak_uss: int = 0
+    peak_pss: int = 0
+    samples: list[tuple[float, int, int]] = field(default_factory=list)  # (time, Private_Dirty, Rss)
+    name: str = ""
+    alive: bool = True
+
+    def observe(self, now: float, memory: dict[str, int]) -> None:
+        if self.baseline is None:
+            self.baseline = dict(memory)
+        self.last = memory
+        private = memory.get("Private_Dirty", 0)
+        self.peak_private = max(self.peak_private, private)
+        self.peak_rss = max(self.peak_rss, memory.get("Rss", 0))
+        self.hwm = max(self.hwm, memory.get("VmHWM", 0))
+        self.samples.append((now, private, memory.get("Rss", 0)))
+
+    @property
+    def baseline_private(self) -> int:
+        return (self.baseline or {}).get("Private_Dirty", 0)
+
+    @property
+    def peak_copied(self) -> int:
+        """The most memory this process held that it did not share, over its post-fork baseline.
+
+        The sampled ``Private_Dirty`` peak, or the kernel's high-water mark of
+        the resident set over its baseline (less the shared pages it mapped
+        since), which catches a peak shorter than the sampling interval.
+        """
+        base = self.baseline or {}
+        sampled = self.peak_private - self.baseline_private
+        if not self.hwm or not base.get("Rss"):
+            return max(0, sampled)
+        shared_now = self.last.get("Shared_Clean", 0) + self.last.get("Shared_Dirty", 0)
+        shared_then = base.get("Shared_Clean", 0) + base.get("Shared_Dirty", 0)
+        transient = self.hwm - base["Rss"] - max(0, shared_now - shared_then)
+        return max(0, sampled, transient)
+
+
+@dataclass
+class RunResult:
+    """What one execution of the script did."""
+
+    variant: str
+    argv: list[str]
+    status: str = "ok"  # ok | failed | timeout | too-many-processes | interrupted | error
+    exit_code: int | None = None
+    signal_name: str | None = None
+    duration: float = 0.0
+    root_pid: int = 0
+    events: list[dict[str, Any]] = field(default_factory=list)
+    processes: dict[int, Tracked] = field(default_factory=dict)
+    stdout_digest: str = ""
+    stdout_bytes: int = 0
+    stdout_tail: bytes = b""
+    stderr_tail: bytes = b""
+    problems: list[str] = field(default_factory=list)
+    shm_released: list[str] = field(default_factory=list)
+    left_running: int = 0
+    max_seen_processes: int = 0
+    start_method: str | None = None
+    script_status: Any = None  # what the probe saw the script end with
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("ok", "failed")
+
+
+class _Stream(threading.Thread):
+    """Drain one pipe of the script: digest, tail, and (optionally) pass it through."""
+
+    def __init__(self, pipe: IO[bytes], label: str, echo: bool, write: Callable[[bytes], None]) -> None:
+        super().__init__(daemon=True, name=f"cowlint-{label}")
+        self.pipe = pipe
+        self.label = label
+        self.echo = echo
+        self.write = write
+        self.digest = hashlib.sha256()
+        self.total = 0
+        self.tail = bytearray()
+
+    def run(self) -> None:
+        shown = 0
+        while True:
+            try:
+                chunk = self.pipe.read1(65536)  # type: ignore[attr-defined]
+            except (OSError, ValueError):
+                break
+            if not chunk:
+                break
+            self.digest.update(chunk)
+            self.total += len(chunk)
+            self.tail += chunk
+            if len(self.tail) > TAIL_LIMIT:
+                del self.tail[: len(self.tail) - TAIL_LIMIT]
+            if self.echo and shown < PASSTHROUGH_LIMIT:
+                part = chunk[: PASSTHROUGH_LIMIT - shown]
+                shown += len(part)
+                self.write(part)
+                if shown >= PASSTHROUGH_LIMIT:
+                    self.write(f"\n[cowlint: the script's {self.label} goes on; not shown past {PASSTHROUGH_LIMIT >> 20} MiB]\n".encode())
+
+
+class _Events:
+    """Reads the probe's events file as it grows."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.offset = 0
+        self.partial = b""
+
+    def read(self) -> list[dict[str, Any]]:
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                data = handle.read()
+        except OSError:
+            return []
+        self.offset += len(data)
+        lines = (self.partial + data).split(b"\n")
+        self.partial = lines.pop()
+        events = []
+        for line in lines:
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                continue
+        return events
+
+
+def become_subreaper() -> bool:
+    """Make orphans of the run re-parent to this process instead of init (Linux)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def command(target: str, args: list[str], module: bool, interpreter: str) -> list[str]:
+    """The command line that runs the script under the probe."""
+    head = ["-m", target] if module else [target]
+    return [interpreter, PROBE_PATH, *head, *args]
+
+
+class _Tree:
+    """The processes of one run: the root's descendants and orphans re-parented to us."""
+
+    def __init__(self, root: subprocess.Popen[bytes]) -> None:
+        self.root = root
+        self.me = psutil.Process()
+        self.before = {child.pid for child in self.me.children()} - {root.pid}
+        self.known: dict[int, psutil.Process] = {}
+
+    def live(self) -> list[psutil.Process]:
+        found: dict[int, psutil.Process] = {}
+        try:
+            for child in self.me.children(recursive=True):
+                if child.pid not in self.before:
+                    found[child.pid] = child
+        except psutil.Error:
+            pass
+        for pid, process in list(self.known.items()):
+            if pid not in found:
+                try:
+                    if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                        found[pid] = process
+                except psutil.Error:
+                    pass
+        for pid, process in found.items():
+            self.known.setdefault(pid, process)
+        return [process for pid, process in found.items() if self._running(process)]
+
+    @staticmethod
+    def _running(process: psutil.Process) -> bool:
+        try:
+            return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+
+    def kill(self) -> int:
+        """Kill and reap every process of the run; returns how many were still running."""
+        killed = 0
+        for _ in range(200):
+            live = self.live()
+            try:
+                os.killpg(self.root.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            if not live:
+                break
+            for process in live:
+                try:
+                    process.kill()
+                    killed += 1
+                except psutil.Error:
+                    pass
+            self.reap()
+            time.sleep(0.01)
+        self.reap()
+        return killed
+
+    def reap(self) -> None:
+        """Collect the exit status of every child of ours that belongs to the run."""
+        self.root.poll()
+        for pid in list(self.known):
+            if pid == self.root.pid:
+                continue
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            except OSError:
+                pass
+
+
+def _signal_name(code: int) -> str:
+    try:
+        return signal.Signals(code).name
+    except ValueError:
+        return f"signal {code}"
+
+
+def run(target: str, args: list[str], variant: str, options: Options, *, module: bool = False) -> RunResult:
+    """Run the script once under the probe and measure it; never leaves a process behind."""
+    result = RunResult(variant=variant, argv=[target, *args])
+    become_subreaper()
+    workdir = tempfile.mkdtemp(prefix="cowlint-verify-")
+    events_path = os.path.join(workdir, "events.jsonl")
+    env = dict(os.environ)
+    env.pop(START_ENV, None)
+    env.pop(FREEZE_ENV, None)
+    env[EVENTS_ENV] = events_path
+    env.update(VARIANTS[variant])
+    env["PYTHONUNBUFFERED"] = "1"
+    out_lock = threading.Lock()
+    raw_err = sys.stderr.buffer if hasattr(sys.stderr, "buffer") else None
+
+    def write_through(data: bytes) -> None:
+        with out_lock:
+            if raw_err is not None:
+                raw_err.write(data)
+                raw_err.flush()
+
+    started = time.monotonic()
+    try:
+        root = subprocess.Popen(
+            command(target, args, module, options.interpreter),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=options.cwd,
+            start_new_session=True,
+        )
+    except OSError as error:
+        result.status = "error"
+        result.problems.append(f"could not start {options.interpreter}: {error.strerror or error}")
+        return result
+    result.root_pid = root.pid
+    assert root.stdout is not None and root.stderr is not None
+    streams = [_Stream(root.stdout, "output", options.echo, write_through), _Stream(root.stderr, "error output", options.echo, write_through)]
+    for stream in streams:
+        stream.start()
+    tree = _Tree(root)
+    events = _Events(events_path)
+    ended_at: float | None = None
+    tick = 0
+    try:
+        while True:
+            now = time.monotonic()
+            tick += 1
+            live = tree.live()
+            result.max_seen_processes = max(result.max_seen_processes, len(live))
+            _sample(result, live, now, slow=tick % 10 == 1)
+            _absorb(result, events.read())
+            if options.progress is not None and tick % 10 == 1:
+                options.progress(_progress_line(result, now - started, live))
+            if root.poll() is not None and ended_at is None:
+                ended_at = now
+            if ended_at is not None and (not live or now - ended_at > 2.0):
+                break
+            if now - started > options.timeout:
+                result.status = "timeout"
+                result.problems.append(f"the script ran past --timeout {options.timeout:g} s; every process of the run was killed")
+                break
+            if len(live) > options.max_processes:
+                result.status = "too-many-processes"
+                result.problems.append(f"the script had {len(live)} processes running, more than --max-processes {options.max_processes}; every process of the run was killed")
+                break
+            time.sleep(options.interval)
+    except KeyboardInterrupt:
+        result.status = "interrupted"
+        result.problems.append("interrupted (Ctrl-C); every process of the run was killed")
+    finally:
+        still = tree.live()
+        if result.status == "ok" and still:
+            result.left_running = len(still)
+            result.problems.append(f"{len(still)} process(es) were still running 2 s after the script ended; killed")
+        tree.kill()
+        root.wait()
+        for stream in streams:
+            stream.join(timeout=5)
+        result.duration = time.monotonic() - started
+        _absorb(result, events.read())
+        result.shm_released = _release_shared_memory(result.events)
+        if result.shm_released:
+            result.problems.append(f"released {len(result.shm_released)} shared memory segment(s) the script left behind: {', '.join(result.shm_released)}")
+        _remove_dir(workdir)
+    code = root.returncode
+    if code is not None and code < 0:
+        result.signal_name = _signal_name(-code)
+    result.exit_code = code
+    if result.status == "ok" and code != 0:
+        result.status = "failed"
+    result.stdout_digest = streams[0].digest.hexdigest()
+    result.stdout_bytes = streams[0].total
+    result.stdout_tail = bytes(streams[0].tail)
+    result.stderr_tail = bytes(streams[1].tail)
+    return result
+
+
+def _sample(result: RunResult, live: list[psutil.Process], now: float, slow: bool) -> None:
+    for process in live:
+        pid = process.pid
+        tracked = result.processes.get(pid)
+        if tracked is None:
+            try:
+                tracked = Tracked(pid=pid, create_time=process.create_time(), ppid=process.ppid(), first_seen=now)
+            except psutil.Error:
+                continue
+            result.processes[pid] = tracked
+        memory = read_memory(pid)
+        if memory is None:
+            continue
+        tracked.observe(now, memory)
+        if slow:
+            try:
+                full = process.memory_footprint() if hasattr(process, "memory_footprint") else process.memory_full_info()
+                tracked.peak_uss = max(tracked.peak_uss, int(getattr(full, "uss", 0)))
+                tracked.peak_pss = max(tracked.peak_pss, int(getattr(full, "pss", 0)))
+            except (psutil.Error, OSError):
+                pass
+    seen = {process.pid for process in live}
+    for pid, tracked in result.processes.items():
+        tracked.alive = pid in seen
+
+
+def _absorb(result: RunResult, events: list[dict[str, Any]]) -> None:
+    for event in events:
+        result.events.append(event)
+        kind = event.get("event")
+        if kind == "start":
+            result.start_method = event.get("start_method")
+        elif kind == "end":
+            result.script_status = event.get("status")
+        elif kind == "fork":
+            pid = int(event["pid"])
+            tracked = result.processes.get(pid)
+            if tracked is None:
+                tracked = result.processes[pid] = Tracked(pid=pid, create_time=0.0, ppid=int(event.get("ppid", 0)), first_seen=time.monotonic(), alive=False)
+            memory = event.get("memory")
+            if isinstance(memory, dict):
+                tracked.baseline = {key: int(value) for key, value in memory.items()}
+                tracked.baseline_from_fork = True
+                tracked.hwm = max(tracked.hwm, tracked.baseline.get("VmHWM", 0))
+                tracked.peak_private = max(tracked.peak_private, tracked.baseline_private)
+        elif kind == "exit":
+            memory = event.get("memory")
+            tracked = result.processes.get(int(event["pid"]))
+            if tracked is not None and isinstance(memory, dict):
+                tracked.observe(time.monotonic(), {key: int(value) for key, value in memory.items()})
+
+
+def _release_shared_memory(events: list[dict[str, Any]]) -> list[str]:
+    created: list[str] = []
+    for event in events:
+        name = str(event.get("name", "")).lstrip("/")
+        if not name or "/" in name:
+            continue
+        if event.get("event") == "shm":
+            created.append(name)
+        elif event.get("event") == "shm_unlink" and name in created:
+            created.remove(name)
+    released = []
+    for name in created:
+        path = os.path.join("/dev/shm", name)
+        try:
+            os.unlink(path)
+            released.append(name)
+        except OSError:
+            pass
+    return released
+
+
+def _remove_dir(path: str) -> None:
+    for name in os.listdir(path):
+        try:
+            os.unlink(os.path.join(path, name))
+        except OSError:
+            pass
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
+def _progress_line(result: RunResult, elapsed: float, live: list[psutil.Process]) -> str:
+    copied = max((tracked.peak_copied for pid, tracked in result.processes.items() if pid != result.root_pid), default=0)
+    return f"{result.variant}: {elapsed:5.1f} s, {len(live)} process(es), largest worker copy so far {copied / 2**20:.1f} MiB"

@@ -1,0 +1,490 @@
+"""The probe: runs inside the user's interpreter, before the user's script.
+
+Started by path (``python probe.py SCRIPT ARGS...`` or ``python probe.py -m
+MODULE ARGS...``) so that nothing of cowlint but this file enters the user's
+process. It wraps the dispatch APIs and ``ForkingPickler`` to count what is
+pickled per call site (the callable, the arguments, the results), records
+every fork with ``os.register_at_fork`` together with the child's memory right
+after it, and reports the start method each dispatch used. Events are JSON
+lines appended to the file named by ``COWLINT_VERIFY_EVENTS`` (one ``write``
+each, so the processes of the run never interleave); nothing is written to the
+script's standard output or error.
+
+Variants for the counterfactual runs, chosen by the harness:
+``COWLINT_VERIFY_START=spawn|forkserver`` changes the *default* start method
+(an explicit ``set_start_method`` or ``get_context`` in the script still
+wins), ``COWLINT_VERIFY_FREEZE=1`` calls ``gc.freeze()`` right before every
+fork.
+
+Standard library only; this module must import cheaply and change nothing
+until :func:`install` runs.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import sys
+import threading
+import time
+from types import FrameType
+from typing import Any
+
+EVENTS_ENV = "COWLINT_VERIFY_EVENTS"
+START_ENV = "COWLINT_VERIFY_START"
+FREEZE_ENV = "COWLINT_VERIFY_FREEZE"
+
+#: smaps_rollup fields read for each sample, in bytes.
+ROLLUP_FIELDS = ("Rss", "Pss", "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty", "Swap")
+
+_FLUSH_SECONDS = 0.2
+
+
+def read_memory(pid: int | str = "self") -> dict[str, int] | None:
+    """``/proc/PID/smaps_rollup`` fields and ``VmHWM`` in bytes, or None when unreadable."""
+    values: dict[str, int] = {}
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as rollup:
+            for raw in rollup.read().splitlines()[1:]:
+                name, _, rest = raw.partition(b":")
+                key = name.decode()
+                if key in ROLLUP_FIELDS:
+                    values[key] = int(rest.split()[0]) * 1024
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for raw in status.read().splitlines():
+                if raw.startswith(b"VmHWM:"):
+                    values["VmHWM"] = int(raw.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return values if "Private_Dirty" in values else None
+
+
+class _Sink:
+    """Appends one JSON event per ``write`` to the events file."""
+
+    def __init__(self, path: str) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+    def emit(self, event: str, **fields: Any) -> None:
+        record = {"event": event, "pid": os.getpid(), "t": time.time(), **fields}
+        try:
+            os.write(self.fd, (json.dumps(record, default=repr) + "\n").encode())
+        except OSError:
+            pass
+
+
+class _Probe:
+    """The probe's state in one process (a forked child inherits a copy)."""
+
+    def __init__(self, sink: _Sink) -> None:
+        self.sink = sink
+        self.lock = threading.Lock()
+        self.skip_dirs: tuple[str, ...] = ()
+        self.sites: dict[tuple[str, int, str], str] = {}
+        self.counts: dict[str, dict[str, int]] = {}
+        self.dirty: set[str] = set()
+        self.last_flush = 0.0
+        self.jobs: dict[int, str] = {}  # Pool job id -> site
+        self.work_items: dict[tuple[int, int], str] = {}  # (executor id, work id) -> site
+        self.work_fn: dict[tuple[int, int], str] = {}  # (work id, id(fn)) -> site
+        self.fn_size: dict[tuple[str, int], int] = {}  # (site, id(callable)) -> pickled size
+        self.pids_sent: dict[str, frozenset[int]] = {}
+        self.fork_site: str | None = None
+        self.starting = threading.local()  # the site of the Process.start running in this thread
+
+    # -- call sites -------------------------------------------------------
+    def site(self, api_default: str, start_method: str | None = None, callable_obj: Any = None) -> str:
+        """The index of the user's call site on the current stack (made on first sight)."""
+        frame: FrameType | None = sys._getframe(1)
+        api = ""
+        while frame is not None and self._skipped(frame.f_code.co_filename):
+            if not frame.f_code.co_filename.startswith(_HERE):
+                api = _frame_api(frame)
+            frame = frame.f_back
+        path, line = (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("<unknown>", 0)
+        api = api or api_default
+        key = (path, line or 0, api)
+        index = self.sites.get(key)
+        if index is None:
+            index = self.sites[key] = f"{os.getpid()}:{len(self.sites)}"
+            fields: dict[str, Any] = {"site": index, "path": path, "line": line, "api": api, "start_method": start_method}
+            fields.update(_callable_info(callable_obj))
+            self.sink.emit("site", **fields)
+        return index
+
+    def _skipped(self, filename: str) -> bool:
+        return filename.startswith(self.skip_dirs) or filename.startswith("<frozen")
+
+    # -- counters -----------------------------------------------------------
+    def add(self, site: str, **amounts: int) -> None:
+        with self.lock:
+            counts = self.counts.setdefault(site, {"tasks": 0, "callable": 0, "args": 0, "results": 0, "result_messages": 0})
+            for key, value in amounts.items():
+                counts[key] += value
+            self.dirty.add(site)
+            now = time.monotonic()
+            if now - self.last_flush >= _FLUSH_SECONDS:
+                self._flush_locked(now)
+
+    def flush(self) -> None:
+        with self.lock:
+            self._flush_locked(time.monotonic())
+
+    def _flush_locked(self, now: float) -> None:
+        for site in sorted(self.dirty):
+            self.sink.emit("pickled", site=site, **self.counts[site])
+        self.dirty.clear()
+        self.last_flush = now
+
+    def workers(self, site: str, pids: list[int]) -> None:
+        """Record the worker processes serving a dispatch site (sent when the set changes)."""
+        known = frozenset(pid for pid in pids if pid)
+        if known and self.pids_sent.get(site) != known:
+            self.pids_sent[site] = known
+            self.sink.emit("workers", site=site, pids=sorted(known))
+
+    def callable_size(self, site: str, fn: Any) -> int:
+        key = (site, id(fn))
+        size = self.fn_size.get(key)
+        if size is None:
+            if not any(known == site for known, _ in self.fn_size):
+                self.sink.emit("callable", site=site, **_callable_info(fn))
+            try:
+                size = len(_ORIGINAL_DUMPS(fn))
+            except Exception:
+                size = 0
+            self.fn_size[key] = size
+        return size
+
+    def after_fork_in_child(self) -> None:
+        self.lock = threading.Lock()
+        self.counts = {}
+        self.dirty = set()
+        self.sites = {}
+        self.pids_sent = {}
+        self.starting = threading.local()
+        self.sink.emit("fork", ppid=os.getppid(), site=self.fork_site, memory=read_memory())
+
+
+_HERE = os.path.abspath(__file__)
+_PROBE: _Probe | None = None
+_ORIGINAL_DUMPS: Any = None
+
+
+def _frame_api(frame: FrameType) -> str:
+    """``Class.method`` of a library frame (``Pool`` for a constructor)."""
+    name = frame.f_code.co_name
+    owner = frame.f_locals.get("self")
+    if owner is None or name.startswith("<"):
+        return name
+    cls = type(owner).__name__
+    if name == "__init__":
+        return cls
+    return name if cls.endswith("Context") else f"{cls}.{name}"  # ctx.Pool(...) is "Pool"
+
+
+def _callable_info(fn: Any) -> dict[str, Any]:
+    """Where the worker callable's code lives, to tie findings inside it to the call site."""
+    target = fn
+    for _ in range(4):
+        inner = getattr(target, "func", None) or getattr(target, "__func__", None)
+        if inner is None:
+            break
+        target = inner
+    code = getattr(target, "__code__", None)
+    if code is None:
+        return {}
+    lines = [line for _, _, line in code.co_lines() if line] if hasattr(code, "co_lines") else []
+    return {
+        "callable": getattr(fn, "__qualname__", None) or getattr(target, "__qualname__", repr(type(fn).__name__)),
+        "callable_path": code.co_filename,
+        "callable_lines": [code.co_firstlineno, max(lines, default=code.co_firstlineno)],
+    }
+
+
+def _real_callable(fn: Any, args: Any) -> Any:
+    """The user's function inside ``mapstar``/``_process_chunk`` wrappers."""
+    import functools
+
+    name = getattr(fn, "__name__", "")
+    if name in ("mapstar", "starmapstar") and isinstance(args, tuple) and args and isinstance(args[0], tuple) and args[0]:
+        return args[0][0]
+    if isinstance(fn, functools.partial) and getattr(fn.func, "__name__", "") == "_process_chunk":
+        return fn.keywords.get("fn") or (fn.args[0] if fn.args else fn)
+    return fn
+
+
+def _count_dumps(obj: Any, size: int) -> None:
+    probe = _PROBE
+    if probe is None:
+        return
+    if type(obj) is tuple and len(obj) == 5 and type(obj[0]) is int:  # a Pool task: (job, i, func, args, kwds)
+        site = probe.jobs.get(obj[0])
+        if site is None:
+            return
+        fn = _real_callable(obj[2], obj[3])
+        callable_bytes = min(size, probe.callable_size(site, fn))
+        probe.add(site, tasks=1, callable=callable_bytes, args=size - callable_bytes)
+    elif type(obj).__name__ == "_CallItem":  # a ProcessPoolExecutor work item
+        fn = getattr(obj, "fn", None)
+        site = probe.work_fn.get((getattr(obj, "work_id", -1), id(fn)))
+        if site is None:
+            return
+        real = _real_callable(fn, getattr(obj, "args", ()))
+        callable_bytes = min(size, probe.callable_size(site, real))
+        probe.add(site, tasks=1, callable=callable_bytes, args=size - callable_bytes)
+
+
+def _count_loads(obj: Any, size: int) -> None:
+    probe = _PROBE
+    if probe is None:
+        return
+    site = None
+    if type(obj) is tuple and len(obj) == 3 and type(obj[0]) is int and type(obj[2]) is tuple:  # a Pool result
+        site = probe.jobs.get(obj[0])
+    elif type(obj).__name__ == "_ResultItem":
+        owner = getattr(threading.current_thread(), "executor_reference", None)
+        executor = owner() if owner is not None else None
+        site = probe.work_items.get((id(executor), getattr(obj, "work_id", -1)))
+    if site is not None:
+        probe.add(site, results=size, result_messages=1)
+
+
+def _install_pickler(probe: _Probe) -> None:
+    from multiprocessing import reduction
+
+    global _ORIGINAL_DUMPS
+    pickler = reduction.ForkingPickler
+    original_dumps = pickler.dumps  # bound classmethod
+    original_loads = pickler.loads
+    _ORIGINAL_DUMPS = original_dumps
+
+    def dumps(cls: Any, obj: Any, protocol: Any = None) -> Any:
+        data = original_dumps(obj, protocol)
+        try:
+            _count_dumps(obj, len(data))
+        except Exception:
+            pass
+        return data
+
+    def loads(data: Any, *args: Any, **kwargs: Any) -> Any:
+        obj = original_loads(data, *args, **kwargs)
+        try:
+            _count_loads(obj, len(data))
+        except Exception:
+            pass
+        return obj
+
+    pickler.dumps = classmethod(dumps)  # type: ignore[assignment,method-assign]
+    pickler.loads = staticmethod(loads)
+
+    original_dump = reduction.dump
+
+    def dump(obj: Any, file: Any, protocol: Any = None) -> None:
+        from multiprocessing.process import BaseProcess
+
+        if not isinstance(obj, BaseProcess):
+            original_dump(obj, file, protocol)
+            return
+        data = original_dumps(obj, protocol)
+        file.write(data)
+        try:
+            site = getattr(obj, "_cowlint_site", None)
+            if site is not None:
+                callable_bytes = min(len(data), probe.callable_size(site, getattr(obj, "_target", None)))
+                probe.add(site, tasks=1, callable=callable_bytes, args=len(data) - callable_bytes)
+        except Exception:
+            pass
+
+    reduction.dump = dump
+
+
+def _install_dispatch(probe: _Probe) -> None:
+    import multiprocessing.pool as mp_pool
+    from concurrent.futures import process as cf_process
+    from multiprocessing import process as mp_process
+
+    def pool_method(pool: Any) -> str | None:
+        ctx = getattr(pool, "_ctx", None)
+        try:
+            return ctx.get_start_method() if ctx is not None else None
+        except Exception:
+            return None
+
+    def wrap_result(cls: Any) -> None:
+        original = cls.__init__
+
+        def __init__(self: Any, pool: Any, *args: Any, **kwargs: Any) -> None:
+            original(self, pool, *args, **kwargs)
+            try:
+                if isinstance(pool, mp_pool.ThreadPool):
+                    return
+                site = probe.site("Pool.apply_async", pool_method(pool))
+                probe.jobs[self._job] = site
+                probe.workers(site, [worker.pid for worker in getattr(pool, "_pool", [])])
+            except Exception:
+                pass
+
+        cls.__init__ = __init__
+
+    wrap_result(mp_pool.ApplyResult)
+    wrap_result(mp_pool.IMapIterator)
+
+    original_submit = cf_process.ProcessPoolExecutor.submit
+
+    def submit(self: Any, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        future = original_submit(self, fn, *args, **kwargs)
+        try:
+            ctx = getattr(self, "_mp_context", None)
+            site = probe.site("ProcessPoolExecutor.submit", ctx.get_start_method() if ctx is not None else None, _real_callable(fn, args))
+            work_id = self._queue_count - 1
+            probe.work_items[(id(self), work_id)] = site
+            probe.work_fn[(work_id, id(fn))] = site
+            probe.workers(site, list(getattr(self, "_processes", None) or {}))
+        except Exception:
+            pass
+        return future
+
+    cf_process.ProcessPoolExecutor.submit = submit  # type: ignore[method-assign]
+
+    original_start = mp_process.BaseProcess.start
+
+    def start(self: Any) -> None:
+        try:
+            self._cowlint_site = probe.site(f"{type(self).__name__}.start", None, getattr(self, "_target", None))
+        except Exception:
+            self._cowlint_site = None
+        probe.starting.site = self._cowlint_site
+        try:
+            original_start(self)
+        finally:
+            probe.starting.site = None
+        try:
+            method = getattr(getattr(self, "_popen", None), "method", None)
+            probe.sink.emit("process", site=self._cowlint_site, child=self.pid, start_method=method, name=self.name)
+        except Exception:
+            pass
+
+    mp_process.BaseProcess.start = start  # type: ignore[method-assign]
+
+    original_bootstrap = mp_process.BaseProcess._bootstrap  # type: ignore[attr-defined]
+
+    def _bootstrap(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return original_bootstrap(self, *args, **kwargs)
+        finally:
+            probe.sink.emit("exit", memory=read_memory())  # a short-lived worker's last reading, VmHWM included
+
+    mp_process.BaseProcess._bootstrap = _bootstrap  # type: ignore[attr-defined]
+
+
+def _install_shared_memory(probe: _Probe) -> None:
+    try:
+        from multiprocessing import shared_memory
+    except ImportError:  # pragma: no cover - platforms without _posixshmem
+        return
+    cls = shared_memory.SharedMemory
+    original_init = cls.__init__
+    original_unlink = cls.unlink
+
+    def __init__(self: Any, name: Any = None, create: bool = False, size: int = 0, *args: Any, **kwargs: Any) -> None:
+        original_init(self, name, create, size, *args, **kwargs)
+        if create:
+            probe.sink.emit("shm", name=self.name)
+
+    def unlink(self: Any) -> None:
+        original_unlink(self)
+        probe.sink.emit("shm_unlink", name=self.name)
+
+    cls.__init__ = __init__  # type: ignore[method-assign]
+    cls.unlink = unlink  # type: ignore[method-assign]
+
+
+def _install_forks(probe: _Probe, freeze: bool) -> None:
+    def before() -> None:
+        if freeze:
+            gc.freeze()
+        try:
+            probe.fork_site = getattr(probe.starting, "site", None) or probe.site("os.fork")
+        except Exception:
+            probe.fork_site = None
+        probe.flush()
+
+    os.register_at_fork(before=before, after_in_child=probe.after_fork_in_child)
+
+
+def _force_start_method(method: str) -> None:
+    """Change the default start method, leaving an explicit choice in the script free to win."""
+    from multiprocessing import context
+
+    default = context._default_context
+    default._default_context = context._concrete_contexts[method]  # type: ignore[attr-defined]
+
+
+def default_start_method() -> str | None:
+    """The start method a dispatch without an explicit context would use, read without fixing it."""
+    from multiprocessing import context
+
+    default = context._default_context
+    chosen = default._actual_context or default._default_context  # type: ignore[attr-defined]
+    return getattr(chosen, "_name", None)
+
+
+def install(events_path: str, start_method: str | None = None, freeze: bool = False) -> _Probe:
+    """Install every wrapper in this process; returns the probe."""
+    global _PROBE
+    import concurrent.futures
+    import multiprocessing
+    import runpy
+    import threading as threading_module
+
+    probe = _Probe(_Sink(events_path))
+    library = [os.path.dirname(multiprocessing.__file__), os.path.dirname(concurrent.futures.__file__)]
+    probe.skip_dirs = tuple(path + os.sep for path in library) + (threading_module.__file__, runpy.__file__, _HERE)
+    _install_pickler(probe)
+    _install_dispatch(probe)
+    _install_shared_memory(probe)
+    _install_forks(probe, freeze)
+    if start_method:
+        _force_start_method(start_method)
+    _PROBE = probe
+    return probe
+
+
+def main(argv: list[str]) -> None:
+    """``probe.py SCRIPT ARGS...`` or ``probe.py -m MODULE ARGS...``."""
+    import runpy
+
+    events = os.environ.pop(EVENTS_ENV, "")
+    method = os.environ.pop(START_ENV, "") or None
+    freeze = os.environ.pop(FREEZE_ENV, "") == "1"
+    probe = install(events or os.devnull, method, freeze)
+    status: Any = 0
+    probe.sink.emit("start", argv=argv, start_method=default_start_method(), python=sys.version.split()[0])
+    try:
+        if argv and argv[0] == "-m":
+            sys.argv = [argv[1], *argv[2:]]
+            sys.path[0] = os.getcwd()
+            runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+        else:
+            script = os.path.abspath(argv[0])
+            sys.argv = [argv[0], *argv[1:]]
+            sys.path[0] = os.path.dirname(script)
+            runpy.run_path(script, run_name="__main__")
+    except SystemExit as exit_:
+        status = exit_.code
+        raise
+    except BaseException as error:
+        status = f"{type(error).__name__}: {error}"[:500]
+        raise
+    finally:
+        if os.getpid() == _ROOT_PID:
+            probe.flush()
+            probe.sink.emit("end", status=status)
+
+
+_ROOT_PID = os.getpid()
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

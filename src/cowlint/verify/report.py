@@ -1,0 +1,412 @@
+"""Join the runs' measurements with the static findings: call sites, workers, counterfactuals.
+
+The report is plain data (``Report.to_json()`` is the ``--output-format
+json`` schema, which only ever grows). A call site is where the user's code
+dispatched work (``pool.map``, ``executor.submit``, ``Process.start``,
+``os.fork``); its workers are the processes that served it, matched through
+the worker pids the probe saw at the dispatch.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cowlint.engine.finding import Finding
+from cowlint.verify.harness import RunResult, Tracked
+
+#: Codes confirmed by bytes pickled per task at their call site.
+PICKLE_CODES = frozenset({"COW101", "COW102"})
+#: Codes confirmed by memory a worker copied after the fork.
+COPY_CODES = frozenset({"COW301", "COW302", "COW303", "COW304"})
+#: Codes confirmed by a spawn/forkserver run that crashed, differed or hung.
+PORTABILITY_CODES = frozenset({"COW201", "COW203", "COW204"})
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Site:
+    """One call site, merged over every process that dispatched from it."""
+
+    path: str
+    line: int
+    api: str
+    start_method: str | None = None
+    tasks: int = 0
+    callable_bytes: int = 0
+    args_bytes: int = 0
+    results_bytes: int = 0
+    result_messages: int = 0
+    callable_name: str | None = None
+    callable_path: str | None = None
+    callable_lines: tuple[int, int] | None = None
+    dispatch: bool = False
+    workers: list[int] = field(default_factory=list)  # pids
+    ids: set[str] = field(default_factory=set)  # the probe's site ids merged here
+    creates: set[str] = field(default_factory=set)  # ids of the creation sites (Pool(...)) whose workers served it
+
+    @property
+    def key(self) -> tuple[str, int, str]:
+        return (self.path, self.line, self.api)
+
+    def per_task(self, amount: int) -> int:
+        return amount // self.tasks if self.tasks else 0
+
+
+@dataclass
+class Worker:
+    """One worker process of a run."""
+
+    pid: int
+    site: int  # index into the run's call sites, -1 when unattributed
+    start_method: str | None
+    tracked: Tracked
+
+
+@dataclass
+class RunView:
+    """One run's call sites and workers."""
+
+    result: RunResult
+    sites: list[Site]
+    workers: list[Worker]
+    others: list[Tracked]  # the script itself and helpers (resource tracker, forkserver)
+
+    def site_peak(self, index: int) -> int:
+        return max((worker.tracked.peak_copied for worker in self.workers if worker.site == index), default=0)
+
+    def find(self, key: tuple[str, int, str]) -> int:
+        for index, site in enumerate(self.sites):
+            if site.key == key:
+                return index
+        return -1
+
+
+def view(result: RunResult) -> RunView:
+    """Merge the probe's events into call sites and attribute each process of the run."""
+    by_id: dict[str, Site] = {}
+    by_key: dict[tuple[str, int, str], Site] = {}
+    pickled: dict[str, dict[str, int]] = {}
+    started: dict[int, tuple[str | None, str | None]] = {}  # pid -> (creation site id, start method)
+    forked_at: dict[int, str | None] = {}
+    for event in result.events:
+        kind = event.get("event")
+        if kind == "site":
+            key = (str(event.get("path")), int(event.get("line") or 0), str(event.get("api")))
+            site = by_key.get(key)
+            if site is None:
+                site = by_key[key] = Site(path=key[0], line=key[1], api=key[2], start_method=event.get("start_method"))
+            site.ids.add(str(event["site"]))
+            by_id[str(event["site"])] = site
+        if kind in ("site", "callable"):
+            site = by_id.get(str(event.get("site")))
+            if site is not None and event.get("callable_path") and not _library(str(event["callable_path"])):
+                lines = event.get("callable_lines") or [0, 0]
+                site.callable_name = event.get("callable")
+                site.callable_path = str(event["callable_path"])
+                site.callable_lines = (int(lines[0]), int(lines[1]))
+        elif kind == "pickled":
+            pickled[str(event["site"])] = event
+        elif kind == "workers":
+            site = by_id.get(str(event.get("site")))
+            if site is not None:
+                site.dispatch = True
+                for pid in event.get("pids", []):
+                    if pid not in site.workers:
+                        site.workers.append(int(pid))
+        elif kind == "process":
+            started[int(event.get("child") or 0)] = (event.get("site"), event.get("start_method"))
+        elif kind == "fork":
+            forked_at[int(event["pid"])] = event.get("site")
+    for site_id, counts in pickled.items():
+        site = by_id.get(site_id)
+        if site is None:
+            continue
+        site.dispatch = site.dispatch or counts.get("tasks", 0) > 0
+        site.tasks += int(counts.get("tasks", 0))
+        site.callable_bytes += int(counts.get("callable", 0))
+        site.args_bytes += int(counts.get("args", 0))
+        site.results_bytes += int(counts.get("results", 0))
+        site.result_messages += int(counts.get("result_messages", 0))
+    dispatches = [site for site in by_key.values() if site.workers]
+    owner: dict[int, Site] = {}
+    for site in dispatches:
+        for pid in site.workers:
+            owner.setdefault(pid, site)
+    sites: list[Site] = []
+    workers: list[Worker] = []
+    others: list[Tracked] = []
+
+    def index_of(site: Site) -> int:
+        if site not in sites:
+            sites.append(site)
+        return sites.index(site)
+
+    for site in by_key.values():
+        if site.dispatch and site.tasks:
+            index_of(site)
+    for pid, tracked in sorted(result.processes.items(), key=lambda item: item[1].first_seen):
+        creation_id, method = started.get(pid, (None, None))
+        creation_id = creation_id or forked_at.get(pid)
+        dispatch = owner.get(pid)
+        creation = by_id.get(creation_id) if creation_id else None
+        if pid == result.root_pid or (dispatch is None and creation is None and pid not in forked_at):
+            others.append(tracked)
+            continue
+        target = dispatch or creation
+        if dispatch is not None and creation_id:
+            dispatch.creates.add(creation_id)
+        if method is None and pid in forked_at:
+            method = "fork"
+        workers.append(Worker(pid=pid, site=index_of(target) if target is not None else -1, start_method=method or (target.start_method if target else None), tracked=tracked))
+    for site in by_key.values():
+        if site.dispatch and site not in sites and (site.tasks or site.workers):
+            index_of(site)
+    for site in sites:
+        if site.start_method is None:
+            site.start_method = next((worker.start_method for worker in workers if sites[worker.site] is site and worker.start_method), None)
+    return RunView(result=result, sites=sites, workers=workers, others=others)
+
+
+def _library(path: str) -> bool:
+    """A file of the standard library or an installed package (not the user's code)."""
+    import sysconfig
+
+    roots = {sysconfig.get_paths()[name] for name in ("stdlib", "platstdlib", "purelib", "platlib")}
+    return any(os.path.realpath(path).startswith(os.path.realpath(root) + os.sep) for root in roots) or "site-packages" in path.split(os.sep)
+
+
+@dataclass
+class SiteFindings:
+    """Static findings tied to one call site."""
+
+    codes: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    confirmed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    """Everything ``--verify`` found: the baseline run, the variants, and the join."""
+
+    target: str
+    baseline: RunView
+    variants: dict[str, RunView]
+    findings: list[Finding]
+    min_cost: int
+    joined: list[SiteFindings]
+    outcomes: dict[str, str]
+    not_observed: list[Finding]
+    unpredicted: list[int]  # indexes of call sites with a cost no rule predicted
+    fail_over: int | None = None
+
+    def over_limit(self) -> list[Worker]:
+        if self.fail_over is None:
+            return []
+        return [worker for worker in self.baseline.workers if worker.tracked.peak_copied > self.fail_over]
+
+    def to_json(self) -> dict[str, Any]:
+        result = self.baseline.result
+        return {
+            "version": SCHEMA_VERSION,
+            "target": self.target,
+            "run": _run_json(result),
+            "min_cost": self.min_cost,
+            "call_sites": [self._site_json(self.baseline, index, self.joined[index]) for index in range(len(self.baseline.sites))],
+            "workers": [_worker_json(worker) for worker in self.baseline.workers],
+            "processes": [_tracked_json(tracked) for tracked in self.baseline.others],
+            "counterfactuals": {name: self._variant_json(name, run) for name, run in self.variants.items()},
+            "not_observed": [_finding_json(finding) for finding in self.not_observed],
+            "unpredicted": [{"call_site_index": index, "path": self.baseline.sites[index].path, "line": self.baseline.sites[index].line} for index in self.unpredicted],
+            "fail_over": self.fail_over,
+            "over_limit": [worker.pid for worker in self.over_limit()],
+        }
+
+    def _site_json(self, run: RunView, index: int, joined: SiteFindings | None) -> dict[str, Any]:
+        site = run.sites[index]
+        return {
+            "path": site.path,
+            "line": site.line,
+            "api": site.api,
+            "start_method": site.start_method,
+            "tasks": site.tasks,
+            "pickled_bytes": {"callable": site.callable_bytes, "args": site.args_bytes, "results": site.results_bytes},
+            "pickled_bytes_per_task": {"callable": site.per_task(site.callable_bytes), "args": site.per_task(site.args_bytes)},
+            "callable": site.callable_name,
+            "workers": len([worker for worker in run.workers if worker.site == index]),
+            "peak_copied_bytes": run.site_peak(index),
+            "findings": joined.codes if joined else [],
+            "confirmed": joined.confirmed if joined else [],
+        }
+
+    def _variant_json(self, name: str, run: RunView) -> dict[str, Any]:
+        return {
+            "outcome": self.outcomes[name],
+            "run": _run_json(run.result),
+            "call_sites": [self._site_json(run, index, None) for index in range(len(run.sites))],
+            "workers": [_worker_json(worker) for worker in run.workers],
+        }
+
+
+def _run_json(result: RunResult) -> dict[str, Any]:
+    return {
+        "variant": result.variant,
+        "status": result.status,
+        "exit_code": result.exit_code,
+        "signal": result.signal_name,
+        "duration_seconds": round(result.duration, 3),
+        "start_method": result.start_method,
+        "problems": result.problems,
+        "stdout_bytes": result.stdout_bytes,
+        "stdout_sha256": result.stdout_digest,
+        "stderr_tail": result.stderr_tail.decode("utf-8", "replace")[-2000:],
+        "max_processes": result.max_seen_processes,
+        "shared_memory_released": result.shm_released,
+    }
+
+
+def _worker_json(worker: Worker) -> dict[str, Any]:
+    return {"call_site_index": worker.site, "start_method": worker.start_method, **_tracked_json(worker.tracked)}
+
+
+def _tracked_json(tracked: Tracked) -> dict[str, Any]:
+    return {
+        "pid": tracked.pid,
+        "baseline_private_bytes": tracked.baseline_private,
+        "baseline_from_fork": tracked.baseline_from_fork,
+        "peak_private_bytes": tracked.peak_private,
+        "peak_copied_bytes": tracked.peak_copied,
+        "peak_rss_bytes": tracked.peak_rss,
+        "hwm_bytes": tracked.hwm,
+        "peak_uss_bytes": tracked.peak_uss,
+        "peak_pss_bytes": tracked.peak_pss,
+        "samples": len(tracked.samples),
+    }
+
+
+def _finding_json(finding: Finding) -> dict[str, Any]:
+    return {"path": finding.path, "line": finding.line, "column": finding.column, "code": finding.code, "message": finding.message}
+
+
+def outcome(baseline: RunResult, variant: RunResult) -> str:
+    """ok, crashed, differs or timeout: how a variant run ended compared with the baseline."""
+    if variant.status == "timeout":
+        return "timeout"
+    if variant.status in ("too-many-processes", "error", "interrupted"):
+        return "crashed"
+    if variant.exit_code != baseline.exit_code:
+        return "crashed"
+    if variant.stdout_digest != baseline.stdout_digest:
+        return "differs"
+    return "ok"
+
+
+def statement_spans(path: str) -> list[tuple[int, int]]:
+    """The line spans of every statement of a file (to tie a finding to a call on its statement)."""
+    try:
+        with open(path, "rb") as handle:
+            tree = ast.parse(handle.read())
+    except (OSError, SyntaxError, ValueError):
+        return []
+    spans = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.stmt) and not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.While, ast.With, ast.Try)):
+            spans.append((node.lineno, node.end_lineno or node.lineno))
+    return spans
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def join(baseline: RunView, variants: dict[str, RunView], findings: list[Finding], min_cost: int, fail_over: int | None, target: str) -> Report:
+    """Tie each static finding to the call sites it concerns and decide what the runs confirmed."""
+    outcomes = {name: outcome(baseline.result, run.result) for name, run in variants.items()}
+    spans: dict[str, list[tuple[int, int]]] = {}
+    joined = [SiteFindings() for _ in baseline.sites]
+    creation_lines: dict[int, set[tuple[str, int]]] = {index: set() for index in range(len(baseline.sites))}
+    for index, site in enumerate(baseline.sites):
+        for event in baseline.result.events:
+            if event.get("event") == "site" and str(event.get("site")) in site.creates:
+                creation_lines[index].add((str(event.get("path")), int(event.get("line") or 0)))
+    tied: set[int] = set()
+    for number, finding in enumerate(findings):
+        for index, site in enumerate(baseline.sites):
+            if _ties(finding, site, creation_lines[index], spans):
+                joined[index].findings.append(finding)
+                if finding.code not in joined[index].codes:
+                    joined[index].codes.append(finding.code)
+                tied.add(number)
+    not_observed = [finding for number, finding in enumerate(findings) if number not in tied]
+    unpredicted = []
+    for index, site in enumerate(baseline.sites):
+        confirmed = joined[index].confirmed
+        for code in joined[index].codes:
+            if _confirmed(code, index, site, baseline, variants, outcomes, min_cost) and code not in confirmed:
+                confirmed.append(code)
+        not_observed.extend(finding for finding in joined[index].findings if finding.code not in confirmed and finding not in not_observed)
+        pickled = site.per_task(site.callable_bytes + site.args_bytes)
+        if not joined[index].codes and (pickled >= min_cost or baseline.site_peak(index) >= min_cost):
+            unpredicted.append(index)
+    not_observed.sort(key=lambda finding: (finding.path, finding.line, finding.column, finding.code))
+    return Report(
+        target=target,
+        baseline=baseline,
+        variants=variants,
+        findings=findings,
+        min_cost=min_cost,
+        joined=joined,
+        outcomes=outcomes,
+        not_observed=not_observed,
+        unpredicted=unpredicted,
+        fail_over=fail_over,
+    )
+
+
+def _ties(finding: Finding, site: Site, creations: Iterable[tuple[str, int]], spans: dict[str, list[tuple[int, int]]]) -> bool:
+    if _same_file(finding.path, site.path) and _on_statement(finding.line, site.line, spans.setdefault(site.path, statement_spans(site.path))):
+        return True
+    for path, line in creations:
+        if _same_file(finding.path, path) and _on_statement(finding.line, line, spans.setdefault(path, statement_spans(path))):
+            return True
+    if site.callable_path and site.callable_lines and _same_file(finding.path, site.callable_path):
+        first, last = site.callable_lines
+        return first <= finding.line <= last
+    return False
+
+
+def _on_statement(finding_line: int, call_line: int, spans: list[tuple[int, int]]) -> bool:
+    if finding_line == call_line:
+        return True
+    around = [span for span in spans if span[0] <= call_line <= span[1]]
+    if not around:
+        return False
+    first, last = min(around, key=lambda span: span[1] - span[0])
+    return first <= finding_line <= last
+
+
+def _confirmed(code: str, index: int, site: Site, baseline: RunView, variants: dict[str, RunView], outcomes: dict[str, str], min_cost: int) -> bool:
+    if code in PICKLE_CODES:
+        return site.per_task(site.callable_bytes + site.args_bytes) >= min_cost
+    if code in COPY_CODES:
+        copied = baseline.site_peak(index)
+        frozen = variants.get("freeze")
+        if code in ("COW301", "COW302") and frozen is not None:
+            other = frozen.find(site.key)
+            return copied - (frozen.site_peak(other) if other >= 0 else 0) >= min_cost
+        return copied >= min_cost
+    if code in PORTABILITY_CODES:
+        return any(outcomes.get(name) in ("crashed", "differs", "timeout") for name in ("spawn", "forkserver"))
+    if code == "COW202":
+        for name in ("spawn", "forkserver"):
+            run = variants.get(name)
+            other = run.find(site.key) if run is not None else -1
+            if run is not None and other >= 0 and max((w.tracked.peak_private for w in run.workers if w.site == other), default=0) - baseline.site_peak(index) >= min_cost:
+                return True
+    return False
