@@ -74,7 +74,7 @@ class Tracked:
     hwm: int = 0
     peak_uss: int = 0
     peak_pss: int = 0
-    samples: list[tuple[float, int, int]] = field(default_factory=list)  # (time, Private_Dirty, Rss)
+    samples: list[tuple[float, int, int]] = field(default_factory=list)  # (wall-clock time, Private_Dirty, Rss)
     name: str = ""
     alive: bool = True
 
@@ -347,7 +347,7 @@ def run(target: str, args: list[str], variant: str, options: Options, *, module:
             tick += 1
             live = tree.live()
             result.max_seen_processes = max(result.max_seen_processes, len(live))
-            _sample(result, live, now, slow=tick % 10 == 1)
+            _sample(result, live, time.time(), slow=tick % 10 == 1)
             _absorb(result, events.read())
             if options.progress is not None and tick % 10 == 1:
                 options.progress(_progress_line(result, now - started, live))
@@ -433,18 +433,20 @@ def _absorb(result: RunResult, events: list[dict[str, Any]]) -> None:
             pid = int(event["pid"])
             tracked = result.processes.get(pid)
             if tracked is None:
-                tracked = result.processes[pid] = Tracked(pid=pid, create_time=0.0, ppid=int(event.get("ppid", 0)), first_seen=time.monotonic(), alive=False)
+                tracked = result.processes[pid] = Tracked(pid=pid, create_time=0.0, ppid=int(event.get("ppid", 0)), first_seen=float(event["t"]), alive=False)
             memory = event.get("memory")
             if isinstance(memory, dict):
                 tracked.baseline = {key: int(value) for key, value in memory.items()}
                 tracked.baseline_from_fork = True
                 tracked.hwm = max(tracked.hwm, tracked.baseline.get("VmHWM", 0))
                 tracked.peak_private = max(tracked.peak_private, tracked.baseline_private)
+                tracked.samples.insert(0, (float(event["t"]), tracked.baseline_private, tracked.baseline.get("Rss", 0)))
         elif kind == "exit":
             memory = event.get("memory")
             tracked = result.processes.get(int(event["pid"]))
             if tracked is not None and isinstance(memory, dict):
-                tracked.observe(time.monotonic(), {key: int(value) for key, value in memory.items()})
+                tracked.observe(float(event["t"]), {key: int(value) for key, value in memory.items()})
+                tracked.samples.sort()
 
 
 def _release_shared_memory(events: list[dict[str, Any]]) -> list[str]:

@@ -452,6 +452,19 @@ def install(events_path: str, start_method: str | None = None, freeze: bool = Fa
     return probe
 
 
+def _print_user_traceback(error: BaseException) -> None:
+    """The traceback Python would print for the script alone (without the probe's and runpy's frames)."""
+    import runpy
+    import traceback
+
+    tb = error.__traceback__
+    ours = (_HERE, runpy.__file__, "<frozen runpy>")
+    while tb is not None and tb.tb_frame.f_code.co_filename in ours:
+        tb = tb.tb_next
+    traceback.print_exception(type(error), error, tb)
+    sys.stderr.flush()
+
+
 def main(argv: list[str]) -> None:
     """``probe.py SCRIPT ARGS...`` or ``probe.py -m MODULE ARGS...``."""
     import runpy
@@ -477,7 +490,10 @@ def main(argv: list[str]) -> None:
         raise
     except BaseException as error:
         status = f"{type(error).__name__}: {error}"[:500]
-        raise
+        if os.getpid() != _ROOT_PID or not isinstance(error, Exception):
+            raise
+        _print_user_traceback(error)
+        raise SystemExit(1) from None
     finally:
         if os.getpid() == _ROOT_PID:
             probe.flush()

@@ -8,7 +8,7 @@ import os
 from collections.abc import Sequence
 
 from cowlint.verify.harness import RunResult
-from cowlint.verify.report import Report, RunView, Site
+from cowlint.verify.report import WORKER_NOISE, Report, RunView, Site
 
 MIB = 1 << 20
 
@@ -188,7 +188,7 @@ def _findings(report: Report) -> list[str]:
     if report.not_observed:
         if lines:
             lines.append("")
-        lines.append(f"Static findings not observed (no cost over --min-cost {mib(report.min_cost)} measured, or their code did not run)")
+        lines.append(f"Static findings not observed (no cost over --min-cost {mib(report.min_cost)} measured, copies over {mib(WORKER_NOISE)}, or their code did not run)")
         lines.extend(f"  {where(finding.path, finding.line)}:{finding.column} {finding.code} {finding.name}" for finding in report.not_observed)
     if report.unpredicted:
         if lines:
@@ -196,7 +196,13 @@ def _findings(report: Report) -> list[str]:
         lines.append("Measured costs no static rule predicted")
         for index in report.unpredicted:
             site = base.sites[index]
-            lines.append(f"  {_site_label(site)} {site.api}: {mib(site.per_task(site.callable_bytes + site.args_bytes))} pickled per task, a worker copied {mib(base.site_peak(index))}")
+            costs = []
+            pickled = site.per_task(site.callable_bytes + site.args_bytes)
+            if pickled >= report.min_cost:
+                costs.append(f"{mib(pickled)} pickled per task ({site.tasks} task(s))")
+            if base.site_peak(index) >= max(report.min_cost, WORKER_NOISE):
+                costs.append(f"a worker copied {mib(base.site_peak(index))}")
+            lines.append(f"  {_site_label(site)} {site.api}: {', '.join(costs)}")
     if not lines:
         lines.append("No static finding, and no measured cost over --min-cost " + mib(report.min_cost) + ".")
     return lines

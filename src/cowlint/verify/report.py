@@ -25,6 +25,9 @@ COPY_CODES = frozenset({"COW301", "COW302", "COW303", "COW304"})
 #: Codes confirmed by a spawn/forkserver run that crashed, differed or hung.
 PORTABILITY_CODES = frozenset({"COW201", "COW203", "COW204"})
 SCHEMA_VERSION = 1
+#: What any forked worker writes of the interpreter's own state (its first collections, its allocator's
+#: pages, the task machinery): copies smaller than this are not evidence of a mistake.
+WORKER_NOISE = 4 << 20
 
 
 @dataclass
@@ -352,7 +355,7 @@ def join(baseline: RunView, variants: dict[str, RunView], findings: list[Finding
                 confirmed.append(code)
         not_observed.extend(finding for finding in joined[index].findings if finding.code not in confirmed and finding not in not_observed)
         pickled = site.per_task(site.callable_bytes + site.args_bytes)
-        if not joined[index].codes and (pickled >= min_cost or baseline.site_peak(index) >= min_cost):
+        if not joined[index].codes and (pickled >= min_cost or baseline.site_peak(index) >= max(min_cost, WORKER_NOISE)):
             unpredicted.append(index)
     not_observed.sort(key=lambda finding: (finding.path, finding.line, finding.column, finding.code))
     return Report(
@@ -399,14 +402,15 @@ def _confirmed(code: str, index: int, site: Site, baseline: RunView, variants: d
         frozen = variants.get("freeze")
         if code in ("COW301", "COW302") and frozen is not None:
             other = frozen.find(site.key)
-            return copied - (frozen.site_peak(other) if other >= 0 else 0) >= min_cost
-        return copied >= min_cost
+            return copied - (frozen.site_peak(other) if other >= 0 else 0) >= max(min_cost, WORKER_NOISE)
+        return copied >= max(min_cost, WORKER_NOISE)
     if code in PORTABILITY_CODES:
         return any(outcomes.get(name) in ("crashed", "differs", "timeout") for name in ("spawn", "forkserver"))
     if code == "COW202":
         for name in ("spawn", "forkserver"):
             run = variants.get(name)
             other = run.find(site.key) if run is not None else -1
-            if run is not None and other >= 0 and max((w.tracked.peak_private for w in run.workers if w.site == other), default=0) - baseline.site_peak(index) >= min_cost:
+            spawned = max((w.tracked.peak_private for w in run.workers if w.site == other), default=0) if run is not None and other >= 0 else 0
+            if spawned - baseline.site_peak(index) >= max(min_cost, WORKER_NOISE):
                 return True
     return False
