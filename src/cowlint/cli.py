@@ -48,8 +48,9 @@ examples:
   cowlint --output-format json .   machine-readable findings
   cowlint --explain COW101         what a rule finds, why, and the fix
   cat app.py | cowlint - --stdin-filename app.py
-  cowlint --verify app.py -- --workers 4 --compare freeze,spawn
-                                   run app.py, measure what each worker copied
+  cowlint --verify app.py --compare freeze,spawn -- --workers 4
+                                   run app.py (with its arguments after --),
+                                   measure what each worker copied
 """
 
 

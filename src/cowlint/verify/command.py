@@ -20,19 +20,19 @@ EXIT_SCRIPT_FAILED = 3
 EXIT_INTERRUPTED = 130
 
 HELP = """\
-dynamic verifier (runs the named script; nothing else in cowlint executes code):
-  The script runs as __main__ in a child interpreter with a probe that counts
-  the bytes pickled per call site and records every fork, while cowlint samples
-  every process of the run (/proc/PID/smaps_rollup, psutil) and reports what
-  each worker copied. The script's own output goes to standard error; standard
-  output carries only the report. Exit status with --verify: 0 ran to the end,
-  1 a worker copied more than --fail-over, 3 the script failed, hung or was
-  stopped (the report says how), 130 interrupted."""
+Runs the named script; nothing else in cowlint executes code. The script runs
+as __main__ in a child interpreter with a probe that counts the bytes pickled
+per call site and records every fork, while cowlint samples every process of
+the run (/proc/PID/smaps_rollup, psutil) and reports what each worker copied.
+The script's own output goes to standard error; standard output carries only
+the report. Exit status with --verify: 0 ran to the end, 1 a worker copied
+more than --fail-over, 3 the script failed, hung or was stopped (the report
+says how), 130 interrupted. More: docs/verify.md."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The verifier's flags, in their own help section."""
-    group = parser.add_argument_group("dynamic verifier", HELP)
+    group = parser.add_argument_group("dynamic verifier (--verify)", HELP)
     group.add_argument("--verify", metavar="SCRIPT", help="run SCRIPT (arguments after --) under the probe and report what each call site pickled and each worker copied")
     group.add_argument("--verify-module", metavar="MODULE", help="the same for 'python -m MODULE'")
     group.add_argument("--compare", metavar="VARIANTS", help="run again with each variant and compare: freeze (gc.freeze() before every fork), spawn, forkserver (forced default start method), or all")

@@ -299,6 +299,8 @@ def _signal_name(code: int) -> str:
 def run(target: str, args: list[str], variant: str, options: Options, *, module: bool = False) -> RunResult:
     """Run the script once under the probe and measure it; never leaves a process behind."""
     result = RunResult(variant=variant, argv=[target, *args])
+    if read_memory() is None:
+        result.problems.append(f"memory is not measured on {sys.platform} (no /proc/PID/smaps_rollup): only pickled bytes and outcomes are reported")
     become_subreaper()
     workdir = tempfile.mkdtemp(prefix="cowlint-verify-")
     events_path = os.path.join(workdir, "events.jsonl")

@@ -80,7 +80,8 @@ class _Probe:
     def __init__(self, sink: _Sink) -> None:
         self.sink = sink
         self.lock = threading.Lock()
-        self.skip_dirs: tuple[str, ...] = ()
+        self.skip_dirs: tuple[str, ...] = ()  # multiprocessing's machinery (and the probe)
+        self.library_dirs: tuple[str, ...] = ()  # the rest of the standard library
         self.sites: dict[tuple[str, int, str], str] = {}
         self.counts: dict[str, dict[str, int]] = {}
         self.dirty: set[str] = set()
@@ -97,11 +98,23 @@ class _Probe:
     def site(self, api_default: str, start_method: str | None = None, callable_obj: Any = None) -> str:
         """The index of the user's call site on the current stack (made on first sight)."""
         frame: FrameType | None = sys._getframe(1)
-        api = ""
-        while frame is not None and self._skipped(frame.f_code.co_filename):
-            if not frame.f_code.co_filename.startswith(_HERE):
+        api = fallback_api = ""
+        fallback: FrameType | None = None
+        # The user's frame is the first outside the standard library and installed packages (a DataLoader's
+        # worker start is reported at the user's loop, not inside torch); failing that, the first outside
+        # multiprocessing's own machinery.
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            machinery = filename.startswith(self.skip_dirs) or filename.startswith("<frozen")
+            if fallback is None and not machinery:
+                fallback, fallback_api = frame, api
+            if not machinery and not filename.startswith(self.library_dirs) and _SITE_PACKAGES not in filename and _DIST_PACKAGES not in filename:
+                break
+            if filename != _HERE:
                 api = _frame_api(frame)
             frame = frame.f_back
+        if frame is None:
+            frame, api = fallback, fallback_api
         path, line = (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("<unknown>", 0)
         api = api or api_default
         key = (path, line or 0, api)
@@ -112,9 +125,6 @@ class _Probe:
             fields.update(_callable_info(callable_obj))
             self.sink.emit("site", **fields)
         return index
-
-    def _skipped(self, filename: str) -> bool:
-        return filename.startswith(self.skip_dirs) or filename.startswith("<frozen")
 
     # -- counters -----------------------------------------------------------
     def add(self, site: str, **amounts: int) -> None:
@@ -168,6 +178,8 @@ class _Probe:
 
 
 _HERE = os.path.abspath(__file__)
+_SITE_PACKAGES = f"{os.sep}site-packages{os.sep}"
+_DIST_PACKAGES = f"{os.sep}dist-packages{os.sep}"
 _PROBE: _Probe | None = None
 _ORIGINAL_DUMPS: Any = None
 
@@ -442,6 +454,7 @@ def install(events_path: str, start_method: str | None = None, freeze: bool = Fa
     probe = _Probe(_Sink(events_path))
     library = [os.path.dirname(multiprocessing.__file__), os.path.dirname(concurrent.futures.__file__)]
     probe.skip_dirs = tuple(path + os.sep for path in library) + (threading_module.__file__, runpy.__file__, _HERE)
+    probe.library_dirs = (os.path.dirname(os.__file__) + os.sep,)
     _install_pickler(probe)
     _install_dispatch(probe)
     _install_shared_memory(probe)
