@@ -8,6 +8,7 @@ Loaded data whose size cannot be known statically (``np.load``, ``pd.read_csv``,
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -197,8 +198,84 @@ def estimate_call(resolver: Resolver, name: str, call: cst.Call, scope: Scope, a
     if name in ("builtins.int", "builtins.float"):
         return _numeric_cast(resolver, name, argument(call, None, 0), scope, at, depth)
     if name in apis.BULK_CONSTRUCTORS or name.startswith(apis.BULK_CONSTRUCTOR_PREFIXES):
+        literals = literal_count(call, lambda callee: _builds_from_arguments(resolver.qualname(callee, scope, at) or ""))
+        if _builds_from_arguments(name) and literals is not None and literals < LITERAL_LIMIT:
+            return Data(literals * 64, False, f"{label} of {literals} literal values")  # a small test table
         return Data(None, True, f"{label} result")
     return UNKNOWN
+
+
+_LITERAL_CALLEES = frozenset({"numpy", "pandas", "polars", "builtins", "datetime", "decimal"})
+_LOADERS = ("load", "read", "from", "genfromtxt", "open", "fetch", "memmap")
+
+
+def _builds_from_arguments(qualname: str) -> bool:
+    """A library function whose result is made of its arguments (``np.array``), not read from elsewhere (``np.load``)."""
+    parts = qualname.split(".")
+    return parts[0] in _LITERAL_CALLEES and not parts[-1].lower().startswith(_LOADERS)
+#: A constructor fed only literals with fewer values than this (and no number this big) builds small data.
+LITERAL_LIMIT = 10_000
+
+
+def literal_count(node: cst.CSTNode, library_callee: Callable[[cst.BaseExpression], bool]) -> int | None:
+    """How many literal values an expression is built from, or None when it reads anything else.
+
+    ``pd.DataFrame({"a": np.array([1, 2, 3] * 3)})`` is 4 values repeated: 10 at most. Any name that is
+    a library function called (``np.array``, ``pd.date_range``), any number of ``LITERAL_LIMIT`` or more
+    (``periods=10**6``), makes it unknown.
+    """
+
+    def count(child: cst.CSTNode) -> int | None:
+        return literal_count(child, library_callee)
+
+    if isinstance(node, cst.Integer):
+        try:
+            return 1 if int(node.value.replace("_", ""), 0) < LITERAL_LIMIT else None
+        except ValueError:
+            return None
+    if isinstance(node, (cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString)):
+        return 1
+    if isinstance(node, cst.Name):
+        return 1 if node.value in ("True", "False", "None") else None
+    if isinstance(node, cst.UnaryOperation):
+        return count(node.expression)
+    if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+        return _sum(count(element.value) for element in node.elements)
+    if isinstance(node, cst.Dict):
+        counts = []
+        for element in node.elements:
+            if not isinstance(element, cst.DictElement):
+                return None
+            counts += [count(element.key), count(element.value)]
+        return _sum(counts)
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
+        left, right = count(node.left), count(node.right)
+        factor = node.right if isinstance(node.right, cst.Integer) else node.left if isinstance(node.left, cst.Integer) else None
+        if left is None or right is None or factor is None:
+            return None
+        return (left + right) * int(factor.value.replace("_", ""), 0)
+    if isinstance(node, cst.Call):
+        callee = node.func
+        total = 0
+        if isinstance(callee, cst.Attribute) and not isinstance(callee.value, (cst.Name, cst.Attribute)):
+            inner = count(callee.value)  # pd.Series([...]).astype("category")
+            if inner is None:
+                return None
+            total += inner
+        elif not library_callee(callee):
+            return None
+        args = _sum(count(arg.value) if not arg.star else None for arg in node.args)
+        return None if args is None else total + args
+    return None
+
+
+def _sum(counts: Iterable[int | None]) -> int | None:
+    total = 0
+    for count in counts:
+        if count is None:
+            return None
+        total += count
+    return total
 
 
 def _numeric_cast(resolver: Resolver, name: str, source: cst.BaseExpression | None, scope: Scope, at: int, depth: int) -> Value:

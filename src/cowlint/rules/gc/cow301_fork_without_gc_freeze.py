@@ -94,9 +94,9 @@ class ForkWithoutGcFreeze(Rule):
     when a target forks by default (Linux before Python 3.14).
 
     ## Verify
-    Planned: `cowlint --verify script.py --compare freeze` will run the script
-    twice, with and without `gc.freeze()` injected before every fork, and show
-    each worker's copied memory.
+    `cowlint --verify script.py --compare freeze` runs the script twice,
+    with and without `gc.freeze()` injected right before every fork, and
+    shows what each worker copied in each run.
 
     ## Fix safety
     `cowlint --fix` inserts `gc.freeze()` (and `import gc` if missing)

@@ -71,8 +71,9 @@ class FreezeWithoutEarlyDisable(Rule):
     and unpinned pools on Linux before Python 3.14.
 
     ## Verify
-    Planned: `cowlint --verify script.py --compare freeze` will show each
-    worker's copied memory with and without the early `gc.disable()`.
+    `cowlint --verify script.py --compare freeze` shows what each worker
+    copied as the script is, and with `gc.freeze()` injected right before
+    every fork.
 
     ## Fix safety
     No automatic fix: where the build starts is a judgement call.

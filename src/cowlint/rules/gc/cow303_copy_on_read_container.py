@@ -92,8 +92,8 @@ class CopyOnReadContainer(Rule):
     is rebuilt or pickled instead (COW202, COW101).
 
     ## Verify
-    Planned: `cowlint --verify` will show each worker's copied memory growing
-    while it reads.
+    `cowlint --verify script.py` shows each worker's copied memory at this
+    call site (and, with `--report`, growing over time while it reads).
 
     ## Fix safety
     No automatic fix.

@@ -79,7 +79,7 @@ class WorkerMutatesInheritedGlobal(Rule):
     forkserver start from a fresh import; no start method sends the change back.
 
     ## Verify
-    Planned: `cowlint --verify` will show the worker's copied pages at this
+    `cowlint --verify script.py` shows each worker's copied memory at this
     call site.
 
     ## Fix safety

@@ -97,8 +97,9 @@ class SelfShippedToPool(Rule):
     inherited and not reported.
 
     ## Verify
-    Planned: `cowlint --verify script.py` will run the script, count the bytes
-    pickled per task at this call site and measure each worker's private memory.
+    `cowlint --verify script.py` runs the script, counts the bytes pickled
+    per task at this call site and measures what each worker copied; the
+    finding is confirmed when a task carries at least `--min-cost`.
 
     ## Fix safety
     No automatic fix: moving work out of a class changes the program's shape.

@@ -109,9 +109,9 @@ class ForkInheritedState(StartMethodRule):
     {platform_table}
 
     ## Verify
-    Planned: `cowlint --verify script.py --compare spawn` will run the script
-    again with the start method forced to spawn and report whether the result
-    differs or the workers crash, tied to this finding.
+    `cowlint --verify script.py --compare spawn` runs the script again with
+    the default start method forced to spawn and reports whether its output
+    differs or it crashes, tied to this finding.
 
     ## Fix safety
     No automatic fix: moving state into an initializer changes when it is

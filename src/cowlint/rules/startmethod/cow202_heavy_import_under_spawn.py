@@ -101,9 +101,8 @@ class HeavyImportUnderSpawn(StartMethodRule):
     {platform_table}
 
     ## Verify
-    Planned: `cowlint --verify script.py --compare spawn` will measure each
-    worker's memory with the start method forced to spawn: the rebuilt copy
-    shows up in every worker.
+    `cowlint --verify script.py --compare spawn` measures each worker's
+    memory with the default start method forced to spawn.
 
     ## Fix safety
     No automatic fix.

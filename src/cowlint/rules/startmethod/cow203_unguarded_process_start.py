@@ -79,8 +79,8 @@ class UnguardedProcessStart(StartMethodRule):
     {platform_table}
 
     ## Verify
-    Planned: `cowlint --verify script.py --compare spawn` will run the script
-    under spawn and report the bootstrapping error.
+    `cowlint --verify script.py --compare spawn` runs the script under spawn;
+    the bootstrapping error shows in the report.
 
     ## Fix safety
     No automatic fix.

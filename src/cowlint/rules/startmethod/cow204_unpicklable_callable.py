@@ -83,8 +83,8 @@ class UnpicklableCallable(StartMethodRule):
     included.
 
     ## Verify
-    Planned: `cowlint --verify script.py` will report the pickling error at
-    this call site.
+    `cowlint --verify script.py --compare spawn` runs the script under
+    spawn; the pickling error shows in the report.
 
     ## Fix safety
     No automatic fix.
