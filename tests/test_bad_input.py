@@ -275,3 +275,23 @@ def test_exponential_sharing_is_searched_once(tmp_path: Path) -> None:
     findings = check_source("\n".join(lines) + "\n", "blow.py", Config(select=("COW102",)))
     assert [(f.code, f.line) for f in findings] == [("COW102", len(lines))]
     assert "a0 (np.load('x.npy') result" in findings[0].message
+
+
+def test_two_hundred_thousand_lines_are_reported_not_parsed(tmp_path: Path) -> None:
+    lines = ["from multiprocessing import Pool", *(f"value_{i} = {i}" for i in range(200_000)), "with Pool(2) as pool:", "    pool.map(abs, range(3))"]
+    big = tmp_path / "generated_table.py"
+    big.write_text("\n".join(lines) + "\n")
+    done = run_cowlint("--isolated", "--no-cache", "--output-format", "concise", str(big))
+    assert done.returncode == 1
+    assert "generated_table.py:1:1: COW901 the file is 4.0 MiB, over max-file-size (2.0 MiB)" in done.stdout
+
+
+def test_a_very_long_line_is_parsed_and_located(tmp_path: Path) -> None:
+    values = ", ".join(str(i) for i in range(30_000))
+    path = tmp_path / "long_line.py"
+    path.write_text(f"from multiprocessing import Pool\nDATA = [{values}]\n\n\ndef pick(i):\n    return DATA[i]\n\n\ndef run():\n    with Pool(2) as pool:\n        return pool.map(pick, range(3))\n")
+    done = run_cowlint("--isolated", "--no-cache", "--output-format", "json", str(path))
+    assert done.returncode == 1, done.stderr
+    findings = json.loads(done.stdout)
+    assert [(f["code"], f["line"], f["column"]) for f in findings] == [("COW202", 2, 8)]
+    assert findings[0]["end_column"] > 100_000  # the whole literal, on its one line

@@ -124,3 +124,13 @@ def test_flake8_reads_requires_python_and_cowlint_python(flake8: Path, tmp_path:
     assert run() == set()
     assert run("--cowlint-python", ">=3.14") == reported
     assert run("--cowlint-platforms", "linux,macos") == reported
+
+
+def test_flake8_plugin_never_runs_the_code_it_reads(flake8: Path, tmp_path: Path) -> None:
+    from .test_never_executes import plant_traps
+
+    marker = tmp_path / "marker.txt"
+    plant_traps(tmp_path, marker)
+    out = subprocess.run([str(flake8), "--isolated", "--select", "COW", "."], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 1 and out.stdout.count("COW101") == 5, out.stdout + out.stderr
+    assert not marker.exists()

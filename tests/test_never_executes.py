@@ -47,3 +47,23 @@ def test_checking_a_module_never_runs_it(tmp_path: Path) -> None:
     stdin = run_cowlint("-", "--stdin-filename", "setup.py", stdin=TRAP.format(marker=str(marker)).encode(), cwd=tmp_path)
     assert stdin.returncode == 1
     assert not marker.exists()
+
+
+def plant_traps(root: Path, marker: Path) -> None:
+    """A package whose every module writes ``marker`` if it is ever imported or run."""
+    package = root / "pkg"
+    package.mkdir()
+    for name in ("__init__.py", "__main__.py", "job.py"):
+        (package / name).write_text(TRAP.format(marker=str(marker)))
+    (root / "conftest.py").write_text(TRAP.format(marker=str(marker)))
+    (root / "setup.py").write_text(TRAP.format(marker=str(marker)))
+
+
+def test_configuration_cannot_name_code_to_import(tmp_path: Path) -> None:
+    marker = tmp_path / "marker.txt"
+    plant_traps(tmp_path, marker)
+    for key, value in (("plugins", '["pkg.job"]'), ("extra-dispatch-apis", '["pkg.job.Job"]'), ("rules", '["pkg"]'), ("init-hook", f'"open({str(marker)!r}, \'w\')"')):
+        (tmp_path / "pyproject.toml").write_text(f"[tool.cowlint]\n{key} = {value}\n")
+        result = run_cowlint(".", cwd=tmp_path)
+        assert result.returncode == 2 and f"unknown key '{key}'" in result.stderr
+        assert not marker.exists()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from .test_never_executes import plant_traps
 from .conftest import ROOT
 
 FLAGGED = """\
@@ -59,6 +60,8 @@ def test_hook_fails_on_the_finding_then_passes_once_fixed(tmp_path: Path) -> Non
     (repo / ".pre-commit-config.yaml").write_text(config)
     (repo / "index.py").write_text(FLAGGED)
     (repo / "notes.txt").write_text("not python\n")
+    marker = tmp_path / "marker.txt"
+    plant_traps(repo, marker)  # the hook reads these modules and must never import or run them
     _git("add", ".", cwd=repo)
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
 
@@ -69,8 +72,11 @@ def test_hook_fails_on_the_finding_then_passes_once_fixed(tmp_path: Path) -> Non
     assert failing.returncode == 1, failing.stdout + failing.stderr
     assert "cowlint" in failing.stdout and "Failed" in failing.stdout
     assert "index.py:15:29: COW101 bound method self.nearest ships the whole Index instance (~195.3 MiB)" in failing.stdout
+    assert "pkg/job.py" in failing.stdout and not marker.exists()
     (repo / "index.py").write_text(FIXED)
-    _git("add", ".", cwd=repo)
+    for trap in ("pkg/__init__.py", "pkg/__main__.py", "pkg/job.py", "conftest.py", "setup.py"):
+        (repo / trap).unlink()
+    _git("add", "-A", ".", cwd=repo)
     passing = run()
     assert passing.returncode == 0, passing.stdout + passing.stderr
     assert "Passed" in passing.stdout
