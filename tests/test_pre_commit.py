@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from .test_never_executes import plant_traps
 from .conftest import ROOT
+from .test_never_executes import plant_traps
 
 FLAGGED = """\
 from multiprocessing import Pool

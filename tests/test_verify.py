@@ -194,3 +194,94 @@ def test_verify_module(tmp_path: Path) -> None:
     report = json.loads(done.stdout)
     assert "90" in done.stderr
     assert report["call_sites"][0]["path"].endswith("job.py") and report["call_sites"][0]["api"] == "Pool.map"
+
+
+def _script(tmp_path: Path, text: str, name: str = "job.py") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_every_executor_submit_is_counted(tmp_path: Path) -> None:
+    path = _script(
+        tmp_path,
+        "import multiprocessing\n"
+        "from concurrent.futures import ProcessPoolExecutor\n"
+        "def size(blob):\n"
+        "    return len(blob)\n"
+        "if __name__ == '__main__':\n"
+        "    blob = bytes(1 << 20)\n"
+        "    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context('fork')) as executor:\n"
+        "        futures = [executor.submit(size, blob) for _ in range(20)]\n"
+        "        print(sum(f.result() for f in futures))\n",
+    )
+    for _ in range(3):  # the count once raced with the executor's manager thread
+        report, stderr, status = verify_json(path)
+        assert status == 0, stderr
+        _, entry = site(report, "job.py")
+        assert entry["api"] == "ProcessPoolExecutor.submit" and entry["tasks"] == 20
+        assert entry["pickled_bytes"]["args"] >= 20 << 20
+
+
+def test_two_call_sites_on_one_pool_are_measured_apart(tmp_path: Path) -> None:
+    path = _script(
+        tmp_path,
+        "import multiprocessing, time\n"
+        "RECORDS = [{'id': n, 'name': str(n)} for n in range(300_000)]\n"
+        "def small(n):\n"
+        "    time.sleep(0.2)\n"
+        "    return n\n"
+        "def scan(_):\n"
+        "    return sum(len(record['name']) for record in RECORDS)\n"
+        "if __name__ == '__main__':\n"
+        "    with multiprocessing.get_context('fork').Pool(2) as pool:\n"
+        "        pool.map(small, range(2), chunksize=1)\n"
+        "        print(pool.map(scan, range(2), chunksize=1))\n"
+        "        time.sleep(0.3)\n",
+    )
+    report, stderr, status = verify_json(path)
+    assert status == 0, stderr
+    by_line = {entry["line"]: entry for entry in report["call_sites"]}
+    assert by_line[10]["workers"] == 2 and by_line[11]["workers"] == 2
+    assert by_line[11]["peak_copied_bytes"] >= 20 * MIB  # scanning 300k dicts wrote their refcounts
+    assert by_line[10]["peak_copied_bytes"] < by_line[11]["peak_copied_bytes"] / 3
+
+
+def test_a_script_that_pins_fork_leaves_the_spawn_variant_unexercised(tmp_path: Path) -> None:
+    path = _script(
+        tmp_path,
+        "import multiprocessing\n"
+        "def double(n):\n"
+        "    return 2 * n\n"
+        "if __name__ == '__main__':\n"
+        "    multiprocessing.set_start_method('fork')\n"
+        "    with multiprocessing.Pool(2) as pool:\n"
+        "        print(sum(pool.map(double, range(10))))\n",
+    )
+    report, stderr, status = verify_json(path, "--compare", "spawn")
+    assert status == 0, stderr
+    assert report["counterfactuals"]["spawn"]["outcome"] == "unchanged"
+
+
+def test_counts_survive_a_child_dispatching_and_os_exit(tmp_path: Path) -> None:
+    path = _script(
+        tmp_path,
+        "import multiprocessing, os\n"
+        "def leaf(blob):\n"
+        "    return len(blob)\n"
+        "def middle():\n"
+        "    with multiprocessing.get_context('fork').Pool(2) as pool:\n"
+        "        pool.map(leaf, [bytes(4 << 20)] * 3)\n"
+        "if __name__ == '__main__':\n"
+        "    child = multiprocessing.get_context('fork').Process(target=middle)\n"
+        "    child.start()\n"
+        "    child.join()\n"
+        "    with multiprocessing.get_context('fork').Pool(2) as pool:\n"
+        "        pool.map(leaf, [bytes(4 << 20)] * 4)\n"
+        "    os._exit(0)\n",
+    )
+    report, stderr, status = verify_json(path)
+    assert status == 0, stderr
+    by_line = {entry["line"]: entry for entry in report["call_sites"] if entry["api"] == "Pool.map"}
+    assert by_line[6]["tasks"] >= 1 and by_line[6]["pickled_bytes"]["args"] >= 12 << 20
+    assert by_line[12]["tasks"] >= 1 and by_line[12]["pickled_bytes"]["args"] >= 16 << 20

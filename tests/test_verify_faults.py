@@ -7,6 +7,7 @@ after cowlint returns, none of them may still be running.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -233,7 +234,7 @@ def test_shared_memory_left_by_a_killed_run_is_released(tmp_path: Path) -> None:
     assert done.returncode == 3
     name = (tmp_path / "pids.txt.shm").read_text().strip().lstrip("/")
     assert not Path("/dev/shm", name).exists()
-    assert "released 1 shared memory segment" in done.stdout
+    assert "released 1 shared memory segment(s)" in done.stdout
 
 
 def test_plain_fork_without_a_pool(tmp_path: Path) -> None:
@@ -256,3 +257,21 @@ def test_plain_fork_without_a_pool(tmp_path: Path) -> None:
     assert len(forks) == 1 and forks[0]["line"] == 9
     child = [worker for worker in report["workers"] if worker["pid"] in recorded(tmp_path)]
     assert child and child[0]["peak_copied_bytes"] > 5 << 20  # reading 300k strings copied their pages
+
+
+def test_named_semaphores_of_a_killed_spawn_run_are_released(tmp_path: Path) -> None:
+    path = script(
+        tmp_path,
+        "import multiprocessing, time\n"
+        "def stall(_):\n"
+        "    time.sleep(600)\n"
+        "if __name__ == '__main__':\n"
+        "    with multiprocessing.get_context('spawn').Pool(2) as pool:\n"
+        "        pool.map(stall, range(2), chunksize=1)\n",
+    )
+    before = {name for name in os.listdir("/dev/shm") if name.startswith("sem.mp-")}
+    done = run_cowlint("--verify", str(path), "--timeout", "5")
+    assert done.returncode == 3
+    left = {name for name in os.listdir("/dev/shm") if name.startswith("sem.mp-")} - before
+    assert not left, left
+    assert_none_left(tmp_path)

@@ -68,6 +68,18 @@ def parse_compare(value: str | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def check_interpreter(interpreter: str) -> None:
+    """The probe needs Python 3.8 or later (it uses only the standard library)."""
+    import subprocess
+
+    try:
+        done = subprocess.run([interpreter, "-c", "import sys; print(sys.version_info >= (3, 8))"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise ConfigError(f"--interpreter {interpreter}: cannot run it ({error})") from None
+    if done.stdout.strip() != "True":
+        raise ConfigError(f"--interpreter {interpreter}: the probe needs Python 3.8 or later")
+
+
 def module_path(module: str, cwd: Path) -> Path | None:
     """The file ``python -m module`` would run from ``cwd``, found without importing anything."""
     base = cwd.joinpath(*module.split("."))
@@ -95,14 +107,24 @@ def _on_term(signum: int, frame: FrameType | None) -> None:
 
 def run(args: argparse.Namespace, script_args: list[str], config: Config) -> int:
     """Run the script (and its variants), join with the static findings, print the report."""
+    if args.verify and args.verify_module:
+        raise ConfigError("--verify and --verify-module: choose one")
+    if args.fix:
+        raise ConfigError("--fix rewrites files; it does not combine with --verify (run cowlint --fix first)")
     module = bool(args.verify_module)
     target: str = args.verify_module or args.verify
     if args.paths:
         raise ConfigError(f"--verify takes one script; put the script's own arguments after --: cowlint --verify {target} -- {' '.join(args.paths)}")
     if args.output_format not in ("text", "json"):
         raise ConfigError(f"--output-format {args.output_format}: --verify prints text or json")
+    if not module and Path(target).is_dir():
+        raise ConfigError(f"--verify {target}: is a directory; name the script to run (or use --verify-module for a package's __main__)")
     if not module and not Path(target).is_file():
         raise ConfigError(f"--verify {target}: no such file")
+    if args.report and not Path(args.report).resolve().parent.is_dir():
+        raise ConfigError(f"--report {args.report}: its folder does not exist")
+    if args.interpreter != sys.executable:
+        check_interpreter(args.interpreter)
     if args.timeout <= 0 or args.max_processes < 1 or args.sample_interval <= 0:
         raise ConfigError("--timeout, --max-processes and --sample-interval must be positive")
     variants = parse_compare(args.compare)
@@ -138,7 +160,7 @@ def run(args: argparse.Namespace, script_args: list[str], config: Config) -> int
     files = [str(module_path(target, Path.cwd()) or "") if module else target]
     files += [site.path for site in baseline.sites if not _library(site.path)]
     files += [site.callable_path for site in baseline.sites if site.callable_path]
-    report = join(baseline, views, static_findings(files, config), min_cost, fail_over, target)
+    report = join(baseline, views, static_findings(files, config), min_cost, fail_over, f"-m {target}" if module else target)
     output = render.to_json(report) if args.output_format == "json" else render.text(report)
     sys.stdout.write(output)
     sys.stdout.flush()

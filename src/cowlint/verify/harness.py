@@ -74,6 +74,7 @@ class Tracked:
     hwm: int = 0
     peak_uss: int = 0
     peak_pss: int = 0
+    peak_other: int = 0  # the most resident memory that was not private dirty (shared or file pages)
     samples: list[tuple[float, int, int]] = field(default_factory=list)  # (wall-clock time, Private_Dirty, Rss)
     name: str = ""
     alive: bool = True
@@ -86,6 +87,7 @@ class Tracked:
         self.peak_private = max(self.peak_private, private)
         self.peak_rss = max(self.peak_rss, memory.get("Rss", 0))
         self.hwm = max(self.hwm, memory.get("VmHWM", 0))
+        self.peak_other = max(self.peak_other, memory.get("Rss", 0) - private)
         self.samples.append((now, private, memory.get("Rss", 0)))
 
     @property
@@ -331,6 +333,7 @@ def run(target: str, args: list[str], variant: str, options: Options, *, module:
             start_new_session=True,
         )
     except OSError as error:
+        _remove_dir(workdir)
         result.status = "error"
         result.problems.append(f"could not start {options.interpreter}: {error.strerror or error}")
         return result
@@ -368,7 +371,7 @@ def run(target: str, args: list[str], variant: str, options: Options, *, module:
             time.sleep(options.interval)
     except KeyboardInterrupt:
         result.status = "interrupted"
-        result.problems.append("interrupted (Ctrl-C); every process of the run was killed")
+        result.problems.append("interrupted (Ctrl-C or SIGTERM); every process of the run was killed")
     finally:
         still = tree.live()
         if result.status == "ok" and still:
@@ -382,7 +385,7 @@ def run(target: str, args: list[str], variant: str, options: Options, *, module:
         _absorb(result, events.read())
         result.shm_released = _release_shared_memory(result.events)
         if result.shm_released:
-            result.problems.append(f"released {len(result.shm_released)} shared memory segment(s) the script left behind: {', '.join(result.shm_released)}")
+            result.problems.append(f"released {len(result.shm_released)} shared memory segment(s) or semaphore(s) the script left behind: {', '.join(result.shm_released)}")
         _remove_dir(workdir)
     code = root.returncode
     if code is not None and code < 0:
@@ -436,22 +439,23 @@ def _absorb(result: RunResult, events: list[dict[str, Any]]) -> None:
             tracked = result.processes.get(pid)
             if tracked is None:
                 tracked = result.processes[pid] = Tracked(pid=pid, create_time=0.0, ppid=int(event.get("ppid", 0)), first_seen=float(event["t"]), alive=False)
-            memory = event.get("memory")
-            if isinstance(memory, dict):
-                tracked.baseline = {key: int(value) for key, value in memory.items()}
+            status = event.get("status")
+            if isinstance(status, dict) and "VmRSS" in status:
+                # Right after the fork nothing is private yet: every page is the parent's, shared.
+                rss = int(status["VmRSS"])
+                tracked.baseline = {"Private_Dirty": 0, "Rss": rss}
                 tracked.baseline_from_fork = True
-                tracked.hwm = max(tracked.hwm, tracked.baseline.get("VmHWM", 0))
-                tracked.peak_private = max(tracked.peak_private, tracked.baseline_private)
-                tracked.samples.insert(0, (float(event["t"]), tracked.baseline_private, tracked.baseline.get("Rss", 0)))
+                tracked.hwm = max(tracked.hwm, int(status.get("VmHWM", 0)))
+                tracked.samples.insert(0, (float(event["t"]), 0, rss))
         elif kind == "exit":
-            memory = event.get("memory")
+            status = event.get("status")
             tracked = result.processes.get(int(event["pid"]))
-            if tracked is not None and isinstance(memory, dict):
-                tracked.observe(float(event["t"]), {key: int(value) for key, value in memory.items()})
-                tracked.samples.sort()
+            if tracked is not None and isinstance(status, dict):
+                tracked.hwm = max(tracked.hwm, int(status.get("VmHWM", 0)))
 
 
 def _release_shared_memory(events: list[dict[str, Any]]) -> list[str]:
+    """Unlink the shared memory segments and named semaphores of the run that are still there."""
     created: list[str] = []
     for event in events:
         name = str(event.get("name", "")).lstrip("/")
@@ -459,6 +463,8 @@ def _release_shared_memory(events: list[dict[str, Any]]) -> list[str]:
             continue
         if event.get("event") == "shm":
             created.append(name)
+        elif event.get("event") == "semaphore":
+            created.append(f"sem.{name}")
         elif event.get("event") == "shm_unlink" and name in created:
             created.remove(name)
     released = []

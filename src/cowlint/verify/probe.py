@@ -39,6 +39,7 @@ FREEZE_ENV = "COWLINT_VERIFY_FREEZE"
 ROLLUP_FIELDS = ("Rss", "Pss", "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty", "Swap")
 
 _FLUSH_SECONDS = 0.2
+_FLUSH_BYTES = 64 << 10  # a message this big is reported at once (a run killed later still shows it)
 
 
 def read_memory(pid: int | str = "self") -> dict[str, int] | None:
@@ -58,6 +59,23 @@ def read_memory(pid: int | str = "self") -> dict[str, int] | None:
     except (OSError, ValueError, IndexError):
         return None
     return values if "Private_Dirty" in values else None
+
+
+def read_status(pid: int | str = "self") -> dict[str, int] | None:
+    """``VmRSS`` and ``VmHWM`` from ``/proc/PID/status``, in bytes (no page-table walk: safe in an at-fork hook).
+
+    A child reading its own ``smaps_rollup`` from its at-fork hook was seen to block for
+    hundreds of milliseconds while the parent forked its sibling.
+    """
+    values: dict[str, int] = {}
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for raw in status.read().splitlines():
+                if raw.startswith((b"VmHWM:", b"VmRSS:")):
+                    values[raw[:5].decode()] = int(raw.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return values if "VmRSS" in values else None
 
 
 class _Sink:
@@ -95,7 +113,7 @@ class _Probe:
         self.starting = threading.local()  # the site of the Process.start running in this thread
 
     # -- call sites -------------------------------------------------------
-    def site(self, api_default: str, start_method: str | None = None, callable_obj: Any = None) -> str:
+    def site(self, api_default: str, start_method: str | None = None, callable_obj: Any = None, starts_worker: bool = False) -> str:
         """The index of the user's call site on the current stack (made on first sight)."""
         frame: FrameType | None = sys._getframe(1)
         api = fallback_api = ""
@@ -117,6 +135,8 @@ class _Probe:
             frame, api = fallback, fallback_api
         path, line = (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("<unknown>", 0)
         api = api or api_default
+        if starts_worker and "." in api and not api.endswith(".start"):
+            api += " (worker start)"  # an executor's lazy worker start is not one of its tasks
         key = (path, line or 0, api)
         index = self.sites.get(key)
         if index is None:
@@ -134,7 +154,7 @@ class _Probe:
                 counts[key] += value
             self.dirty.add(site)
             now = time.monotonic()
-            if now - self.last_flush >= _FLUSH_SECONDS:
+            if now - self.last_flush >= _FLUSH_SECONDS or sum(amounts.values()) >= _FLUSH_BYTES:
                 self._flush_locked(now)
 
     def flush(self) -> None:
@@ -174,7 +194,7 @@ class _Probe:
         self.sites = {}
         self.pids_sent = {}
         self.starting = threading.local()
-        self.sink.emit("fork", ppid=os.getppid(), site=self.fork_site, memory=read_memory())
+        self.sink.emit("fork", ppid=os.getppid(), site=self.fork_site, status=read_status())
 
 
 _HERE = os.path.abspath(__file__)
@@ -346,14 +366,19 @@ def _install_dispatch(probe: _Probe) -> None:
     original_submit = cf_process.ProcessPoolExecutor.submit
 
     def submit(self: Any, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
-        future = original_submit(self, fn, *args, **kwargs)
-        try:
+        site = None
+        try:  # registered before the original submit: the manager thread may pickle the item before it returns
             ctx = getattr(self, "_mp_context", None)
             site = probe.site("ProcessPoolExecutor.submit", ctx.get_start_method() if ctx is not None else None, _real_callable(fn, args))
-            work_id = self._queue_count - 1
+            work_id = self._queue_count
             probe.work_items[(id(self), work_id)] = site
             probe.work_fn[(work_id, id(fn))] = site
-            probe.workers(site, list(getattr(self, "_processes", None) or {}))
+        except Exception:
+            pass
+        future = original_submit(self, fn, *args, **kwargs)
+        try:
+            if site is not None:
+                probe.workers(site, list(getattr(self, "_processes", None) or {}))
         except Exception:
             pass
         return future
@@ -364,7 +389,7 @@ def _install_dispatch(probe: _Probe) -> None:
 
     def start(self: Any) -> None:
         try:
-            self._cowlint_site = probe.site(f"{type(self).__name__}.start", None, getattr(self, "_target", None))
+            self._cowlint_site = probe.site(f"{type(self).__name__}.start", None, getattr(self, "_target", None), starts_worker=True)
         except Exception:
             self._cowlint_site = None
         probe.starting.site = self._cowlint_site
@@ -386,7 +411,8 @@ def _install_dispatch(probe: _Probe) -> None:
         try:
             return original_bootstrap(self, *args, **kwargs)
         finally:
-            probe.sink.emit("exit", memory=read_memory())  # a short-lived worker's last reading, VmHWM included
+            probe.flush()  # what a child dispatched itself
+            probe.sink.emit("exit", status=read_status())  # a short-lived worker's peak resident size
 
     mp_process.BaseProcess._bootstrap = _bootstrap  # type: ignore[attr-defined]
 
@@ -412,6 +438,18 @@ def _install_shared_memory(probe: _Probe) -> None:
     cls.__init__ = __init__  # type: ignore[method-assign]
     cls.unlink = unlink  # type: ignore[method-assign]
 
+    from multiprocessing import synchronize
+
+    original_semlock = synchronize.SemLock.__init__
+
+    def semlock_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_semlock(self, *args, **kwargs)
+        name = getattr(getattr(self, "_semlock", None), "name", None)
+        if name:  # a named semaphore (spawn/forkserver) lives in /dev/shm until the resource tracker unlinks it
+            probe.sink.emit("semaphore", name=name)
+
+    synchronize.SemLock.__init__ = semlock_init  # type: ignore[method-assign]
+
 
 def _install_forks(probe: _Probe, freeze: bool) -> None:
     def before() -> None:
@@ -424,6 +462,16 @@ def _install_forks(probe: _Probe, freeze: bool) -> None:
         probe.flush()
 
     os.register_at_fork(before=before, after_in_child=probe.after_fork_in_child)
+
+    original_exit = os._exit
+
+    def _exit(status: int) -> None:  # a child (or the script) leaving through os._exit still reports its counts
+        try:
+            probe.flush()
+        finally:
+            original_exit(status)
+
+    os._exit = _exit  # type: ignore[assignment]
 
 
 def _force_start_method(method: str) -> None:

@@ -8,7 +8,7 @@ import os
 from collections.abc import Sequence
 
 from cowlint.verify.harness import RunResult
-from cowlint.verify.report import WORKER_NOISE, Report, RunView, Site
+from cowlint.verify.report import WORKER_NOISE, Report, RunView, Site, difference
 
 MIB = 1 << 20
 
@@ -63,7 +63,8 @@ def _site_label(site: Site) -> str:
 def text(report: Report) -> str:
     """The terminal report."""
     base = report.baseline
-    out = [f"cowlint --verify {report.target}: {describe_run(base.result)}"]
+    flag = "--verify-module" if report.target.startswith("-m ") else "--verify"
+    out = [f"cowlint {flag} {report.target.removeprefix('-m ')}: {describe_run(base.result)}"]
     out.extend(_problems(base.result))
     out.append("")
     if base.sites:
@@ -72,7 +73,7 @@ def text(report: Report) -> str:
             joined = report.joined[index]
             codes = ", ".join(f"{code} {'confirmed' if code in joined.confirmed else 'not observed'}" for code in joined.codes)
             codes = codes or ("none predicted it" if index in report.unpredicted else "no finding")
-            workers = [worker for worker in base.workers if worker.site == index]
+            workers = base.site_workers(index)
             rows.append(
                 [
                     str(index + 1),
@@ -102,7 +103,7 @@ def text(report: Report) -> str:
             label = "script" if tracked.pid == base.result.root_pid else "helper"
             rows.append([str(tracked.pid), label, "", mib(tracked.baseline_private), mib(tracked.peak_private), ""])
         out.append("")
-        out.append("Processes (private = not shared with any other process; copied = private over the post-fork baseline)")
+        out.append("Processes (private: not shared with any other process, sampled; copied: private over the post-fork baseline, or the kernel's high-water mark when a peak fell between samples)")
         out.extend(table(["pid", "site", "start", "baseline private", "peak private", "peak copied"], rows, {0, 3, 4, 5}))
     if report.variants:
         out.append("")
@@ -151,7 +152,10 @@ def _counterfactuals(report: Report) -> list[str]:
     lines.extend(table(header, rows, {0, 2, *range(3, 3 + len(names))}))
     for name in names:
         run = report.variants[name]
-        lines.append(f"  {name}: {describe_run(run.result)}; {_outcome_words(report.outcomes[name], name)}")
+        words = _outcome_words(report.outcomes[name], name)
+        if report.outcomes[name] == "differs":
+            words += f" (first difference: {difference(report.baseline.result, run.result)}; output that changes from run to run, such as timings, differs too)"
+        lines.append(f"  {name}: {describe_run(run.result)}; {words}")
         lines.extend(f"  {line}" for line in _problems(run.result))
     return lines
 
@@ -170,6 +174,7 @@ def _outcome_words(outcome: str, name: str) -> str:
         "crashed": f"with {what} the script CRASHED",
         "differs": f"with {what} the script's output DIFFERS from the baseline run",
         "timeout": f"with {what} the script HUNG (timed out)",
+        "unchanged": f"NOT EXERCISED: the script chose its own start method at every call site, so {what} changed nothing",
     }[outcome]
 
 
@@ -240,7 +245,7 @@ def chart(runs: dict[str, RunView], site: Site, width: int = 720, height: int = 
     for name, run in runs.items():
         index = run.find(site.key)
         for worker in run.workers:
-            if worker.site != index or index < 0:
+            if index < 0 or index not in worker.sites:
                 continue
             tracked = worker.tracked
             if not tracked.samples:
@@ -267,9 +272,9 @@ def chart(runs: dict[str, RunView], site: Site, width: int = 720, height: int = 
     for step in range(5):
         value = max_y * step / 4
         parts.append(f'<line x1="{pad_left}" x2="{pad_left + plot_w}" y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="#eaeef2"/>')
-        parts.append(f'<text x="{pad_left - 6}" y="{y(value) + 4:.1f}" text-anchor="end" font-size="11">{value:.0f}</text>')
+        parts.append(f'<text x="{pad_left - 6}" y="{y(value) + 4:.1f}" text-anchor="end" font-size="11">{value:.{0 if max_y >= 20 else 1}f}</text>')
         seconds = max_t * step / 4
-        parts.append(f'<text x="{x(seconds):.1f}" y="{height - 18}" text-anchor="middle" font-size="11">{seconds:.2f}</text>')
+        parts.append(f'<text x="{x(seconds):.1f}" y="{height - 18}" text-anchor="middle" font-size="11">{seconds:.{2 if max_t >= 0.1 else 3}f}</text>')
     parts.append(f'<text x="{pad_left + plot_w / 2}" y="{height - 4}" text-anchor="middle" font-size="11">seconds since the worker started</text>')
     parts.append(f'<text x="12" y="{pad_top + plot_h / 2}" transform="rotate(-90 12 {pad_top + plot_h / 2})" text-anchor="middle" font-size="11">copied MiB</text>')
     for number, (name, pid, points) in enumerate(series):

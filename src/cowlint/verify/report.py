@@ -50,6 +50,7 @@ class Site:
     workers: list[int] = field(default_factory=list)  # pids
     ids: set[str] = field(default_factory=set)  # the probe's site ids merged here
     creates: set[str] = field(default_factory=set)  # ids of the creation sites (Pool(...)) whose workers served it
+    first_t: float = float("inf")  # when it first dispatched (wall clock)
 
     @property
     def key(self) -> tuple[str, int, str]:
@@ -64,9 +65,21 @@ class Worker:
     """One worker process of a run."""
 
     pid: int
-    site: int  # index into the run's call sites, -1 when unattributed
+    site: int  # index into the run's call sites (the first it served), -1 when unattributed
     start_method: str | None
     tracked: Tracked
+    sites: list[int] = field(default_factory=list)  # every call site it served, in order
+    windows: dict[int, tuple[float, float]] = field(default_factory=dict)  # site -> time span, when it served several
+
+    def copied_for(self, index: int) -> int:
+        """What this worker copied while it served call site ``index``."""
+        if index not in self.sites:
+            return 0
+        if len(self.sites) == 1 or index not in self.windows:
+            return self.tracked.peak_copied
+        start, end = self.windows[index]
+        inside = [private for t, private, _ in self.tracked.samples if start <= t < end]
+        return max(0, max(inside, default=0) - self.tracked.baseline_private)
 
 
 @dataclass
@@ -79,7 +92,10 @@ class RunView:
     others: list[Tracked]  # the script itself and helpers (resource tracker, forkserver)
 
     def site_peak(self, index: int) -> int:
-        return max((worker.tracked.peak_copied for worker in self.workers if worker.site == index), default=0)
+        return max((worker.copied_for(index) for worker in self.workers), default=0)
+
+    def site_workers(self, index: int) -> list[Worker]:
+        return [worker for worker in self.workers if index in worker.sites]
 
     def find(self, key: tuple[str, int, str]) -> int:
         for index, site in enumerate(self.sites):
@@ -117,6 +133,7 @@ def view(result: RunResult) -> RunView:
             site = by_id.get(str(event.get("site")))
             if site is not None:
                 site.dispatch = True
+                site.first_t = min(site.first_t, float(event.get("t", 0.0)))
                 for pid in event.get("pids", []):
                     if pid not in site.workers:
                         site.workers.append(int(pid))
@@ -134,11 +151,12 @@ def view(result: RunResult) -> RunView:
         site.args_bytes += int(counts.get("args", 0))
         site.results_bytes += int(counts.get("results", 0))
         site.result_messages += int(counts.get("result_messages", 0))
-    dispatches = [site for site in by_key.values() if site.workers]
-    owner: dict[int, Site] = {}
+    dispatches = sorted((site for site in by_key.values() if site.workers), key=lambda site: site.first_t)
+    served: dict[int, list[Site]] = {}
     for site in dispatches:
         for pid in site.workers:
-            owner.setdefault(pid, site)
+            served.setdefault(pid, []).append(site)
+    owner = {pid: sites_of[0] for pid, sites_of in served.items()}
     sites: list[Site] = []
     workers: list[Worker] = []
     others: list[Tracked] = []
@@ -164,7 +182,15 @@ def view(result: RunResult) -> RunView:
             dispatch.creates.add(creation_id)
         if method is None and pid in forked_at:
             method = "fork"
-        workers.append(Worker(pid=pid, site=index_of(target) if target is not None else -1, start_method=method or (target.start_method if target else None), tracked=tracked))
+        if method in ("spawn", "forkserver") and not tracked.baseline_from_fork:
+            tracked.baseline = {}  # nothing of a spawned worker is shared: all it holds counts
+        worker = Worker(pid=pid, site=index_of(target) if target is not None else -1, start_method=method or (target.start_method if target else None), tracked=tracked)
+        chain = served.get(pid) or ([target] if target is not None else [])
+        worker.sites = [index_of(site) for site in chain]
+        for number, site in enumerate(chain):
+            end = chain[number + 1].first_t if number + 1 < len(chain) else float("inf")
+            worker.windows[index_of(site)] = (site.first_t if number else float("-inf"), end)
+        workers.append(worker)
     for site in by_key.values():
         if site.dispatch and site not in sites and (site.tasks or site.workers):
             index_of(site)
@@ -239,7 +265,7 @@ class Report:
             "pickled_bytes": {"callable": site.callable_bytes, "args": site.args_bytes, "results": site.results_bytes},
             "pickled_bytes_per_task": {"callable": site.per_task(site.callable_bytes), "args": site.per_task(site.args_bytes)},
             "callable": site.callable_name,
-            "workers": len([worker for worker in run.workers if worker.site == index]),
+            "workers": len(run.site_workers(index)),
             "peak_copied_bytes": run.site_peak(index),
             "findings": joined.codes if joined else [],
             "confirmed": joined.confirmed if joined else [],
@@ -272,7 +298,7 @@ def _run_json(result: RunResult) -> dict[str, Any]:
 
 
 def _worker_json(worker: Worker) -> dict[str, Any]:
-    return {"call_site_index": worker.site, "start_method": worker.start_method, **_tracked_json(worker.tracked)}
+    return {"call_site_index": worker.site, "call_site_indexes": worker.sites, "start_method": worker.start_method, **_tracked_json(worker.tracked)}
 
 
 def _tracked_json(tracked: Tracked) -> dict[str, Any]:
@@ -294,8 +320,12 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
     return {"path": finding.path, "line": finding.line, "column": finding.column, "code": finding.code, "message": finding.message}
 
 
-def outcome(baseline: RunResult, variant: RunResult) -> str:
-    """ok, crashed, differs or timeout: how a variant run ended compared with the baseline."""
+def outcome(baseline: RunResult, variant: RunResult, run: RunView | None = None) -> str:
+    """ok, crashed, differs, timeout, or unchanged (the script chose its start method at every call site)."""
+    if run is not None and variant.variant in ("spawn", "forkserver"):
+        methods = {site.start_method for site in run.sites if site.start_method} | {worker.start_method for worker in run.workers if worker.start_method}
+        if methods and variant.variant not in methods:
+            return "unchanged"
     if variant.status == "timeout":
         return "timeout"
     if variant.status in ("too-many-processes", "error", "interrupted"):
@@ -330,7 +360,7 @@ def _same_file(a: str, b: str) -> bool:
 
 def join(baseline: RunView, variants: dict[str, RunView], findings: list[Finding], min_cost: int, fail_over: int | None, target: str) -> Report:
     """Tie each static finding to the call sites it concerns and decide what the runs confirmed."""
-    outcomes = {name: outcome(baseline.result, run.result) for name, run in variants.items()}
+    outcomes = {name: outcome(baseline.result, run.result, run) for name, run in variants.items()}
     spans: dict[str, list[tuple[int, int]]] = {}
     joined = [SiteFindings() for _ in baseline.sites]
     creation_lines: dict[int, set[tuple[str, int]]] = {index: set() for index in range(len(baseline.sites))}
@@ -346,18 +376,19 @@ def join(baseline: RunView, variants: dict[str, RunView], findings: list[Finding
                 if finding.code not in joined[index].codes:
                     joined[index].codes.append(finding.code)
                 tied.add(number)
-    not_observed = [finding for number, finding in enumerate(findings) if number not in tied]
+    untied = [finding for number, finding in enumerate(findings) if number not in tied]
     unpredicted = []
     for index, site in enumerate(baseline.sites):
         confirmed = joined[index].confirmed
         for code in joined[index].codes:
             if _confirmed(code, index, site, baseline, variants, outcomes, min_cost) and code not in confirmed:
                 confirmed.append(code)
-        not_observed.extend(finding for finding in joined[index].findings if finding.code not in confirmed and finding not in not_observed)
         pickled = site.per_task(site.callable_bytes + site.args_bytes)
         if not joined[index].codes and (pickled >= min_cost or baseline.site_peak(index) >= max(min_cost, WORKER_NOISE)):
             unpredicted.append(index)
-    not_observed.sort(key=lambda finding: (finding.path, finding.line, finding.column, finding.code))
+    confirmed_anywhere = [finding for item in joined for finding in item.findings if finding.code in item.confirmed]
+    unconfirmed = [finding for item in joined for finding in item.findings if finding.code not in item.confirmed and finding not in confirmed_anywhere]
+    not_observed = sorted(set(untied) | set(unconfirmed), key=lambda finding: (finding.path, finding.line, finding.column, finding.code))
     return Report(
         target=target,
         baseline=baseline,
@@ -370,6 +401,17 @@ def join(baseline: RunView, variants: dict[str, RunView], findings: list[Finding
         unpredicted=unpredicted,
         fail_over=fail_over,
     )
+
+
+def difference(baseline: RunResult, variant: RunResult) -> str:
+    """The first line of output that differs between two runs (from the kept tails), for the report."""
+    ours, theirs = baseline.stdout_tail.decode("utf-8", "replace").splitlines(), variant.stdout_tail.decode("utf-8", "replace").splitlines()
+    for mine, other in zip(ours, theirs, strict=False):
+        if mine != other:
+            return f"{mine[:80]!r} became {other[:80]!r}"
+    if len(ours) != len(theirs):
+        return f"{len(ours)} line(s) of output became {len(theirs)}"
+    return "the output differs before its last 16 KiB"
 
 
 def _ties(finding: Finding, site: Site, creations: Iterable[tuple[str, int]], spans: dict[str, list[tuple[int, int]]]) -> bool:
@@ -410,7 +452,7 @@ def _confirmed(code: str, index: int, site: Site, baseline: RunView, variants: d
         for name in ("spawn", "forkserver"):
             run = variants.get(name)
             other = run.find(site.key) if run is not None else -1
-            spawned = max((w.tracked.peak_private for w in run.workers if w.site == other), default=0) if run is not None and other >= 0 else 0
+            spawned = max((w.tracked.peak_private for w in run.site_workers(other)), default=0) if run is not None and other >= 0 else 0
             if spawned - baseline.site_peak(index) >= max(min_cost, WORKER_NOISE):
                 return True
     return False
