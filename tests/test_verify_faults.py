@@ -31,6 +31,17 @@ record()
 """
 
 
+STALLING_POOL = """\
+import multiprocessing, time
+def stall(_):
+    record()
+    time.sleep(600)
+if __name__ == '__main__':
+    with multiprocessing.get_context('fork').Pool(2) as pool:
+        pool.map(stall, range(2), chunksize=1)
+"""
+
+
 def script(tmp_path: Path, body: str, name: str = "job.py") -> Path:
     path = tmp_path / name
     path.write_text(RECORD.format(pids=str(tmp_path / "pids.txt")) + body)
@@ -81,13 +92,7 @@ def test_script_that_exits_nonzero(tmp_path: Path) -> None:
 def test_hang_past_timeout_kills_everything(tmp_path: Path) -> None:
     path = script(
         tmp_path,
-        "import multiprocessing, time\n"
-        "def stall(_):\n"
-        "    record()\n"
-        "    time.sleep(600)\n"
-        "if __name__ == '__main__':\n"
-        "    with multiprocessing.get_context('fork').Pool(2) as pool:\n"
-        "        pool.map(stall, range(2), chunksize=1)\n",
+        STALLING_POOL,
     )
     started = time.monotonic()
     done = run_cowlint("--verify", str(path), "--timeout", "3")
@@ -187,13 +192,7 @@ def test_fork_bomb_is_stopped_at_max_processes(tmp_path: Path) -> None:
 def test_ctrl_c_kills_the_run_and_still_reports(tmp_path: Path) -> None:
     path = script(
         tmp_path,
-        "import multiprocessing, time\n"
-        "def stall(_):\n"
-        "    record()\n"
-        "    time.sleep(600)\n"
-        "if __name__ == '__main__':\n"
-        "    with multiprocessing.get_context('fork').Pool(2) as pool:\n"
-        "        pool.map(stall, range(2), chunksize=1)\n",
+        STALLING_POOL,
     )
     cowlint = subprocess.Popen([console_script(), "--verify", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cowlint.engine.finding import Finding
+from cowlint.report.json_format import as_dict
 from cowlint.verify.harness import RunResult, Tracked
 
 #: Codes confirmed by bytes pickled per task at their call site.
@@ -248,7 +249,7 @@ class Report:
             "workers": [_worker_json(worker) for worker in self.baseline.workers],
             "processes": [_tracked_json(tracked) for tracked in self.baseline.others],
             "counterfactuals": {name: self._variant_json(name, run) for name, run in self.variants.items()},
-            "not_observed": [_finding_json(finding) for finding in self.not_observed],
+            "not_observed": [as_dict(finding) for finding in self.not_observed],
             "unpredicted": [{"call_site_index": index, "path": self.baseline.sites[index].path, "line": self.baseline.sites[index].line} for index in self.unpredicted],
             "fail_over": self.fail_over,
             "over_limit": [worker.pid for worker in self.over_limit()],
@@ -314,10 +315,6 @@ def _tracked_json(tracked: Tracked) -> dict[str, Any]:
         "peak_pss_bytes": tracked.peak_pss,
         "samples": len(tracked.samples),
     }
-
-
-def _finding_json(finding: Finding) -> dict[str, Any]:
-    return {"path": finding.path, "line": finding.line, "column": finding.column, "code": finding.code, "message": finding.message}
 
 
 def outcome(baseline: RunResult, variant: RunResult, run: RunView | None = None) -> str:
