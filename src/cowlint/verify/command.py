@@ -13,7 +13,7 @@ from cowlint.config import Config, ConfigError, parse_size
 from cowlint.engine.checker import check_paths
 from cowlint.engine.finding import Finding
 from cowlint.verify import harness, render
-from cowlint.verify.report import Report, _library, join, view
+from cowlint.verify.report import Report, join, library_path, view
 
 VARIANT_NAMES = ("freeze", "spawn", "forkserver")
 EXIT_SCRIPT_FAILED = 3
@@ -158,7 +158,7 @@ def run(args: argparse.Namespace, script_args: list[str], config: Config) -> int
     baseline = view(runs.pop("baseline"))
     views = {name: view(result) for name, result in runs.items()}
     files = [str(module_path(target, Path.cwd()) or "") if module else target]
-    files += [site.path for site in baseline.sites if not _library(site.path)]
+    files += [site.path for site in baseline.sites if not library_path(site.path)]
     files += [site.callable_path for site in baseline.sites if site.callable_path]
     report = join(baseline, views, static_findings(files, config), min_cost, fail_over, f"-m {target}" if module else target)
     output = render.to_json(report) if args.output_format == "json" else render.text(report)

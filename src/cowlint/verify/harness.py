@@ -29,12 +29,35 @@ from typing import IO, Any
 import psutil
 
 from cowlint.verify import probe as probe_module
-from cowlint.verify.probe import EVENTS_ENV, FREEZE_ENV, START_ENV, read_memory
+from cowlint.verify.probe import EVENTS_ENV, FREEZE_ENV, START_ENV
 
 PROBE_PATH = str(Path(probe_module.__file__).resolve())
 PASSTHROUGH_LIMIT = 1 << 20  # bytes of the script's output shown per stream
 TAIL_LIMIT = 16 << 10
 _PR_SET_CHILD_SUBREAPER = 36
+
+#: smaps_rollup fields read for each sample, in bytes.
+ROLLUP_FIELDS = ("Rss", "Pss", "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty", "Swap")
+
+
+def read_memory(pid: int | str = "self") -> dict[str, int] | None:
+    """``/proc/PID/smaps_rollup`` fields and ``VmHWM`` in bytes, or None when unreadable."""
+    values: dict[str, int] = {}
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as rollup:
+            for raw in rollup.read().splitlines()[1:]:
+                name, _, rest = raw.partition(b":")
+                key = name.decode()
+                if key in ROLLUP_FIELDS:
+                    values[key] = int(rest.split()[0]) * 1024
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for raw in status.read().splitlines():
+                if raw.startswith(b"VmHWM:"):
+                    values["VmHWM"] = int(raw.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return values if "Private_Dirty" in values else None
+
 
 #: The variants of a counterfactual run and the environment that makes them.
 VARIANTS: dict[str, dict[str, str]] = {

@@ -35,30 +35,8 @@ EVENTS_ENV = "COWLINT_VERIFY_EVENTS"
 START_ENV = "COWLINT_VERIFY_START"
 FREEZE_ENV = "COWLINT_VERIFY_FREEZE"
 
-#: smaps_rollup fields read for each sample, in bytes.
-ROLLUP_FIELDS = ("Rss", "Pss", "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty", "Swap")
-
 _FLUSH_SECONDS = 0.2
 _FLUSH_BYTES = 64 << 10  # a message this big is reported at once (a run killed later still shows it)
-
-
-def read_memory(pid: int | str = "self") -> dict[str, int] | None:
-    """``/proc/PID/smaps_rollup`` fields and ``VmHWM`` in bytes, or None when unreadable."""
-    values: dict[str, int] = {}
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", "rb") as rollup:
-            for raw in rollup.read().splitlines()[1:]:
-                name, _, rest = raw.partition(b":")
-                key = name.decode()
-                if key in ROLLUP_FIELDS:
-                    values[key] = int(rest.split()[0]) * 1024
-        with open(f"/proc/{pid}/status", "rb") as status:
-            for raw in status.read().splitlines():
-                if raw.startswith(b"VmHWM:"):
-                    values["VmHWM"] = int(raw.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return values if "Private_Dirty" in values else None
 
 
 def read_status(pid: int | str = "self") -> dict[str, int] | None:
@@ -149,7 +127,7 @@ class _Probe:
     # -- counters -----------------------------------------------------------
     def add(self, site: str, **amounts: int) -> None:
         with self.lock:
-            counts = self.counts.setdefault(site, {"tasks": 0, "callable": 0, "args": 0, "results": 0, "result_messages": 0})
+            counts = self.counts.setdefault(site, {"tasks": 0, "callable": 0, "args": 0, "results": 0})
             for key, value in amounts.items():
                 counts[key] += value
             self.dirty.add(site)
@@ -280,7 +258,7 @@ def _count_loads(obj: Any, size: int) -> None:
         executor = owner() if owner is not None else None
         site = probe.work_items.get((id(executor), getattr(obj, "work_id", -1)))
     if site is not None:
-        probe.add(site, results=size, result_messages=1)
+        probe.add(site, results=size)
 
 
 def _install_pickler(probe: _Probe) -> None:

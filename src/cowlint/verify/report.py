@@ -10,6 +10,7 @@ the worker pids the probe saw at the dispatch.
 from __future__ import annotations
 
 import ast
+import functools
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -43,7 +44,6 @@ class Site:
     callable_bytes: int = 0
     args_bytes: int = 0
     results_bytes: int = 0
-    result_messages: int = 0
     callable_name: str | None = None
     callable_path: str | None = None
     callable_lines: tuple[int, int] | None = None
@@ -123,7 +123,7 @@ def view(result: RunResult) -> RunView:
             by_id[str(event["site"])] = site
         if kind in ("site", "callable"):
             site = by_id.get(str(event.get("site")))
-            if site is not None and event.get("callable_path") and not _library(str(event["callable_path"])):
+            if site is not None and event.get("callable_path") and not library_path(str(event["callable_path"])):
                 lines = event.get("callable_lines") or [0, 0]
                 site.callable_name = event.get("callable")
                 site.callable_path = str(event["callable_path"])
@@ -151,13 +151,11 @@ def view(result: RunResult) -> RunView:
         site.callable_bytes += int(counts.get("callable", 0))
         site.args_bytes += int(counts.get("args", 0))
         site.results_bytes += int(counts.get("results", 0))
-        site.result_messages += int(counts.get("result_messages", 0))
     dispatches = sorted((site for site in by_key.values() if site.workers), key=lambda site: site.first_t)
     served: dict[int, list[Site]] = {}
     for site in dispatches:
         for pid in site.workers:
             served.setdefault(pid, []).append(site)
-    owner = {pid: sites_of[0] for pid, sites_of in served.items()}
     sites: list[Site] = []
     workers: list[Worker] = []
     others: list[Tracked] = []
@@ -173,7 +171,7 @@ def view(result: RunResult) -> RunView:
     for pid, tracked in sorted(result.processes.items(), key=lambda item: item[1].first_seen):
         creation_id, method = started.get(pid, (None, None))
         creation_id = creation_id or forked_at.get(pid)
-        dispatch = owner.get(pid)
+        dispatch = served[pid][0] if pid in served else None
         creation = by_id.get(creation_id) if creation_id else None
         if pid == result.root_pid or (dispatch is None and creation is None and pid not in forked_at):
             others.append(tracked)
@@ -201,12 +199,16 @@ def view(result: RunResult) -> RunView:
     return RunView(result=result, sites=sites, workers=workers, others=others)
 
 
-def _library(path: str) -> bool:
-    """A file of the standard library or an installed package (not the user's code)."""
+@functools.lru_cache(maxsize=1)
+def _library_roots() -> tuple[str, ...]:
     import sysconfig
 
-    roots = {sysconfig.get_paths()[name] for name in ("stdlib", "platstdlib", "purelib", "platlib")}
-    return any(os.path.realpath(path).startswith(os.path.realpath(root) + os.sep) for root in roots) or "site-packages" in path.split(os.sep)
+    return tuple({os.path.realpath(sysconfig.get_paths()[name]) + os.sep for name in ("stdlib", "platstdlib", "purelib", "platlib")})
+
+
+def library_path(path: str) -> bool:
+    """A file of the standard library or an installed package (not the user's code)."""
+    return os.path.realpath(path).startswith(_library_roots()) or "site-packages" in path.split(os.sep)
 
 
 @dataclass
@@ -360,11 +362,8 @@ def join(baseline: RunView, variants: dict[str, RunView], findings: list[Finding
     outcomes = {name: outcome(baseline.result, run.result, run) for name, run in variants.items()}
     spans: dict[str, list[tuple[int, int]]] = {}
     joined = [SiteFindings() for _ in baseline.sites]
-    creation_lines: dict[int, set[tuple[str, int]]] = {index: set() for index in range(len(baseline.sites))}
-    for index, site in enumerate(baseline.sites):
-        for event in baseline.result.events:
-            if event.get("event") == "site" and str(event.get("site")) in site.creates:
-                creation_lines[index].add((str(event.get("path")), int(event.get("line") or 0)))
+    located = {str(event.get("site")): (str(event.get("path")), int(event.get("line") or 0)) for event in baseline.result.events if event.get("event") == "site"}
+    creation_lines = {index: {located[ident] for ident in site.creates if ident in located} for index, site in enumerate(baseline.sites)}
     tied: set[int] = set()
     for number, finding in enumerate(findings):
         for index, site in enumerate(baseline.sites):
