@@ -15,7 +15,6 @@ import os
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 from cowlint import Config, check_paths
 from cowlint.engine.discovery import FileToCheck, discover

@@ -155,6 +155,29 @@ def test_unpredicted_cost_is_reported(tmp_path: Path) -> None:
     assert any(item["call_site_index"] == index for item in report["unpredicted"])
 
 
+def test_bound_method_of_a_local_instance_is_predicted_and_confirmed(tmp_path: Path) -> None:
+    """Not only ``self.method``: a local object's bound method ships the object, and COW101 says so before the run."""
+    script = tmp_path / "local_instance.py"
+    script.write_text(
+        "import multiprocessing\n"
+        "class Catalog:\n"
+        "    def __init__(self, n):\n"
+        "        self.rows = [str(k) * 3 for k in range(n)]\n"
+        "    def width(self, k):\n"
+        "        return len(self.rows[k])\n"
+        "if __name__ == '__main__':\n"
+        "    catalog = Catalog(200_000)\n"
+        "    with multiprocessing.get_context('fork').Pool(2) as pool:\n"
+        "        print(sum(pool.map(catalog.width, range(8), chunksize=1)))\n"
+    )
+    report, stderr, status = verify_json(script)
+    assert status == 0, stderr
+    index, entry = site(report, "local_instance.py")
+    assert entry["pickled_bytes"]["callable"] >= 200_000 * 8  # the whole row list travels with the method
+    assert entry["findings"] == ["COW101"] and entry["confirmed"] == ["COW101"]
+    assert not any(item["call_site_index"] == index for item in report["unpredicted"])
+
+
 def test_verify_usage_errors(tmp_path: Path) -> None:
     done = run_cowlint("--verify", str(tmp_path / "missing.py"))
     assert done.returncode == 2 and "no such file" in done.stderr

@@ -36,6 +36,7 @@ class Shipped:
     value: Value
     path: tuple[str, ...]  # how it gets there, outermost first, as source snippets
     repeated: bool  # repeated into every item of an iterable payload
+    bound: bool = False  # reached as the instance of a bound method (``catalog.checksum``)
 
     @property
     def leaf(self) -> str:
@@ -107,10 +108,11 @@ class _Search:
         yield from self.classify(self.resolver.eval(expr, scope, at), here, repeated)
 
     def classify(self, value: Value, path: tuple[str, ...], repeated: bool) -> Iterator[Shipped]:
+        bound = isinstance(value, BoundMethod)
         if isinstance(value, BoundMethod):
             value = value.receiver
         if isinstance(value, Instance):
-            yield Shipped(self.site, self.payload, "self" if value.is_self else "instance", value, path, repeated)
+            yield Shipped(self.site, self.payload, "self" if value.is_self else "instance", value, path, repeated, bound)
         elif isinstance(value, Data):
             yield Shipped(self.site, self.payload, "data", value, path, repeated)
 

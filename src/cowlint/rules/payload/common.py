@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from cowlint.config import format_size
+from cowlint.engine.context import ModuleContext
 from cowlint.engine.dispatch import EVERY_TASK, PER_PROCESS, PER_WORKER, THIS_CALL
 from cowlint.engine.shipping import Shipped
 from cowlint.engine.targets import StartVerdict
-from cowlint.engine.values import InstanceSize
+from cowlint.engine.values import Data, Instance, InstanceSize
 from cowlint.rules.prefilters import DISPATCH
 
 PREFILTER = DISPATCH
@@ -63,3 +64,20 @@ def start_note(shipped: Shipped, verdict: StartVerdict) -> str:
     if site.start.method is not None:
         return f" (the start method is {site.start.method}, from {site.start.how})"
     return f" (the start method is not pinned to fork: {verdict.defaults_text()})"
+
+
+def large_shipped(module: ModuleContext, shipped: Shipped) -> tuple[int | None, str, str] | None:
+    """(size, description, confidence) when ``shipped`` is large or bulk data: what COW102 reports."""
+    threshold = module.config.large_threshold
+    value = shipped.value
+    if shipped.kind == "data" and isinstance(value, Data):
+        if value.size is not None and value.size < threshold and not value.bulk:
+            return None
+        confidence = "medium" if "medium" in (value.confidence, shipped.site.confidence) else "high"
+        return value.size, f"{value.what}, {size_text(value.size, value.bulk)}", confidence
+    if shipped.kind == "instance" and isinstance(value, Instance):
+        estimate = module.resolver.instance_size(value.cls)
+        if estimate.custom_pickling or not (estimate.bulk or (estimate.size is not None and estimate.size >= threshold)):
+            return None
+        return estimate.size, f"{value.cls.name} instance, {instance_size_text(estimate)}", shipped.site.confidence
+    return None

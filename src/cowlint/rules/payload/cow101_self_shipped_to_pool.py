@@ -7,9 +7,10 @@ from collections.abc import Iterable
 import libcst as cst
 
 from cowlint.engine.context import ModuleContext
+from cowlint.engine.shipping import Shipped
 from cowlint.engine.values import Instance, InstanceSize
 from cowlint.rules.base import Report, Rule
-from cowlint.rules.payload.common import PREFILTER, carrier_text, frequency, instance_size_text, start_note
+from cowlint.rules.payload.common import PREFILTER, carrier_text, frequency, instance_size_text, large_shipped, start_note
 
 FIX = "move the work to a module-level function and share the data through an initializer or a fork-inherited global"
 
@@ -22,6 +23,10 @@ class SelfShippedToPool(Rule):
     is the callable or an argument of `Pool.map`/`starmap`/`imap*`/`apply*`,
     `ProcessPoolExecutor.submit`/`map`, or (when the start method is not pinned
     to fork) `Process(target=...)` and `Pool(initializer=..., initargs=...)`.
+    A bound method of another instance of a class defined in the module
+    (`pool.map(catalog.lookup, keys)` with `catalog = Catalog(path)`) ships
+    that whole instance the same way and is reported too, unless its size is
+    known to be large: then COW102 reports it, with the size.
 
     ## Why is this bad?
     Everything a pool sends to a worker is pickled: a bound method pickles its
@@ -116,7 +121,7 @@ class SelfShippedToPool(Rule):
 
     def check(self, module: ModuleContext) -> Iterable[Report]:
         for shipped in module.shipped:
-            if shipped.kind != "self" or not isinstance(shipped.value, Instance):
+            if not isinstance(shipped.value, Instance) or not _whole_instance(module, shipped):
                 continue
             estimate = module.resolver.instance_size(shipped.value.cls)
             if estimate.custom_pickling or estimate.provably_small:
@@ -128,7 +133,7 @@ class SelfShippedToPool(Rule):
             carrier = carrier_text(module.code(payload.expr), shipped, isinstance(payload.expr, cst.Name))
             if payload.role == "items":
                 message = f"every task item of {carrier} holds {shipped.leaf}, so the whole {class_name} instance ({size}) is pickled {how}"
-            elif payload.role in ("callable", "target", "initializer") and len(shipped.path) == 1 and shipped.leaf != "self":
+            elif payload.role in ("callable", "target", "initializer") and len(shipped.path) == 1 and shipped.bound:
                 message = f"bound method {carrier} ships the whole {class_name} instance ({size}) {how}"
             elif payload.role in ("callable", "target", "initializer"):
                 message = f"callable {carrier} carries {shipped.leaf}, which ships the whole {class_name} instance ({size}) {how}"
@@ -143,6 +148,14 @@ class SelfShippedToPool(Rule):
                 confidence=_confidence(shipped.site.confidence, estimate, module.config.large_threshold),
                 size_bytes=estimate.size,
             )
+
+
+def _whole_instance(module: ModuleContext, shipped: Shipped) -> bool:
+    """``self`` in any form, or a bound method of another instance of a module class
+    that COW102 does not report as large (its size is unknown: ``catalog.checksum``)."""
+    if shipped.kind == "self":
+        return True
+    return shipped.kind == "instance" and shipped.bound and large_shipped(module, shipped) is None
 
 
 def _confidence(site_confidence: str, estimate: InstanceSize, threshold: int) -> str:

@@ -9,9 +9,9 @@ import libcst as cst
 from cowlint.config import format_size
 from cowlint.engine.context import ModuleContext
 from cowlint.engine.shipping import Shipped
-from cowlint.engine.values import Data, Instance
+from cowlint.engine.values import Data
 from cowlint.rules.base import Report, Rule
-from cowlint.rules.payload.common import PREFILTER, carrier_text, frequency, instance_size_text, size_text, start_note
+from cowlint.rules.payload.common import PREFILTER, carrier_text, frequency, large_shipped, start_note
 
 FIX = "inherit it as a module global under a pinned fork context, pass it once per worker through initializer/initargs, or use multiprocessing.shared_memory or np.memmap"
 FIX_MEMMAP = "pass the file path instead and open the memmap inside the worker (np.load(path, mmap_mode='r')), so the pages are shared by the page cache"
@@ -127,28 +127,11 @@ class LargeObjectShippedToPool(Rule):
         # one report per payload expression, naming every large object it carries
         grouped: dict[int, list[tuple[Shipped, int | None, str, str]]] = {}
         for shipped in module.shipped:
-            large = self._large(module, shipped)
+            large = large_shipped(module, shipped)
             if large is not None:
                 grouped.setdefault(id(shipped.payload.expr), []).append((shipped, *large))
         for items in grouped.values():
             yield self._report(module, items)
-
-    @staticmethod
-    def _large(module: ModuleContext, shipped: Shipped) -> tuple[int | None, str, str] | None:
-        """(size, description, confidence) when ``shipped`` is large or bulk data."""
-        threshold = module.config.large_threshold
-        value = shipped.value
-        if shipped.kind == "data" and isinstance(value, Data):
-            if value.size is not None and value.size < threshold and not value.bulk:
-                return None
-            confidence = "medium" if "medium" in (value.confidence, shipped.site.confidence) else "high"
-            return value.size, f"{value.what}, {size_text(value.size, value.bulk)}", confidence
-        if shipped.kind == "instance" and isinstance(value, Instance):
-            estimate = module.resolver.instance_size(value.cls)
-            if estimate.custom_pickling or not (estimate.bulk or (estimate.size is not None and estimate.size >= threshold)):
-                return None
-            return estimate.size, f"{value.cls.name} instance, {instance_size_text(estimate)}", shipped.site.confidence
-        return None
 
     @staticmethod
     def _report(module: ModuleContext, items: list[tuple[Shipped, int | None, str, str]]) -> Report:
