@@ -178,6 +178,39 @@ def test_bound_method_of_a_local_instance_is_predicted_and_confirmed(tmp_path: P
     assert not any(item["call_site_index"] == index for item in report["unpredicted"])
 
 
+def test_process_findings_are_tied_to_the_start_of_the_object_built_there(tmp_path: Path) -> None:
+    """COW102 is reported on ``Process(..., args=...)``; the cost is measured at ``.start()`` lines later."""
+    script = tmp_path / "late_start.py"
+    script.write_text(
+        "import multiprocessing\n"
+        "class Loader(multiprocessing.Process):\n"
+        "    def __init__(self, blob):\n"
+        "        super().__init__()\n"
+        "        self.blob = blob\n"
+        "    def run(self):\n"
+        "        print(len(self.blob))\n"
+        "def measure(blob):\n"
+        "    print(len(blob))\n"
+        "if __name__ == '__main__':\n"
+        "    multiprocessing.set_start_method('spawn')\n"
+        "    blob = bytes(8 * 1024 * 1024)\n"
+        "    plain = multiprocessing.Process(target=measure, args=(blob,))\n"
+        "    loader = Loader(blob)\n"
+        "    plain.start()\n"
+        "    loader.start()\n"
+        "    plain.join()\n"
+        "    loader.join()\n"
+    )
+    report, stderr, status = verify_json(script)
+    assert status == 0, stderr
+    by_line = {entry["line"]: entry for entry in report["call_sites"]}
+    assert {15, 16} <= set(by_line), report["call_sites"]
+    for line in (15, 16):
+        assert by_line[line]["pickled_bytes"]["args"] >= 8 * MIB
+        assert by_line[line]["findings"] == ["COW102"] and by_line[line]["confirmed"] == ["COW102"], by_line[line]
+    assert not report["unpredicted"] and not report["not_observed"], (report["unpredicted"], report["not_observed"])
+
+
 def test_verify_usage_errors(tmp_path: Path) -> None:
     done = run_cowlint("--verify", str(tmp_path / "missing.py"))
     assert done.returncode == 2 and "no such file" in done.stderr

@@ -89,11 +89,11 @@ class _Probe:
         self.pids_sent: dict[str, frozenset[int]] = {}
         self.fork_site: str | None = None
         self.starting = threading.local()  # the site of the Process.start running in this thread
+        self.creations: set[tuple[str, tuple[str, int]]] = set()  # (site, where its Process was built) already told
 
     # -- call sites -------------------------------------------------------
-    def site(self, api_default: str, start_method: str | None = None, callable_obj: Any = None, starts_worker: bool = False) -> str:
-        """The index of the user's call site on the current stack (made on first sight)."""
-        frame: FrameType | None = sys._getframe(1)
+    def user_frame(self, frame: FrameType | None) -> tuple[str, int, str]:
+        """(path, line, api) of the user's call at or above ``frame``; api names the library call it made."""
         api = fallback_api = ""
         fallback: FrameType | None = None
         # The user's frame is the first outside the standard library and installed packages (a DataLoader's
@@ -111,17 +111,29 @@ class _Probe:
             frame = frame.f_back
         if frame is None:
             frame, api = fallback, fallback_api
-        path, line = (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("<unknown>", 0)
+        if frame is None:
+            return "<unknown>", 0, api
+        return frame.f_code.co_filename, frame.f_lineno or 0, api
+
+    def site(self, api_default: str, start_method: str | None = None, callable_obj: Any = None, starts_worker: bool = False, created: tuple[str, int] | None = None) -> str:
+        """The index of the user's call site on the current stack (made on first sight).
+
+        ``created``: where the object making the call was built (a ``Process(...)`` started later), to tie findings there.
+        """
+        path, line, api = self.user_frame(sys._getframe(1))
         api = api or api_default
         if starts_worker and "." in api and not api.endswith(".start"):
             api += " (worker start)"  # an executor's lazy worker start is not one of its tasks
-        key = (path, line or 0, api)
+        key = (path, line, api)
         index = self.sites.get(key)
         if index is None:
             index = self.sites[key] = f"{os.getpid()}:{len(self.sites)}"
             fields: dict[str, Any] = {"site": index, "path": path, "line": line, "api": api, "start_method": start_method}
             fields.update(_callable_info(callable_obj))
             self.sink.emit("site", **fields)
+        if created is not None and created[:2] != (path, line) and (index, created) not in self.creations:
+            self.creations.add((index, created))
+            self.sink.emit("created", site=index, path=created[0], line=created[1])
         return index
 
     # -- counters -----------------------------------------------------------
@@ -363,11 +375,26 @@ def _install_dispatch(probe: _Probe) -> None:
 
     cf_process.ProcessPoolExecutor.submit = submit  # type: ignore[method-assign]
 
+    original_init = mp_process.BaseProcess.__init__
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        try:  # a finding on Process(target=..., args=...) is made where the object is built, not where it starts
+            frame: FrameType | None = sys._getframe(1)
+            while frame is not None and frame.f_code.co_name == "__init__" and frame.f_locals.get("self") is self:
+                frame = frame.f_back  # a subclass's __init__ calling super().__init__()
+            self._cowlint_created = probe.user_frame(frame)[:2]
+        except Exception:
+            pass
+
+    mp_process.BaseProcess.__init__ = __init__  # type: ignore[method-assign]
+
     original_start = mp_process.BaseProcess.start
 
     def start(self: Any) -> None:
         try:
-            self._cowlint_site = probe.site(f"{type(self).__name__}.start", None, getattr(self, "_target", None), starts_worker=True)
+            created = getattr(self, "_cowlint_created", None)
+            self._cowlint_site = probe.site(f"{type(self).__name__}.start", None, getattr(self, "_target", None), starts_worker=True, created=created)
         except Exception:
             self._cowlint_site = None
         probe.starting.site = self._cowlint_site

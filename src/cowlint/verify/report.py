@@ -51,6 +51,7 @@ class Site:
     workers: list[int] = field(default_factory=list)  # pids
     ids: set[str] = field(default_factory=set)  # the probe's site ids merged here
     creates: set[str] = field(default_factory=set)  # ids of the creation sites (Pool(...)) whose workers served it
+    built_at: set[tuple[str, int]] = field(default_factory=set)  # where the Process objects it started were constructed
     first_t: float = float("inf")  # when it first dispatched (wall clock)
 
     @property
@@ -138,6 +139,10 @@ def view(result: RunResult) -> RunView:
                 for pid in event.get("pids", []):
                     if pid not in site.workers:
                         site.workers.append(int(pid))
+        elif kind == "created":
+            site = by_id.get(str(event.get("site")))
+            if site is not None:
+                site.built_at.add((str(event.get("path")), int(event.get("line") or 0)))
         elif kind == "process":
             started[int(event.get("child") or 0)] = (event.get("site"), event.get("start_method"))
         elif kind == "fork":
@@ -363,7 +368,7 @@ def join(baseline: RunView, variants: dict[str, RunView], findings: list[Finding
     spans: dict[str, list[tuple[int, int]]] = {}
     joined = [SiteFindings() for _ in baseline.sites]
     located = {str(event.get("site")): (str(event.get("path")), int(event.get("line") or 0)) for event in baseline.result.events if event.get("event") == "site"}
-    creation_lines = {index: {located[ident] for ident in site.creates if ident in located} for index, site in enumerate(baseline.sites)}
+    creation_lines = {index: {located[ident] for ident in site.creates if ident in located} | site.built_at for index, site in enumerate(baseline.sites)}
     tied: set[int] = set()
     for number, finding in enumerate(findings):
         for index, site in enumerate(baseline.sites):
