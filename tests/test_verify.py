@@ -211,6 +211,25 @@ def test_process_findings_are_tied_to_the_start_of_the_object_built_there(tmp_pa
     assert not report["unpredicted"] and not report["not_observed"], (report["unpredicted"], report["not_observed"])
 
 
+def test_workers_a_pool_replaces_serve_the_call_site(tmp_path: Path) -> None:
+    """maxtasksperchild restarts workers from the pool's own thread, with no user frame on the stack."""
+    script = tmp_path / "recycled.py"
+    script.write_text(
+        "import multiprocessing\n"
+        "def square(k):\n"
+        "    return k * k\n"
+        "if __name__ == '__main__':\n"
+        "    with multiprocessing.get_context('fork').Pool(2, maxtasksperchild=1) as pool:\n"
+        "        print(sum(pool.map(square, range(6), chunksize=1)))\n"
+    )
+    report, stderr, status = verify_json(script)
+    assert status == 0, stderr
+    index, entry = site(report, "recycled.py")
+    assert [item["path"] for item in report["call_sites"]] == [entry["path"]], report["call_sites"]
+    assert len(site_workers(report, index)) >= 6  # one worker per task, every one of them attributed here
+    assert all(worker["call_site_index"] == index for worker in report["workers"]), report["workers"]
+
+
 def test_verify_usage_errors(tmp_path: Path) -> None:
     done = run_cowlint("--verify", str(tmp_path / "missing.py"))
     assert done.returncode == 2 and "no such file" in done.stderr

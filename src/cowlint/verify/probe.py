@@ -83,6 +83,7 @@ class _Probe:
         self.dirty: set[str] = set()
         self.last_flush = 0.0
         self.jobs: dict[int, str] = {}  # Pool job id -> site
+        self.pool_sites: dict[int, str] = {}  # id of a Pool's task queue -> the site that last dispatched to it
         self.work_items: dict[tuple[int, int], str] = {}  # (executor id, work id) -> site
         self.work_fn: dict[tuple[int, int], str] = {}  # (work id, id(fn)) -> site
         self.fn_size: dict[tuple[str, int], int] = {}  # (site, id(callable)) -> pickled size
@@ -344,6 +345,7 @@ def _install_dispatch(probe: _Probe) -> None:
                     return
                 site = probe.site("Pool.apply_async", pool_method(pool))
                 probe.jobs[self._job] = site
+                probe.pool_sites[id(pool._inqueue)] = site  # a worker the pool replaces later serves it too
                 probe.workers(site, [worker.pid for worker in getattr(pool, "_pool", [])])
             except Exception:
                 pass
@@ -392,9 +394,14 @@ def _install_dispatch(probe: _Probe) -> None:
     original_start = mp_process.BaseProcess.start
 
     def start(self: Any) -> None:
+        replacing = None
         try:
+            if getattr(self, "_target", None) is mp_pool.worker and getattr(self, "_args", None):
+                # a Pool restarting a worker (maxtasksperchild, a worker that died) from its own thread, with
+                # no frame of the user's on the stack: it serves the site that last dispatched to that pool
+                replacing = probe.pool_sites.get(id(self._args[0]))
             created = getattr(self, "_cowlint_created", None)
-            self._cowlint_site = probe.site(f"{type(self).__name__}.start", None, getattr(self, "_target", None), starts_worker=True, created=created)
+            self._cowlint_site = replacing or probe.site(f"{type(self).__name__}.start", None, getattr(self, "_target", None), starts_worker=True, created=created)
         except Exception:
             self._cowlint_site = None
         probe.starting.site = self._cowlint_site
@@ -403,6 +410,8 @@ def _install_dispatch(probe: _Probe) -> None:
         finally:
             probe.starting.site = None
         try:
+            if replacing is not None:
+                probe.workers(replacing, [self.pid])
             method = getattr(getattr(self, "_popen", None), "method", None)
             probe.sink.emit("process", site=self._cowlint_site, child=self.pid, start_method=method, name=self.name)
         except Exception:
