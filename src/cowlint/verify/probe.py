@@ -396,7 +396,7 @@ def _install_dispatch(probe: _Probe) -> None:
     def start(self: Any) -> None:
         replacing = None
         try:
-            if getattr(self, "_target", None) is mp_pool.worker and getattr(self, "_args", None):
+            if getattr(self, "_target", None) is getattr(mp_pool, "worker", None) and getattr(self, "_args", None):
                 # a Pool restarting a worker (maxtasksperchild, a worker that died) from its own thread, with
                 # no frame of the user's on the stack: it serves the site that last dispatched to that pool
                 replacing = probe.pool_sites.get(id(self._args[0]))
