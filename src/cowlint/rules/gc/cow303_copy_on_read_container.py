@@ -28,10 +28,13 @@ class CopyOnReadContainer(Rule):
     comprehension, `list(range(...))`, `json.load`, `pickle.load`, lines of a
     file) iterated by a `for` loop, a comprehension, `x in LIST`, or
     `sum`/`max`/`sorted`/`list` of it, in a worker callable or a helper it
-    calls. Also `torch.utils.data.DataLoader(dataset, num_workers>0)` whose
+    calls; also through a full slice (`LIST[:]`) or a stride (`LIST[k::n]`,
+    the usual way to shard: every n-th small object still lies on nearly every
+    page). Also `torch.utils.data.DataLoader(dataset, num_workers>0)` whose
     dataset class keeps lists, dicts or sets of Python objects built in
     `__init__`. Quiet for numpy arrays, `array.array`, `bytes` and frames, for
-    indexing a few items, and when the workers are not forked.
+    indexing a few items or a contiguous chunk (`LIST[a:b]`), and when the
+    workers are not forked.
 
     ## Why is this bad?
     Reading a Python object writes to it: its reference count goes up and down.
@@ -116,22 +119,23 @@ class CopyOnReadContainer(Rule):
         reported: set[tuple[int, str]] = set()
         for site, worker, function in module.worker_bodies(forked_only=True):
             assert function.scope is not None
-            for name, node in self._full_reads(module, function.node, function.scope):
+            for name, node, reads in self._full_reads(module, function.node, function.scope):
                 what = self._inherited(module, name)
                 if what is None or (id(function.node), name) in reported:
                     continue
                 reported.add((id(function.node), name))
                 through = "" if function is worker else f" (through {function.name}())"
                 message = (
-                    f"worker {worker.name}{through} reads every item of the inherited {name} ({what}): each read writes the item's "
+                    f"worker {worker.name}{through} reads {reads} the inherited {name} ({what}): each read writes the item's "
                     f"reference count, so each forked worker copies the pages holding them ({site.api}); gc.freeze() does not prevent it"
                 )
                 yield Report(node=node, message=message, fix=FIX, confidence=_confidence(what))
 
     @staticmethod
-    def _full_reads(module: ModuleContext, function: cst.CSTNode, scope: Scope) -> Iterator[tuple[str, cst.Name]]:
-        """Names whose every item ``function`` reads: ``for x in NAME``, comprehensions over it,
-        ``x in NAME``, ``sum(NAME)`` and friends."""
+    def _full_reads(module: ModuleContext, function: cst.CSTNode, scope: Scope) -> Iterator[tuple[str, cst.Name, str]]:
+        """Names whose items ``function`` reads all over: ``for x in NAME``, comprehensions over it,
+        ``x in NAME``, ``sum(NAME)`` and friends, also through a copy (``NAME[:]``) or a stride
+        (``NAME[k::n]``: every n-th item, spread over every page). With how it reads them."""
         for node in walk(function):
             target: cst.BaseExpression | None = None
             if isinstance(node, (cst.For, cst.CompFor)):
@@ -140,14 +144,17 @@ class CopyOnReadContainer(Rule):
                 for comparison in node.comparisons:
                     if isinstance(comparison.operator, (cst.In, cst.NotIn)) and isinstance(comparison.comparator, cst.Name):
                         if CopyOnReadContainer._sequence(module, comparison.comparator.value):  # in a dict or set: one lookup
-                            yield comparison.comparator.value, comparison.comparator
-            elif isinstance(node, cst.Call) and node.args and isinstance(node.args[0].value, cst.Name):
+                            yield comparison.comparator.value, comparison.comparator, "every item of"
+            elif isinstance(node, cst.Call) and node.args and isinstance(node.args[0].value, (cst.Name, cst.Subscript)):
                 if module.resolver.qualname(node.func, scope, 1 << 62) in _READ_ALL:
                     target = node.args[0].value
             if isinstance(target, cst.Call) and isinstance(target.func, cst.Attribute) and target.func.attr.value in ("items", "keys", "values"):
                 target = target.func.value
+            reads = "every item of"
+            if isinstance(target, cst.Subscript):
+                reads, target = _sliced(target)
             if isinstance(target, cst.Name):
-                yield target.value, target
+                yield target.value, target, reads
 
     @staticmethod
     def _sequence(module: ModuleContext, name: str) -> bool:
@@ -237,6 +244,20 @@ def _filled_in_loop(module: ModuleContext, info: ClassInfo, attr: str) -> bool:
             if method is not None and method.method_of is info and target.value.value == method.self_name:
                 return True
     return False
+
+
+def _sliced(subscript: cst.Subscript) -> tuple[str, cst.BaseExpression | None]:
+    """``NAME[:]`` reads every item, ``NAME[k::n]`` every n-th one (still every page for small items);
+    an index or a contiguous chunk (``NAME[a:b]``) reads a part: (how, NAME) or ("", None)."""
+    if len(subscript.slice) != 1 or not isinstance(subscript.slice[0].slice, cst.Slice):
+        return "", None
+    part = subscript.slice[0].slice
+    step = part.step.expression if isinstance(part.step, cst.UnaryOperation) and isinstance(part.step.operator, cst.Minus) else part.step
+    if step is not None and not (isinstance(step, cst.Integer) and step.evaluated_value == 1):
+        return "items spread over all of", subscript.value
+    if part.lower is None and part.upper is None:
+        return "every item of", subscript.value
+    return "", None
 
 
 def _confidence(what: str) -> str:
