@@ -28,9 +28,9 @@ class CopyOnReadContainer(Rule):
     comprehension, `list(range(...))`, `json.load`, `pickle.load`, lines of a
     file) iterated by a `for` loop, a comprehension, `x in LIST`, or
     `sum`/`max`/`sorted`/`list` of it, in a worker callable or a helper it
-    calls; also through a full slice (`LIST[:]`) or a stride (`LIST[k::n]`,
+    calls; also through a full slice (`LIST[:]`), a stride (`LIST[k::n]`,
     the usual way to shard: every n-th small object still lies on nearly every
-    page). Also `torch.utils.data.DataLoader(dataset, num_workers>0)` whose
+    page) or an index loop (`for i in range(len(LIST))` reading `LIST[i]`). Also `torch.utils.data.DataLoader(dataset, num_workers>0)` whose
     dataset class keeps lists, dicts or sets of Python objects built in
     `__init__`. Quiet for numpy arrays, `array.array`, `bytes` and frames, for
     indexing a few items or a contiguous chunk (`LIST[a:b]`), and when the
@@ -153,6 +153,8 @@ class CopyOnReadContainer(Rule):
             reads = "every item of"
             if isinstance(target, cst.Subscript):
                 reads, target = _sliced(target)
+            elif isinstance(target, cst.Call) and isinstance(node, (cst.For, cst.CompFor)):
+                reads, target = _index_loop(module, function, scope, target, node.target)
             if isinstance(target, cst.Name):
                 yield target.value, target, reads
 
@@ -258,6 +260,32 @@ def _sliced(subscript: cst.Subscript) -> tuple[str, cst.BaseExpression | None]:
     if part.lower is None and part.upper is None:
         return "every item of", subscript.value
     return "", None
+
+
+def _index_loop(module: ModuleContext, function: cst.CSTNode, scope: Scope, loop: cst.Call, variable: cst.BaseAssignTargetExpression) -> tuple[str, cst.BaseExpression | None]:
+    """``for i in range(len(NAME))`` (or ``range(k, len(NAME), n)``) with ``NAME[i]`` in the function."""
+    if not isinstance(variable, cst.Name) or module.resolver.qualname(loop.func, scope, 1 << 62) != "builtins.range":
+        return "", None
+    bound = next((arg.value for arg in loop.args[:2][::-1] if _len_call(module, scope, arg.value)), None)
+    if not isinstance(bound, cst.Call) or (len(loop.args) == 2 and bound is loop.args[0].value):
+        return "", None  # range(len(NAME), end): not the container's own indices
+    sized = bound.args[0].value
+    assert isinstance(sized, cst.Name)
+    for node in walk(function):
+        if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name) and node.value.value == sized.value and len(node.slice) == 1:
+            index = node.slice[0].slice
+            if isinstance(index, cst.Index) and isinstance(index.value, cst.Name) and index.value.value == variable.value:
+                return ("items spread over all of" if len(loop.args) == 3 else "every item of"), sized
+    return "", None
+
+
+def _len_call(module: ModuleContext, scope: Scope, expr: cst.BaseExpression) -> bool:
+    return (
+        isinstance(expr, cst.Call)
+        and len(expr.args) == 1
+        and isinstance(expr.args[0].value, cst.Name)
+        and module.resolver.qualname(expr.func, scope, 1 << 62) == "builtins.len"
+    )
 
 
 def _confidence(what: str) -> str:
