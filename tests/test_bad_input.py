@@ -295,3 +295,53 @@ def test_a_very_long_line_is_parsed_and_located(tmp_path: Path) -> None:
     findings = json.loads(done.stdout)
     assert [(f["code"], f["line"], f["column"]) for f in findings] == [("COW202", 2, 8)]
     assert findings[0]["end_column"] > 100_000  # the whole literal, on its one line
+
+
+def test_snippets_of_huge_nodes_are_not_rendered_whole() -> None:
+    """A message quoting a long literal renders its head, and shows exactly the source's first characters."""
+    import libcst as cst
+
+    from cowlint.engine.shipping import head_code, snippet
+
+    source = "TABLE = {'rows': [(n, str(n)) for n in range(3)] + [" + ", ".join(f"({n}, '{n}')" for n in range(5_000)) + "]}\n"
+    module = cst.parse_module(source)
+    statement = module.body[0]
+    head = head_code(module, statement)
+    assert len(head) < 2_000 and len(source) > 50_000
+    assert source.startswith(head[:64])
+    assert snippet(module, statement) == source[:57] + "..."
+
+
+def test_snippets_equal_the_whole_rendering_on_every_fixture_node() -> None:
+    """Cutting long sequences never changes what a snippet shows (every expression and statement of the fixtures)."""
+    import libcst as cst
+
+    from cowlint.engine.shipping import _LOOSE_SPACE, snippet
+
+    from .conftest import FIXTURES
+
+    checked = 0
+    for path in sorted(FIXTURES.rglob("*.py")):
+        module = cst.parse_module(path.read_bytes())
+        for node in _nodes(module):
+            whole = _LOOSE_SPACE.sub("", " ".join(module.code_for_node(node).split()))
+            expected = whole if len(whole) <= 60 else whole[:57] + "..."
+            assert snippet(module, node) == expected, (path, expected)
+            checked += 1
+    assert checked > 5_000
+
+
+def _nodes(module: object) -> list[object]:
+    import libcst as cst
+
+    found: list[object] = []
+
+    class Collect(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if isinstance(node, (cst.BaseExpression, cst.BaseStatement)):
+                found.append(node)
+            return True
+
+    assert isinstance(module, cst.Module)
+    module.visit(Collect())
+    return found

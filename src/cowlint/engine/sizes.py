@@ -290,7 +290,9 @@ def _numeric_cast(resolver: Resolver, name: str, source: cst.BaseExpression | No
 
 
 def _label(resolver: Resolver, call: cst.Call) -> str:
-    text = " ".join(resolver.facts.module.code_for_node(call).split())
+    from cowlint.engine.shipping import head_code
+
+    text = " ".join(head_code(resolver.facts.module, call).split())
     if len(text) <= 40:
         return text
     from cowlint.engine.facts import dotted_name
