@@ -307,6 +307,10 @@ class Resolver:
                 return Qualified(f"builtins.{expr.value}") if expr.value in _BUILTIN_NAMES else UNKNOWN
             return self.join(self.eval_binding(b, depth) for b in bindings)
         if isinstance(expr, (cst.Integer, cst.Float)):
+            try:  # int()/float() read Python's literals (1_000, 0x1F, 2.5e3): much faster than evaluated_value
+                return Const(int(expr.value, 0) if isinstance(expr, cst.Integer) else float(expr.value.replace("_", "")))
+            except ValueError:
+                pass
             try:
                 return Const(expr.evaluated_value)
             except (ValueError, SyntaxError):
