@@ -41,9 +41,32 @@ def test_fix_inserts_freeze_before_every_fork_and_is_idempotent(tmp_path: Path) 
         assert removed == []
         assert set(added) <= {"gc.freeze()", "import gc"}
         assert text.count("\nimport gc\n") == 1
+    once = {path: path.read_bytes() for path in files}
     again = run_cowlint("--isolated", "--fix", str(tmp_path))
     assert "fixed" not in again.stderr
-    assert {path: path.read_text() for path in files} == {path: path.read_text() for path in files}
+    assert {path: path.read_bytes() for path in files} == once
+
+
+def test_fix_keeps_every_line_ending_style(tmp_path: Path) -> None:
+    """LF, CRLF and old-Mac CR files: the inserted lines use the file's own ending, and the final one stays."""
+    lines = [
+        "import multiprocessing",
+        "ROWS = [[n] for n in range(2_000_000)]",
+        "def work(i):",
+        "    return len(ROWS[i])",
+        'if __name__ == "__main__":',
+        '    with multiprocessing.get_context("fork").Pool(2) as pool:',
+        "        pool.map(work, range(3))",
+    ]
+    for name, ending in (("lf", "\n"), ("crlf", "\r\n"), ("cr", "\r")):
+        path = tmp_path / f"{name}.py"
+        path.write_bytes(ending.join(lines).encode() + ending.encode())
+        assert _codes(path) == ["COW301"], name
+        run_cowlint("--isolated", "--fix", str(path))
+        data = path.read_bytes()
+        assert data.endswith(ending.encode()), (name, data[-20:])
+        expected = ["import gc", *lines[:5], "    gc.freeze()", *lines[5:]]  # the fork is the with statement
+        assert data.decode() == ending.join(expected) + ending, (name, data)
 
 
 def test_fix_keeps_comments_and_indentation(tmp_path: Path) -> None:

@@ -370,8 +370,10 @@ def fix_bytes(data: bytes, path: str, config: Config) -> tuple[bytes, int] | Non
         _with_big_stack(lambda: _check_parsed(source, list(plan.rules), plan.config, result, False, True, plan.tiered, request))
     if not request.fixes:
         return None
-    fixed = apply_fixes(request.module, request.fixes)  # type: ignore[arg-type]
-    return fixed.code.encode(source.encoding), len(request.fixes)
+    code = apply_fixes(request.module, request.fixes).code  # type: ignore[arg-type]
+    if source.text.endswith(("\n", "\r")) and not code.endswith(("\n", "\r")):
+        code += "\r\n" if source.text.endswith("\r\n") else source.text[-1]  # libcst drops a final lone "\r"
+    return code.encode(source.encoding), len(request.fixes)
 
 
 def check_source(source: str | bytes, path: str = "<stdin>", config: Config | None = None, *, use_prefilter: bool = True) -> list[Finding]:
