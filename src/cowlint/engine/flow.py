@@ -24,6 +24,51 @@ _END = 1 << 62  # a position after every statement
 
 def _ALWAYS(at: int, node: cst.CSTNode | None) -> bool:
     return True
+def _blocks(owner: cst.CSTNode) -> list[list[cst.BaseStatement]]:
+    """Every statement list under ``owner`` (a module or function body, and the blocks nested in it)."""
+    found: list[list[cst.BaseStatement]] = []
+    for node in walk(owner):
+        if isinstance(node, cst.Module):
+            found.append(list(node.body))
+        elif isinstance(node, cst.IndentedBlock):
+            found.append([statement for statement in node.body if isinstance(statement, cst.BaseStatement)])
+    return found
+
+
+def _assigned_name(statement: cst.BaseStatement, call: cst.Call) -> str | None:
+    """``name`` when ``statement`` is ``name = call``."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    assign = statement.body[0]
+    if isinstance(assign, cst.Assign) and assign.value is call and len(assign.targets) == 1 and isinstance(assign.targets[0].target, cst.Name):
+        return assign.targets[0].target.value
+    return None
+
+
+def _is_name(name: str) -> Callable[[cst.BaseExpression], bool]:
+    return lambda expr: isinstance(expr, cst.Name) and expr.value == name
+
+
+def _child_branch(test: cst.If, is_pid: Callable[[cst.BaseExpression], bool]) -> cst.BaseSuite | None:
+    """The branch of ``if`` that the child runs, when its test is whether the pid (``is_pid``) is 0."""
+    condition = test.test
+    otherwise = test.orelse.body if isinstance(test.orelse, cst.Else) else None
+    if isinstance(condition, cst.UnaryOperation) and isinstance(condition.operator, cst.Not) and is_pid(condition.expression):
+        return test.body
+    if is_pid(condition):
+        return otherwise
+    if isinstance(condition, cst.Comparison) and len(condition.comparisons) == 1:
+        left, right = condition.left, condition.comparisons[0].comparator
+        zero_left, zero_right = (isinstance(side, cst.Integer) and side.value == "0" for side in (left, right))
+        if (is_pid(left) and zero_right) or (zero_left and is_pid(right)):
+            operator = condition.comparisons[0].operator
+            if isinstance(operator, (cst.Equal, cst.Is)):
+                return test.body
+            if isinstance(operator, (cst.NotEqual, cst.IsNot)) or (isinstance(operator, cst.GreaterThan) and zero_right):
+                return otherwise
+    return None
+
+
 # the last names of the thread pool constructors
 _THREAD_POOL_NAMES = frozenset({name.rsplit(".", 1)[-1] for name in apis.THREAD_POOLS})
 
@@ -122,6 +167,42 @@ class Flow:
                 if self.resolver.qualname(func, site.scope, site.order) in apis.OS_FORKS:
                     forks.append(Fork(site))
         return forks
+
+    def child_only_execs(self, fork: CallSite) -> bool:
+        """``pid = os.fork()`` followed by ``if pid == 0:`` (or ``if not pid:``, or the ``else`` of
+        ``if pid:``) whose child branch runs only ``os`` calls up to an ``os.exec*()``: the child
+        replaces its image at once and shares no heap worth keeping."""
+        for block in _blocks(fork.scope.frame().node):
+            for index, statement in enumerate(block):
+                if isinstance(statement, cst.If):  # if os.fork() == 0: os.execv(...)
+                    child = _child_branch(statement, lambda expr: expr is fork.node)
+                    if child is not None:
+                        return self._execs_first(child, fork.scope, fork.order)
+                pid = _assigned_name(statement, fork.node)
+                if pid is None:
+                    continue
+                after = block[index + 1] if index + 1 < len(block) else None
+                child = _child_branch(after, _is_name(pid)) if isinstance(after, cst.If) else None
+                return child is not None and self._execs_first(child, fork.scope, fork.order)
+        return False
+
+    def _execs_first(self, branch: cst.BaseSuite, scope: Scope, at: int) -> bool:
+        statements: list[cst.CSTNode] = list(branch.body) if isinstance(branch, cst.IndentedBlock) else [branch]
+        if statements and isinstance(statements[0], cst.Try):
+            statements = list(statements[0].body.body)  # try: os.execv(...) finally: os._exit(127)
+        for statement in statements:
+            if not isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+                return False
+            for small in statement.body:
+                call = small.value if isinstance(small, cst.Expr) else None
+                if not isinstance(call, cst.Call):
+                    return False
+                name = self.resolver.qualname(call.func, scope, at) or ""
+                if name.startswith("os.exec"):
+                    return True
+                if not name.startswith(("os.", "signal.")):
+                    return False  # Python work in the child before it execs: its heap matters
+        return False
 
     # ---------------------------------------------------------------- order
 

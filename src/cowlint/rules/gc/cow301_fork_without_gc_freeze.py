@@ -27,7 +27,9 @@ class ForkWithoutGcFreeze(Rule):
     Loaded data of unknown size counts only before a deliberate fork
     (`os.fork()`, or a pool pinned to fork), where sharing it is the point;
     before a pool left to the default start method it may well be a small
-    configuration file.
+    configuration file. Quiet when the child only replaces itself with
+    another program: `pid = os.fork()` then `if pid == 0:` running nothing but
+    `os`/`signal` calls up to an `os.exec*()`.
 
     ## Why is this bad?
     A forked child shares the parent's memory until it writes to it. CPython's
@@ -126,6 +128,8 @@ class ForkWithoutGcFreeze(Rule):
             return
         freezes = [call.site for call in module.gc_calls if call.action == "freeze"]
         for site, what, deliberate in module.forks:
+            if module.flow.child_only_execs(site):
+                continue  # the child replaces itself with another program: nothing of the heap is kept
             # loaded data of unknown size counts only where the fork is meant to share it
             candidates = [heap for heap in heaps if heap.count is not None or deliberate]
             heap = next((heap for heap in candidates if self._unfrozen_before(module, heap, site, freezes)), None)
