@@ -20,15 +20,16 @@ class ForkWithoutGcFreeze(Rule):
     Finds a fork — `os.fork()`, `os.forkpty()`, or a pool, executor, `Process`
     or manager whose start method forks on some target — that follows code
     building a large heap of objects the garbage collector tracks, with no
-    `gc.freeze()` between them. A large heap is a comprehension or an
-    `append` loop making at least 100,000 containers or instances
-    (`[(i, [i]) for i in range(2_000_000)]`), or loaded data made of them:
-    `json.load`, `pickle.load`, CSV rows, one container per line of a file.
-    Loaded data of unknown size counts only before a deliberate fork
+    `gc.freeze()` between them (or with a `gc.unfreeze()` after the freeze,
+    which puts the objects back under the collector). A large heap is a
+    comprehension or an `append` loop making at least 100,000 containers or
+    instances (`[(i, [i]) for i in range(2_000_000)]`), or loaded data made of
+    them: `json.load`, `pickle.load`, CSV rows, one container per line of a
+    file. Loaded data of unknown size counts only before a deliberate fork
     (`os.fork()`, or a pool pinned to fork), where sharing it is the point;
     before a pool left to the default start method it may well be a small
-    configuration file. Quiet when the child only replaces itself with
-    another program: `pid = os.fork()` then `if pid == 0:` running nothing but
+    configuration file. Quiet when the child only replaces itself with another
+    program: `pid = os.fork()` then `if pid == 0:` running nothing but
     `os`/`signal` calls up to an `os.exec*()`.
 
     ## Why is this bad?
@@ -127,16 +128,18 @@ class ForkWithoutGcFreeze(Rule):
         if not heaps:
             return
         freezes = [call.site for call in module.gc_calls if call.action == "freeze"]
+        unfreezes = [call.site for call in module.gc_calls if call.action == "unfreeze"]
         for site, what, deliberate in module.forks:
             if module.flow.child_only_execs(site):
                 continue  # the child replaces itself with another program: nothing of the heap is kept
             # loaded data of unknown size counts only where the fork is meant to share it
             candidates = [heap for heap in heaps if heap.count is not None or deliberate]
-            heap = next((heap for heap in candidates if self._unfrozen_before(module, heap, site, freezes)), None)
-            if heap is None:
+            found = next(((heap, why) for heap in candidates if (why := self._unfrozen_before(module, heap, site, freezes, unfreezes))), None)
+            if found is None:
                 continue
+            heap, why = found
             message = (
-                f"{what} forks after {heap.name} was built ({heap.what}) with no gc.freeze() in between: the first garbage "
+                f"{what} forks after {heap.name} was built ({heap.what}) with {why}: the first garbage "
                 "collection in each child writes the header of every tracked object and copies its pages "
                 "(2M small lists: ~127 MB per worker, ~2 MB after gc.freeze())"
             )
@@ -149,10 +152,17 @@ class ForkWithoutGcFreeze(Rule):
         return all(binding.kind == "import" and binding.qualname == "gc" for binding in module.facts.scope.bindings.get("gc", ()))
 
     @staticmethod
-    def _unfrozen_before(module: ModuleContext, heap: Heap, fork: CallSite, freezes: list[CallSite]) -> bool:
+    def _unfrozen_before(module: ModuleContext, heap: Heap, fork: CallSite, freezes: list[CallSite], unfreezes: list[CallSite]) -> str:
+        """Why ``heap`` is not frozen when ``fork`` runs (empty when it is frozen, or built after)."""
         flow = module.flow
+
+        def before(first: CallSite, then: CallSite) -> bool:
+            return flow.precedes(first.scope.frame(), first.order, first.guarded, then)
+
         if not flow.precedes(heap.frame, heap.order, heap.guarded, fork):
-            return False
-        return not any(
-            flow.precedes(heap.frame, heap.order, heap.guarded, freeze) and flow.precedes(freeze.scope.frame(), freeze.order, freeze.guarded, fork) for freeze in freezes
-        )
+            return ""
+        between = [freeze for freeze in freezes if flow.precedes(heap.frame, heap.order, heap.guarded, freeze) and before(freeze, fork)]
+        undone = [freeze for freeze in between if any(before(freeze, unfreeze) and before(unfreeze, fork) for unfreeze in unfreezes)]
+        if not between:
+            return "no gc.freeze() in between"
+        return "its gc.freeze() undone by gc.unfreeze() before the fork" if len(undone) == len(between) else ""
