@@ -34,6 +34,7 @@ THREAD_CONSTRUCTORS = frozenset(
         "multiprocessing.dummy.DummyProcess",
         "threading.Thread",
         "threading.Timer",
+        "logging.handlers.QueueListener",
     }
 )
 # thread pools start their threads when made (ThreadPoolExecutor on the first submit)
@@ -47,9 +48,9 @@ THREAD_POOLS = frozenset(
 )
 # executors whose threads start on the first submit, not when made
 LAZY_THREAD_POOLS = frozenset({"concurrent.futures.ThreadPoolExecutor", "concurrent.futures.thread.ThreadPoolExecutor"})
-# threads start on .start(); joined on .join(); pools end on these
-THREAD_CLASSES = frozenset({"threading.Thread", "threading.Timer", "multiprocessing.dummy.Process", "multiprocessing.dummy.DummyProcess"})
-THREAD_ENDS = frozenset({"join", "shutdown", "terminate", "cancel"})
+# threads start on .start(); joined on .join() (a QueueListener on .stop()); pools end on these
+THREAD_CLASSES = frozenset({"threading.Thread", "threading.Timer", "multiprocessing.dummy.Process", "multiprocessing.dummy.DummyProcess", "logging.handlers.QueueListener"})
+THREAD_ENDS = frozenset({"join", "shutdown", "terminate", "cancel", "stop"})
 # calls that fork the calling process directly
 OS_FORKS = frozenset({"os.fork", "os.forkpty", "pty.fork"})
 # start method pinned by the class itself

@@ -27,11 +27,13 @@ class ForkAfterThreads(StartMethodRule):
     flow may still run: `os.fork()`, `os.forkpty()`, a process pool, executor
     or `Process` pinned to fork, or one left to the default start method when
     the targets include Linux before Python 3.14 (where the default is fork).
-    Threads are `threading.Thread(...).start()`, `threading.Timer(...).start()`,
-    a `ThreadPoolExecutor` or a `multiprocessing.pool.ThreadPool`, started
-    earlier in the same function or module body, or in a function called
-    before; threads joined (`t.join()`, `executor.shutdown()`, the end of a
-    `with ThreadPoolExecutor()` block) before the fork do not count.
+    Threads are `threading.Thread(...).start()`,
+    `threading.Timer(...).start()`, a `ThreadPoolExecutor`, a
+    `multiprocessing.pool.ThreadPool` or a `logging.handlers.QueueListener`
+    (`.start()`), started earlier in the same function or module body, or in a
+    function called before; threads joined (`t.join()`, `executor.shutdown()`,
+    the end of a `with ThreadPoolExecutor()` block, `listener.stop()`) before
+    the fork do not count.
 
     ## Why is this bad?
     `fork()` copies only the calling thread. Every lock another thread held at
