@@ -17,7 +17,7 @@ import libcst as cst
 
 from cowlint.engine import apis
 from cowlint.engine.facts import CLASS, COMPREHENSION, FUNCTION, LAMBDA, MODULE, Binding, ModuleFacts, Mutation, Scope, iter_children
-from cowlint.engine.values import BoundMethod, ClassRef, FunctionRef, Resolver, argument
+from cowlint.engine.values import BoundMethod, ClassRef, FunctionRef, Instance, Resolver, argument
 
 MAX_FOLLOW = 8  # names and partials followed to find what a callable is
 _EVERYWHERE = 1 << 62  # a position after every statement: a function body sees the whole module
@@ -81,6 +81,8 @@ def callee(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: int) 
                 return Callee(binding.node, inner_scope, binding.eval_scope, binding, partial)
             return None
         value = resolver.eval(expr, scope, at)
+        if isinstance(value, Instance):
+            value = BoundMethod(value, "__call__")  # a callable object runs its __call__
         if isinstance(value, BoundMethod):
             method = _method(resolver, value)
             if method is None:

@@ -22,7 +22,8 @@ class UnpicklableCallable(StartMethodRule):
     ## What it does
     Finds callables that pickle cannot send to another process: a `lambda`,
     a function defined inside another function, a class defined inside a
-    function, or a `functools.partial` of one of these, used as
+    function (or an instance of one, called through its `__call__`), or a
+    `functools.partial` of one of these, used as
 
     - the callable of `Pool.map`/`imap`/`starmap`/`apply`/... or
       `ProcessPoolExecutor.submit`/`map` — these pickle their callable under
@@ -140,6 +141,8 @@ def _what(worker: Callee) -> str | None:
         return None
     if isinstance(worker.node, cst.ClassDef):
         return f"the local class {worker.name}"
+    if worker.method_of is not None and worker.name == "__call__":
+        return f"an instance of the local class {worker.method_of}"
     if worker.method_of is not None:
         return f"a method of the local class {worker.method_of}"
     return f"the nested function {worker.name}"
