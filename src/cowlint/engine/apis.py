@@ -153,6 +153,15 @@ ARRAY_COPY_METHODS = frozenset({"copy", "astype", "reshape", "to_numpy", "ravel"
 MULTIPROCESSING_ALIASES = ("torch.multiprocessing", "billiard", "multiprocess")
 
 
+# Of those, the ones that pickle with dill: functions and lambdas travel by value.
+DILL_ALIASES = ("multiprocess",)
+
+
+def pickles_with_dill(qualname: str) -> bool:
+    """``multiprocess.Pool``: a pool whose messages dill pickles."""
+    return any(qualname == alias or qualname.startswith(alias + ".") for alias in DILL_ALIASES)
+
+
 def canonical(qualname: str) -> str:
     """``torch.multiprocessing.Pool`` -> ``multiprocessing.Pool``; other names unchanged."""
     for alias in MULTIPROCESSING_ALIASES:

@@ -55,6 +55,7 @@ class Qualified(Value):
     """An imported module or object, by qualified name (``numpy.zeros``)."""
 
     name: str
+    dill: bool = False  # from a multiprocessing fork that pickles with dill (``multiprocess``)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class Context(Value):
     """A multiprocessing context (``get_context("fork")``) or the multiprocessing module's default."""
 
     start: StartMethod
+    dill: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class PoolValue(Value):
     confidence: str = "high"
     subclass: ClassInfo | None = None  # a Process subclass defined in the module
     workers: int | None = None  # processes=/max_workers= when a literal
+    dill: bool = False  # pickles with dill: lambdas and nested functions travel by value
 
 
 @dataclass(frozen=True)
@@ -234,7 +237,7 @@ class Resolver:
         """The value a binding gives its name."""
         kind = binding.kind
         if kind == "import":
-            return Qualified(apis.canonical(binding.qualname)) if binding.qualname else UNKNOWN
+            return Qualified(apis.canonical(binding.qualname), apis.pickles_with_dill(binding.qualname)) if binding.qualname else UNKNOWN
         if kind == "assign" and binding.value is not None:
             return self.eval(binding.value, binding.eval_scope, binding.order, depth)
         if kind == "enter" and binding.value is not None:
@@ -355,7 +358,7 @@ class Resolver:
         base = self.eval(expr.value, scope, at, depth)
         attr = expr.attr.value
         if isinstance(base, Qualified):
-            return Qualified(f"{base.name}.{attr}")
+            return Qualified(f"{base.name}.{attr}", base.dill)
         if isinstance(base, Context):
             return ContextMember(base, attr)
         if isinstance(base, Instance):
@@ -418,9 +421,9 @@ class Resolver:
             name = callee.name
             kind = apis.constructor_kind(name)
             if kind is not None:
-                return self.pool_value(kind, name, call, scope, at, self.default_start(scope, at))
+                return self.pool_value(kind, name, call, scope, at, self.default_start(scope, at), callee.dill)
             if name in apis.GET_CONTEXT:
-                return Context(self.context_start(call, scope, at))
+                return Context(self.context_start(call, scope, at), callee.dill)
             from cowlint.engine.sizes import estimate_call
 
             estimate = estimate_call(self, name, call, scope, at, depth)
@@ -430,9 +433,9 @@ class Resolver:
         if isinstance(callee, ContextMember):
             attr = callee.attr
             if attr in apis.CONTEXT_FACTORIES:
-                return self.pool_value(apis.CONTEXT_FACTORIES[attr], f"context.{attr}", call, scope, at, callee.context.start)
+                return self.pool_value(apis.CONTEXT_FACTORIES[attr], f"context.{attr}", call, scope, at, callee.context.start, callee.context.dill)
             if attr == "get_context":
-                return Context(self.context_start(call, scope, at))
+                return Context(self.context_start(call, scope, at), callee.context.dill)
             return UNKNOWN
         if isinstance(callee, ClassRef):
             base = self.process_base(callee.cls)
@@ -608,7 +611,7 @@ class Resolver:
             return Instance(made.cls, is_self=False) if isinstance(made, ClassRef) else UNKNOWN
         return self.eval(value, cls.scope, 0)
 
-    def pool_value(self, kind: str, api: str, call: cst.Call, scope: Scope, at: int, start: StartMethod) -> PoolValue:
+    def pool_value(self, kind: str, api: str, call: cst.Call, scope: Scope, at: int, start: StartMethod, dill: bool = False) -> PoolValue:
         """A pool/executor/process object made by ``call``; ``context=``/``mp_context=`` pin its start."""
         keyword = "mp_context" if kind == "executor" else "context" if kind == "pool" else None
         workers = None
@@ -623,7 +626,7 @@ class Resolver:
             value = self.eval(count, scope, at) if count is not None else UNKNOWN
             if isinstance(value, Const) and isinstance(value.value, int) and not isinstance(value.value, bool) and value.value > 0:
                 workers = value.value
-        return PoolValue(kind, api, start, "high", workers=workers)
+        return PoolValue(kind, api, start, "high", workers=workers, dill=dill)
 
     def context_start(self, call: cst.Call, scope: Scope, at: int) -> StartMethod:
         """The start method of ``get_context(...)``: its literal argument, or the module default."""

@@ -47,7 +47,9 @@ class UnpicklableCallable(StartMethodRule):
     ## Known problems
     Callables are followed through names, `functools.partial` and bound
     methods of the module's classes; a callable built by another module (a
-    decorator that returns a closure) is not seen.
+    decorator that returns a closure) is not seen. Pools and processes of
+    `multiprocess` (the fork of multiprocessing that pickles with dill) send
+    lambdas and local functions by value and are not reported.
 
     ## Example
     ```python
@@ -113,6 +115,8 @@ class UnpicklableCallable(StartMethodRule):
             return None  # a Process subclass's run method: the instance is pickled, found by name
         if site.confidence != "high":
             return None  # a receiver named like a pool, of unknown origin: it may be a thread pool
+        if site.receiver.dill:
+            return None  # multiprocess pickles with dill: lambdas and local functions travel by value
         always_pickled = payload.role == "callable"
         verdict = module.start_of(site.start)
         if not always_pickled and verdict.always_forks:
