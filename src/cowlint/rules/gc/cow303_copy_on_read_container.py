@@ -8,7 +8,7 @@ import libcst as cst
 
 from cowlint.engine import apis
 from cowlint.engine.context import ModuleContext
-from cowlint.engine.facts import ClassInfo, Scope, walk
+from cowlint.engine.facts import MODULE, ClassInfo, Scope, walk
 from cowlint.engine.heap import python_container
 from cowlint.engine.values import Const, Context, Instance, StartMethod, argument
 from cowlint.rules.base import Report, Rule
@@ -143,7 +143,8 @@ class CopyOnReadContainer(Rule):
             elif isinstance(node, cst.Comparison):
                 for comparison in node.comparisons:
                     if isinstance(comparison.operator, (cst.In, cst.NotIn)) and isinstance(comparison.comparator, cst.Name):
-                        if CopyOnReadContainer._sequence(module, comparison.comparator.value):  # in a dict or set: one lookup
+                        name = comparison.comparator.value
+                        if CopyOnReadContainer._sequence(module, name) and _is_global(module, name, scope):  # in a dict or set: one lookup
                             yield comparison.comparator.value, comparison.comparator, "every item of"
             elif isinstance(node, cst.Call) and node.args and isinstance(node.args[0].value, (cst.Name, cst.Subscript)):
                 if module.resolver.qualname(node.func, scope, 1 << 62) in _READ_ALL:
@@ -155,7 +156,7 @@ class CopyOnReadContainer(Rule):
                 reads, target = _sliced(target)
             elif isinstance(target, cst.Call) and isinstance(node, (cst.For, cst.CompFor)):
                 reads, target = _index_loop(module, function, scope, target, node.target)
-            if isinstance(target, cst.Name):
+            if isinstance(target, cst.Name) and _is_global(module, target.value, scope):
                 yield target.value, target, reads
 
     @staticmethod
@@ -246,6 +247,12 @@ def _filled_in_loop(module: ModuleContext, info: ClassInfo, attr: str) -> bool:
             if method is not None and method.method_of is info and target.value.value == method.self_name:
                 return True
     return False
+
+
+def _is_global(module: ModuleContext, name: str, scope: Scope) -> bool:
+    """``name`` read in ``scope`` is the module's global (not a parameter or local that shadows it)."""
+    bindings = module.resolver.lookup(name, scope, 1 << 62)
+    return bool(bindings) and all(binding.scope.kind == MODULE for binding in bindings)
 
 
 def _sliced(subscript: cst.Subscript) -> tuple[str, cst.BaseExpression | None]:
