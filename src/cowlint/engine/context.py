@@ -12,6 +12,7 @@ from cowlint.engine.dispatch import DispatchSite, Payload, ProcessStart, find_di
 from cowlint.engine.facts import CallSite, ModuleFacts
 from cowlint.engine.flow import Flow
 from cowlint.engine.heap import GcCall, Heap, find_gc_calls, find_heaps
+from cowlint.engine.loaders import LoaderSite, find_loaders
 from cowlint.engine.shipping import Shipped, shipped_objects, snippet
 from cowlint.engine.targets import StartVerdict, verdict
 from cowlint.engine.values import Resolver, StartMethod
@@ -42,6 +43,11 @@ class ModuleContext:
     def process_starts(self) -> list[ProcessStart]:
         """Every pool, executor or Process the module makes."""
         return find_process_starts(self.facts, self.resolver)
+
+    @cached_property
+    def data_loaders(self) -> list[LoaderSite]:
+        """Every PyTorch ``DataLoader(...)``, with where its workers start."""
+        return find_loaders(self.facts, self.resolver)
 
     @cached_property
     def flow(self) -> Flow:

@@ -6,11 +6,10 @@ from collections.abc import Iterable, Iterator
 
 import libcst as cst
 
-from cowlint.engine import apis
 from cowlint.engine.context import ModuleContext
 from cowlint.engine.facts import MODULE, ClassInfo, Scope, walk
 from cowlint.engine.heap import python_container
-from cowlint.engine.values import Const, Context, Instance, StartMethod, argument
+from cowlint.engine.values import Const, Instance
 from cowlint.rules.base import Report, Rule
 from cowlint.rules.prefilters import DISPATCH
 
@@ -187,40 +186,22 @@ class CopyOnReadContainer(Rule):
     # ---------------------------------------------------------------- DataLoader
 
     def _data_loaders(self, module: ModuleContext) -> Iterator[Report]:
-        for site in module.facts.calls:
-            call = site.node
-            if not isinstance(call.func, (cst.Name, cst.Attribute)) or (call.func.value if isinstance(call.func, cst.Name) else call.func.attr.value) != "DataLoader":
+        for loader in module.data_loaders:
+            if not loader.has_workers or not module.start_of(loader.start).may_fork:
                 continue
-            if module.resolver.qualname(call.func, site.scope, site.order) not in apis.DATA_LOADERS:
-                continue
-            workers = argument(call, "num_workers", 5)
-            count = module.resolver.eval(workers, site.scope, site.order) if workers is not None else Const(0)
-            if isinstance(count, Const) and (not isinstance(count.value, int) or count.value <= 0):
-                continue  # no worker processes
-            context = argument(call, "multiprocessing_context", None)
-            method = module.resolver.eval(context, site.scope, site.order) if context is not None else None
-            start = module.resolver.default_start(site.scope, site.order)
-            if isinstance(method, Const) and isinstance(method.value, str):
-                start = StartMethod(method.value, f"multiprocessing_context={method.value!r}")
-            elif isinstance(method, Context):
-                start = method.start
-            if not module.start_of(start).may_fork:
-                continue
-            dataset = argument(call, "dataset", 0)
-            value = module.resolver.eval(dataset, site.scope, site.order) if dataset is not None else None
+            value = module.resolver.eval(loader.dataset, loader.site.scope, loader.site.order) if loader.dataset is not None else None
             if not isinstance(value, Instance):
                 continue
             held = self._python_attributes(module, value.cls)
             if not held:
                 continue
-            workers_text = f"num_workers={count.value}" if isinstance(count, Const) else "num_workers > 0"
             listed = ", ".join(f"self.{attr} ({what})" for attr, what in held[:3])
             message = (
-                f"DataLoader with {workers_text} forks workers that read the {value.cls.name} dataset, which keeps Python containers: {listed}; "
+                f"DataLoader with {loader.workers_text} forks workers that read the {value.cls.name} dataset, which keeps Python containers: {listed}; "
                 "every item a worker reads has its reference count written, so each worker copies the dataset page by page (PyTorch issue 13246)"
             )
-            sure = isinstance(count, Const) and all(_confidence(what) == "high" for _, what in held)
-            yield Report(node=call, message=message, fix=FIX_DATASET, confidence="high" if sure else "medium")
+            sure = isinstance(loader.workers, Const) and all(_confidence(what) == "high" for _, what in held)
+            yield Report(node=loader.site.node, message=message, fix=FIX_DATASET, confidence="high" if sure else "medium")
 
     @staticmethod
     def _python_attributes(module: ModuleContext, info: ClassInfo) -> list[tuple[str, str]]:
