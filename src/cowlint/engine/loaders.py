@@ -91,8 +91,9 @@ def _iterations(facts: ModuleFacts, resolver: Resolver, made: CallSite) -> tuple
     for scope in [frame, *(scope for scope in facts.scopes.values() if scope.kind == COMPREHENSION and scope.frame() is frame)]:
         for bindings in scope.bindings.values():
             for binding in bindings:
-                if binding.kind == "element" and binding.order > made.order and uses(binding.value):
-                    found.setdefault(id(binding.node), Iteration(binding.node, binding.order, binding.guarded))
+                if binding.kind == "element" and (binding.value is made.node or binding.order > made.order) and uses(binding.value):
+                    where = binding.value if binding.value is not None else binding.node  # the iterable of the for
+                    found.setdefault(id(binding.node), Iteration(where, binding.order, binding.guarded))
     for site in facts.calls:
         if site.scope.frame() is frame and site.order > made.order and site.node.args and uses(site.node.args[0].value):
             if resolver.qualname(site.node.func, site.scope, site.order) in _ITERATING:

@@ -14,6 +14,9 @@ DISPATCH = (
     (*sorted(f".{method}".encode() for method in apis.DISPATCH_METHODS | {apis.RUN_IN_EXECUTOR}), *_CONSTRUCTORS),
 )
 
+# A dispatch, or a PyTorch DataLoader (its workers are processes too).
+DISPATCH_OR_LOADER = tuple((*group, b"DataLoader") for group in DISPATCH)
+
 # A fork: os.fork()/os.forkpty(), or a process start through multiprocessing's API (or an alias of it).
 FORK = (
     (b"fork(", b"forkpty(", b"multiprocess", b"concurrent", b"billiard"),

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import libcst as cst
 
 from cowlint.engine.context import ModuleContext
-from cowlint.engine.dispatch import ProcessStart
-from cowlint.engine.facts import MODULE
+from cowlint.engine.facts import MODULE, Scope
+from cowlint.engine.values import StartMethod
 from cowlint.rules.base import Report
-from cowlint.rules.payload.common import PREFILTER
+from cowlint.rules.prefilters import DISPATCH_OR_LOADER
 from cowlint.rules.startmethod.common import StartMethodRule
 
 FIX = 'move the code that starts processes into a function (e.g. main()) and call it under if __name__ == "__main__":'
@@ -23,7 +24,10 @@ class UnguardedProcessStart(StartMethodRule):
     Finds a process pool, a `ProcessPoolExecutor` or a `Process` made at
     module level without the `if __name__ == "__main__":` guard — directly,
     or by calling at module level a function of the module that makes one
-    (`main()` without the guard). Quiet inside functions and classes, under
+    (`main()` without the guard). A PyTorch `DataLoader` with
+    `num_workers > 0` starts its workers where it is iterated (`for batch in
+    loader`, `enumerate(loader)`, `next(iter(loader))`): that loop is what
+    must not run at module level. Quiet inside functions and classes, under
     the guard (written `if __name__ == "__main__":` with either quoting, or
     `if "__main__" == __name__:`), and for pools pinned to fork.
 
@@ -92,17 +96,18 @@ class UnguardedProcessStart(StartMethodRule):
     code = "COW203"
     name = "unguarded-process-start"
     summary = 'Processes are started at module level without the if __name__ == "__main__": guard.'
-    prefilter = PREFILTER
+    prefilter = DISPATCH_OR_LOADER
 
     def check(self, module: ModuleContext) -> Iterable[Report]:
-        starting: dict[int, ProcessStart] = {}  # function node id -> a start inside it
+        starting: dict[int, _Start] = {}  # function node id -> a start inside it
         for start in self._starts(module):
-            frame = start.site.scope.frame()
-            if frame.kind == MODULE:
-                if not start.site.guarded:
-                    yield from self._report(module, start, start.site.node, None)
-            elif isinstance(frame.node, cst.FunctionDef):
-                starting.setdefault(id(frame.node), start)
+            if module.start_of(start.start).always_forks:
+                continue
+            if start.frame.kind == MODULE:
+                if not start.guarded:
+                    yield self._report(module, start, start.node, None)
+            elif isinstance(start.frame.node, cst.FunctionDef):
+                starting.setdefault(id(start.frame.node), start)
         if not starting:
             return
         module_scope = module.facts.scope
@@ -111,33 +116,55 @@ class UnguardedProcessStart(StartMethodRule):
                 continue
             for reached in module.flow.reach(site):
                 if reached in starting:
-                    yield from self._report(module, starting[reached], site.node, module.code(site.node.func, 30))
+                    yield self._report(module, starting[reached], site.node, module.code(site.node.func, 30))
                     break
 
     @staticmethod
-    def _starts(module: ModuleContext) -> list[ProcessStart]:
+    def _starts(module: ModuleContext) -> list[_Start]:
         """Where processes start: pools, Processes and managers when made; an executor's
-        workers on its first submit or map (making one at module level is harmless)."""
-        starts = [start for start in module.process_starts if start.made.kind != "executor"]
+        workers on its first submit or map (making one at module level is harmless); a
+        DataLoader's workers where it is first iterated."""
+        starts = []
+        for made in module.process_starts:
+            if made.made.kind != "executor":
+                what = _KIND.get(made.made.kind, "a process")
+                how = module.code(made.site.node.func, 30)
+                starts.append(_Start(made.site.node, made.site.scope.frame(), made.site.guarded, made.start, f"{what} is started at module level", what, how, made.made.confidence))
         for site in module.dispatch_sites:
             if site.receiver.kind == "executor" and site.api.startswith("ProcessPoolExecutor.") and site.confidence == "high":
                 call_site = module.facts.call_site(site.call)
                 if call_site is not None:
-                    starts.append(ProcessStart(call_site, site.receiver, site.start))
+                    what, how = _KIND["executor"], module.code(site.call.func, 30)
+                    starts.append(_Start(site.call, call_site.scope.frame(), call_site.guarded, site.start, f"{what} starts its workers here, at module level", what, how, "high"))
+        for loader in module.data_loaders:
+            if loader.has_workers and loader.iterations:
+                first = loader.iterations[0]
+                what = f"a DataLoader with {loader.workers_text}"
+                frame = loader.site.scope.frame()
+                direct = f"iterating {what} starts its worker processes here, at module level"
+                starts.append(_Start(first.node, frame, first.guarded, loader.start, direct, f"the worker processes of {what}", "by iterating it", "high"))
         return starts
 
     @staticmethod
-    def _report(module: ModuleContext, start: ProcessStart, node: cst.CSTNode, through: str | None) -> Iterable[Report]:
+    def _report(module: ModuleContext, start: _Start, node: cst.CSTNode, through: str | None) -> Report:
         verdict = module.start_of(start.start)
-        if verdict.always_forks:
-            return
-        what = _KIND.get(start.made.kind, "a process")
-        if through is None:
-            where = f"{what} is started at module level" if start.made.kind != "executor" else f"{what} starts its workers here, at module level"
-        else:
-            where = f"{through}() starts {what} ({module.code(start.site.node.func, 30)}) and is called at module level"
+        where = start.direct if through is None else f"{through}() starts {start.what} ({start.how}) and is called at module level"
         message = (
             f'{where}, outside if __name__ == "__main__": a child that is not forked re-imports this module and runs it again, '
             f"failing while it bootstraps; breaks under {verdict.breaks_text()}"
         )
-        yield Report(node=node, message=message, fix=FIX, confidence=start.made.confidence)
+        return Report(node=node, message=message, fix=FIX, confidence=start.confidence)
+
+
+@dataclass(frozen=True)
+class _Start:
+    """Where processes start, and how to say it."""
+
+    node: cst.CSTNode  # reported when the start is at module level
+    frame: Scope
+    guarded: bool
+    start: StartMethod
+    direct: str  # "a process pool is started at module level"
+    what: str  # "a process pool"
+    how: str  # the call that starts it, as source
+    confidence: str

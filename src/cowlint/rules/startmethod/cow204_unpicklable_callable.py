@@ -8,9 +8,9 @@ import libcst as cst
 
 from cowlint.engine.context import ModuleContext
 from cowlint.engine.dispatch import DispatchSite, Payload
-from cowlint.engine.workers import Callee
+from cowlint.engine.workers import Callee, callee
 from cowlint.rules.base import Report
-from cowlint.rules.payload.common import PREFILTER
+from cowlint.rules.prefilters import DISPATCH_OR_LOADER
 from cowlint.rules.startmethod.common import StartMethodRule
 
 FIX = "define it at module level (pass what it closed over as arguments, or bind them with functools.partial of a module-level function)"
@@ -30,7 +30,10 @@ class UnpicklableCallable(StartMethodRule):
       every start method;
     - the `target` of a `Process` or the `initializer` of a pool, when the
       start method is not pinned to fork (a forked child inherits them; a
-      spawned one receives them pickled).
+      spawned one receives them pickled);
+    - the `collate_fn` or `worker_init_fn` of a PyTorch `DataLoader` with
+      `num_workers > 0`, under the same condition (its
+      `multiprocessing_context=`, else the platform default).
 
     A function defined under `if __name__ == "__main__":` is reported too when
     the start method is not pinned to fork: pickle sends it by name, and the
@@ -100,7 +103,7 @@ class UnpicklableCallable(StartMethodRule):
     code = "COW204"
     name = "unpicklable-callable"
     summary = "A lambda, nested function or local class is sent to a process, which cannot unpickle it."
-    prefilter = PREFILTER
+    prefilter = DISPATCH_OR_LOADER
 
     def check(self, module: ModuleContext) -> Iterable[Report]:
         for site in module.dispatch_sites:
@@ -108,6 +111,26 @@ class UnpicklableCallable(StartMethodRule):
                 report = self._check(module, site, payload, worker)
                 if report is not None:
                     yield report
+        yield from self._loaders(module)
+
+    @staticmethod
+    def _loaders(module: ModuleContext) -> Iterable[Report]:
+        """A DataLoader's collate_fn and worker_init_fn go to its workers, pickled unless they fork."""
+        for loader in module.data_loaders:
+            verdict = module.start_of(loader.start)
+            if not loader.has_workers or verdict.always_forks:
+                continue
+            for keyword, expr in loader.callables:
+                worker = callee(module.resolver, expr, loader.site.scope, loader.site.order)
+                what = _what(worker) if worker is not None else None
+                if what is None:
+                    continue
+                partial = " inside functools.partial" if worker is not None and worker.through_partial else ""
+                message = (
+                    f"{what}{partial} is the {keyword} of a DataLoader with {loader.workers_text}, pickled to its workers when they are not forked; "
+                    f"pickle cannot send it to another process; breaks under {verdict.breaks_text()}"
+                )
+                yield Report(node=expr, message=message, fix=FIX, confidence="high")
 
     @staticmethod
     def _check(module: ModuleContext, site: DispatchSite, payload: Payload, worker: Callee) -> Report | None:

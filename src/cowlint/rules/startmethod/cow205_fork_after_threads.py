@@ -115,7 +115,7 @@ class ForkAfterThreads(StartMethodRule):
     name = "fork-after-threads"
     summary = "A process forks while threads started earlier may hold locks: deadlock risk."
     # a fork (os.fork, or a process start: multiprocessing's API and its aliases) and a thread
-    prefilter = (*FORK, (b"Thread", b"Timer", b"dummy"))
+    prefilter = (*FORK, (b"Thread", b"Timer", b"dummy", b"QueueListener"))
 
     def check(self, module: ModuleContext) -> Iterable[Report]:
         threads = module.flow.thread_starts()
