@@ -157,6 +157,10 @@ MULTIPROCESSING_ALIASES = ("torch.multiprocessing", "billiard", "multiprocess")
 DILL_ALIASES = ("multiprocess",)
 
 
+# Unannotated parameters by these names take the multiprocessing context every caller in the module passes.
+CONTEXT_PARAMETER_NAMES = frozenset({"ctx", "context", "mp_ctx", "mp_context", "mpctx", "multiprocessing_context"})
+
+
 def pickles_with_dill(qualname: str) -> bool:
     """``multiprocess.Pool``: a pool whose messages dill pickles."""
     return any(qualname == alias or qualname.startswith(alias + ".") for alias in DILL_ALIASES)

@@ -184,6 +184,7 @@ class Resolver:
         self._set_start: list[tuple[StartMethod, CallSite]] | None = None
         self._reach_memo: dict[int, set[int]] = {}
         self._frame_calls: dict[int, list[CallSite]] | None = None
+        self._callers_index: dict[int, list[CallSite]] | None = None
         self._instance_memo: dict[int, InstanceSize] = {}
 
     # ---------------------------------------------------------------- names
@@ -258,6 +259,8 @@ class Resolver:
         if scope.method_of is not None and scope.self_name == binding.name:
             return Instance(scope.method_of, is_self=True)
         param = binding.node
+        if isinstance(param, cst.Param) and param.annotation is None and binding.name in apis.CONTEXT_PARAMETER_NAMES:
+            return self._passed_context(binding, param, depth)
         if not isinstance(param, cst.Param) or param.annotation is None:
             return UNKNOWN
         annotation = param.annotation.annotation
@@ -273,6 +276,34 @@ class Resolver:
         if qualname in apis.BULK_TYPES:
             return Data(None, True, f"parameter {binding.name}: {apis.short(qualname)}", "medium")
         return UNKNOWN
+
+    def _passed_context(self, binding: Binding, param: cst.Param, depth: int) -> Value:
+        """A ``ctx`` parameter that every call of its function in this module gives a multiprocessing context."""
+        function = binding.scope.node
+        if not isinstance(function, cst.FunctionDef) or param.star:
+            return UNKNOWN
+        positional = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
+        index = positional.index(binding.name) if binding.name in positional else None
+        if index is not None and binding.scope.method_of is not None and binding.scope.self_name is not None:
+            index -= 1  # called as self.method(...): the instance is not among the arguments
+        contexts = []
+        for call in self._callers().get(id(function), []):
+            passed = argument(call.node, binding.name, index)
+            value = self.eval(passed, call.scope, call.order, depth + 1) if passed is not None else UNKNOWN
+            if not isinstance(value, Context):
+                return UNKNOWN  # one call passes something else (or nothing): the parameter is not known
+            contexts.append(value)
+        return self.join(contexts) if contexts else UNKNOWN
+
+    def _callers(self) -> dict[int, list[CallSite]]:
+        """The calls of each module function (by id of its def), as far as ``_called_def`` knows them."""
+        if self._callers_index is None:
+            self._callers_index = {}
+            for call in self.facts.calls:
+                function = self._called_def(call)
+                if function is not None:
+                    self._callers_index.setdefault(id(function), []).append(call)
+        return self._callers_index
 
     def join(self, values: Iterable[Value]) -> Value:
         """Combine what several bindings may give one name: the most telling value wins."""

@@ -99,7 +99,9 @@ class SelfShippedToPool(Rule):
     start method. `Process(target=self.run)` and `initargs` are pickled only
     under spawn (the default on macOS and Windows) and forkserver (the
     default on Linux since Python 3.14); under a pinned fork context they are
-    inherited and not reported.
+    inherited and not reported. A context handed to a helper as its `ctx`,
+    `context` or `mp_context` parameter is followed when every call of the
+    helper in the module passes one (`self._start(queue, ctx)`).
 
     ## Verify
     `cowlint --verify script.py` runs the script, counts the bytes pickled
