@@ -579,6 +579,18 @@ class Resolver:
         self._instance_memo[id(info)] = result
         return result
 
+    def built_attributes(self, info: ClassInfo) -> list[str]:
+        """Attributes the class builds itself (a comprehension, a display, a call), as opposed to
+        keeping what it was given (``self.path = path``) or a literal: where an instance of
+        unknown size may hold a lot."""
+        built = []
+        for cls in self.class_chain(info):
+            for name, bindings in cls.attributes.items():
+                values = [binding.value for binding in bindings if binding.kind in ("assign", "enter") and binding.value is not None]
+                if any(not isinstance(value, (cst.Name, cst.Attribute, cst.BaseNumber, cst.BaseString)) for value in values):
+                    built.append(name)
+        return built
+
     def _instance_size(self, info: ClassInfo) -> InstanceSize:
         total = 0
         known = True

@@ -25,8 +25,11 @@ class SelfShippedToPool(Rule):
     to fork) `Process(target=...)` and `Pool(initializer=..., initargs=...)`.
     A bound method of another instance of a class defined in the module
     (`pool.map(catalog.lookup, keys)` with `catalog = Catalog(path)`) ships
-    that whole instance the same way and is reported too, unless its size is
-    known to be large: then COW102 reports it, with the size.
+    that whole instance the same way and is reported too when the class
+    builds some of its attributes itself (a comprehension, a container, a
+    call); an object that only keeps the values it was given (paths, flags,
+    an argparse Namespace) is taken for a light carrier. When its size is
+    known to be large, COW102 reports it instead, with the size.
 
     ## Why is this bad?
     Everything a pool sends to a worker is pickled: a bound method pickles its
@@ -154,10 +157,15 @@ class SelfShippedToPool(Rule):
 
 def _whole_instance(module: ModuleContext, shipped: Shipped) -> bool:
     """``self`` in any form, or a bound method of another instance of a module class
-    that COW102 does not report as large (its size is unknown: ``catalog.checksum``)."""
+    that COW102 does not report as large (its size is unknown: ``catalog.checksum``)
+    and that builds some of its attributes itself: an object that only keeps the
+    parameters it was given (paths, flags, an argparse Namespace) is a light carrier."""
     if shipped.kind == "self":
         return True
-    return shipped.kind == "instance" and shipped.bound and large_shipped(module, shipped) is None
+    if shipped.kind != "instance" or not shipped.bound or large_shipped(module, shipped) is not None:
+        return False
+    assert isinstance(shipped.value, Instance)
+    return bool(module.resolver.built_attributes(shipped.value.cls))
 
 
 def _confidence(site_confidence: str, estimate: InstanceSize, threshold: int) -> str:
