@@ -49,24 +49,49 @@ def _is_name(name: str) -> Callable[[cst.BaseExpression], bool]:
     return lambda expr: isinstance(expr, cst.Name) and expr.value == name
 
 
-def _child_branch(test: cst.If, is_pid: Callable[[cst.BaseExpression], bool]) -> cst.BaseSuite | None:
-    """The branch of ``if`` that the child runs, when its test is whether the pid (``is_pid``) is 0."""
+def _child_statements(test: cst.If, is_pid: Callable[[cst.BaseExpression], bool], rest: list[cst.BaseStatement]) -> list[cst.BaseStatement] | None:
+    """The statements the child runs, when ``test`` asks whether the pid (``is_pid``) is 0:
+    its body, its ``else``, or (``if pid: return``) the statements after it, ``rest``."""
     condition = test.test
-    otherwise = test.orelse.body if isinstance(test.orelse, cst.Else) else None
+    child: bool | None = None
     if isinstance(condition, cst.UnaryOperation) and isinstance(condition.operator, cst.Not) and is_pid(condition.expression):
-        return test.body
-    if is_pid(condition):
-        return otherwise
-    if isinstance(condition, cst.Comparison) and len(condition.comparisons) == 1:
+        child = True
+    elif is_pid(condition):
+        child = False
+    elif isinstance(condition, cst.Comparison) and len(condition.comparisons) == 1:
         left, right = condition.left, condition.comparisons[0].comparator
         zero_left, zero_right = (isinstance(side, cst.Integer) and side.value == "0" for side in (left, right))
         if (is_pid(left) and zero_right) or (zero_left and is_pid(right)):
             operator = condition.comparisons[0].operator
             if isinstance(operator, (cst.Equal, cst.Is)):
-                return test.body
-            if isinstance(operator, (cst.NotEqual, cst.IsNot)) or (isinstance(operator, cst.GreaterThan) and zero_right):
-                return otherwise
-    return None
+                child = True
+            elif isinstance(operator, (cst.NotEqual, cst.IsNot)) or (isinstance(operator, cst.GreaterThan) and zero_right):
+                child = False
+    if child is None:
+        return None
+    if child:
+        return _suite(test.body)
+    if isinstance(test.orelse, cst.Else):
+        return _suite(test.orelse.body)
+    parent = _suite(test.body)
+    return list(rest) if test.orelse is None and parent and _leaves(parent[-1]) else None
+
+
+def _suite(body: cst.BaseSuite) -> list[cst.BaseStatement]:
+    if isinstance(body, cst.IndentedBlock):
+        return [statement for statement in body.body if isinstance(statement, cst.BaseStatement)]
+    return [cst.SimpleStatementLine(body=body.body)] if isinstance(body, cst.SimpleStatementSuite) else []
+
+
+def _leaves(statement: cst.BaseStatement) -> bool:
+    """``return``, ``raise``, ``sys.exit(...)`` or ``os._exit(...)`` as a statement."""
+    if not isinstance(statement, cst.SimpleStatementLine) or not statement.body:
+        return False
+    last = statement.body[-1]
+    if isinstance(last, (cst.Return, cst.Raise)):
+        return True
+    call = last.value if isinstance(last, cst.Expr) else None
+    return isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value in ("exit", "_exit")
 
 
 # the last names of the thread pool constructors
@@ -169,29 +194,32 @@ class Flow:
         return forks
 
     def child_only_execs(self, fork: CallSite) -> bool:
-        """``pid = os.fork()`` followed by ``if pid == 0:`` (or ``if not pid:``, or the ``else`` of
-        ``if pid:``) whose child branch runs only ``os`` calls up to an ``os.exec*()``: the child
-        replaces its image at once and shares no heap worth keeping."""
+        """``pid = os.fork()`` followed by ``if pid == 0:`` (or ``if not pid:``, the ``else`` of
+        ``if pid:``, or what follows ``if pid: return``) whose child branch runs only ``os`` calls
+        up to an ``os.exec*()``: the child replaces its image at once and keeps no heap."""
+
+        def is_fork(expr: cst.BaseExpression) -> bool:
+            return expr is fork.node or (isinstance(expr, cst.NamedExpr) and expr.value is fork.node)
+
         for block in _blocks(fork.scope.frame().node):
             for index, statement in enumerate(block):
-                if isinstance(statement, cst.If):  # if os.fork() == 0: os.execv(...)
-                    child = _child_branch(statement, lambda expr: expr is fork.node)
+                if isinstance(statement, cst.If):  # if os.fork() == 0: os.execv(...), or with (pid := os.fork())
+                    child = _child_statements(statement, is_fork, block[index + 1 :])
                     if child is not None:
                         return self._execs_first(child, fork.scope, fork.order)
                 pid = _assigned_name(statement, fork.node)
                 if pid is None:
                     continue
                 after = block[index + 1] if index + 1 < len(block) else None
-                child = _child_branch(after, _is_name(pid)) if isinstance(after, cst.If) else None
+                child = _child_statements(after, _is_name(pid), block[index + 2 :]) if isinstance(after, cst.If) else None
                 return child is not None and self._execs_first(child, fork.scope, fork.order)
         return False
 
-    def _execs_first(self, branch: cst.BaseSuite, scope: Scope, at: int) -> bool:
-        statements: list[cst.CSTNode] = list(branch.body) if isinstance(branch, cst.IndentedBlock) else [branch]
+    def _execs_first(self, statements: list[cst.BaseStatement], scope: Scope, at: int) -> bool:
         if statements and isinstance(statements[0], cst.Try):
-            statements = list(statements[0].body.body)  # try: os.execv(...) finally: os._exit(127)
+            statements = _suite(statements[0].body)  # try: os.execv(...) finally: os._exit(127)
         for statement in statements:
-            if not isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            if not isinstance(statement, cst.SimpleStatementLine):
                 return False
             for small in statement.body:
                 call = small.value if isinstance(small, cst.Expr) else None

@@ -29,8 +29,10 @@ class ForkWithoutGcFreeze(Rule):
     (`os.fork()`, or a pool pinned to fork), where sharing it is the point;
     before a pool left to the default start method it may well be a small
     configuration file. Quiet when the child only replaces itself with another
-    program: `pid = os.fork()` then `if pid == 0:` running nothing but
-    `os`/`signal` calls up to an `os.exec*()`.
+    program: `pid = os.fork()` then `if pid == 0:` (or `if pid: return`
+    followed by the child's code) running nothing but `os`/`signal` calls up
+    to an `os.exec*()`. A `gc.unfreeze()` inside a branch (an `except` that
+    re-raises, an early return) is not taken to reach the fork.
 
     ## Why is this bad?
     A forked child shares the parent's memory until it writes to it. CPython's
@@ -128,7 +130,8 @@ class ForkWithoutGcFreeze(Rule):
         if not heaps:
             return
         freezes = [call.site for call in module.gc_calls if call.action == "freeze"]
-        unfreezes = [call.site for call in module.gc_calls if call.action == "unfreeze"]
+        # an unfreeze in a branch (an except that re-raises, an early return) may never reach the fork
+        unfreezes = [call.site for call in module.gc_calls if call.action == "unfreeze" and not call.site.conditional]
         for site, what, deliberate in module.forks:
             if module.flow.child_only_execs(site):
                 continue  # the child replaces itself with another program: nothing of the heap is kept
