@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from cowlint.engine import apis
-from cowlint.engine.facts import COMPREHENSION, CallSite, ModuleFacts, Scope
+from cowlint.engine.facts import MODULE, CallSite, ModuleFacts, Scope
 from cowlint.engine.values import Const, Context, Resolver, StartMethod, Value, argument
 
 # builtins that iterate the loader they are given
@@ -30,6 +30,7 @@ class Iteration:
     node: cst.CSTNode
     order: int
     guarded: bool
+    frame: Scope  # the body that runs it: the loader's own, or a function reading a global loader
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class LoaderSite:
     start: StartMethod
     dataset: cst.BaseExpression | None
     callables: tuple[tuple[str, cst.BaseExpression], ...]  # (keyword, expression): collate_fn, worker_init_fn
-    iterations: tuple[Iteration, ...]  # in the loader's own frame, after it is made, in order
+    iterations: tuple[Iteration, ...]  # where its workers start, in source order
 
     @property
     def has_workers(self) -> bool:
@@ -79,25 +80,35 @@ def find_loaders(facts: ModuleFacts, resolver: Resolver) -> list[LoaderSite]:
 
 
 def _iterations(facts: ModuleFacts, resolver: Resolver, made: CallSite) -> tuple[Iteration, ...]:
+    """Where the loader made at ``made`` is iterated: in its own frame after it is made, and, for a
+    module-level loader, in any function that reads the global."""
     frame = made.scope.frame()
     handle = _handle(frame, made.node)
+    global_loader = frame.kind == MODULE and handle is not None
 
-    def uses(expr: cst.BaseExpression | None) -> bool:
-        if expr is made.node or (handle is not None and isinstance(expr, cst.Name) and expr.value == handle):
+    def uses(expr: cst.BaseExpression | None, scope: Scope, at: int) -> bool:
+        if expr is made.node:
             return True
-        return isinstance(expr, cst.Call) and any(arg.keyword is None and uses(arg.value) for arg in expr.args)  # enumerate(loader), tqdm(loader)
+        if handle is not None and isinstance(expr, cst.Name) and expr.value == handle:
+            return any(binding.value is made.node for binding in resolver.lookup(handle, scope, at))
+        return isinstance(expr, cst.Call) and any(arg.keyword is None and uses(arg.value, scope, at) for arg in expr.args)  # enumerate(loader)
+
+    def after(scope: Scope, order: int) -> bool:
+        """Runs once the loader exists: later in its frame, or (a global loader) in a function."""
+        return order > made.order if scope.frame() is frame else global_loader
 
     found: dict[int, Iteration] = {}
-    for scope in [frame, *(scope for scope in facts.scopes.values() if scope.kind == COMPREHENSION and scope.frame() is frame)]:
+    for scope in facts.scopes.values():
         for bindings in scope.bindings.values():
             for binding in bindings:
-                if binding.kind == "element" and (binding.value is made.node or binding.order > made.order) and uses(binding.value):
-                    where = binding.value if binding.value is not None else binding.node  # the iterable of the for
-                    found.setdefault(id(binding.node), Iteration(where, binding.order, binding.guarded))
+                if binding.kind != "element" or binding.value is None:
+                    continue
+                if (binding.value is made.node or after(binding.eval_scope, binding.order)) and uses(binding.value, binding.eval_scope, binding.order):
+                    found.setdefault(id(binding.node), Iteration(binding.value, binding.order, binding.guarded, binding.eval_scope.frame()))
     for site in facts.calls:
-        if site.scope.frame() is frame and site.order > made.order and site.node.args and uses(site.node.args[0].value):
+        if site.node.args and after(site.scope, site.order) and uses(site.node.args[0].value, site.scope, site.order):
             if resolver.qualname(site.node.func, site.scope, site.order) in _ITERATING:
-                found.setdefault(id(site.node), Iteration(site.node, site.order, site.guarded))
+                found.setdefault(id(site.node), Iteration(site.node, site.order, site.guarded, site.scope.frame()))
     return tuple(sorted(found.values(), key=lambda iteration: iteration.order))
 
 

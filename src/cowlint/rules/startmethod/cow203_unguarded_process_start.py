@@ -137,12 +137,15 @@ class UnguardedProcessStart(StartMethodRule):
                     what, how = _KIND["executor"], module.code(site.call.func, 30)
                     starts.append(_Start(site.call, call_site.scope.frame(), call_site.guarded, site.start, f"{what} starts its workers here, at module level", what, how, "high"))
         for loader in module.data_loaders:
-            if loader.has_workers and loader.iterations:
-                first = loader.iterations[0]
-                what = f"a DataLoader with {loader.workers_text}"
-                frame = loader.site.scope.frame()
-                direct = f"iterating {what} starts its worker processes here, at module level"
-                starts.append(_Start(first.node, frame, first.guarded, loader.start, direct, f"the worker processes of {what}", "by iterating it", "high"))
+            if not loader.has_workers:
+                continue
+            what = f"a DataLoader with {loader.workers_text}"
+            direct = f"iterating {what} starts its worker processes here, at module level"
+            seen: set[int] = set()
+            for iteration in loader.iterations:  # the first in each body that iterates it
+                if id(iteration.frame) not in seen and not (iteration.frame.kind == MODULE and iteration.guarded):
+                    seen.add(id(iteration.frame))
+                    starts.append(_Start(iteration.node, iteration.frame, iteration.guarded, loader.start, direct, f"the worker processes of {what}", "by iterating it", "high"))
         return starts
 
     @staticmethod
