@@ -31,7 +31,7 @@ def _blocks(owner: cst.CSTNode) -> list[list[cst.BaseStatement]]:
         if isinstance(node, cst.Module):
             found.append(list(node.body))
         elif isinstance(node, cst.IndentedBlock):
-            found.append([statement for statement in node.body if isinstance(statement, cst.BaseStatement)])
+            found.append(_suite(node))
     return found
 
 

@@ -132,7 +132,7 @@ class _Probe:
             fields: dict[str, Any] = {"site": index, "path": path, "line": line, "api": api, "start_method": start_method}
             fields.update(_callable_info(callable_obj))
             self.sink.emit("site", **fields)
-        if created is not None and created[:2] != (path, line) and (index, created) not in self.creations:
+        if created is not None and created != (path, line) and (index, created) not in self.creations:
             self.creations.add((index, created))
             self.sink.emit("created", site=index, path=created[0], line=created[1])
         return index

@@ -27,13 +27,14 @@ class CopyOnReadContainer(Rule):
     comprehension, `list(range(...))`, `json.load`, `pickle.load`, lines of a
     file) iterated by a `for` loop, a comprehension, `x in LIST`, or
     `sum`/`max`/`sorted`/`list` of it, in a worker callable or a helper it
-    calls; also through a full slice (`LIST[:]`), a stride (`LIST[k::n]`,
-    the usual way to shard: every n-th small object still lies on nearly every
-    page) or an index loop (`for i in range(len(LIST))` reading `LIST[i]`). Also `torch.utils.data.DataLoader(dataset, num_workers>0)` whose
-    dataset class keeps lists, dicts or sets of Python objects built in
-    `__init__`. Quiet for numpy arrays, `array.array`, `bytes` and frames, for
-    indexing a few items or a contiguous chunk (`LIST[a:b]`), and when the
-    workers are not forked.
+    calls; also through a full slice (`LIST[:]`), a stride (`LIST[k::n]`, the
+    usual way to shard: every n-th small object still lies on nearly every
+    page) or an index loop (`for i in range(len(LIST))` reading `LIST[i]`).
+    Also `torch.utils.data.DataLoader(dataset, num_workers>0)` whose dataset
+    class keeps lists, dicts or sets of Python objects built in `__init__`.
+    Quiet for numpy arrays, `array.array`, `bytes` and frames, for indexing a
+    few items or a contiguous chunk (`LIST[a:b]`), and when the workers are
+    not forked.
 
     ## Why is this bad?
     Reading a Python object writes to it: its reference count goes up and down.

@@ -123,9 +123,9 @@ class UnpicklableCallable(StartMethodRule):
             for keyword, expr in loader.callables:
                 worker = callee(module.resolver, expr, loader.site.scope, loader.site.order)
                 what = _what(worker) if worker is not None else None
-                if what is None:
+                if worker is None or what is None:
                     continue
-                partial = " inside functools.partial" if worker is not None and worker.through_partial else ""
+                partial = " inside functools.partial" if worker.through_partial else ""
                 message = (
                     f"{what}{partial} is the {keyword} of a DataLoader with {loader.workers_text}, pickled to its workers when they are not forked; "
                     f"pickle cannot send it to another process; breaks under {verdict.breaks_text()}"
