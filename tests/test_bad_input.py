@@ -345,3 +345,61 @@ def _nodes(module: object) -> list[object]:
     assert isinstance(module, cst.Module)
     module.visit(Collect())
     return found
+
+
+@pytest.mark.parametrize("codec", ["undefined", "punycode"])
+def test_a_coding_line_whose_codec_raises_is_cow901(tmp_path: Path, codec: str) -> None:
+    bad = f"# coding: {codec}\nfrom multiprocessing import Pool\nPool().map(print, [1])\n".encode("ascii")
+    tree = _tree(tmp_path, bad=bad)
+    result = run_cowlint("--no-cache", "--output-format", "concise", str(tree))
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f"bad.py:1:1: COW901 cannot decode the file: the declared encoding '{codec}' cannot decode it" in result.stdout
+    assert "good.py" in result.stdout
+    assert [f.code for f in check_source(bad, "bad.py")] == ["COW901"]
+
+
+def _deep_chain_module(depth: int) -> str:
+    chain = ".".join(["a"] * depth)
+    return f"from concurrent.futures import ProcessPoolExecutor\n\nwith ProcessPoolExecutor(2) as ex:\n    ex.submit(print, {chain})\n"
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_reported_statement_holding_a_500_deep_chain_is_located(tmp_path: Path, jobs: str) -> None:
+    # the position lookup recursed past Python's limit, then so did formatting the error
+    tree = _tree(tmp_path, deep=_deep_chain_module(500).encode())
+    for index in range(20):  # enough files for worker processes
+        (tmp_path / f"copy{index}.py").write_text(GOOD)
+    result = run_cowlint("--no-cache", "--jobs", jobs, "--output-format", "concise", str(tree))
+    assert result.returncode == 1 and "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
+    assert "deep.py:4:5: COW203" in result.stdout
+    assert result.stdout.count("COW101") == 21
+
+
+def test_a_closed_pipe_ends_the_run_quietly(tmp_path: Path) -> None:
+    # far more output than a pipe holds, so the write fails once ``head`` has gone
+    tree = _tree(tmp_path, many=(GOOD + "\n".join(f"        pool.map(self.predict, keys{i})" for i in range(1500)) + "\n").encode())
+    pipeline = subprocess.run(f"'{console_script()}' --no-cache --jobs 1 '{tree}' | head -1", shell=True, capture_output=True, text=True, timeout=300)
+    assert pipeline.stdout.count("\n") == 1
+    assert pipeline.stderr == ""
+
+
+def test_an_internal_error_exits_2_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import cowlint.cli
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("a bug in cowlint")
+
+    monkeypatch.setattr(cowlint.cli, "check_paths", broken)
+    assert main(["--no-cache", str(_tree(tmp_path))]) == 2
+    assert "cowlint: internal error, please report it: ZeroDivisionError: a bug in cowlint" in capsys.readouterr().err
+
+
+def test_an_error_message_that_cannot_render_is_still_reported() -> None:
+    from cowlint.engine.checker import describe_error
+
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise RecursionError("maximum recursion depth exceeded")
+
+    assert describe_error(Unprintable()) == "Unprintable: <the error message could not be rendered>"
+    assert len(describe_error(ValueError("x" * 10_000))) < 400

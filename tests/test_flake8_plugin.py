@@ -134,3 +134,23 @@ def test_flake8_plugin_never_runs_the_code_it_reads(flake8: Path, tmp_path: Path
     out = subprocess.run([str(flake8), "--isolated", "--select", "COW", "."], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert out.returncode == 1 and out.stdout.count("COW101") == 5, out.stdout + out.stderr
     assert not marker.exists()
+
+
+def test_flake8_jobs_survive_bad_codecs_and_shadowing_modules(flake8: Path, tmp_path: Path) -> None:
+    """A file whose codec raises must not lose the run's other findings, and stdlib-named
+    modules in the tree are never imported (flake8 -j2 runs processes too). (A 500-deep chain
+    is tested on the CLI only: flake8's own pyflakes ends the run on it.)"""
+    from .test_no_shadowing import markers, shadow_tree
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    shadow_tree(tree, marks)
+    (tree / "codec.py").write_bytes(b"# coding: undefined\nfrom multiprocessing import Pool\n")
+    out = subprocess.run([str(flake8), "--isolated", "--select", "COW", "-j2", "."], cwd=tree, capture_output=True, text=True, timeout=600)
+    assert markers(marks) == []
+    assert "Traceback" not in out.stderr, out.stderr[-3000:]
+    found = _found(out.stdout)
+    assert {(f"./job{i:02d}.py", 18, "COW201") for i in range(20)} <= found, out.stdout
+    assert ("./codec.py", 1, "COW901") in found

@@ -10,7 +10,16 @@ Static checking never imports or executes the code it reads.
 
 from __future__ import annotations
 
+import os as _os
+import sys as _sys
+
 __version__ = "0.1.0"
+
+# ``python -m cowlint`` puts the current folder first on sys.path while Python
+# locates the package (sys.argv[0] is "-m" only then): a ``libcst.py`` or
+# ``ast.py`` in the checked tree would be imported, and run, in its place.
+if _sys.argv[:1] == ["-m"] and _sys.path and _sys.path[0] in ("", _os.getcwd()) and not getattr(_sys.flags, "safe_path", False):
+    del _sys.path[0]
 
 from cowlint.config import Config
 from cowlint.engine.checker import CheckResult, check_paths, check_source

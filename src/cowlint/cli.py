@@ -187,7 +187,26 @@ def _plural(count: int, noun: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status (0 clean, 1 findings, 2 errors)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:  # a file name that is not UTF-8 must not end the report
+            reconfigure(errors="backslashreplace")
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # the reader went away (``cowlint . | head -1``): stop quietly, as a Unix filter does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except Exception as error:  # noqa: BLE001 - a bug in cowlint is an error (2), never "findings" (1)
+        from cowlint.engine.checker import describe_error
+
+        sys.stderr.write(f"cowlint: internal error, please report it: {describe_error(error)}\n")
+        return 2
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from cowlint.verify import command as verify
 
     parser = build_parser()

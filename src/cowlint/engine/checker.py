@@ -12,6 +12,7 @@ import gc
 import os
 import re
 import stat
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -194,6 +195,19 @@ def ast_candidate(tree: ast.Module) -> bool:
     return False
 
 
+def describe_error(error: BaseException, limit: int = 300) -> str:
+    """``Type: message`` of an internal error, safe when the message itself fails to render
+    (the repr of a deep libcst node recurses) and cut to ``limit`` characters."""
+    try:
+        detail = str(error)
+    except Exception:  # noqa: BLE001 - RecursionError and whatever a broken __str__ raises
+        detail = "<the error message could not be rendered>"
+    detail = " ".join(detail.split())
+    if len(detail) > limit:
+        detail = detail[: limit - 1] + "…"
+    return f"{type(error).__name__}: {detail}" if detail else type(error).__name__
+
+
 def _libcst_failure(error: Exception) -> tuple[int, int, str, str]:
     """(line, column, message, fix) for a file Python accepts and libcst does not."""
     if isinstance(error, RecursionError):
@@ -216,6 +230,10 @@ def _libcst_failure(error: Exception) -> tuple[int, int, str, str]:
 
 # libcst's parser recurses natively once per nesting level: give it room.
 PARSE_STACK_BYTES = 512 * 1024 * 1024
+# libcst's visitors and code generation recurse in Python, several frames per
+# level: a 500-deep attribute chain Python accepts needs ~2,500. The big stack
+# holds far more than this many frames.
+CHECK_RECURSION_LIMIT = 20_000
 
 
 def _with_big_stack(function: Callable[[], T]) -> T:
@@ -224,10 +242,14 @@ def _with_big_stack(function: Callable[[], T]) -> T:
     failure: list[BaseException] = []
 
     def target() -> None:
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, CHECK_RECURSION_LIMIT))
         try:
             outcome.append(function())
         except BaseException as error:  # noqa: BLE001 - handed back to the caller
             failure.append(error)
+        finally:
+            sys.setrecursionlimit(limit)
 
     # the stack size is read when the thread starts, not when it is made
     previous = threading.stack_size(PARSE_STACK_BYTES)
@@ -313,7 +335,7 @@ def _check_parsed(
             result.findings.append(_engine_finding("COW901", path, 1, 1, "too deeply nested to analyse (recursion limit reached); the file was not checked", "split the deeply nested expression"))
         return
     except Exception as error:  # noqa: BLE001 - one file's internal error must not end the run
-        result.errors.append(f"{path}: internal error, please report it: {type(error).__name__}: {error}")
+        result.errors.append(f"{path}: internal error, please report it: {describe_error(error)}")
         return
     lines = source.lines
     comments = comments_by_line(source.text) if reports and apply_noqa else None
@@ -527,7 +549,7 @@ def fix_files(findings: list[Finding], config: Config) -> tuple[int, int, list[s
             errors.append(f"{path}: cannot apply fixes: {error.strerror or error}")
             continue
         except Exception as error:  # noqa: BLE001 - one file's failed fix must not end the run or touch the file
-            errors.append(f"{path}: internal error while fixing, the file was left as it was; please report it: {type(error).__name__}: {error}")
+            errors.append(f"{path}: internal error while fixing, the file was left as it was; please report it: {describe_error(error)}")
             continue
         fixed += outcome[1]
         changed += 1

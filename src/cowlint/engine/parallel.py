@@ -11,8 +11,11 @@ fork after the parent's parse threads have run.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from cowlint.config import Config
@@ -48,10 +51,41 @@ def _check_chunk(items: list[FileToCheck]) -> list[FileResult]:
     return results
 
 
+@contextmanager
+def _nothing_importable_from_cwd() -> Iterator[None]:
+    """Start helper interpreters where the folder being checked cannot shadow a module.
+
+    multiprocessing starts the forkserver, the resource tracker and spawned
+    workers as ``python -c ...``, which puts the current folder first on
+    ``sys.path`` before they import ``selectors``, ``random``, ``types``...: a
+    ``random.py`` in the checked tree would run. ``PYTHONSAFEPATH`` (3.11+)
+    keeps that entry off ``sys.path``; on every version the interpreters start
+    in an empty private folder, so the entry names nothing. Workers forked from
+    the forkserver then take the parent's folder and ``sys.path`` back, after
+    their imports are done.
+    """
+    previous_dir, previous_safe = os.getcwd(), os.environ.get("PYTHONSAFEPATH")
+    with tempfile.TemporaryDirectory(prefix="cowlint-") as empty:
+        os.environ["PYTHONSAFEPATH"] = "1"
+        os.chdir(empty)
+        try:
+            yield
+        finally:
+            os.chdir(previous_dir)
+            if previous_safe is None:
+                del os.environ["PYTHONSAFEPATH"]
+            else:
+                os.environ["PYTHONSAFEPATH"] = previous_safe
+
+
 def _context() -> multiprocessing.context.BaseContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
+        from multiprocessing import forkserver
+
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["cowlint.engine.checker", "cowlint.rules.registry", "libcst"])
+        with _nothing_importable_from_cwd():
+            forkserver.ensure_running()  # starts the resource tracker too
         return context
     return multiprocessing.get_context("spawn")
 
@@ -65,6 +99,13 @@ def pool_workers(files: int, jobs: int) -> int:
 def check_in_pool(items: list[FileToCheck], config: Config, *, use_prefilter: bool, workers: int) -> Iterator[FileResult]:
     """Check ``items`` in ``workers`` processes, in chunks, results in input order."""
     chunks = [items[start : start + CHUNK_FILES] for start in range(0, len(items), CHUNK_FILES)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker, initargs=(config, use_prefilter)) as executor:
-        for results in executor.map(_check_chunk, chunks):
-            yield from results
+    context = _context()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(config, use_prefilter)) as executor:
+        if context.get_start_method() == "spawn":
+            # each spawned worker is a ``python -c`` of its own: start them all in the safe folder
+            with _nothing_importable_from_cwd():
+                futures = [executor.submit(_check_chunk, chunk) for chunk in chunks]
+        else:
+            futures = [executor.submit(_check_chunk, chunk) for chunk in chunks]
+        for future in futures:
+            yield from future.result()

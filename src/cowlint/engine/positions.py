@@ -34,6 +34,8 @@ def locate(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[cst.CSTNode
         return {}
     try:
         return _locate_by_codegen(module, wanted)
+    except RecursionError:
+        raise  # the public provider recurses as deep: it would only fail again, slower
     except Exception:  # noqa: BLE001 - private libcst API changed: use the public one
         return _locate_by_provider(module, wanted)
 

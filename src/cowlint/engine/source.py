@@ -55,6 +55,8 @@ def decode_source(data: bytes, path: str) -> SourceText:
         ) from None
     except LookupError:
         raise UndecodableSource(f"unknown encoding {encoding!r} in the coding line") from None
+    except Exception as error:  # noqa: BLE001 - codecs such as 'undefined' and 'punycode' raise UnicodeError and others
+        raise UndecodableSource(f"the declared encoding {encoding!r} cannot decode it ({type(error).__name__})") from None
     if text.startswith("\ufeff"):
         text = text[1:]
     return SourceText(path=path, text=text, encoding=codecs.lookup(encoding).name)
