@@ -45,7 +45,8 @@ def _pre_commit() -> str:
     return found
 
 
-def test_hook_fails_on_the_finding_then_passes_once_fixed(tmp_path: Path) -> None:
+def _hook_repo(tmp_path: Path) -> Path:
+    """A git repository whose .pre-commit-config.yaml is the documented recipe, pointed at this checkout."""
     if not (ROOT / ".git").exists():
         pytest.skip("this checkout is not a git repository, so pre-commit cannot clone it")
     revision = _git("rev-parse", "HEAD", cwd=ROOT)
@@ -58,17 +59,36 @@ def test_hook_fails_on_the_finding_then_passes_once_fixed(tmp_path: Path) -> Non
     recipe = (ROOT / "docs" / "recipes" / "pre-commit-config.yaml").read_text()
     config = recipe.replace("https://github.com/cowlint/cowlint", str(ROOT)).replace("rev: v0.1.0", f"rev: {revision}")
     (repo / ".pre-commit-config.yaml").write_text(config)
+    return repo
+
+
+def _run_hooks(repo: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
+    return subprocess.run([_pre_commit(), "run", "--all-files", "--color", "never"], cwd=repo, capture_output=True, text=True, env=env, timeout=900)
+
+
+def test_hook_never_imports_stdlib_named_modules_of_the_repository(tmp_path: Path) -> None:
+    from .test_no_shadowing import markers, shadow_tree
+
+    repo = _hook_repo(tmp_path)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    shadow_tree(repo, marks)  # 20 modules to parse: the hook checks them in worker processes
+    _git("add", ".", cwd=repo)
+    result = _run_hooks(repo, tmp_path)
+    assert markers(marks) == []
+    assert result.returncode == 1 and result.stdout.count(": COW201 ") == 20, result.stdout + result.stderr
+    assert "worker processes failed" not in result.stdout
+
+
+def test_hook_fails_on_the_finding_then_passes_once_fixed(tmp_path: Path) -> None:
+    repo = _hook_repo(tmp_path)
     (repo / "index.py").write_text(FLAGGED)
     (repo / "notes.txt").write_text("not python\n")
     marker = tmp_path / "marker.txt"
     plant_traps(repo, marker)  # the hook reads these modules and must never import or run them
     _git("add", ".", cwd=repo)
-    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
-
-    def run() -> subprocess.CompletedProcess[str]:
-        return subprocess.run([_pre_commit(), "run", "--all-files", "--color", "never"], cwd=repo, capture_output=True, text=True, env=env, timeout=900)
-
-    failing = run()
+    failing = _run_hooks(repo, tmp_path)
     assert failing.returncode == 1, failing.stdout + failing.stderr
     assert "cowlint" in failing.stdout and "Failed" in failing.stdout
     assert "index.py:15:29: COW101 bound method self.nearest ships the whole Index instance (~195.3 MiB)" in failing.stdout
@@ -77,6 +97,6 @@ def test_hook_fails_on_the_finding_then_passes_once_fixed(tmp_path: Path) -> Non
     for trap in ("pkg/__init__.py", "pkg/__main__.py", "pkg/job.py", "conftest.py", "setup.py"):
         (repo / trap).unlink()
     _git("add", "-A", ".", cwd=repo)
-    passing = run()
+    passing = _run_hooks(repo, tmp_path)
     assert passing.returncode == 0, passing.stdout + passing.stderr
     assert "Passed" in passing.stdout
