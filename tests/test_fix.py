@@ -98,3 +98,22 @@ def test_unsafe_and_suppressed_findings_are_not_fixed(tmp_path: Path) -> None:
     result = run_cowlint("--isolated", "--fix", "--output-format", "json", str(path))
     assert path.read_text() == source
     assert '"autofix": null' in result.stdout
+
+
+def test_fix_applies_in_a_module_holding_a_150_deep_literal(tmp_path: Path) -> None:
+    # the transform recursed past Python's limit: "internal error while fixing", exit 2, no fix
+    nested = "[" * 150 + "]" * 150
+    source = (
+        "import json\nimport os\n\n"
+        f"SHAPES = {nested}\n\n\n"
+        "def run(path):\n    with open(path) as handle:\n        table = json.load(handle)\n"
+        "    for _ in range(3):\n        if os.fork() == 0:\n            print(len(table))\n            os._exit(0)\n"
+    )
+    target = tmp_path / "deep.py"
+    target.write_text(source)
+    assert _codes(target) == ["COW301"]
+    fixed = run_cowlint("--isolated", "--no-cache", "--fix", str(target))
+    assert "cowlint: fixed 1 finding in 1 file" in fixed.stderr and "internal error" not in fixed.stderr, fixed.stderr
+    text = target.read_text()
+    assert "gc.freeze()" in text and nested in text
+    assert "COW301" not in _codes(target)

@@ -154,3 +154,11 @@ def test_flake8_jobs_survive_bad_codecs_and_shadowing_modules(flake8: Path, tmp_
     found = _found(out.stdout)
     assert {(f"./job{i:02d}.py", 18, "COW201") for i in range(20)} <= found, out.stdout
     assert ("./codec.py", 1, "COW901") in found
+
+
+@pytest.mark.parametrize("name", ["mixed_entries", "entry_script_pins", "conftest_pins", "src_layout_script"])
+def test_flake8_sees_the_project_as_the_cli_does(flake8: Path, name: str) -> None:
+    project = FIXTURES / "projects" / name
+    out = subprocess.run([str(flake8), "--isolated", "--select", "COW", "-j2", "."], cwd=project, capture_output=True, text=True, timeout=300)
+    cli = run_cowlint("--no-cache", "--output-format", "concise", ".", cwd=project)
+    assert _found(out.stdout) == {(f"./{path}", line, code) for path, line, code in _found(cli.stdout)}, out.stdout + out.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import FIXTURES, ROOT
 from .test_never_executes import plant_traps
 
 FLAGGED = """\
@@ -62,9 +62,23 @@ def _hook_repo(tmp_path: Path) -> Path:
     return repo
 
 
-def _run_hooks(repo: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def _run_hooks(repo: Path, tmp_path: Path, *files: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
-    return subprocess.run([_pre_commit(), "run", "--all-files", "--color", "never"], cwd=repo, capture_output=True, text=True, env=env, timeout=900)
+    which = ["--files", *files] if files else ["--all-files"]
+    return subprocess.run([_pre_commit(), "run", *which, "--color", "never"], cwd=repo, capture_output=True, text=True, env=env, timeout=900)
+
+
+def test_hook_on_one_file_sees_the_start_method_its_entry_point_pins(tmp_path: Path) -> None:
+    repo = _hook_repo(tmp_path)
+    shutil.copytree(FIXTURES / "projects" / "entry_script_pins", repo, dirs_exist_ok=True)
+    _git("add", ".", cwd=repo)
+    pinned = _run_hooks(repo, tmp_path, "pipeline/prices.py")
+    assert pinned.returncode == 0 and "Passed" in pinned.stdout, pinned.stdout + pinned.stderr
+    train = repo / "train.py"
+    train.write_text(train.read_text().replace('    multiprocessing.set_start_method("fork")\n', ""))
+    _git("add", ".", cwd=repo)
+    unpinned = _run_hooks(repo, tmp_path, "pipeline/prices.py")
+    assert unpinned.returncode == 1 and "pipeline/prices.py:21:25: COW201" in unpinned.stdout, unpinned.stdout + unpinned.stderr
 
 
 def test_hook_never_imports_stdlib_named_modules_of_the_repository(tmp_path: Path) -> None:

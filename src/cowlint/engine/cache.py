@@ -17,7 +17,9 @@ import dataclasses
 import hashlib
 import json
 import os
+import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +44,8 @@ def configuration_key(config: Config, use_prefilter: bool) -> str:
     """A digest of everything that changes findings: the configuration (not where it was read
     from) and cowlint's own code (so an edited or reinstalled cowlint never reuses old results)."""
     fields = [(f.name, getattr(config, f.name)) for f in dataclasses.fields(config) if f.compare]
-    return hashlib.blake2b(repr((fields, use_prefilter, _code_stamp())).encode(), digest_size=12).hexdigest()
+    # the interpreter too: what its parser accepts (PEP 695 syntax...) changes the verdicts
+    return hashlib.blake2b(repr((fields, use_prefilter, _code_stamp(), sys.version_info[:2])).encode(), digest_size=12).hexdigest()
 
 
 def _code_stamp() -> list[tuple[str, int, int]]:
@@ -81,12 +84,17 @@ class Cache:
         entries = data.get("files") if isinstance(data, dict) else None
         return entries if isinstance(entries, dict) else {}
 
-    def get(self, path: str, key: str) -> FileResult | None:
-        """The cached result of ``path`` if its content digest is ``key`` (not parsed in this run)."""
+    def get(self, path: str, key: str, inherited: Callable[[], str]) -> FileResult | None:
+        """The cached result of ``path`` if its content digest is ``key`` (not parsed in this run).
+
+        A file that was checked (not ruled out by the prefilter) also depends on the start
+        method its project leaves in force: ``inherited()`` must give the stamp it had then."""
         from cowlint.engine.checker import FileResult
 
         entry = self.entries.get(path)
-        if not isinstance(entry, dict) or entry.get("digest") != key:
+        if not isinstance(entry, dict) or entry.get("digest") != key or "inherited" not in entry:
+            return None
+        if entry["inherited"] is not None and entry["inherited"] != inherited():
             return None
         try:
             findings = [Finding(**{name: item[name] for name in _FINDING_FIELDS}) for item in entry["findings"]]
@@ -94,12 +102,14 @@ class Cache:
         except (KeyError, TypeError):
             return None  # an entry of another shape: check the file again
 
-    def put(self, path: str, key: str, result: FileResult) -> None:
-        """Remember ``result`` unless it holds an internal error (those are retried)."""
+    def put(self, path: str, key: str, result: FileResult, inherited: str | None) -> None:
+        """Remember ``result`` unless it holds an internal error (those are retried); ``inherited``
+        is the stamp of the start method it was checked under (None: the prefilter ruled it out)."""
         if result.errors:
             return
         entry = {
             "digest": key,
+            "inherited": inherited,
             "findings": [dataclasses.asdict(finding) for finding in result.findings],
             "warnings": result.warnings,
         }

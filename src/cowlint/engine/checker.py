@@ -8,6 +8,7 @@ on with the others.
 from __future__ import annotations
 
 import ast
+import functools
 import gc
 import os
 import re
@@ -17,7 +18,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, TypeVar
@@ -33,7 +34,10 @@ from cowlint.engine.source import SourceText, UndecodableSource, decode_source
 from cowlint.rules import ENGINE_CODES, RULE_NAMES
 
 if TYPE_CHECKING:
+    import libcst as cst
+
     from cowlint.engine.fixes import InsertBefore
+    from cowlint.engine.project.index import InheritedStart, ProjectIndexes
     from cowlint.rules.base import Report, Rule
 
 # libcst and the rules are imported on the first file that needs a parse: a run
@@ -90,8 +94,9 @@ class _Plan:
     rules: tuple[type[Rule], ...]
     report_parse_errors: bool
     tiered: bool  # the syntax-tree prefilter applies too
+    inherited: InheritedStart | None = None  # the start method the project's entry points leave in force
 
-def _plan(data: bytes, path: str, config: Config, use_prefilter: bool) -> tuple[FileResult, _Plan | None]:
+def _plan(data: bytes, path: str, config: Config, use_prefilter: bool, inherited: InheritedStart | None = None) -> tuple[FileResult, _Plan | None]:
     """The file's own configuration and rules, or no plan when the prefilter rules the file out."""
     result = FileResult(path)
     try:
@@ -104,17 +109,31 @@ def _plan(data: bytes, path: str, config: Config, use_prefilter: bool) -> tuple[
         return result, None
     if not rules and not report_parse_errors:
         return result, None
-    return result, _Plan(config, rules, report_parse_errors, use_prefilter)
+    return result, _Plan(config, rules, report_parse_errors, use_prefilter, inherited)
 
 
-def check_bytes(data: bytes, path: str, config: Config, *, use_prefilter: bool = True, apply_noqa: bool = True) -> FileResult:
+def check_bytes(
+    data: bytes, path: str, config: Config, *, use_prefilter: bool = True, apply_noqa: bool = True, inherited: InheritedStart | None = None
+) -> FileResult:
     """Check one module given as bytes (decoded per PEP 263).
 
-    ``apply_noqa=False`` leaves ``# noqa`` comments to the caller (flake8 reads them itself).
+    ``apply_noqa=False`` leaves ``# noqa`` comments to the caller (flake8 reads them itself);
+    ``inherited`` is the start method the module's project leaves in force (see
+    :mod:`cowlint.engine.project`).
     """
-    result, plan = _plan(data, path, config, use_prefilter)
+    result, plan = _plan(data, path, config, use_prefilter, inherited)
     if plan is not None:
         _check_planned(data, plan, result, apply_noqa)
+    return result
+
+
+def check_in_project(data: bytes, path: str, config: Config, projects: ProjectIndexes, *, apply_noqa: bool = True) -> FileResult:
+    """Check the module at ``path`` (a file of some project, or none) given as bytes: like
+    :func:`check_bytes`, with the start method its project leaves in force. The project is
+    read only when the prefilter lets the file through."""
+    result, plan = _plan(data, path, config, use_prefilter=True)
+    if plan is not None:
+        _check_planned(data, replace(plan, inherited=projects.inherited_start(Path(path))), result, apply_noqa)
     return result
 
 
@@ -141,7 +160,8 @@ def _check_planned(data: bytes, plan: _Plan, result: FileResult, apply_noqa: boo
             result.findings.append(_engine_finding("COW901", path, line, 1, f"cannot decode the file: {error}", "save the file as UTF-8 or declare its encoding (PEP 263)"))
         return
     result.source = source
-    _check_text(source, list(plan.rules), config, result, report_parse_errors, apply_noqa, plan.tiered)
+    with _gc_paused():
+        _with_big_stack(lambda: _check_parsed(source, plan, result, apply_noqa))
 
 
 def _libcst() -> ModuleType:
@@ -242,14 +262,10 @@ def _with_big_stack(function: Callable[[], T]) -> T:
     failure: list[BaseException] = []
 
     def target() -> None:
-        limit = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(limit, CHECK_RECURSION_LIMIT))
         try:
             outcome.append(function())
         except BaseException as error:  # noqa: BLE001 - handed back to the caller
             failure.append(error)
-        finally:
-            sys.setrecursionlimit(limit)
 
     # the stack size is read when the thread starts, not when it is made
     previous = threading.stack_size(PARSE_STACK_BYTES)
@@ -265,6 +281,19 @@ def _with_big_stack(function: Callable[[], T]) -> T:
 
 
 @contextmanager
+def _deep_recursion() -> Iterator[None]:
+    """Room for libcst's Python-level recursion, inside the big-stack thread only. Not around
+    ``ast.parse``: its RecursionError at the normal limit is what keeps libcst's native parser
+    away from chains it would crash on."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, CHECK_RECURSION_LIMIT))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+@contextmanager
 def _gc_paused() -> Iterator[None]:
     """Parsing allocates millions of acyclic nodes: collecting during it only costs time."""
     enabled = gc.isenabled()
@@ -276,11 +305,6 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _check_text(source: SourceText, rules: list[type[Rule]], config: Config, result: FileResult, report_parse_errors: bool, apply_noqa: bool, tiered: bool) -> None:
-    with _gc_paused():
-        _with_big_stack(lambda: _check_parsed(source, rules, config, result, report_parse_errors, apply_noqa, tiered))
-
-
 @dataclass
 class _FixRequest:
     """Filled by a check that is asked for fixes: the parsed module and the safe fixes of its findings."""
@@ -289,45 +313,44 @@ class _FixRequest:
     fixes: list[InsertBefore] = field(default_factory=list)
 
 
-def _check_parsed(
-    source: SourceText,
-    rules: list[type[Rule]],
-    config: Config,
-    result: FileResult,
-    report_parse_errors: bool,
-    apply_noqa: bool,
-    tiered: bool,
-    request: _FixRequest | None = None,
-) -> None:
-    path = source.path
+def _check_parsed(source: SourceText, plan: _Plan, result: FileResult, apply_noqa: bool, request: _FixRequest | None = None) -> None:
+    path, report_parse_errors = source.path, plan.report_parse_errors and request is None
     try:
         tree = _python_verdict(source)
     except PythonRejects as rejected:
         if report_parse_errors:
             result.findings.append(_engine_finding("COW901", path, rejected.line, rejected.column, rejected.message, "fix the file; it was not checked"))
         return
-    if tiered and not ast_candidate(tree):
+    if plan.tiered and not ast_candidate(tree):
         return  # nothing any rule starts from: no libcst parse
     del tree
-    cst = _libcst()
-    from cowlint.engine.context import ModuleContext
-    from cowlint.engine.facts import collect_facts
-    from cowlint.engine.fixes import is_safe
-    from cowlint.engine.positions import locate
-
     try:
-        module = cst.parse_module(source.text)
+        module = _libcst().parse_module(source.text)
     except Exception as error:  # noqa: BLE001 - libcst raises ParserSyntaxError, RecursionError and others
         if report_parse_errors:
             line, column, message, fix = _libcst_failure(error)
             result.findings.append(_engine_finding("COW901", path, line, column, message, fix))
         return
     result.parsed = True
+    with _deep_recursion():
+        _analyse(module, source, plan, result, apply_noqa, request)
+
+
+def _analyse(module: cst.Module, source: SourceText, plan: _Plan, result: FileResult, apply_noqa: bool, request: _FixRequest | None) -> None:
+    from cowlint.engine.context import ModuleContext
+    from cowlint.engine.facts import collect_facts
+    from cowlint.engine.fixes import is_safe
+    from cowlint.engine.positions import locate
+    from cowlint.engine.values import StartMethod
+
+    path, report_parse_errors = source.path, plan.report_parse_errors and request is None
+    inherited = plan.inherited
+    start = StartMethod(inherited.method, inherited.how, inherited.conditional, inherited.note) if inherited is not None else None
     try:
         facts = collect_facts(module)
-        context = ModuleContext(path, module, facts, config)
+        context = ModuleContext(path, module, facts, plan.config, start)
         reports: list[tuple[type[Rule], Report]] = []
-        for rule in rules:
+        for rule in plan.rules:
             reports.extend((rule, report) for report in rule().check(context))
         spans = locate(module, [report.node for _, report in reports])
     except RecursionError:
@@ -376,11 +399,11 @@ def _check_parsed(
     result.findings.sort(key=Finding.sort_key)
 
 
-def fix_bytes(data: bytes, path: str, config: Config) -> tuple[bytes, int] | None:
+def fix_bytes(data: bytes, path: str, config: Config, inherited: InheritedStart | None = None) -> tuple[bytes, int] | None:
     """The file with the safe fixes of its findings applied, and how many; None when none apply."""
     from cowlint.engine.fixes import apply_fixes
 
-    result, plan = _plan(data, path, config, use_prefilter=True)
+    result, plan = _plan(data, path, config, use_prefilter=True, inherited=inherited)
     if plan is None:
         return None
     try:
@@ -388,11 +411,18 @@ def fix_bytes(data: bytes, path: str, config: Config) -> tuple[bytes, int] | Non
     except UndecodableSource:
         return None
     request = _FixRequest()
+
+    def fixed_code() -> str | None:
+        _check_parsed(source, plan, result, True, request)
+        if not request.fixes:
+            return None
+        with _deep_recursion():  # the transform and code generation recurse as the analysis does
+            return apply_fixes(request.module, request.fixes).code  # type: ignore[arg-type]
+
     with _gc_paused():
-        _with_big_stack(lambda: _check_parsed(source, list(plan.rules), plan.config, result, False, True, plan.tiered, request))
-    if not request.fixes:
+        code = _with_big_stack(fixed_code)
+    if code is None:
         return None
-    code = apply_fixes(request.module, request.fixes).code  # type: ignore[arg-type]
     if source.text.endswith(("\n", "\r")) and not code.endswith(("\n", "\r")):
         code += "\r\n" if source.text.endswith("\r\n") else source.text[-1]  # libcst drops a final lone "\r"
     return code.encode(source.encoding), len(request.fixes)
@@ -427,12 +457,12 @@ def _read(item: FileToCheck, config: Config) -> bytes | FileResult:
         return result
 
 
-def check_file(item: FileToCheck, config: Config, *, use_prefilter: bool = True) -> FileResult:
+def check_file(item: FileToCheck, config: Config, *, use_prefilter: bool = True, inherited: InheritedStart | None = None) -> FileResult:
     """Read and check one discovered file."""
     data = _read(item, config)
     if isinstance(data, FileResult):
         return data
-    return check_bytes(data, item.display, config, use_prefilter=use_prefilter)
+    return check_bytes(data, item.display, config, use_prefilter=use_prefilter, inherited=inherited)
 
 
 def check_paths(
@@ -445,9 +475,19 @@ def check_paths(
     With a ``cache``, files whose content it knows are not checked again.
     """
     from cowlint.engine.parallel import PARALLEL_MIN_FILES, pool_workers
+    from cowlint.engine.project.index import ProjectIndexes
 
     config = config or Config()
     outcome = CheckResult()
+    projects = ProjectIndexes(config)
+    inherited: dict[str, InheritedStart | None] = {}
+
+    def inherited_stamp(item: FileToCheck) -> str:
+        if item.display not in inherited:
+            inherited[item.display] = projects.inherited_start(item.path)
+        found = inherited[item.display]
+        return found.stamp() if found is not None else ""
+
     # files that need a parse; their bytes and plan are kept only while the
     # count stays below what would go to a pool (workers re-read their files)
     candidates: list[tuple[FileToCheck, bytes | None, FileResult, _Plan, str]] = []
@@ -465,7 +505,7 @@ def check_paths(
             continue
         key = content_digest(data) if cache is not None else ""
         if cache is not None:
-            hit = cache.get(item.display, key)
+            hit = cache.get(item.display, key, functools.partial(inherited_stamp, item))
             if hit is not None:
                 if hit.findings:
                     hit.source = _decoded(data, item.display)
@@ -476,8 +516,10 @@ def check_paths(
         if plan is None:
             _merge(outcome, result)
             if cache is not None:
-                cache.put(item.display, key, result)
+                cache.put(item.display, key, result, None)
         else:
+            inherited_stamp(item)
+            plan = replace(plan, inherited=inherited[item.display])
             candidates.append((item, data if len(candidates) < PARALLEL_MIN_FILES else None, result, plan, key))
             sizes[item.display] = len(data)
     workers = pool_workers(len(candidates), jobs)
@@ -490,7 +532,7 @@ def check_paths(
     for (item, _, _, _, key), result in zip(candidates, results, strict=True):
         _merge(outcome, result)
         if cache is not None:
-            cache.put(item.display, key, result)
+            cache.put(item.display, key, result, inherited_stamp(item))
     if cache is not None:
         cache.save()
     outcome.findings.sort(key=Finding.sort_key)
@@ -508,7 +550,7 @@ def _pooled_or_serial(
 
     done = 0
     try:
-        for result in check_in_pool([item for item, *_ in candidates], config, use_prefilter=use_prefilter, workers=workers):
+        for result in check_in_pool([(item, plan.inherited) for item, _, _, plan, _ in candidates], config, use_prefilter=use_prefilter, workers=workers):
             done += 1
             yield result
         return
@@ -521,7 +563,7 @@ def _pooled_or_serial(
 
 def _check_candidate(item: FileToCheck, kept: bytes | None, result: FileResult, plan: _Plan, config: Config, use_prefilter: bool) -> FileResult:
     if kept is None:  # many files but one job: read again rather than hold them all
-        return check_file(item, config, use_prefilter=use_prefilter)
+        return check_file(item, config, use_prefilter=use_prefilter, inherited=plan.inherited)
     _check_planned(kept, plan, result, apply_noqa=True)
     return result
 
@@ -536,12 +578,15 @@ def _decoded(data: bytes, path: str) -> SourceText | None:
 
 def fix_files(findings: list[Finding], config: Config) -> tuple[int, int, list[str]]:
     """Apply the safe fixes of ``findings`` to their files: (findings fixed, files changed, errors)."""
+    from cowlint.engine.project.index import ProjectIndexes
+
     fixed = changed = 0
     errors = []
+    projects = ProjectIndexes(config)
     for path in sorted({finding.path for finding in findings if finding.autofix}):
         try:
             data = Path(path).read_bytes()
-            outcome = fix_bytes(data, path, config)
+            outcome = fix_bytes(data, path, config, projects.inherited_start(Path(path)))
             if outcome is None:
                 continue
             Path(path).write_bytes(outcome[0])

@@ -22,17 +22,18 @@ from cowlint.engine.workers import Callee, callee, worker_functions
 class ModuleContext:
     """One module under check. Rules read its properties; each is computed on first use."""
 
-    def __init__(self, path: str, module: cst.Module, facts: ModuleFacts, config: Config) -> None:
+    def __init__(self, path: str, module: cst.Module, facts: ModuleFacts, config: Config, inherited: StartMethod | None = None) -> None:
         self.path = path
         self.module = module
         self.facts = facts
         self.config = config
+        self.inherited = inherited  # the start method the project's entry points leave in force
         self._workers: dict[int, list[tuple[Payload, Callee]]] = {}
 
     @cached_property
     def resolver(self) -> Resolver:
         """Evaluates expressions of this module to abstract values."""
-        return Resolver(self.facts, self.config.large_threshold)
+        return Resolver(self.facts, self.config.large_threshold, self.inherited)
 
     @cached_property
     def dispatch_sites(self) -> list[DispatchSite]:

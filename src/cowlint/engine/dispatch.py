@@ -14,7 +14,7 @@ import libcst as cst
 
 from cowlint.engine import apis
 from cowlint.engine.facts import CallSite, ModuleFacts, Scope, dotted_name
-from cowlint.engine.values import DEFAULT_START, PoolValue, Resolver, StartMethod, Unknown, argument
+from cowlint.engine.values import PoolValue, Resolver, StartMethod, Unknown, argument
 
 # how often a payload is pickled
 EVERY_TASK = "every task"
@@ -197,7 +197,7 @@ def _classify(call_site: CallSite, resolver: Resolver) -> DispatchSite | None:
             if name is None or not apis.looks_like_pool_name(name):
                 return None
             kind = "executor" if (method == "submit" or "executor" in name.lower()) else "pool"
-            receiver = PoolValue(kind, f"{name} (unknown origin)", DEFAULT_START, "medium")
+            receiver = PoolValue(kind, f"{name} (unknown origin)", resolver.project_default, "medium")
         else:
             return None
         payloads = _method_payloads(receiver.kind, method, call, in_loop)

@@ -23,6 +23,7 @@ from cowlint.engine.discovery import FileToCheck
 
 if TYPE_CHECKING:
     from cowlint.engine.checker import FileResult
+    from cowlint.engine.project.index import InheritedStart
 
 # Below this many files to parse, starting workers costs more than it saves
 # (a worker imports libcst in ~0.3 s; a typical file parses in ~0.1 s).
@@ -38,13 +39,13 @@ def _init_worker(config: Config, use_prefilter: bool) -> None:
     _worker_config, _worker_prefilter = config, use_prefilter
 
 
-def _check_chunk(items: list[FileToCheck]) -> list[FileResult]:
+def _check_chunk(items: list[tuple[FileToCheck, InheritedStart | None]]) -> list[FileResult]:
     from cowlint.engine.checker import check_file
 
     assert _worker_config is not None
     results = []
-    for item in items:
-        result = check_file(item, _worker_config, use_prefilter=_worker_prefilter)
+    for item, inherited in items:
+        result = check_file(item, _worker_config, use_prefilter=_worker_prefilter, inherited=inherited)
         if not result.findings:
             result.source = None  # only reports need the text: do not send it back
         results.append(result)
@@ -96,8 +97,9 @@ def pool_workers(files: int, jobs: int) -> int:
     return workers if workers >= 2 and files >= PARALLEL_MIN_FILES else 0
 
 
-def check_in_pool(items: list[FileToCheck], config: Config, *, use_prefilter: bool, workers: int) -> Iterator[FileResult]:
-    """Check ``items`` in ``workers`` processes, in chunks, results in input order."""
+def check_in_pool(items: list[tuple[FileToCheck, InheritedStart | None]], config: Config, *, use_prefilter: bool, workers: int) -> Iterator[FileResult]:
+    """Check ``items`` (each with the start method its project leaves in force) in ``workers``
+    processes, in chunks, results in input order."""
     chunks = [items[start : start + CHUNK_FILES] for start in range(0, len(items), CHUNK_FILES)]
     context = _context()
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(config, use_prefilter)) as executor:

@@ -72,7 +72,8 @@ class StartVerdict:
         if self.start.method is not None and not self.start.conditional:
             return f"{self.start.method} ({self.start.how}): every platform"
         methods = "/".join(dict.fromkeys(t.default for t in self.other))
-        return f"{methods}: {', '.join(t.label for t in self.other)}"
+        note = f" ({self.start.note})" if self.start.note else ""
+        return f"{methods}: {', '.join(t.label for t in self.other)}{note}"
 
     def defaults_text(self) -> str:
         """The default start methods where they are not fork: ``spawn on macOS and Windows, forkserver on Linux with Python >= 3.14``."""

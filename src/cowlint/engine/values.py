@@ -65,6 +65,7 @@ class StartMethod:
     method: str | None
     how: str
     conditional: bool = False  # chosen under an if (``if sys.platform != "win32": set_start_method("fork")``)
+    note: str = ""  # why an entry point of the project leaves it unpinned while others pin it
 
     @property
     def pinned_fork(self) -> bool:
@@ -174,9 +175,11 @@ def const_size(value: object) -> int:
 class Resolver:
     """Evaluates expressions of one module to abstract values, memoised."""
 
-    def __init__(self, facts: ModuleFacts, large_threshold: int) -> None:
+    def __init__(self, facts: ModuleFacts, large_threshold: int, inherited: StartMethod | None = None) -> None:
         self.facts = facts
         self.large_threshold = large_threshold
+        # what the project's entry points leave in force when the module pins nothing itself
+        self.project_default = inherited or DEFAULT_START
         self._memo: dict[tuple[int, int, int], Value] = {}
         self._active: set[tuple[int, int, int]] = set()
         self._cutoffs = 0
@@ -272,7 +275,7 @@ class Resolver:
             return UNKNOWN
         kind = apis.constructor_kind(qualname)
         if kind is not None:
-            return PoolValue(kind, qualname, DEFAULT_START, "high")
+            return PoolValue(kind, qualname, self.project_default, "high")
         if qualname in apis.BULK_TYPES:
             return Data(None, True, f"parameter {binding.name}: {apis.short(qualname)}", "medium")
         return UNKNOWN
@@ -724,7 +727,7 @@ class Resolver:
                 elsewhere = method
             elif self._runs_after(frame, setter, site.order, at):
                 elsewhere = method
-        return same_frame or elsewhere or DEFAULT_START
+        return same_frame or elsewhere or self.project_default
 
     def _runs_after(self, frame: Scope, setter: Scope, after: int, at: int) -> bool:
         """Whether code of ``frame`` runs after position ``after`` of ``setter``: ``setter`` calls

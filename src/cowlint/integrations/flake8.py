@@ -20,13 +20,25 @@ from typing import Any, ClassVar
 
 from cowlint import __version__
 from cowlint.config import Config, ConfigError, parse_platforms, parse_python, parse_size, project_config
-from cowlint.engine.checker import check_bytes
+from cowlint.engine.checker import check_bytes, check_in_project
+from cowlint.engine.project.index import ProjectIndexes
 
 
 @lru_cache(maxsize=256)
 def _project_config(directory: str) -> Config:
     """``[tool.cowlint]`` for files in ``directory`` (read once per folder)."""
     return project_config(Path(directory))
+
+
+_projects: ProjectIndexes | None = None
+
+
+def _project_indexes(config: Config) -> ProjectIndexes:
+    """The projects flake8 meets in this process, each read once (flake8 -jN: once per job)."""
+    global _projects
+    if _projects is None:
+        _projects = ProjectIndexes(config)
+    return _projects
 
 
 class Checker:
@@ -97,7 +109,11 @@ class Checker:
     def run(self) -> Iterator[tuple[int, int, str, type[Checker]]]:
         """Yield ``(line, column, "COWnnn message", type)``; flake8 shows the column plus one."""
         data = "".join(self.lines).encode("utf-8", "surrogatepass")
-        result = check_bytes(data, self.filename, self.config(), apply_noqa=False)
+        config = self.config()
+        if self.filename in ("-", "stdin"):
+            result = check_bytes(data, self.filename, config, apply_noqa=False)
+        else:
+            result = check_in_project(data, self.filename, config, _project_indexes(config), apply_noqa=False)
         self.parsed = result.parsed
         for finding in result.findings:
             yield finding.line, finding.column - 1, f"{finding.code} {finding.one_line()}", type(self)

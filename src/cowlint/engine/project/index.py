@@ -1,0 +1,252 @@
+"""The project's modules linked: the import graph, its entry points and the start methods they pin.
+
+A module that does not choose its start method runs under whatever the process
+that imported it chose before: ``set_start_method("fork")`` in the entry
+script, in a ``conftest.py`` for the tests below it, in a package
+``__init__.py`` at import time, or in a helper the entry point calls. The
+entry points are the scripts (a main guard, ``__main__.py``, a module named by
+``[project.scripts]``) and the test modules. A module that only entry points
+pinning the same method run is pinned by them; a module that some run pinned
+and others not is not pinned, and the finding names the entry point that does
+not pin. A module no entry point of the project reaches keeps its own verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cowlint.config import Config
+from cowlint.engine.project.layout import Layout, find_root
+from cowlint.engine.project.summary import IMPORT_TIME, PIN_NEEDLE, UNDER_MAIN_GUARD, ModuleSummary, Pin, summarize
+
+
+@dataclass(frozen=True)
+class InheritedStart:
+    """The start method the rest of the project leaves in force for one module.
+
+    ``method`` None with a ``note``: some entry points pin a method and others do
+    not; the note names one that does not."""
+
+    method: str | None
+    how: str
+    conditional: bool = False
+    note: str = ""
+
+    def stamp(self) -> str:
+        """A key for the result cache: findings depend on this as on the file's own bytes."""
+        return f"{self.method}|{self.how}|{self.conditional}|{self.note}"
+
+
+@dataclass(frozen=True)
+class _EntryPin:
+    pin: Pin
+    where: Path  # the file holding the set_start_method call
+
+
+class ProjectIndex:
+    """The summaries of every file of one project, linked; built once per run."""
+
+    def __init__(self, layout: Layout, summaries: dict[Path, ModuleSummary]) -> None:
+        self.layout = layout
+        self.summaries = summaries
+        self.module_of = {path: named for path in summaries if (named := layout.module_name(path)) is not None}
+        self.by_name = {name: path for path, (name, _) in sorted(self.module_of.items(), key=lambda item: -len(item[0].parts))}
+        self._importers: dict[Path, list[Path]] | None = None
+        self._importers_of: dict[Path, frozenset[Path]] = {}
+        self._entry_pins: dict[Path, _EntryPin | None] = {}
+        self.pinning = sorted(path for path, summary in summaries.items() if summary.pins)
+        self.entries = sorted(path for path, summary in summaries.items() if self._is_entry(path, summary))
+
+    @classmethod
+    def build(cls, root: Path, config: Config) -> ProjectIndex:
+        """Read and summarise every Python file of the project at ``root`` (never executing any).
+
+        When no file mentions ``set_start_method`` there is nothing to link, and the
+        files are only searched for that word."""
+        from cowlint.engine.checker import read_file
+        from cowlint.engine.discovery import FileToCheck, discover
+
+        texts: dict[Path, bytes] = {}
+        for item in discover([str(root)], config):
+            if not isinstance(item, FileToCheck):
+                continue
+            try:
+                data = read_file(item.path)
+            except OSError:
+                continue
+            if len(data) <= config.max_file_size:
+                texts[Path(item.path)] = data
+        if not any(PIN_NEEDLE in data for data in texts.values()):
+            return cls(Layout(root, (), ()), {})
+        return cls(Layout.of(root), {path: summarize(data) for path, data in texts.items()})
+
+    # ---------------------------------------------------------------- the graph
+
+    def _is_entry(self, path: Path, summary: ModuleSummary) -> bool:
+        if summary.main_guard or path.name == "__main__.py" or _is_test(path):
+            return True
+        named = self.module_of.get(path)
+        return named is not None and named[0] in self.layout.scripts
+
+    def imports_of(self, path: Path) -> set[Path]:
+        """The project files importing ``path``'s module runs: each module named and every package above it."""
+        summary = self.summaries[path]
+        named = self.module_of.get(path)
+        found: set[Path] = set()
+        for spec in summary.imports:
+            if spec.level:
+                if named is None:
+                    continue
+                parts = named[0].split(".") if named[1] else named[0].split(".")[:-1]
+                if spec.level - 1 > len(parts):
+                    continue
+                base = parts[: len(parts) - (spec.level - 1)]
+                full = ".".join([*base, spec.module] if spec.module else base)
+            else:
+                full = spec.module
+            for name in (full, *(f"{full}.{item}" if full else item for item in spec.names)):
+                if name:
+                    self._add_module(name, path, found, local=spec.level == 0)
+        found.discard(path)
+        return found
+
+    def _add_module(self, name: str, importer: Path, found: set[Path], *, local: bool) -> None:
+        parts = name.split(".")
+        for end in range(1, len(parts) + 1):
+            target = self.by_name.get(".".join(parts[:end]))
+            if target is not None:
+                found.add(target)
+        if local:  # a script's own folder comes first on sys.path
+            relative = Path(*parts)
+            for candidate in (importer.parent / relative.with_suffix(".py"), importer.parent / relative / "__init__.py"):
+                if candidate in self.summaries:
+                    found.add(candidate)
+
+    def importers_of(self, path: Path) -> frozenset[Path]:
+        """Every project file that runs ``path`` by importing it, directly or through others."""
+        cached = self._importers_of.get(path)
+        if cached is not None:
+            return cached
+        if self._importers is None:
+            self._importers = {}
+            for source in self.summaries:
+                for target in self.imports_of(source):
+                    self._importers.setdefault(target, []).append(source)
+        seen: set[Path] = set()
+        pending = [path]
+        while pending:
+            for importer in self._importers.get(pending.pop(), ()):
+                if importer not in seen:
+                    seen.add(importer)
+                    pending.append(importer)
+        seen.discard(path)
+        result = frozenset(seen)
+        self._importers_of[path] = result
+        return result
+
+    # ---------------------------------------------------------------- start methods
+
+    def entry_pin(self, entry: Path) -> _EntryPin | None:
+        """The start method running ``entry`` pins (its own call, a conftest's, or one in a module
+        it imports that runs at import time or in a function it calls); None when it pins none
+        or pins several."""
+        if entry in self._entry_pins:
+            return self._entry_pins[entry]
+        summary = self.summaries[entry]
+        found = [_EntryPin(pin, entry) for pin in summary.pins if _test_or_runs(entry, pin, summary.called)]
+        called = set(summary.called)
+        if _is_test(entry):
+            for conftest in self._conftests_above(entry):
+                found.extend(_EntryPin(pin, conftest) for pin in self.summaries[conftest].pins)
+                called |= self.summaries[conftest].called
+        for module in self.pinning:
+            if module != entry and entry in self.importers_of(module):
+                found.extend(_EntryPin(pin, module) for pin in self.summaries[module].pins if pin.when == IMPORT_TIME or pin.when in called)
+        methods = {item.pin.method for item in found}
+        chosen = found[0] if len(methods) == 1 else None
+        if chosen is not None and chosen.pin.conditional:  # an unconditional pin of the same method wins
+            chosen = next((item for item in found if not item.pin.conditional), chosen)
+        self._entry_pins[entry] = chosen
+        return chosen
+
+    def _conftests_above(self, path: Path) -> Iterable[Path]:
+        for folder in path.parents:
+            conftest = folder / "conftest.py"
+            if conftest in self.summaries:
+                yield conftest
+            if folder == self.layout.root:
+                return
+
+    def inherited_start(self, path: Path) -> InheritedStart | None:
+        """The start method the project leaves in force for ``path``, or None (its own verdict stands)."""
+        if not self.pinning or path not in self.summaries:
+            return None
+        named = self.module_of.get(path)
+        if named is not None:
+            parts = named[0].split(".")
+            for end in range(len(parts) - (0 if named[1] else 1), 0, -1):
+                package = self.by_name.get(".".join(parts[:end]))
+                if package is None or package == path:
+                    continue
+                pin = next((pin for pin in self.summaries[package].pins if pin.when == IMPORT_TIME), None)
+                if pin is not None:
+                    return InheritedStart(pin.method, f'set_start_method("{pin.method}") in {self.shown(package)}, run whenever its package is imported', pin.conditional)
+        importers = self.importers_of(path)
+        reaching = [entry for entry in self.entries if entry == path or entry in importers]
+        pins = {entry: self.entry_pin(entry) for entry in reaching}
+        pinned = [(entry, pin) for entry, pin in pins.items() if pin is not None]
+        if not pinned:
+            return None
+        unpinned = [entry for entry, pin in pins.items() if pin is None]
+        first_entry, first = pinned[0]
+        method = first.pin.method
+        set_call = f'set_start_method("{method}")'
+        if unpinned or any(pin.pin.method != method for _, pin in pinned):
+            other = unpinned[0] if unpinned else next(entry for entry, pin in pinned if pin.pin.method != method)
+            return InheritedStart(None, "the platform default start method", note=f"{self.shown(other)} runs this module without the {set_call} that {self.shown(first_entry)} runs")
+        where = self.shown(first.where)
+        how = f"{set_call} in {where}" if first.where == first_entry else f"{set_call} in {where}, run by {self.shown(first_entry)}"
+        if len(pinned) > 1:
+            how += f" (every one of the {len(pinned)} entry points that run this module pins it)"
+        return InheritedStart(method, how, any(pin.pin.conditional for _, pin in pinned))
+
+    def shown(self, path: Path) -> str:
+        """``path`` relative to the project root, as a report shows it."""
+        try:
+            return path.relative_to(self.layout.root).as_posix()
+        except ValueError:
+            return str(path)
+
+
+def _is_test(path: Path) -> bool:
+    return path.name.startswith("test_") or path.name.endswith("_test.py")
+
+
+def _test_or_runs(entry: Path, pin: Pin, called: frozenset[str]) -> bool:
+    """Whether an entry point's own pin runs when it runs: at import, under its main guard, in a
+    function it calls, or anywhere in a test module (pytest calls its functions)."""
+    return pin.when in (IMPORT_TIME, UNDER_MAIN_GUARD) or pin.when in called or _is_test(entry)
+
+
+class ProjectIndexes:
+    """The index of each project a run meets, built on first use (one per root)."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._by_root: dict[Path, ProjectIndex | None] = {}
+
+    def inherited_start(self, path: Path) -> InheritedStart | None:
+        """The start method ``path``'s project leaves in force for it (None outside any project)."""
+        try:
+            resolved = path.resolve()
+        except OSError:
+            return None
+        root = find_root(resolved.parent)
+        if root is None:
+            return None
+        if root not in self._by_root:
+            self._by_root[root] = ProjectIndex.build(root, self.config)
+        index = self._by_root[root]
+        return index.inherited_start(resolved) if index is not None else None

@@ -1,0 +1,102 @@
+"""Where a project starts and how its files are named as modules.
+
+The root is the nearest folder at or above a file holding ``pyproject.toml``,
+``setup.cfg``, ``setup.py`` or a ``.git`` folder. Modules are named from the
+import roots: the root itself, ``src/`` when the project has one, and the
+folders ``[tool.setuptools]`` names (``package-dir``, ``packages.find.where``).
+A file outside every import root has no module name; namespace packages
+(folders without ``__init__.py``) name their modules like regular ones.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
+ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
+
+
+@lru_cache(maxsize=4096)
+def find_root(directory: Path) -> Path | None:
+    """The project root for files in ``directory`` (resolved), or None outside any project."""
+    for folder in (directory, *directory.parents):
+        for marker in ROOT_MARKERS:
+            try:
+                if (folder / marker).exists():
+                    return folder
+            except OSError:
+                continue
+    return None
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A project's root, its import roots (deepest first) and its console scripts."""
+
+    root: Path
+    import_roots: tuple[Path, ...]
+    scripts: tuple[str, ...]  # modules named by [project.scripts] / [project.gui-scripts]
+
+    @classmethod
+    def of(cls, root: Path) -> Layout:
+        """The layout of the project at ``root``, read from its ``pyproject.toml`` if it has one."""
+        data = _pyproject(root)
+        roots = {root}
+        if (root / "src").is_dir():
+            roots.add(root / "src")
+        setuptools = _table(_table(data, "tool"), "setuptools")
+        package_dir = setuptools.get("package-dir")
+        if isinstance(package_dir, dict):
+            roots.update(root / value for value in package_dir.values() if isinstance(value, str) and value)
+        packages = setuptools.get("packages")
+        find = packages.get("find") if isinstance(packages, dict) else None
+        where = find.get("where") if isinstance(find, dict) else None
+        if isinstance(where, list):
+            roots.update(root / value for value in where if isinstance(value, str))
+        scripts: list[str] = []
+        project = _table(data, "project")
+        for table in ("scripts", "gui-scripts"):
+            entries = project.get(table)
+            if isinstance(entries, dict):
+                scripts.extend(value.split(":", 1)[0].strip() for value in entries.values() if isinstance(value, str))
+        ordered = tuple(sorted((path for path in roots if path.is_dir()), key=lambda path: -len(path.parts)))
+        return cls(root, ordered, tuple(scripts))
+
+    def module_name(self, path: Path) -> tuple[str, bool] | None:
+        """``(dotted name, is a package)`` of the file at ``path`` (resolved), or None."""
+        for base in self.import_roots:
+            try:
+                parts = path.relative_to(base).parts
+            except ValueError:
+                continue
+            if not parts or not all(part.isidentifier() for part in parts[:-1]):
+                continue
+            stem = parts[-1].rsplit(".", 1)[0]
+            if stem == "__init__":
+                return (".".join(parts[:-1]), True) if len(parts) > 1 else None
+            if not stem.isidentifier():
+                return None
+            return ".".join((*parts[:-1], stem)), False
+        return None
+
+
+def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _pyproject(root: Path) -> dict[str, Any]:
+    try:
+        with open(root / "pyproject.toml", "rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -1,0 +1,152 @@
+"""One file of a project, as plain data other modules can use.
+
+A summary holds the file's imports as written, the ``set_start_method``
+calls it makes and when they run (at import time, under the main guard, or in
+a named function), whether it is a script, and the names it calls. Imports are
+read from the text with a pattern, not a parse: reading every file of a big
+project must cost next to nothing. The pattern may also match an ``import``
+inside a string, which only adds an edge to the graph: an extra edge can make
+a module look reached by one more entry point, and so keep a finding, never
+hide one. Pins are read from CPython's syntax tree, and only in files whose
+text mentions ``set_start_method``.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+PIN_NEEDLE = b"set_start_method"
+IMPORT_TIME = "<import>"
+UNDER_MAIN_GUARD = "<main guard>"
+_IMPORT = re.compile(
+    rb"^[ \t]*(?:from[ \t]+(?P<module>\.*[\w.]*)[ \t]+import[ \t]+(?P<names>\([^)]*\)|[^\n#;]*)|import[ \t]+(?P<plain>[^\n#;]+))",
+    re.MULTILINE,
+)
+_MAIN_GUARD = re.compile(rb"""^if[ \t]+(?:__name__[ \t]*==[ \t]*['"]__main__['"]|['"]__main__['"][ \t]*==[ \t]*__name__)""", re.MULTILINE)
+_CALLED = re.compile(rb"\b([A-Za-z_]\w*)[ \t]*\(")
+
+
+@dataclass(frozen=True)
+class Import:
+    """``from <level dots><module> import <names>`` or ``import <module>`` (names empty)."""
+
+    level: int
+    module: str
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Pin:
+    """A ``set_start_method("<method>")`` call: its line, and when it runs."""
+
+    method: str
+    line: int
+    when: str  # IMPORT_TIME (the module body), UNDER_MAIN_GUARD or the enclosing module-level function's name
+    conditional: bool  # under an if, a loop or an except: it may not run
+
+
+@dataclass(frozen=True)
+class ModuleSummary:
+    """What other modules can know of one file."""
+
+    imports: tuple[Import, ...]
+    pins: tuple[Pin, ...]
+    main_guard: bool
+    called: frozenset[str]  # names followed by "(" anywhere in the file
+
+
+def summarize(data: bytes) -> ModuleSummary:
+    """The summary of a file's bytes (never raises: unparsable code simply pins nothing)."""
+    text = data.replace(b"\\\r\n", b" ").replace(b"\\\n", b" ")
+    imports = []
+    for match in _IMPORT.finditer(text):
+        if match.group("plain") is not None:
+            for part in _split_names(match.group("plain")):
+                imports.append(Import(0, part, ()))
+            continue
+        module = match.group("module").decode("ascii", "replace")
+        level = len(module) - len(module.lstrip("."))
+        imports.append(Import(level, module[level:], tuple(_split_names(match.group("names").strip(b"()")))))
+    pins = _pins(data) if PIN_NEEDLE in data else ()
+    called = frozenset(name.decode("ascii", "replace") for name in _CALLED.findall(text))
+    return ModuleSummary(tuple(imports), pins, bool(_MAIN_GUARD.search(text)), called)
+
+
+def _split_names(raw: bytes) -> list[str]:
+    """``a.b as c, d`` -> ``["a.b", "d"]``; anything that is not a dotted name is dropped."""
+    names = []
+    for item in raw.replace(b"\n", b" ").replace(b"\\", b" ").split(b","):
+        words = item.split()
+        if words:
+            name = words[0].decode("ascii", "replace")
+            if all(part.isidentifier() for part in name.split(".")):
+                names.append(name)
+    return names
+
+
+def _pins(data: bytes) -> tuple[Pin, ...]:
+    try:
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return ()
+    found: list[Pin] = []
+    _visit(tree.body, IMPORT_TIME, False, found)
+    return tuple(found)
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1 or not isinstance(test.ops[0], ast.Eq):
+        return False
+    sides = [test.left, test.comparators[0]]
+    return any(isinstance(side, ast.Name) and side.id == "__name__" for side in sides) and any(
+        isinstance(side, ast.Constant) and side.value == "__main__" for side in sides
+    )
+
+
+def _visit(body: list[ast.stmt], when: str, conditional: bool, found: list[Pin]) -> None:
+    for statement in body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            _visit(statement.body, statement.name if when in (IMPORT_TIME, UNDER_MAIN_GUARD) else when, False, found)
+        elif isinstance(statement, ast.ClassDef):
+            _visit(statement.body, when, conditional, found)
+        elif isinstance(statement, ast.If):
+            _calls(statement.test, when, conditional, found)
+            if when == IMPORT_TIME and _is_main_guard(statement.test):
+                _visit(statement.body, UNDER_MAIN_GUARD, conditional, found)
+            else:
+                _visit(statement.body, when, True, found)
+            _visit(statement.orelse, when, True, found)
+        elif isinstance(statement, ast.Try) or type(statement).__name__ == "TryStar":
+            _visit(statement.body, when, conditional, found)  # type: ignore[attr-defined]
+            for handler in statement.handlers:  # type: ignore[attr-defined]
+                _visit(handler.body, when, True, found)
+            _visit(statement.orelse, when, conditional, found)  # type: ignore[attr-defined]
+            _visit(statement.finalbody, when, conditional, found)  # type: ignore[attr-defined]
+        elif isinstance(statement, (ast.With, ast.AsyncWith)):
+            for item in statement.items:
+                _calls(item.context_expr, when, conditional, found)
+            _visit(statement.body, when, conditional, found)
+        elif isinstance(statement, (ast.For, ast.AsyncFor, ast.While)):
+            _calls(statement.iter if not isinstance(statement, ast.While) else statement.test, when, conditional, found)
+            _visit(statement.body, when, True, found)
+            _visit(statement.orelse, when, True, found)
+        elif type(statement).__name__ == "Match":
+            for case in statement.cases:  # type: ignore[attr-defined]
+                _visit(case.body, when, True, found)
+        else:
+            _calls(statement, when, conditional, found)
+
+
+def _calls(node: ast.AST, when: str, conditional: bool, found: list[Pin]) -> None:
+    for inner in ast.walk(node):
+        if not isinstance(inner, ast.Call):
+            continue
+        func = inner.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+        if name != "set_start_method":
+            continue
+        method = inner.args[0] if inner.args else next((keyword.value for keyword in inner.keywords if keyword.arg == "method"), None)
+        if isinstance(method, ast.Constant) and isinstance(method.value, str):
+            found.append(Pin(method.value, inner.lineno, when, conditional))

@@ -1,0 +1,129 @@
+"""cowlint reads a project, not only a file: start methods pinned by the project's entry points.
+
+Each folder of ``fixtures/projects/`` is a small project (its own
+``pyproject.toml``) annotated like the rule fixtures: the findings of a run
+over the whole project equal the annotations of all its files, and checking
+one file of it, through the CLI or the API, gives that file's share of them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cowlint import check_paths
+from cowlint.config import project_config
+from cowlint.engine.project.index import ProjectIndex
+from cowlint.engine.project.layout import Layout, find_root
+from cowlint.engine.project.summary import IMPORT_TIME, UNDER_MAIN_GUARD, Import, summarize
+
+from .conftest import FIXTURES, run_cowlint
+from .test_fixtures import marks_of
+
+PROJECTS = sorted(path for path in (FIXTURES / "projects").iterdir() if path.is_dir())
+
+
+def _annotated(project: Path) -> tuple[set[tuple[str, int, str]], set[tuple[str, int, str]]]:
+    expected, forbidden = set(), set()
+    for path in sorted(project.rglob("*.py")):
+        shown = path.relative_to(project).as_posix()
+        for mark in marks_of(path):
+            (expected if mark.kind in ("expect", "todo-ok") else forbidden).add((shown, mark.line, mark.code))
+    return expected, forbidden
+
+
+@pytest.mark.parametrize("project", PROJECTS, ids=lambda path: path.name)
+def test_a_project_reports_exactly_its_annotations(project: Path) -> None:
+    expected, forbidden = _annotated(project)
+    assert expected or forbidden, f"{project} has no annotations"
+    result = check_paths([str(project)], project_config(project))
+    reported = {(Path(f.path).relative_to(project).as_posix(), f.line, f.code) for f in result.findings}
+    assert reported == expected, [f.message for f in result.findings]
+    assert not reported & forbidden
+
+
+@pytest.mark.parametrize("project", PROJECTS, ids=lambda path: path.name)
+def test_one_file_checked_alone_inside_its_project_sees_the_project(project: Path) -> None:
+    expected, _ = _annotated(project)
+    for path in sorted(project.rglob("prices.py")):
+        shown = path.relative_to(project).as_posix()
+        result = run_cowlint("--no-cache", "--output-format", "json", shown, cwd=project)
+        assert result.returncode in (0, 1), result.stderr
+        reported = {(shown, item["line"], item["code"]) for item in json.loads(result.stdout)}
+        assert reported == {mark for mark in expected if mark[0] == shown}
+
+
+def test_messages_name_the_entry_points() -> None:
+    mixed = run_cowlint("--no-cache", "--output-format", "concise", ".", cwd=FIXTURES / "projects" / "mixed_entries")
+    assert 'breaks under spawn/forkserver: macOS, Windows, Linux with Python >= 3.14 (serve.py runs this module without the set_start_method("fork") that train.py runs)' in mixed.stdout
+    spawn = run_cowlint("--no-cache", "--output-format", "concise", ".", cwd=FIXTURES / "projects" / "entry_pins_spawn")
+    assert 'breaks under spawn (set_start_method("spawn") in main.py): every platform' in spawn.stdout
+
+
+def test_a_warm_run_sees_a_pin_removed_in_another_file(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURES / "projects" / "entry_script_pins", project)
+    first = run_cowlint("--output-format", "concise", ".", cwd=project)
+    assert first.returncode == 0 and first.stdout == "", first.stdout
+    train = project / "train.py"
+    train.write_text(train.read_text().replace('    multiprocessing.set_start_method("fork")\n', ""))
+    second = run_cowlint("--output-format", "concise", ".", cwd=project)
+    assert second.returncode == 1 and "pipeline/prices.py:21:25: COW201" in second.stdout
+    train.write_text(train.read_text().replace("if __name__", "multiprocessing.set_start_method('fork')\nif __name__"))
+    third = run_cowlint("--output-format", "concise", ".", cwd=project)
+    assert third.returncode == 0 and third.stdout == ""
+
+
+def test_a_module_outside_any_project_keeps_its_own_verdict(tmp_path: Path) -> None:
+    # no pyproject.toml, setup.cfg, setup.py or .git anywhere above: nothing to link
+    (tmp_path / "prices.py").write_text((FIXTURES / "projects" / "entry_script_pins" / "pipeline" / "prices.py").read_text())
+    (tmp_path / "train.py").write_text((FIXTURES / "projects" / "entry_script_pins" / "train.py").read_text().replace("pipeline.prices", "prices"))
+    if find_root(tmp_path.resolve()) is not None:
+        pytest.skip("the temporary folder is inside a project")
+    result = run_cowlint("--no-cache", "--output-format", "concise", ".", cwd=tmp_path)
+    assert "prices.py:21:25: COW201" in result.stdout
+
+
+def test_summaries_read_imports_pins_and_guards_without_running_anything() -> None:
+    summary = summarize(
+        b"import os, a.b as c\nfrom . import x\nfrom ..pkg.mod import (f,\n    g as h)\nimport multiprocessing as mp\n"
+        b"text = '''\nimport inside_a_string\n'''\n"
+        b"def main():\n    mp.set_start_method('fork')\n"
+        b"if __name__ == '__main__':\n    if os.name != 'nt':\n        mp.set_start_method('spawn', force=True)\n    main()\n"
+        b"try:\n    mp.set_start_method(method='forkserver')\nexcept RuntimeError:\n    pass\n"
+    )
+    assert summary.imports[:4] == (Import(0, "os", ()), Import(0, "a.b", ()), Import(1, "", ("x",)), Import(2, "pkg.mod", ("f", "g")))
+    assert Import(0, "inside_a_string", ()) in summary.imports  # an extra edge only keeps findings
+    assert [(pin.method, pin.when, pin.conditional) for pin in summary.pins] == [
+        ("fork", "main", False),
+        ("spawn", UNDER_MAIN_GUARD, True),
+        ("forkserver", IMPORT_TIME, False),
+    ]
+    assert summary.main_guard and "main" in summary.called
+    assert summarize(b"def broken(:\n    set_start_method('fork')\n").pins == ()
+
+
+def test_layout_names_modules_in_flat_and_src_layouts(tmp_path: Path) -> None:
+    (tmp_path / "src" / "shop").mkdir(parents=True)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "shop"\n[project.scripts]\nshop = "shop.cli:main"\n')
+    layout = Layout.of(tmp_path)
+    assert layout.scripts == ("shop.cli",)
+    assert layout.module_name(tmp_path / "src" / "shop" / "cli.py") == ("shop.cli", False)
+    assert layout.module_name(tmp_path / "src" / "shop" / "__init__.py") == ("shop", True)
+    assert layout.module_name(tmp_path / "tools" / "run.py") == ("tools.run", False)
+    assert layout.module_name(tmp_path / "my-scripts" / "run.py") is None
+
+
+def test_import_cycles_and_unreadable_files_end(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.cowlint]\n")
+    (tmp_path / "a.py").write_text("import b\nimport multiprocessing\nmultiprocessing.set_start_method('fork')\n")
+    (tmp_path / "b.py").write_text("import a\nimport c\n")
+    (tmp_path / "c.py").write_text("import b\n")
+    (tmp_path / "run.py").write_text("import c\nif __name__ == '__main__':\n    pass\n")
+    index = ProjectIndex.build(tmp_path.resolve(), project_config(tmp_path))
+    assert index.importers_of(tmp_path.resolve() / "a.py") == {tmp_path.resolve() / name for name in ("b.py", "c.py", "run.py")}
+    inherited = index.inherited_start(tmp_path.resolve() / "c.py")
+    assert inherited is not None and inherited.method == "fork" and "a.py, run by run.py" in inherited.how
