@@ -18,7 +18,7 @@ from cowlint import check_paths
 from cowlint.config import project_config
 from cowlint.engine.project.index import ProjectIndex
 from cowlint.engine.project.layout import Layout, find_root
-from cowlint.engine.project.summary import IMPORT_TIME, UNDER_MAIN_GUARD, Import, summarize
+from cowlint.engine.project.summary import IMPORT_TIME, UNDER_MAIN_GUARD, Import, called_names, summarize
 
 from .conftest import FIXTURES, run_cowlint
 from .test_fixtures import marks_of
@@ -102,8 +102,9 @@ def test_summaries_read_imports_pins_and_guards_without_running_anything() -> No
         ("spawn", UNDER_MAIN_GUARD, True),
         ("forkserver", IMPORT_TIME, False),
     ]
-    assert summary.main_guard and "main" in summary.called
+    assert summary.main_guard
     assert summarize(b"def broken(:\n    set_start_method('fork')\n").pins == ()
+    assert called_names(b"main()\nx = f (1)\n") == {"main", "f"}
 
 
 def test_layout_names_modules_in_flat_and_src_layouts(tmp_path: Path) -> None:

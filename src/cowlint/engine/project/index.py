@@ -19,7 +19,7 @@ from pathlib import Path
 
 from cowlint.config import Config
 from cowlint.engine.project.layout import Layout, find_root
-from cowlint.engine.project.summary import IMPORT_TIME, PIN_NEEDLE, UNDER_MAIN_GUARD, ModuleSummary, Pin, summarize
+from cowlint.engine.project.summary import IMPORT_TIME, PIN_NEEDLE, UNDER_MAIN_GUARD, ModuleSummary, Pin, called_names, summarize
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ class ProjectIndex:
         self._importers: dict[Path, list[Path]] | None = None
         self._importers_of: dict[Path, frozenset[Path]] = {}
         self._entry_pins: dict[Path, _EntryPin | None] = {}
+        self._called: dict[Path, frozenset[str]] = {}
         self.pinning = sorted(path for path, summary in summaries.items() if summary.pins)
         self.entries = sorted(path for path, summary in summaries.items() if self._is_entry(path, summary))
 
@@ -63,24 +64,11 @@ class ProjectIndex:
     def build(cls, root: Path, config: Config) -> ProjectIndex:
         """Read and summarise every Python file of the project at ``root`` (never executing any).
 
-        When no file mentions ``set_start_method`` there is nothing to link, and the
-        files are only searched for that word."""
-        from cowlint.engine.checker import read_file
-        from cowlint.engine.discovery import FileToCheck, discover
-
-        texts: dict[Path, bytes] = {}
-        for item in discover([str(root)], config):
-            if not isinstance(item, FileToCheck):
-                continue
-            try:
-                data = read_file(item.path)
-            except OSError:
-                continue
-            if len(data) <= config.max_file_size:
-                texts[Path(item.path)] = data
-        if not any(PIN_NEEDLE in data for data in texts.values()):
+        Files are read one at a time and only their summaries kept. Until one file mentions
+        ``set_start_method`` there is nothing to link, and nothing but that word is searched."""
+        if not any(PIN_NEEDLE in data for _, data in _project_files(root, config)):
             return cls(Layout(root, (), ()), {})
-        return cls(Layout.of(root), {path: summarize(data) for path, data in texts.items()})
+        return cls(Layout.of(root), {path: summarize(data) for path, data in _project_files(root, config)})
 
     # ---------------------------------------------------------------- the graph
 
@@ -155,21 +143,32 @@ class ProjectIndex:
         if entry in self._entry_pins:
             return self._entry_pins[entry]
         summary = self.summaries[entry]
-        found = [_EntryPin(pin, entry) for pin in summary.pins if _test_or_runs(entry, pin, summary.called)]
-        called = set(summary.called)
+        found = [_EntryPin(pin, entry) for pin in summary.pins if _test_or_runs(entry, pin, self.called_by(entry))]
+        callers = [entry]
         if _is_test(entry):
             for conftest in self._conftests_above(entry):
                 found.extend(_EntryPin(pin, conftest) for pin in self.summaries[conftest].pins)
-                called |= self.summaries[conftest].called
+                callers.append(conftest)
         for module in self.pinning:
             if module != entry and entry in self.importers_of(module):
-                found.extend(_EntryPin(pin, module) for pin in self.summaries[module].pins if pin.when == IMPORT_TIME or pin.when in called)
+                for pin in self.summaries[module].pins:
+                    if pin.when == IMPORT_TIME or (pin.when != UNDER_MAIN_GUARD and any(pin.when in self.called_by(caller) for caller in callers)):
+                        found.append(_EntryPin(pin, module))
         methods = {item.pin.method for item in found}
         chosen = found[0] if len(methods) == 1 else None
         if chosen is not None and chosen.pin.conditional:  # an unconditional pin of the same method wins
             chosen = next((item for item in found if not item.pin.conditional), chosen)
         self._entry_pins[entry] = chosen
         return chosen
+
+    def called_by(self, path: Path) -> frozenset[str]:
+        """The names ``path`` calls, read from the file when first asked."""
+        if path not in self._called:
+            try:
+                self._called[path] = called_names(path.read_bytes())
+            except OSError:
+                self._called[path] = frozenset()
+        return self._called[path]
 
     def _conftests_above(self, path: Path) -> Iterable[Path]:
         for folder in path.parents:
@@ -218,6 +217,22 @@ class ProjectIndex:
             return path.relative_to(self.layout.root).as_posix()
         except ValueError:
             return str(path)
+
+
+def _project_files(root: Path, config: Config) -> Iterable[tuple[Path, bytes]]:
+    """Every Python file of the project with its bytes, one at a time (unreadable and
+    oversized files are left out: they pin nothing anyone can see)."""
+    from cowlint.engine.checker import read_file
+    from cowlint.engine.discovery import FileToCheck, discover
+
+    for item in discover([str(root)], config):
+        if isinstance(item, FileToCheck):
+            try:
+                data = read_file(item.path)
+            except OSError:
+                continue
+            if len(data) <= config.max_file_size:
+                yield Path(item.path), data
 
 
 def _is_test(path: Path) -> bool:

@@ -26,8 +26,14 @@ ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 
 @lru_cache(maxsize=4096)
 def find_root(directory: Path) -> Path | None:
-    """The project root for files in ``directory`` (resolved), or None outside any project."""
+    """The project root for files in ``directory`` (resolved), or None outside any project.
+
+    Installed code is no project's source: a folder inside ``site-packages`` or a
+    standard library (which a pyenv or conda tree may hold under its own ``.git``)
+    has no root, so checking it never reads the whole installation."""
     for folder in (directory, *directory.parents):
+        if _installed_code(folder):
+            return None
         for marker in ROOT_MARKERS:
             try:
                 if (folder / marker).exists():
@@ -35,6 +41,15 @@ def find_root(directory: Path) -> Path | None:
             except OSError:
                 continue
     return None
+
+
+def _installed_code(folder: Path) -> bool:
+    if folder.name in ("site-packages", "dist-packages"):
+        return True
+    try:
+        return (folder / "lib-dynload").is_dir() or ((folder / "os.py").is_file() and (folder / "site.py").is_file())
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 A summary holds the file's imports as written, the ``set_start_method``
 calls it makes and when they run (at import time, under the main guard, or in
-a named function), whether it is a script, and the names it calls. Imports are
+a named function), whether it is a script, and the names it calls (read on demand). Imports are
 read from the text with a pattern, not a parse: reading every file of a big
 project must cost next to nothing. The pattern may also match an ``import``
 inside a string, which only adds an edge to the graph: an extra edge can make
@@ -54,7 +54,6 @@ class ModuleSummary:
     imports: tuple[Import, ...]
     pins: tuple[Pin, ...]
     main_guard: bool
-    called: frozenset[str]  # names followed by "(" anywhere in the file
 
 
 def summarize(data: bytes) -> ModuleSummary:
@@ -70,8 +69,13 @@ def summarize(data: bytes) -> ModuleSummary:
         level = len(module) - len(module.lstrip("."))
         imports.append(Import(level, module[level:], tuple(_split_names(match.group("names").strip(b"()")))))
     pins = _pins(data) if PIN_NEEDLE in data else ()
-    called = frozenset(name.decode("ascii", "replace") for name in _CALLED.findall(text))
-    return ModuleSummary(tuple(imports), pins, bool(_MAIN_GUARD.search(text)), called)
+    return ModuleSummary(tuple(imports), pins, bool(_MAIN_GUARD.search(text)))
+
+
+def called_names(data: bytes) -> frozenset[str]:
+    """The names a file calls (a name followed by ``(``, anywhere): whether an entry point
+    calls a function that pins. Read only for the few entry points that need it."""
+    return frozenset(name.decode("ascii", "replace") for name in _CALLED.findall(data))
 
 
 def _split_names(raw: bytes) -> list[str]:
