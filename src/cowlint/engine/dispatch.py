@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from cowlint.engine import apis
-from cowlint.engine.facts import CallSite, ModuleFacts, Scope, dotted_name
+from cowlint.engine.facts import FUNCTION, CallSite, ModuleFacts, Scope, dotted_name
 from cowlint.engine.values import PoolValue, Resolver, StartMethod, Unknown, argument
 
 # how often a payload is pickled
@@ -50,6 +50,7 @@ class DispatchSite:
     start: StartMethod
     confidence: str
     payloads: tuple[Payload, ...]
+    through: str = ""  # the pool wrapper this call goes through: ``parallel()``
 
     def ships_at_start(self, payload: Payload) -> bool:
         """Whether ``payload`` travels when a worker or process starts (initargs, Process
@@ -171,13 +172,102 @@ def _receiver_name(expr: cst.BaseExpression) -> str | None:
 
 
 def find_dispatch_sites(facts: ModuleFacts, resolver: Resolver) -> list[DispatchSite]:
-    """Every process dispatch in the module, in source order."""
+    """Every process dispatch in the module, in source order: the pool, executor and Process
+    calls themselves, then the calls of functions that hand their parameters to one."""
     sites: list[DispatchSite] = []
     for call_site in facts.calls:
         site = _classify(call_site, resolver)
         if site is not None:
             sites.append(site)
-    return sites
+    return sites + _wrapper_calls(sites, facts, resolver)
+
+
+# a wrapper of a wrapper of a wrapper is followed; deeper chains are left alone
+WRAPPER_DEPTH = 3
+
+
+@dataclass(frozen=True)
+class _Wrapped:
+    """A function whose parameter ``param`` becomes ``payload`` of the dispatch ``site`` it makes."""
+
+    function: cst.FunctionDef
+    site: DispatchSite
+    payload: Payload
+    param: str
+
+
+def _wrapper_calls(sites: list[DispatchSite], facts: ModuleFacts, resolver: Resolver) -> list[DispatchSite]:
+    """Pool wrappers: ``def parallel(fn, items): with Pool() as p: return p.map(fn, items)``.
+    Each call of such a function is a dispatch of what it passes, reported at that call."""
+    found: list[DispatchSite] = []
+    pending = sites
+    for _ in range(WRAPPER_DEPTH):
+        wrapped: dict[int, list[_Wrapped]] = {}
+        for site in pending:
+            for item in _parameters_dispatched(site, resolver):
+                wrapped.setdefault(id(item.function), []).append(item)
+        if not wrapped:
+            break
+        calls = []
+        for call_site in facts.calls:
+            function = resolver.called_def(call_site)
+            if function is None or id(function) not in wrapped:
+                continue
+            by_site: dict[int, list[Payload]] = {}
+            for item in wrapped[id(function)]:
+                value = _bound_argument(call_site.node, function, item.param)
+                if value is not None:
+                    by_site.setdefault(id(item.site.call), []).append(Payload(item.payload.role, value, item.payload.items, item.payload.frequency))
+            for item in {id(item.site.call): item for item in wrapped[id(function)]}.values():
+                payloads = by_site.get(id(item.site.call))
+                if payloads:
+                    inner = item.site
+                    through = f"{function.name.value}()" + (f" -> {inner.through}" if inner.through else "")
+                    api = f"{inner.api.split(' in ', 1)[0]} in {through}"
+                    calls.append(DispatchSite(call_site.node, call_site.scope, call_site.order, api, inner.receiver, inner.start, inner.confidence, tuple(payloads), through))
+        found.extend(calls)
+        pending = calls
+    return found
+
+
+def _parameters_dispatched(site: DispatchSite, resolver: Resolver) -> list[_Wrapped]:
+    frame = site.scope.frame()
+    if frame.kind != FUNCTION or not isinstance(frame.node, cst.FunctionDef):
+        return []
+    found = []
+    for payload in site.payloads:
+        if type(payload.expr) is not cst.Name or payload.role == "instance":
+            continue
+        bindings = resolver.lookup(payload.expr.value, site.scope, site.order)
+        if bindings and all(binding.kind == "param" and binding.scope is frame for binding in bindings):
+            found.append(_Wrapped(frame.node, site, payload, payload.expr.value))
+    return found
+
+
+def _bound_argument(call: cst.Call, function: cst.FunctionDef, param: str) -> cst.BaseExpression | None:
+    """The expression ``call`` passes for ``function``'s parameter ``param`` (None when it
+    passes none, or hides it in ``*args``/``**kwargs``)."""
+    params = function.params
+    positional = [item.name.value for item in (*params.posonly_params, *params.params)]
+    if isinstance(call.func, cst.Attribute) and positional and positional[0] in ("self", "cls"):
+        positional = positional[1:]  # called as a method: the instance is bound already
+    keyword_allowed = param not in {item.name.value for item in params.posonly_params}
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == param and keyword_allowed:
+            return arg.value
+    if param not in positional:
+        return None
+    position = positional.index(param)
+    index = 0
+    for arg in call.args:
+        if arg.keyword is not None:
+            continue
+        if arg.star:
+            return None
+        if index == position:
+            return arg.value
+        index += 1
+    return None
 
 
 def _classify(call_site: CallSite, resolver: Resolver) -> DispatchSite | None:

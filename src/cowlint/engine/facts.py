@@ -153,6 +153,15 @@ class CallSite:
     conditional: bool = False  # inside an if/try/match branch or a loop of its frame
 
 
+@dataclass(frozen=True)
+class Returned:
+    """A ``return <value>`` of a function: what a call of the function gives back."""
+
+    value: cst.BaseExpression
+    scope: Scope
+    order: int
+
+
 @dataclass(eq=False)
 class ClassInfo:
     """A class defined in the module and what its instances hold."""
@@ -220,6 +229,7 @@ class ModuleFacts:
     calls: list[CallSite]
     mutations: list[Mutation]
     has_main_guard: bool = False  # the module is written to run as a script
+    returns: dict[int, list[Returned]] = field(default_factory=dict)  # id(function def) -> its returns
 
     def __post_init__(self) -> None:
         self._call_sites = {id(site.node): site for site in self.calls}
@@ -286,6 +296,7 @@ class _Collector:
         self.classes: dict[cst.ClassDef, ClassInfo] = {}
         self.calls: list[CallSite] = []
         self.mutations: list[Mutation] = []
+        self.returns: dict[int, list[Returned]] = {}
         self.loops: dict[int, list[cst.CSTNode]] = {}  # id(frame) -> stack of open loops
         self.branches: dict[int, int] = {}  # id(frame) -> how many if/try/match blocks are open
         self.loop_bodies: dict[int, cst.For] = {}  # id(body) -> its for loop: the iterable runs once
@@ -385,6 +396,7 @@ class _Collector:
             calls=self.calls,
             mutations=self.mutations,
             has_main_guard=self.has_main_guard,
+            returns=self.returns,
         )
 
     def push_exit(self, stack: _Stack, callback: Callable[[], object]) -> None:
@@ -539,6 +551,12 @@ class _Collector:
             self.bind(bound, "import", node, None, scope, qualname=None if relative else f"{base}.{name}")
         return scope
 
+    def on_return(self, node: cst.Return, scope: Scope, stack: _Stack) -> Scope:
+        frame = scope.frame()
+        if node.value is not None and frame.kind == FUNCTION:
+            self.returns.setdefault(id(frame.node), []).append(Returned(node.value, scope, self.tick()))
+        return scope
+
     def on_global(self, node: cst.Global, scope: Scope, stack: _Stack) -> Scope:
         scope.global_names.update(item.name.value for item in node.names)
         return scope
@@ -638,6 +656,7 @@ _HANDLERS: dict[type, Callable[[_Collector, Any, Scope, _Stack], Scope]] = {
     cst.With: _Collector.on_with,
     cst.Import: _Collector.on_import,
     cst.ImportFrom: _Collector.on_import_from,
+    cst.Return: _Collector.on_return,
     cst.Global: _Collector.on_global,
     cst.Nonlocal: _Collector.on_nonlocal,
     cst.ExceptHandler: _Collector.on_except,

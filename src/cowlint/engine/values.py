@@ -299,11 +299,11 @@ class Resolver:
         return self.join(contexts) if contexts else UNKNOWN
 
     def _callers(self) -> dict[int, list[CallSite]]:
-        """The calls of each module function (by id of its def), as far as ``_called_def`` knows them."""
+        """The calls of each module function (by id of its def), as far as ``called_def`` knows them."""
         if self._callers_index is None:
             self._callers_index = {}
             for call in self.facts.calls:
-                function = self._called_def(call)
+                function = self.called_def(call)
                 if function is not None:
                     self._callers_index.setdefault(id(function), []).append(call)
         return self._callers_index
@@ -471,6 +471,13 @@ class Resolver:
             if attr == "get_context":
                 return Context(self.context_start(call, scope, at), callee.context.dill)
             return UNKNOWN
+        if isinstance(callee, FunctionRef) and isinstance(callee.node, cst.FunctionDef):
+            return self.returned(callee.node, depth)
+        if isinstance(callee, BoundMethod):
+            for info in self.class_chain(callee.receiver.cls):
+                method = info.methods.get(callee.name)
+                if method is not None:
+                    return self.returned(method, depth) if callee.name not in info.properties else UNKNOWN
         if isinstance(callee, ClassRef):
             base = self.process_base(callee.cls)
             if base is not None:
@@ -484,6 +491,11 @@ class Resolver:
             if isinstance(receiver, Data) and method in apis.ARRAY_COPY_METHODS:
                 return receiver
         return UNKNOWN
+
+    def returned(self, function: cst.FunctionDef, depth: int = 0) -> Value:
+        """What a call of a module function or method gives back: the most telling of its
+        ``return`` values, evaluated where each returns (its parameters stay unknown)."""
+        return self.join(self.eval(item.value, item.scope, item.order, depth) for item in self.facts.returns.get(id(function), ()))
 
     def _read_result(self, method: str, call: cst.Call, scope: Scope, at: int, depth: int) -> Value:
         """``f.read()`` is the whole file; ``f.read(4)`` four bytes; ``parser.read("x.ini")`` not data."""
@@ -745,7 +757,7 @@ class Resolver:
         reached: set[int] = set()
         pending = [site]
         while pending:
-            function = self._called_def(pending.pop())
+            function = self.called_def(pending.pop())
             if function is None or id(function) in reached:
                 continue
             reached.add(id(function))
@@ -755,7 +767,7 @@ class Resolver:
         self._reach_memo[id(site.node)] = reached
         return reached
 
-    def _called_def(self, site: CallSite) -> cst.FunctionDef | None:
+    def called_def(self, site: CallSite) -> cst.FunctionDef | None:
         func = site.node.func
         if type(func) is cst.Name:
             bindings = self.lookup(func.value, site.scope, site.order)

@@ -20,8 +20,9 @@ FREQUENCY_PHRASE = {
 }
 
 def frequency(shipped: Shipped) -> str:
-    """``with every task``, ``once to every worker process``..."""
-    return FREQUENCY_PHRASE[shipped.payload.frequency]
+    """``to the worker with every task``, ``... through parallel()`` for a pool wrapper's call..."""
+    phrase = FREQUENCY_PHRASE[shipped.payload.frequency]
+    return f"{phrase}, through {shipped.site.through}" if shipped.site.through else phrase
 
 
 def instance_size_text(estimate: InstanceSize) -> str:
