@@ -84,17 +84,21 @@ class Cache:
         entries = data.get("files") if isinstance(data, dict) else None
         return entries if isinstance(entries, dict) else {}
 
-    def get(self, path: str, key: str, inherited: Callable[[], str]) -> FileResult | None:
+    def get(self, path: str, key: str, project: Callable[[], str], digest_of: Callable[[str], str | None]) -> FileResult | None:
         """The cached result of ``path`` if its content digest is ``key`` (not parsed in this run).
 
-        A file that was checked (not ruled out by the prefilter) also depends on the start
-        method its project leaves in force: ``inherited()`` must give the stamp it had then."""
+        A file that was checked (not ruled out by the prefilter) also depends on its project:
+        ``project()`` must give the stamp it had then, and every other file its analysis read
+        must still have the digest it had (``digest_of``)."""
         from cowlint.engine.checker import FileResult
 
         entry = self.entries.get(path)
         if not isinstance(entry, dict) or entry.get("digest") != key or "inherited" not in entry:
             return None
-        if entry["inherited"] is not None and entry["inherited"] != inherited():
+        if entry["inherited"] is not None and entry["inherited"] != project():
+            return None
+        depends = entry.get("depends")
+        if not isinstance(depends, dict) or any(not isinstance(other, str) or digest_of(other) != digest for other, digest in depends.items()):
             return None
         try:
             findings = [Finding(**{name: item[name] for name in _FINDING_FIELDS}) for item in entry["findings"]]
@@ -110,6 +114,7 @@ class Cache:
         entry = {
             "digest": key,
             "inherited": inherited,
+            "depends": result.depends,
             "findings": [dataclasses.asdict(finding) for finding in result.findings],
             "warnings": result.warnings,
         }

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from cowlint.engine.fixes import InsertBefore
-    from cowlint.engine.project.index import InheritedStart, ProjectIndexes
+    from cowlint.engine.project.index import ProjectIndexes, ProjectView
     from cowlint.rules.base import Report, Rule
 
 # libcst and the rules are imported on the first file that needs a parse: a run
@@ -57,6 +57,7 @@ class FileResult:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     parsed: bool = False
+    depends: dict[str, str] = field(default_factory=dict)  # other files of the project read for it, with their digests
 
 
 @dataclass
@@ -94,9 +95,9 @@ class _Plan:
     rules: tuple[type[Rule], ...]
     report_parse_errors: bool
     tiered: bool  # the syntax-tree prefilter applies too
-    inherited: InheritedStart | None = None  # the start method the project's entry points leave in force
+    project: ProjectView | None = None  # the file's project: its layout, the start method its entry points leave in force
 
-def _plan(data: bytes, path: str, config: Config, use_prefilter: bool, inherited: InheritedStart | None = None) -> tuple[FileResult, _Plan | None]:
+def _plan(data: bytes, path: str, config: Config, use_prefilter: bool, project: ProjectView | None = None) -> tuple[FileResult, _Plan | None]:
     """The file's own configuration and rules, or no plan when the prefilter rules the file out."""
     result = FileResult(path)
     try:
@@ -109,19 +110,18 @@ def _plan(data: bytes, path: str, config: Config, use_prefilter: bool, inherited
         return result, None
     if not rules and not report_parse_errors:
         return result, None
-    return result, _Plan(config, rules, report_parse_errors, use_prefilter, inherited)
+    return result, _Plan(config, rules, report_parse_errors, use_prefilter, project)
 
 
 def check_bytes(
-    data: bytes, path: str, config: Config, *, use_prefilter: bool = True, apply_noqa: bool = True, inherited: InheritedStart | None = None
+    data: bytes, path: str, config: Config, *, use_prefilter: bool = True, apply_noqa: bool = True, project: ProjectView | None = None
 ) -> FileResult:
     """Check one module given as bytes (decoded per PEP 263).
 
     ``apply_noqa=False`` leaves ``# noqa`` comments to the caller (flake8 reads them itself);
-    ``inherited`` is the start method the module's project leaves in force (see
-    :mod:`cowlint.engine.project`).
+    ``project`` is how the module's project sees it (see :mod:`cowlint.engine.project`).
     """
-    result, plan = _plan(data, path, config, use_prefilter, inherited)
+    result, plan = _plan(data, path, config, use_prefilter, project)
     if plan is not None:
         _check_planned(data, plan, result, apply_noqa)
     return result
@@ -133,7 +133,7 @@ def check_in_project(data: bytes, path: str, config: Config, projects: ProjectIn
     read only when the prefilter lets the file through."""
     result, plan = _plan(data, path, config, use_prefilter=True)
     if plan is not None:
-        _check_planned(data, replace(plan, inherited=projects.inherited_start(Path(path))), result, apply_noqa)
+        _check_planned(data, replace(plan, project=projects.view(Path(path))), result, apply_noqa)
     return result
 
 
@@ -178,7 +178,7 @@ class PythonRejects(Exception):
         self.line, self.column, self.message = line, column, message
 
 
-def _python_verdict(source: SourceText) -> ast.Module:
+def python_verdict(source: SourceText) -> ast.Module:
     """CPython's syntax tree of the file; raise PythonRejects if its parser refuses it.
 
     libcst's native parser overflows its stack (a segfault, killing the run)
@@ -316,7 +316,7 @@ class _FixRequest:
 def _check_parsed(source: SourceText, plan: _Plan, result: FileResult, apply_noqa: bool, request: _FixRequest | None = None) -> None:
     path, report_parse_errors = source.path, plan.report_parse_errors and request is None
     try:
-        tree = _python_verdict(source)
+        tree = python_verdict(source)
     except PythonRejects as rejected:
         if report_parse_errors:
             result.findings.append(_engine_finding("COW901", path, rejected.line, rejected.column, rejected.message, "fix the file; it was not checked"))
@@ -341,14 +341,17 @@ def _analyse(module: cst.Module, source: SourceText, plan: _Plan, result: FileRe
     from cowlint.engine.facts import collect_facts
     from cowlint.engine.fixes import is_safe
     from cowlint.engine.positions import locate
+    from cowlint.engine.project.linking import ProjectModules
     from cowlint.engine.values import StartMethod
 
     path, report_parse_errors = source.path, plan.report_parse_errors and request is None
-    inherited = plan.inherited
+    project = plan.project
+    inherited = project.inherited if project is not None else None
     start = StartMethod(inherited.method, inherited.how, inherited.conditional, inherited.note) if inherited is not None else None
+    linker = ProjectModules(project, plan.config) if project is not None else None
     try:
         facts = collect_facts(module)
-        context = ModuleContext(path, module, facts, plan.config, start)
+        context = ModuleContext(path, module, facts, plan.config, start, linker)
         reports: list[tuple[type[Rule], Report]] = []
         for rule in plan.rules:
             reports.extend((rule, report) for report in rule().check(context))
@@ -360,6 +363,8 @@ def _analyse(module: cst.Module, source: SourceText, plan: _Plan, result: FileRe
     except Exception as error:  # noqa: BLE001 - one file's internal error must not end the run
         result.errors.append(f"{path}: internal error, please report it: {describe_error(error)}")
         return
+    if linker is not None:
+        result.depends = dict(linker.depends)
     lines = source.lines
     comments = comments_by_line(source.text) if reports and apply_noqa else None
     seen: set[tuple[str, int, int, str]] = set()
@@ -399,11 +404,11 @@ def _analyse(module: cst.Module, source: SourceText, plan: _Plan, result: FileRe
     result.findings.sort(key=Finding.sort_key)
 
 
-def fix_bytes(data: bytes, path: str, config: Config, inherited: InheritedStart | None = None) -> tuple[bytes, int] | None:
+def fix_bytes(data: bytes, path: str, config: Config, project: ProjectView | None = None) -> tuple[bytes, int] | None:
     """The file with the safe fixes of its findings applied, and how many; None when none apply."""
     from cowlint.engine.fixes import apply_fixes
 
-    result, plan = _plan(data, path, config, use_prefilter=True, inherited=inherited)
+    result, plan = _plan(data, path, config, use_prefilter=True, project=project)
     if plan is None:
         return None
     try:
@@ -457,12 +462,12 @@ def _read(item: FileToCheck, config: Config) -> bytes | FileResult:
         return result
 
 
-def check_file(item: FileToCheck, config: Config, *, use_prefilter: bool = True, inherited: InheritedStart | None = None) -> FileResult:
+def check_file(item: FileToCheck, config: Config, *, use_prefilter: bool = True, project: ProjectView | None = None) -> FileResult:
     """Read and check one discovered file."""
     data = _read(item, config)
     if isinstance(data, FileResult):
         return data
-    return check_bytes(data, item.display, config, use_prefilter=use_prefilter, inherited=inherited)
+    return check_bytes(data, item.display, config, use_prefilter=use_prefilter, project=project)
 
 
 def check_paths(
@@ -480,13 +485,26 @@ def check_paths(
     config = config or Config()
     outcome = CheckResult()
     projects = ProjectIndexes(config)
-    inherited: dict[str, InheritedStart | None] = {}
+    views: dict[str, ProjectView | None] = {}
+    digests: dict[str, str | None] = {}
 
-    def inherited_stamp(item: FileToCheck) -> str:
-        if item.display not in inherited:
-            inherited[item.display] = projects.inherited_start(item.path)
-        found = inherited[item.display]
-        return found.stamp() if found is not None else ""
+    def view_of(item: FileToCheck) -> ProjectView | None:
+        if item.display not in views:
+            views[item.display] = projects.view(item.path)
+        return views[item.display]
+
+    def project_stamp(item: FileToCheck) -> str:
+        view = view_of(item)
+        return view.stamp() if view is not None else ""
+
+    def digest_of(path: str) -> str | None:
+        """The content key of a file another module's result depends on (None: unreadable)."""
+        if path not in digests:
+            try:
+                digests[path] = content_digest(read_file(Path(path)))
+            except OSError:
+                digests[path] = None
+        return digests[path]
 
     # files that need a parse; their bytes and plan are kept only while the
     # count stays below what would go to a pool (workers re-read their files)
@@ -505,7 +523,7 @@ def check_paths(
             continue
         key = content_digest(data) if cache is not None else ""
         if cache is not None:
-            hit = cache.get(item.display, key, functools.partial(inherited_stamp, item))
+            hit = cache.get(item.display, key, functools.partial(project_stamp, item), digest_of)
             if hit is not None:
                 if hit.findings:
                     hit.source = _decoded(data, item.display)
@@ -518,8 +536,7 @@ def check_paths(
             if cache is not None:
                 cache.put(item.display, key, result, None)
         else:
-            inherited_stamp(item)
-            plan = replace(plan, inherited=inherited[item.display])
+            plan = replace(plan, project=view_of(item))
             candidates.append((item, data if len(candidates) < PARALLEL_MIN_FILES else None, result, plan, key))
             sizes[item.display] = len(data)
     workers = pool_workers(len(candidates), jobs)
@@ -532,7 +549,7 @@ def check_paths(
     for (item, _, _, _, key), result in zip(candidates, results, strict=True):
         _merge(outcome, result)
         if cache is not None:
-            cache.put(item.display, key, result, inherited_stamp(item))
+            cache.put(item.display, key, result, project_stamp(item))
     if cache is not None:
         cache.save()
     outcome.findings.sort(key=Finding.sort_key)
@@ -550,7 +567,7 @@ def _pooled_or_serial(
 
     done = 0
     try:
-        for result in check_in_pool([(item, plan.inherited) for item, _, _, plan, _ in candidates], config, use_prefilter=use_prefilter, workers=workers):
+        for result in check_in_pool([(item, plan.project) for item, _, _, plan, _ in candidates], config, use_prefilter=use_prefilter, workers=workers):
             done += 1
             yield result
         return
@@ -563,7 +580,7 @@ def _pooled_or_serial(
 
 def _check_candidate(item: FileToCheck, kept: bytes | None, result: FileResult, plan: _Plan, config: Config, use_prefilter: bool) -> FileResult:
     if kept is None:  # many files but one job: read again rather than hold them all
-        return check_file(item, config, use_prefilter=use_prefilter, inherited=plan.inherited)
+        return check_file(item, config, use_prefilter=use_prefilter, project=plan.project)
     _check_planned(kept, plan, result, apply_noqa=True)
     return result
 
@@ -586,7 +603,7 @@ def fix_files(findings: list[Finding], config: Config) -> tuple[int, int, list[s
     for path in sorted({finding.path for finding in findings if finding.autofix}):
         try:
             data = Path(path).read_bytes()
-            outcome = fix_bytes(data, path, config, projects.inherited_start(Path(path)))
+            outcome = fix_bytes(data, path, config, projects.view(Path(path)))
             if outcome is None:
                 continue
             Path(path).write_bytes(outcome[0])

@@ -13,6 +13,7 @@ from cowlint.engine.facts import CallSite, ModuleFacts
 from cowlint.engine.flow import Flow
 from cowlint.engine.heap import GcCall, Heap, find_gc_calls, find_heaps
 from cowlint.engine.loaders import LoaderSite, find_loaders
+from cowlint.engine.project.linking import ProjectModules
 from cowlint.engine.shipping import Shipped, shipped_objects, snippet
 from cowlint.engine.targets import StartVerdict, verdict
 from cowlint.engine.values import Resolver, StartMethod
@@ -22,18 +23,19 @@ from cowlint.engine.workers import Callee, callee, worker_functions
 class ModuleContext:
     """One module under check. Rules read its properties; each is computed on first use."""
 
-    def __init__(self, path: str, module: cst.Module, facts: ModuleFacts, config: Config, inherited: StartMethod | None = None) -> None:
+    def __init__(self, path: str, module: cst.Module, facts: ModuleFacts, config: Config, inherited: StartMethod | None = None, project: ProjectModules | None = None) -> None:
         self.path = path
         self.module = module
         self.facts = facts
         self.config = config
         self.inherited = inherited  # the start method the project's entry points leave in force
+        self.project = project  # the other modules of the project, read on demand
         self._workers: dict[int, list[tuple[Payload, Callee]]] = {}
 
     @cached_property
     def resolver(self) -> Resolver:
         """Evaluates expressions of this module to abstract values."""
-        return Resolver(self.facts, self.config.large_threshold, self.inherited)
+        return Resolver(self.facts, self.config.large_threshold, self.inherited, self.project)
 
     @cached_property
     def dispatch_sites(self) -> list[DispatchSite]:

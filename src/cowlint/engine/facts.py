@@ -542,13 +542,14 @@ class _Collector:
         if isinstance(node.names, cst.ImportStar):
             return scope
         base = dotted_name(node.module) if node.module is not None else ""
-        relative = bool(node.relative)
         for alias in node.names:
             name = dotted_name(alias.name)
             if name is None:
                 continue
             bound = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
-            self.bind(bound, "import", node, None, scope, qualname=None if relative else f"{base}.{name}")
+            dots = "." * len(node.relative)
+            qualname = f"{dots}{base}.{name}" if base else f"{dots}{name}"  # relative names keep their dots
+            self.bind(bound, "import", node, None, scope, qualname=qualname)
         return scope
 
     def on_return(self, node: cst.Return, scope: Scope, stack: _Stack) -> Scope:

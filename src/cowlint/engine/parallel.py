@@ -23,7 +23,7 @@ from cowlint.engine.discovery import FileToCheck
 
 if TYPE_CHECKING:
     from cowlint.engine.checker import FileResult
-    from cowlint.engine.project.index import InheritedStart
+    from cowlint.engine.project.index import ProjectView
 
 # Below this many files to parse, starting workers costs more than it saves
 # (a worker imports libcst in ~0.3 s; a typical file parses in ~0.1 s).
@@ -39,13 +39,13 @@ def _init_worker(config: Config, use_prefilter: bool) -> None:
     _worker_config, _worker_prefilter = config, use_prefilter
 
 
-def _check_chunk(items: list[tuple[FileToCheck, InheritedStart | None]]) -> list[FileResult]:
+def _check_chunk(items: list[tuple[FileToCheck, ProjectView | None]]) -> list[FileResult]:
     from cowlint.engine.checker import check_file
 
     assert _worker_config is not None
     results = []
-    for item, inherited in items:
-        result = check_file(item, _worker_config, use_prefilter=_worker_prefilter, inherited=inherited)
+    for item, project in items:
+        result = check_file(item, _worker_config, use_prefilter=_worker_prefilter, project=project)
         if not result.findings:
             result.source = None  # only reports need the text: do not send it back
         results.append(result)
@@ -97,8 +97,8 @@ def pool_workers(files: int, jobs: int) -> int:
     return workers if workers >= 2 and files >= PARALLEL_MIN_FILES else 0
 
 
-def check_in_pool(items: list[tuple[FileToCheck, InheritedStart | None]], config: Config, *, use_prefilter: bool, workers: int) -> Iterator[FileResult]:
-    """Check ``items`` (each with the start method its project leaves in force) in ``workers``
+def check_in_pool(items: list[tuple[FileToCheck, ProjectView | None]], config: Config, *, use_prefilter: bool, workers: int) -> Iterator[FileResult]:
+    """Check ``items`` (each with how its project sees it) in ``workers``
     processes, in chunks, results in input order."""
     chunks = [items[start : start + CHUNK_FILES] for start in range(0, len(items), CHUNK_FILES)]
     context = _context()

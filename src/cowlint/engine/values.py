@@ -13,11 +13,15 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from cowlint.engine import apis
 from cowlint.engine.facts import CLASS, MODULE, Binding, CallSite, ClassInfo, ModuleFacts, Scope, dotted_name
+
+if TYPE_CHECKING:
+    from cowlint.engine.project.linking import ProjectModules
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
 MAX_DEPTH = 40
@@ -175,9 +179,10 @@ def const_size(value: object) -> int:
 class Resolver:
     """Evaluates expressions of one module to abstract values, memoised."""
 
-    def __init__(self, facts: ModuleFacts, large_threshold: int, inherited: StartMethod | None = None) -> None:
+    def __init__(self, facts: ModuleFacts, large_threshold: int, inherited: StartMethod | None = None, project: ProjectModules | None = None) -> None:
         self.facts = facts
         self.large_threshold = large_threshold
+        self.project = project  # answers names defined by the project's other modules
         # what the project's entry points leave in force when the module pins nothing itself
         self.project_default = inherited or DEFAULT_START
         self._memo: dict[tuple[int, int, int], Value] = {}
@@ -241,7 +246,16 @@ class Resolver:
         """The value a binding gives its name."""
         kind = binding.kind
         if kind == "import":
-            return Qualified(apis.canonical(binding.qualname), apis.pickles_with_dill(binding.qualname)) if binding.qualname else UNKNOWN
+            qualname = binding.qualname
+            if qualname and qualname.startswith("."):
+                qualname = self.project.absolute(qualname) if self.project is not None else None
+            if not qualname:
+                return UNKNOWN
+            if self.project is not None:
+                linked = self.project.global_value(qualname)
+                if linked is not None:
+                    return linked
+            return Qualified(apis.canonical(qualname), apis.pickles_with_dill(qualname))
         if kind == "assign" and binding.value is not None:
             return self.eval(binding.value, binding.eval_scope, binding.order, depth)
         if kind == "enter" and binding.value is not None:
@@ -392,6 +406,10 @@ class Resolver:
         base = self.eval(expr.value, scope, at, depth)
         attr = expr.attr.value
         if isinstance(base, Qualified):
+            if self.project is not None:
+                linked = self.project.global_value(f"{base.name}.{attr}")
+                if linked is not None:
+                    return linked
             return Qualified(f"{base.name}.{attr}", base.dill)
         if isinstance(base, Context):
             return ContextMember(base, attr)
@@ -460,6 +478,10 @@ class Resolver:
                 return Context(self.context_start(call, scope, at), callee.dill)
             from cowlint.engine.sizes import estimate_call
 
+            if self.project is not None:
+                linked = self.project.returned_value(name)
+                if linked is not None:
+                    return linked
             estimate = estimate_call(self, name, call, scope, at, depth)
             if isinstance(estimate, Unknown) and apis.looks_like_pool_class(name):
                 return Foreign(name)
@@ -475,9 +497,9 @@ class Resolver:
             return self.returned(callee.node, depth)
         if isinstance(callee, BoundMethod):
             for info in self.class_chain(callee.receiver.cls):
-                method = info.methods.get(callee.name)
-                if method is not None:
-                    return self.returned(method, depth) if callee.name not in info.properties else UNKNOWN
+                defined = info.methods.get(callee.name)
+                if defined is not None:
+                    return self.returned(defined, depth) if callee.name not in info.properties else UNKNOWN
         if isinstance(callee, ClassRef):
             base = self.process_base(callee.cls)
             if base is not None:

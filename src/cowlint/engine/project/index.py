@@ -57,6 +57,7 @@ class ProjectIndex:
         self._importers_of: dict[Path, frozenset[Path]] = {}
         self._entry_pins: dict[Path, _EntryPin | None] = {}
         self._called: dict[Path, frozenset[str]] = {}
+        self._by_folder: dict[Path, list[Path]] | None = None
         self.pinning = sorted(path for path, summary in summaries.items() if summary.pins)
         self.entries = sorted(path for path, summary in summaries.items() if self._is_entry(path, summary))
 
@@ -97,8 +98,22 @@ class ProjectIndex:
             for name in (full, *(f"{full}.{item}" if full else item for item in spec.names)):
                 if name:
                     self._add_module(name, path, found, local=spec.level == 0)
+        if summary.dynamic_imports:
+            # a plugin loader (importlib.import_module(name) over a folder) may import any module
+            # of its package: more edges only keep findings
+            found.update(other for other in self._package_files(path.parent))
         found.discard(path)
         return found
+
+    def _package_files(self, folder: Path) -> list[Path]:
+        if self._by_folder is None:
+            self._by_folder = {}
+            for file in self.summaries:
+                for parent in file.parents:
+                    self._by_folder.setdefault(parent, []).append(file)
+                    if parent == self.layout.root:
+                        break
+        return self._by_folder.get(folder, [])
 
     def _add_module(self, name: str, importer: Path, found: set[Path], *, local: bool) -> None:
         parts = name.split(".")
@@ -189,27 +204,42 @@ class ProjectIndex:
                 package = self.by_name.get(".".join(parts[:end]))
                 if package is None or package == path:
                     continue
-                pin = next((pin for pin in self.summaries[package].pins if pin.when == IMPORT_TIME), None)
+                pin = next((pin for pin in self.summaries[package].pins if pin.when == IMPORT_TIME and not pin.conditional), None)
                 if pin is not None:
-                    return InheritedStart(pin.method, f'set_start_method("{pin.method}") in {self.shown(package)}, run whenever its package is imported', pin.conditional)
+                    return InheritedStart(pin.method, f'set_start_method("{pin.method}") in {self.shown(package)}, run whenever its package is imported')
         importers = self.importers_of(path)
         reaching = [entry for entry in self.entries if entry == path or entry in importers]
+        if not _is_test(path) and not self._beside_tests(path):
+            # library code the tests import is also imported by its users, without the tests' pin
+            if not any(not _is_test(entry) for entry in reaching):
+                return None
         pins = {entry: self.entry_pin(entry) for entry in reaching}
-        pinned = [(entry, pin) for entry, pin in pins.items() if pin is not None]
+        pinned = [(entry, pin) for entry, pin in pins.items() if pin is not None and not pin.pin.conditional]
         if not pinned:
             return None
-        unpinned = [entry for entry, pin in pins.items() if pin is None]
         first_entry, first = pinned[0]
         method = first.pin.method
         set_call = f'set_start_method("{method}")'
-        if unpinned or any(pin.pin.method != method for _, pin in pinned):
-            other = unpinned[0] if unpinned else next(entry for entry, pin in pinned if pin.pin.method != method)
-            return InheritedStart(None, "the platform default start method", note=f"{self.shown(other)} runs this module without the {set_call} that {self.shown(first_entry)} runs")
+        other = next((entry for entry, pin in pins.items() if pin is None or pin.pin.conditional or pin.pin.method != method), None)
+        if other is not None:
+            held = pins[other]
+            does = "pins it only under a condition" if held is not None and held.pin.conditional else f"runs this module without the {set_call} that {self.shown(first_entry)} runs"
+            if held is not None and held.pin.method != method and not held.pin.conditional:
+                does = f'pins set_start_method("{held.pin.method}") where {self.shown(first_entry)} pins {set_call}'
+            return InheritedStart(None, "the platform default start method", note=f"{self.shown(other)} {does}")
         where = self.shown(first.where)
         how = f"{set_call} in {where}" if first.where == first_entry else f"{set_call} in {where}, run by {self.shown(first_entry)}"
         if len(pinned) > 1:
             how += f" (every one of the {len(pinned)} entry points that run this module pins it)"
-        return InheritedStart(method, how, any(pin.pin.conditional for _, pin in pinned))
+        return InheritedStart(method, how)
+
+    def _beside_tests(self, path: Path) -> bool:
+        """Whether ``path`` is a test helper: it lives in a ``tests``/``test``/``testing`` folder."""
+        try:
+            folders = path.relative_to(self.layout.root).parts[:-1]
+        except ValueError:
+            return False
+        return any(folder in ("tests", "test", "testing") for folder in folders)
 
     def shown(self, path: Path) -> str:
         """``path`` relative to the project root, as a report shows it."""
@@ -245,15 +275,30 @@ def _test_or_runs(entry: Path, pin: Pin, called: frozenset[str]) -> bool:
     return pin.when in (IMPORT_TIME, UNDER_MAIN_GUARD) or pin.when in called or _is_test(entry)
 
 
+@dataclass(frozen=True)
+class ProjectView:
+    """What checking one file needs of its project, as plain data: it travels to worker processes."""
+
+    layout: Layout
+    path: Path  # the file, resolved
+    module: tuple[str, bool] | None  # its dotted name, and whether it is a package's __init__
+    inherited: InheritedStart | None
+
+    def stamp(self) -> str:
+        """A key for the result cache: findings depend on this as on the file's own bytes."""
+        return self.inherited.stamp() if self.inherited is not None else ""
+
+
 class ProjectIndexes:
-    """The index of each project a run meets, built on first use (one per root)."""
+    """The projects a run meets: each one's layout and index, built on first use (one per root)."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self._by_root: dict[Path, ProjectIndex | None] = {}
+        self._layouts: dict[Path, Layout] = {}
+        self._indexes: dict[Path, ProjectIndex] = {}
 
-    def inherited_start(self, path: Path) -> InheritedStart | None:
-        """The start method ``path``'s project leaves in force for it (None outside any project)."""
+    def view(self, path: Path) -> ProjectView | None:
+        """How ``path``'s project sees it (None outside any project)."""
         try:
             resolved = path.resolve()
         except OSError:
@@ -261,7 +306,13 @@ class ProjectIndexes:
         root = find_root(resolved.parent)
         if root is None:
             return None
-        if root not in self._by_root:
-            self._by_root[root] = ProjectIndex.build(root, self.config)
-        index = self._by_root[root]
-        return index.inherited_start(resolved) if index is not None else None
+        if root not in self._layouts:
+            self._layouts[root] = Layout.of(root)
+            self._indexes[root] = ProjectIndex.build(root, self.config)
+        layout = self._layouts[root]
+        return ProjectView(layout, resolved, layout.module_name(resolved), self._indexes[root].inherited_start(resolved))
+
+    def inherited_start(self, path: Path) -> InheritedStart | None:
+        """The start method ``path``'s project leaves in force for it (None outside any project)."""
+        view = self.view(path)
+        return view.inherited if view is not None else None

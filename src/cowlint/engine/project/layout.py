@@ -78,8 +78,9 @@ class Layout:
             roots.update(root / value for value in where if isinstance(value, str))
         scripts: list[str] = []
         project = _table(data, "project")
-        for table in ("scripts", "gui-scripts"):
-            entries = project.get(table)
+        tables = [project.get("scripts"), project.get("gui-scripts"), _table(project, "entry-points").get("console_scripts")]
+        tables.append(_table(_table(data, "tool"), "poetry").get("scripts"))
+        for entries in tables:
             if isinstance(entries, dict):
                 scripts.extend(value.split(":", 1)[0].strip() for value in entries.values() if isinstance(value, str))
         ordered = tuple(sorted((path for path in roots if path.is_dir()), key=lambda path: -len(path.parts)))

@@ -26,6 +26,8 @@ _IMPORT = re.compile(
 )
 _MAIN_GUARD = re.compile(rb"""^if[ \t]+(?:__name__[ \t]*==[ \t]*['"]__main__['"]|['"]__main__['"][ \t]*==[ \t]*__name__)""", re.MULTILINE)
 _CALLED = re.compile(rb"\b([A-Za-z_]\w*)[ \t]*\(")
+_DYNAMIC_IMPORT = re.compile(rb"\bimport_module[ \t]*\(|\b__import__[ \t]*\(")
+_CONSTRUCTORS = frozenset({"__init__", "__new__", "__post_init__"})
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class ModuleSummary:
     imports: tuple[Import, ...]
     pins: tuple[Pin, ...]
     main_guard: bool
+    dynamic_imports: bool = False  # importlib.import_module / __import__: may import any module near it
 
 
 def summarize(data: bytes) -> ModuleSummary:
@@ -69,7 +72,7 @@ def summarize(data: bytes) -> ModuleSummary:
         level = len(module) - len(module.lstrip("."))
         imports.append(Import(level, module[level:], tuple(_split_names(match.group("names").strip(b"()")))))
     pins = _pins(data) if PIN_NEEDLE in data else ()
-    return ModuleSummary(tuple(imports), pins, bool(_MAIN_GUARD.search(text)))
+    return ModuleSummary(tuple(imports), pins, bool(_MAIN_GUARD.search(text)), bool(_DYNAMIC_IMPORT.search(text)))
 
 
 def called_names(data: bytes) -> frozenset[str]:
@@ -114,7 +117,13 @@ def _visit(body: list[ast.stmt], when: str, conditional: bool, found: list[Pin])
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             _visit(statement.body, statement.name if when in (IMPORT_TIME, UNDER_MAIN_GUARD) else when, False, found)
         elif isinstance(statement, ast.ClassDef):
-            _visit(statement.body, when, conditional, found)
+            for inner in statement.body:
+                if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef)) and when in (IMPORT_TIME, UNDER_MAIN_GUARD):
+                    # calling the class runs its constructor: a pin there runs when ``Name(...)`` does
+                    runs_as = statement.name if inner.name in _CONSTRUCTORS else inner.name
+                    _visit(inner.body, runs_as, False, found)
+                else:
+                    _visit([inner], when, conditional, found)
         elif isinstance(statement, ast.If):
             _calls(statement.test, when, conditional, found)
             if when == IMPORT_TIME and _is_main_guard(statement.test):
@@ -123,7 +132,9 @@ def _visit(body: list[ast.stmt], when: str, conditional: bool, found: list[Pin])
                 _visit(statement.body, when, True, found)
             _visit(statement.orelse, when, True, found)
         elif isinstance(statement, ast.Try) or type(statement).__name__ == "TryStar":
-            _visit(statement.body, when, conditional, found)  # type: ignore[attr-defined]
+            # ``try: set_start_method("fork") except RuntimeError: pass`` may not pin: another
+            # call chose first, or the platform has no fork
+            _visit(statement.body, when, True, found)  # type: ignore[attr-defined]
             for handler in statement.handlers:  # type: ignore[attr-defined]
                 _visit(handler.body, when, True, found)
             _visit(statement.orelse, when, conditional, found)  # type: ignore[attr-defined]

@@ -1,0 +1,120 @@
+"""cowlint on real repositories nobody here wrote: precision on whole checkouts, recall on bug fixes.
+
+    python benchmarks/real_code.py --checkouts DIR [--cowlint PATH] [--only NAME,NAME]
+
+``benchmarks/real_code.json`` names each repository and commit. DIR holds the
+checkouts (never committed): ``DIR/<name>`` for the precision repositories and
+``DIR/<name>-before`` / ``DIR/<name>-after`` for each recall case (the parent of
+the fix and the fix). Missing checkouts are listed and skipped.
+
+Precision: every finding is matched with the reviewed verdicts; a finding no
+one has reviewed is printed, to be reviewed and added to the JSON file (a
+finding a maintainer would not fix is a bug). Recall: a case is caught when a
+finding of one of its rules is on one of its bug lines before the fix, and gone
+when no finding of those rules is left on the bug's file after it (except the
+fixes the file marks as partial, which are right to keep it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+DATA = Path(__file__).with_name("real_code.json")
+
+
+def findings(cowlint: str, checkout: Path) -> tuple[list[dict[str, object]], float]:
+    """cowlint's JSON findings on a whole checkout (run from its root, as a user would), and the wall time."""
+    started = time.perf_counter()
+    result = subprocess.run([cowlint, "--no-cache", "--output-format", "json", "--jobs", "2", "."], cwd=checkout, capture_output=True, text=True, timeout=1800)
+    elapsed = time.perf_counter() - started
+    if result.returncode not in (0, 1):
+        print(f"  {checkout.name}: cowlint exited {result.returncode}: {result.stderr.strip()[-300:]}", file=sys.stderr)
+    return (json.loads(result.stdout) if result.stdout.strip() else []), elapsed
+
+
+def precision(data: dict[str, object], checkouts: Path, cowlint: str, only: set[str]) -> None:
+    reviewed = {(f["repo"], f["path"], f["line"], f["code"]): f for f in data["reviewed_findings"]}  # type: ignore[index,union-attr]
+    print("| repo | commit | findings | reviewed true | reviewed false | unreviewed | wall |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    unreviewed = []
+    for repo in data["precision"]:  # type: ignore[union-attr]
+        name = repo["name"]
+        if only and name not in only:
+            continue
+        checkout = checkouts / name
+        if not checkout.is_dir():
+            print(f"| {name} | missing checkout | | | | | |")
+            continue
+        found, elapsed = findings(cowlint, checkout)
+        counts = {"true": 0, "false": 0, "unreviewed": 0}
+        for item in found:
+            verdict = reviewed.get((name, item["path"], item["line"], item["code"]))
+            if verdict is None:
+                counts["unreviewed"] += 1
+                unreviewed.append(f"{name}: {item['path']}:{item['line']}:{item['column']}: {item['code']} {item['message']}")
+            elif str(verdict["verdict"]).startswith("true"):
+                counts["true"] += 1
+            else:
+                counts["false"] += 1
+        print(f"| {repo['repo']} | {str(repo['commit'])[:10]} | {len(found)} | {counts['true']} | {counts['false']} | {counts['unreviewed']} | {elapsed:.1f} s |")
+    if unreviewed:
+        print("\nNot reviewed yet (review each, then add it to real_code.json):")
+        for line in unreviewed:
+            print(f"- {line}")
+
+
+def recall(data: dict[str, object], checkouts: Path, cowlint: str, only: set[str]) -> None:
+    print("\n| case | repo | bug kind | caught before | gone after |")
+    print("|---|---|---|---|---|")
+    caught = total = 0
+    for case in data["recall"]:  # type: ignore[union-attr]
+        name = case["name"]
+        if only and name not in only:
+            continue
+        before, after = checkouts / f"{name}-before", checkouts / f"{name}-after"
+        if not before.is_dir() or not after.is_dir():
+            print(f"| {name} | {case['repo']} | {case['bug_kind']} | missing checkout | |")
+            continue
+        total += 1
+        rules = set(case["rules"])
+        lines = {(location["path"], line) for location in case["locations"] for line in location["lines"]}
+        files = {location["path"] for location in case["locations"]}
+        found_before, _ = findings(cowlint, before)
+        hit = [f for f in found_before if f["code"] in rules and (f["path"], f["line"]) in lines]
+        gone = "n/a"
+        if hit:
+            caught += 1
+            found_after, _ = findings(cowlint, after)
+            left = [f for f in found_after if f["code"] in rules and f["path"] in files]
+            gone = "yes" if not left else ("kept, rightly: " + case["partial_fix"] if case["partial_fix"] else "no")
+        shown = ", ".join(sorted({f"{f['code']} {f['path']}:{f['line']}" for f in hit})) or "no"
+        print(f"| {name} | {case['repo']} | {case['bug_kind']} | {shown} | {gone} |")
+    if total:
+        print(f"\nrecall: {caught}/{total} = {100 * caught / total:.0f}%")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkouts", type=Path, required=True, help="folder holding the checkouts")
+    parser.add_argument("--cowlint", default=shutil.which("cowlint") or "cowlint", help="the cowlint executable (default: on PATH)")
+    parser.add_argument("--only", default="", help="comma-separated names of repositories or cases")
+    parser.add_argument("--skip-recall", action="store_true")
+    parser.add_argument("--skip-precision", action="store_true")
+    args = parser.parse_args()
+    data = json.loads(DATA.read_text(encoding="utf-8"))
+    only = {name for name in args.only.split(",") if name}
+    if not args.skip_precision:
+        precision(data, args.checkouts, args.cowlint, only)
+    if not args.skip_recall:
+        recall(data, args.checkouts, args.cowlint, only)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,191 @@
+"""Values across module boundaries: what another module of the project gives a name.
+
+The checked module's resolver asks, for a qualified name it cannot place
+(``data.catalog.CATALOG``, a call of ``data.io.read_rows``), whether a file of
+the project defines it. That file is read and parsed (libcst, once per process
+for each content), its own resolver evaluates the name, and the answer crosses
+the boundary only when it means the same in any module: constants, data with
+its size, containers, multiprocessing contexts and pools, imported names.
+Functions, classes and their instances stay on their side for now.
+
+Unlike the rest of :mod:`cowlint.engine.project`, this module parses with
+libcst: it runs inside the check of one module, for the few names that need it.
+Every file read is recorded with its digest, so that a cached result is reused
+only while the files it depends on are unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cowlint.config import Config
+from cowlint.engine.project.index import ProjectView
+
+if TYPE_CHECKING:
+    from cowlint.engine.values import Resolver, Value
+
+# a name re-exported through this many modules is followed; further is unknown
+MAX_LINK_DEPTH = 4
+# parsed modules kept per process: a libcst tree is ~400x its source
+KEEP_MODULES = 8
+
+
+class _Linked:
+    """A parsed project module, its resolver, and the files its answers depend on."""
+
+    def __init__(self, resolver: Resolver, linker: ProjectModules) -> None:
+        self.resolver = resolver
+        self.linker = linker
+
+
+_PARSED: OrderedDict[tuple[str, str, int], _Linked | None] = OrderedDict()
+
+
+class ProjectModules:
+    """The other modules of one checked module's project, as its resolver sees them."""
+
+    def __init__(self, view: ProjectView, config: Config, depth: int = 0) -> None:
+        self.view = view
+        self.config = config
+        self.depth = depth
+        self.depends: dict[str, str] = {}  # resolved path -> digest of every project file read
+
+    def absolute(self, name: str) -> str | None:
+        """``..pkg.mod`` read from this module, as an absolute dotted name (None when it cannot be placed)."""
+        level = len(name) - len(name.lstrip("."))
+        if not level:
+            return name
+        if self.view.module is None:
+            return None
+        dotted, is_package = self.view.module
+        parts = dotted.split(".") if is_package else dotted.split(".")[:-1]
+        if level - 1 > len(parts):
+            return None
+        base = parts[: len(parts) - (level - 1)]
+        rest = name[level:]
+        return ".".join([*base, rest] if rest else base) or None
+
+    def global_value(self, qualname: str) -> Value | None:
+        """The value module-level code of a project module gives ``module.NAME``, when portable."""
+        found = self._defined(qualname, _assigns)
+        if found is None:
+            return None
+        linked, name = found
+        bindings = [b for b in linked.resolver.facts.scope.bindings.get(name, ()) if b.kind not in ("def", "class")]
+        if not bindings:
+            return None
+        value = linked.resolver.join(linked.resolver.eval_binding(binding) for binding in bindings)
+        self.depends.update(linked.linker.depends)
+        return value if _portable(value) else None
+
+    def returned_value(self, qualname: str) -> Value | None:
+        """What a call of the project function ``module.function`` returns, when portable."""
+        import libcst as cst
+
+        found = self._defined(qualname, _defines)
+        if found is None:
+            return None
+        linked, name = found
+        defs = [b.node for b in linked.resolver.facts.scope.bindings.get(name, ()) if b.kind == "def" and isinstance(b.node, cst.FunctionDef)]
+        if not defs:
+            return None
+        value = linked.resolver.returned(defs[-1])
+        self.depends.update(linked.linker.depends)
+        return value if _portable(value) else None
+
+    # ---------------------------------------------------------------- files
+
+    def _defined(self, qualname: str, may_define: Callable[[bytes, str], bool]) -> tuple[_Linked, str] | None:
+        """The parsed module defining ``qualname`` (``pkg.mod.NAME``) and the name in it. The
+        file is parsed only when its text may define the name that way (``may_define``):
+        most imported names are classes and functions, which need no parse."""
+        if self.depth >= MAX_LINK_DEPTH or "." not in qualname:
+            return None
+        module, name = qualname.rsplit(".", 1)
+        path = self._module_file(module.split("."))
+        if path is None or path == self.view.path or not name.isidentifier():
+            return None
+        linked = self._parsed(path, lambda data: may_define(data, name))
+        return (linked, name) if linked is not None else None
+
+    def _module_file(self, parts: list[str]) -> Path | None:
+        roots = list(self.view.layout.import_roots)
+        if self.view.module is not None and "." not in self.view.module[0]:
+            roots.append(self.view.path.parent)  # a script's own folder is first on sys.path
+        for base in roots:
+            for candidate in (base.joinpath(*parts).with_suffix(".py"), base.joinpath(*parts, "__init__.py")):
+                try:
+                    if candidate.is_file():
+                        return candidate.resolve()
+                except OSError:
+                    continue
+        return None
+
+    def _parsed(self, path: Path, worth_it: Callable[[bytes], bool]) -> _Linked | None:
+        from cowlint.engine.cache import digest
+        from cowlint.engine.checker import read_file
+
+        try:
+            data = read_file(path)
+        except OSError:
+            return None
+        if not worth_it(data):
+            return None
+        key = (str(path), digest(data), self.config.large_threshold)
+        self.depends[key[0]] = key[1]
+        if key in _PARSED:
+            _PARSED.move_to_end(key)
+            return _PARSED[key]
+        linked = self._parse(path, data)
+        _PARSED[key] = linked
+        while len(_PARSED) > KEEP_MODULES:
+            _PARSED.popitem(last=False)
+        return linked
+
+    def _parse(self, path: Path, data: bytes) -> _Linked | None:
+        """The module's resolver, or None when it cannot be read as Python (never an error: the
+        name simply stays unknown)."""
+        import libcst as cst
+
+        from cowlint.engine.checker import PythonRejects, python_verdict
+        from cowlint.engine.facts import collect_facts
+        from cowlint.engine.source import UndecodableSource, decode_source
+        from cowlint.engine.values import Resolver
+
+        if len(data) > self.config.max_file_size:
+            return None
+        try:
+            source = decode_source(data, str(path))
+            python_verdict(source)
+            module = cst.parse_module(source.text)
+        except (UndecodableSource, PythonRejects):
+            return None
+        except Exception:  # noqa: BLE001 - libcst's parser raises several kinds
+            return None
+        view = ProjectView(self.view.layout, path, self.view.layout.module_name(path), None)
+        linker = ProjectModules(view, self.config, self.depth + 1)
+        return _Linked(Resolver(collect_facts(module), self.config.large_threshold, None, linker), linker)
+
+
+def _assigns(data: bytes, name: str) -> bool:
+    """Whether module-level code may bind ``name`` to a value: an assignment at the start of a
+    line, or an import that re-exports it."""
+    word = re.escape(name.encode("utf-8"))
+    return re.search(rb"^" + word + rb"[ \t]*(?::[^=\n]*)?[-+*/|&]?=|^(?:from|import)[ \t][^\n]*\b" + word + rb"\b", data, re.MULTILINE) is not None
+
+
+def _defines(data: bytes, name: str) -> bool:
+    """Whether the module defines a function ``name`` at module level."""
+    return re.search(rb"^(?:async[ \t]+)?def[ \t]+" + re.escape(name.encode("utf-8")) + rb"\b", data, re.MULTILINE) is not None
+
+
+def _portable(value: Value) -> bool:
+    from cowlint.engine.values import Const, Container, Context, Data, Foreign, PoolValue, Qualified
+
+    if isinstance(value, PoolValue):
+        return value.subclass is None
+    return isinstance(value, (Const, Data, Container, Context, Foreign, Qualified))
