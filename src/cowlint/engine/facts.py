@@ -229,7 +229,7 @@ class ModuleFacts:
     calls: list[CallSite]
     mutations: list[Mutation]
     has_main_guard: bool = False  # the module is written to run as a script
-    returns: dict[int, list[Returned]] = field(default_factory=dict)  # id(function def) -> its returns
+    returns: dict[int, list[Returned]] = field(default_factory=dict)  # id(function def) -> its returns (a context manager's yields)
 
     def __post_init__(self) -> None:
         self._call_sites = {id(site.node): site for site in self.calls}
@@ -552,10 +552,15 @@ class _Collector:
             self.bind(bound, "import", node, None, scope, qualname=qualname)
         return scope
 
-    def on_return(self, node: cst.Return, scope: Scope, stack: _Stack) -> Scope:
+    def on_return(self, node: cst.Return | cst.Yield, scope: Scope, stack: _Stack) -> Scope:
         frame = scope.frame()
-        if node.value is not None and frame.kind == FUNCTION:
-            self.returns.setdefault(id(frame.node), []).append(Returned(node.value, scope, self.tick()))
+        value = node.value
+        if isinstance(value, cst.BaseExpression) and frame.kind == FUNCTION and isinstance(frame.node, cst.FunctionDef):
+            if isinstance(node, cst.Yield):
+                # a @contextmanager generator gives ``with f() as x`` what it yields
+                if not any(name.rsplit(".", 1)[-1] == "contextmanager" for name in _decorator_names(frame.node)):
+                    return scope
+            self.returns.setdefault(id(frame.node), []).append(Returned(value, scope, self.tick()))
         return scope
 
     def on_global(self, node: cst.Global, scope: Scope, stack: _Stack) -> Scope:
@@ -658,6 +663,7 @@ _HANDLERS: dict[type, Callable[[_Collector, Any, Scope, _Stack], Scope]] = {
     cst.Import: _Collector.on_import,
     cst.ImportFrom: _Collector.on_import_from,
     cst.Return: _Collector.on_return,
+    cst.Yield: _Collector.on_return,
     cst.Global: _Collector.on_global,
     cst.Nonlocal: _Collector.on_nonlocal,
     cst.ExceptHandler: _Collector.on_except,

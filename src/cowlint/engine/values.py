@@ -476,6 +476,9 @@ class Resolver:
                 return self.pool_value(kind, name, call, scope, at, self.default_start(scope, at), callee.dill)
             if name in apis.GET_CONTEXT:
                 return Context(self.context_start(call, scope, at), callee.dill)
+            if name == "contextlib.closing":  # ``with closing(Pool()) as pool``: the pool itself
+                wrapped = argument(call, "thing", 0)
+                return self.eval(wrapped, scope, at, depth) if wrapped is not None else UNKNOWN
             from cowlint.engine.sizes import estimate_call
 
             if self.project is not None:

@@ -73,7 +73,7 @@ class ProjectModules:
         """The value module-level code of a project module gives ``module.NAME``, when portable."""
         found = self._defined(qualname, _assigns)
         if found is None:
-            return None
+            return self._through_star(qualname, ProjectModules.global_value)
         linked, name = found
         bindings = [b for b in linked.resolver.facts.scope.bindings.get(name, ()) if b.kind not in ("def", "class")]
         if not bindings:
@@ -88,7 +88,7 @@ class ProjectModules:
 
         found = self._defined(qualname, _defines)
         if found is None:
-            return None
+            return self._through_star(qualname, ProjectModules.returned_value)
         linked, name = found
         defs = [b.node for b in linked.resolver.facts.scope.bindings.get(name, ()) if b.kind == "def" and isinstance(b.node, cst.FunctionDef)]
         if not defs:
@@ -96,6 +96,28 @@ class ProjectModules:
         value = linked.resolver.returned(defs[-1])
         self.depends.update(linked.linker.depends)
         return value if _portable(value) else None
+
+    def _through_star(self, qualname: str, ask: Callable[[ProjectModules, str], Value | None]) -> Value | None:
+        """``pkg.NAME`` when ``pkg/__init__.py`` re-exports it with ``from .module import *``."""
+        if self.depth + 1 >= MAX_LINK_DEPTH or "." not in qualname:
+            return None
+        module, name = qualname.rsplit(".", 1)
+        path = self._module_file(module.split("."))
+        if path is None or path == self.view.path:
+            return None
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        inner = ProjectModules(ProjectView(self.view.layout, path, self.view.layout.module_name(path), None), self.config, self.depth + 1)
+        for match in _STAR_IMPORT.finditer(data):
+            source = inner.absolute(match.group(1).decode("ascii", "replace"))
+            if source is not None:
+                value = ask(inner, f"{source}.{name}")
+                if value is not None:
+                    self.depends.update(inner.depends)
+                    return value
+        return None
 
     # ---------------------------------------------------------------- files
 
@@ -169,6 +191,9 @@ class ProjectModules:
         view = ProjectView(self.view.layout, path, self.view.layout.module_name(path), None)
         linker = ProjectModules(view, self.config, self.depth + 1)
         return _Linked(Resolver(collect_facts(module), self.config.large_threshold, None, linker), linker)
+
+
+_STAR_IMPORT = re.compile(rb"^from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+\*", re.MULTILINE)
 
 
 def _assigns(data: bytes, name: str) -> bool:
