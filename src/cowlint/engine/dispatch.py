@@ -14,7 +14,7 @@ import libcst as cst
 
 from cowlint.engine import apis
 from cowlint.engine.facts import FUNCTION, CallSite, ModuleFacts, Scope, dotted_name
-from cowlint.engine.values import PoolValue, Resolver, StartMethod, Unknown, argument
+from cowlint.engine.values import PoolValue, Resolver, StartMethod, Unknown, argument, bound_argument
 
 # how often a payload is pickled
 EVERY_TASK = "every task"
@@ -215,7 +215,7 @@ def _wrapper_calls(sites: list[DispatchSite], facts: ModuleFacts, resolver: Reso
                 continue
             by_site: dict[int, list[Payload]] = {}
             for item in wrapped[id(function)]:
-                value = _bound_argument(call_site.node, function, item.param)
+                value = bound_argument(call_site.node, function, item.param, bound_instance=_called_as_method(call_site.node, function))
                 if value is not None:
                     by_site.setdefault(id(item.site.call), []).append(Payload(item.payload.role, value, item.payload.items, item.payload.frequency))
             for item in {id(item.site.call): item for item in wrapped[id(function)]}.values():
@@ -230,6 +230,12 @@ def _wrapper_calls(sites: list[DispatchSite], facts: ModuleFacts, resolver: Reso
     return found
 
 
+def _called_as_method(call: cst.Call, function: cst.FunctionDef) -> bool:
+    """``self.run(...)``: the instance fills the first parameter."""
+    params = [*function.params.posonly_params, *function.params.params]
+    return isinstance(call.func, cst.Attribute) and bool(params) and params[0].name.value in ("self", "cls")
+
+
 def _parameters_dispatched(site: DispatchSite, resolver: Resolver) -> list[_Wrapped]:
     frame = site.scope.frame()
     if frame.kind != FUNCTION or not isinstance(frame.node, cst.FunctionDef):
@@ -242,32 +248,6 @@ def _parameters_dispatched(site: DispatchSite, resolver: Resolver) -> list[_Wrap
         if bindings and all(binding.kind == "param" and binding.scope is frame for binding in bindings):
             found.append(_Wrapped(frame.node, site, payload, payload.expr.value))
     return found
-
-
-def _bound_argument(call: cst.Call, function: cst.FunctionDef, param: str) -> cst.BaseExpression | None:
-    """The expression ``call`` passes for ``function``'s parameter ``param`` (None when it
-    passes none, or hides it in ``*args``/``**kwargs``)."""
-    params = function.params
-    positional = [item.name.value for item in (*params.posonly_params, *params.params)]
-    if isinstance(call.func, cst.Attribute) and positional and positional[0] in ("self", "cls"):
-        positional = positional[1:]  # called as a method: the instance is bound already
-    keyword_allowed = param not in {item.name.value for item in params.posonly_params}
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == param and keyword_allowed:
-            return arg.value
-    if param not in positional:
-        return None
-    position = positional.index(param)
-    index = 0
-    for arg in call.args:
-        if arg.keyword is not None:
-            continue
-        if arg.star:
-            return None
-        if index == position:
-            return arg.value
-        index += 1
-    return None
 
 
 def _classify(call_site: CallSite, resolver: Resolver) -> DispatchSite | None:

@@ -129,11 +129,23 @@ class Container(Value):
 
 
 @dataclass(frozen=True)
+class Construction:
+    """Where an instance was made: ``Index(np.load(path))``, its arguments evaluated in ``scope`` at ``at``."""
+
+    call: cst.Call
+    scope: Scope
+    at: int
+
+
+@dataclass(frozen=True)
 class Instance(Value):
-    """An instance of a class defined in the module; ``is_self`` for a method's own instance."""
+    """An instance of a class defined in the module; ``is_self`` for a method's own instance.
+    ``made`` is the constructor call when known: its arguments give the parameters of
+    ``__init__`` their values (``self.table = table`` holds what was passed)."""
 
     cls: ClassInfo
     is_self: bool
+    made: Construction | None = None
 
 
 @dataclass(frozen=True)
@@ -185,15 +197,17 @@ class Resolver:
         self.project = project  # answers names defined by the project's other modules
         # what the project's entry points leave in force when the module pins nothing itself
         self.project_default = inherited or DEFAULT_START
-        self._memo: dict[tuple[int, int, int], Value] = {}
-        self._active: set[tuple[int, int, int]] = set()
+        self._memo: dict[tuple[int, int, int, int], Value] = {}
+        self._active: set[tuple[int, int, int, int]] = set()
         self._cutoffs = 0
         self._sizing: list[int] = []  # classes whose instance size is being computed
         self._set_start: list[tuple[StartMethod, CallSite]] | None = None
         self._reach_memo: dict[int, set[int]] = {}
         self._frame_calls: dict[int, list[CallSite]] | None = None
         self._callers_index: dict[int, list[CallSite]] | None = None
-        self._instance_memo: dict[int, InstanceSize] = {}
+        self._instance_memo: dict[tuple[int, int], InstanceSize] = {}
+        # the constructor calls whose arguments bind __init__'s parameters right now (innermost last)
+        self._constructions: list[Construction | None] = []
 
     # ---------------------------------------------------------------- names
 
@@ -225,7 +239,8 @@ class Resolver:
 
     def eval(self, expr: cst.BaseExpression, scope: Scope, at: int, depth: int = 0) -> Value:
         """The abstract value of ``expr`` evaluated in ``scope`` just before position ``at``."""
-        key = (id(expr), id(scope), at)
+        made = self._constructions[-1] if self._constructions else None
+        key = (id(expr), id(scope), at, id(made.call) if made is not None else 0)
         cached = self._memo.get(key)
         if cached is not None:
             return cached
@@ -275,6 +290,9 @@ class Resolver:
         scope = binding.scope
         if scope.method_of is not None and scope.self_name == binding.name:
             return Instance(scope.method_of, is_self=True)
+        constructed = self._constructor_argument(binding, depth)
+        if constructed is not None:
+            return constructed
         param = binding.node
         if isinstance(param, cst.Param) and param.annotation is None and binding.name in apis.CONTEXT_PARAMETER_NAMES:
             return self._passed_context(binding, param, depth)
@@ -293,6 +311,28 @@ class Resolver:
         if qualname in apis.BULK_TYPES:
             return Data(None, True, f"parameter {binding.name}: {apis.short(qualname)}", "medium")
         return UNKNOWN
+
+    def _constructor_argument(self, binding: Binding, depth: int) -> Value | None:
+        """A parameter of ``__init__`` while an instance made by a known call is evaluated: the
+        argument that call passes (or the parameter's default), evaluated where the call is."""
+        made = self._constructions[-1] if self._constructions else None
+        function = binding.scope.node
+        if made is None or binding.scope.method_of is None or not isinstance(function, cst.FunctionDef) or function.name.value != "__init__":
+            return None
+        param = binding.node
+        if not isinstance(param, cst.Param) or param.star:
+            return None
+        passed = bound_argument(made.call, function, binding.name, bound_instance=True)
+        expr = passed if passed is not None else param.default
+        if expr is None:
+            return None
+        self._constructions.append(None)  # the argument belongs to the caller, not to this instance
+        try:
+            if passed is not None:
+                return self.eval(expr, made.scope, made.at, depth)
+            return self.eval(expr, binding.scope.parent or binding.scope, 0, depth)
+        finally:
+            self._constructions.pop()
 
     def _passed_context(self, binding: Binding, param: cst.Param, depth: int) -> Value:
         """A ``ctx`` parameter that every call of its function in this module gives a multiprocessing context."""
@@ -424,7 +464,11 @@ class Resolver:
         for info in self.class_chain(instance.cls):
             bindings = info.attributes.get(attr)
             if bindings:
-                return self.join(self.eval_binding(b, depth) for b in bindings)
+                self._constructions.append(instance.made)
+                try:
+                    return self.join(self.eval_binding(b, depth) for b in bindings)
+                finally:
+                    self._constructions.pop()
             if attr in info.properties:
                 return UNKNOWN  # computed on access: whatever it returns is what is pickled
             if attr in info.plain_functions:
@@ -507,7 +551,7 @@ class Resolver:
             base = self.process_base(callee.cls)
             if base is not None:
                 return PoolValue("process", callee.cls.name, base, "high", subclass=callee.cls)
-            return Instance(callee.cls, is_self=False)
+            return Instance(callee.cls, is_self=False, made=Construction(call, scope, at))
         if isinstance(func, cst.Attribute):
             method = func.attr.value
             if method in apis.BULK_METHODS:
@@ -597,26 +641,30 @@ class Resolver:
         if isinstance(value, (FunctionRef, ClassRef, Qualified)):
             return 0, False, True  # pickled by reference
         if isinstance(value, Instance):
-            estimate = self.instance_size(value.cls)
+            estimate = self.instance_size(value.cls, value.made)
             return estimate.size, estimate.bulk, estimate.provably_small
         if isinstance(value, BoundMethod):
             return self.size_of(value.receiver)
         return None, False, False
 
-    def instance_size(self, info: ClassInfo) -> InstanceSize:
-        """What pickling one instance of ``info`` ships, estimated from its attributes."""
-        cached = self._instance_memo.get(id(info))
+    def instance_size(self, info: ClassInfo, made: Construction | None = None) -> InstanceSize:
+        """What pickling one instance of ``info`` ships, estimated from its attributes (and, for
+        an instance made by a known call, from the arguments its constructor keeps)."""
+        key = (id(info), id(made.call) if made is not None else 0)
+        cached = self._instance_memo.get(key)
         if cached is not None:
             return cached
         unknown = InstanceSize(None, False, False, (), custom_pickling=False)
         if id(info) in self._sizing or len(self._sizing) > MAX_DEPTH:
             return unknown  # a class holding itself, or a very long chain of classes
         self._sizing.append(id(info))
+        self._constructions.append(made)
         try:
             result = self._instance_size(info)
         finally:
+            self._constructions.pop()
             self._sizing.pop()
-        self._instance_memo[id(info)] = result
+        self._instance_memo[key] = result
         return result
 
     def built_attributes(self, info: ClassInfo) -> list[str]:
@@ -918,3 +966,30 @@ def _fold(op: cst.BaseBinaryOp, left: object, right: object) -> Value:
         return UNKNOWN
     return Const(result)
 
+
+
+def bound_argument(call: cst.Call, function: cst.FunctionDef, param: str, *, bound_instance: bool = False) -> cst.BaseExpression | None:
+    """The expression ``call`` passes for ``function``'s parameter ``param`` (None when it passes
+    none, or hides it in ``*args``/``**kwargs``). ``bound_instance``: the first parameter is
+    bound already (a constructor call, ``obj.method(...)``)."""
+    params = function.params
+    positional = [item.name.value for item in (*params.posonly_params, *params.params)]
+    if bound_instance and positional:
+        positional = positional[1:]
+    keyword_allowed = param not in {item.name.value for item in params.posonly_params}
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == param and keyword_allowed:
+            return arg.value
+    if param not in positional:
+        return None
+    position = positional.index(param)
+    index = 0
+    for arg in call.args:
+        if arg.keyword is not None:
+            continue
+        if arg.star:
+            return None
+        if index == position:
+            return arg.value
+        index += 1
+    return None

@@ -77,7 +77,7 @@ def large_shipped(module: ModuleContext, shipped: Shipped) -> tuple[int | None, 
         confidence = "medium" if "medium" in (value.confidence, shipped.site.confidence) else "high"
         return value.size, f"{value.what}, {size_text(value.size, value.bulk)}", confidence
     if shipped.kind == "instance" and isinstance(value, Instance):
-        estimate = module.resolver.instance_size(value.cls)
+        estimate = module.resolver.instance_size(value.cls, value.made)
         if estimate.custom_pickling or not (estimate.bulk or (estimate.size is not None and estimate.size >= threshold)):
             return None
         return estimate.size, f"{value.cls.name} instance, {instance_size_text(estimate)}", shipped.site.confidence

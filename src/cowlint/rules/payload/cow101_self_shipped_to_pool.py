@@ -128,7 +128,7 @@ class SelfShippedToPool(Rule):
         for shipped in module.shipped:
             if not isinstance(shipped.value, Instance) or not _whole_instance(module, shipped):
                 continue
-            estimate = module.resolver.instance_size(shipped.value.cls)
+            estimate = module.resolver.instance_size(shipped.value.cls, shipped.value.made)
             if estimate.custom_pickling or estimate.provably_small:
                 continue
             class_name = shipped.value.cls.name
