@@ -58,6 +58,7 @@ class ProjectIndex:
         self._entry_pins: dict[Path, _EntryPin | None] = {}
         self._called: dict[Path, frozenset[str]] = {}
         self._by_folder: dict[Path, list[Path]] | None = None
+        self._by_text: dict[str, Path] | None = None
         self.pinning = sorted(path for path, summary in summaries.items() if summary.pins)
         self.entries = sorted(path for path, summary in summaries.items() if self._is_entry(path, summary))
 
@@ -122,10 +123,14 @@ class ProjectIndex:
             if target is not None:
                 found.add(target)
         if local:  # a script's own folder comes first on sys.path
-            relative = Path(*parts)
-            for candidate in (importer.parent / relative.with_suffix(".py"), importer.parent / relative / "__init__.py"):
-                if candidate in self.summaries:
-                    found.add(candidate)
+            if self._by_text is None:
+                self._by_text = {str(path): path for path in self.summaries}
+            relative = "/".join(parts)
+            folder = str(importer.parent)
+            for candidate in (f"{folder}/{relative}.py", f"{folder}/{relative}/__init__.py"):
+                target = self._by_text.get(candidate)
+                if target is not None:
+                    found.add(target)
 
     def importers_of(self, path: Path) -> frozenset[Path]:
         """Every project file that runs ``path`` by importing it, directly or through others."""

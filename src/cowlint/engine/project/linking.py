@@ -53,6 +53,8 @@ class ProjectModules:
         self.config = config
         self.depth = depth
         self.depends: dict[str, str] = {}  # resolved path -> digest of every project file read
+        self._answers: dict[tuple[str, str], Value | None] = {}
+        self._files: dict[tuple[str, ...], Path | None] = {}
 
     def absolute(self, name: str) -> str | None:
         """``..pkg.mod`` read from this module, as an absolute dotted name (None when it cannot be placed)."""
@@ -71,6 +73,21 @@ class ProjectModules:
 
     def global_value(self, qualname: str) -> Value | None:
         """The value module-level code of a project module gives ``module.NAME``, when portable."""
+        return self._answer("global", qualname, self._global_value)
+
+    def returned_value(self, qualname: str) -> Value | None:
+        """What a call of the project function ``module.function`` returns, when portable."""
+        return self._answer("call", qualname, self._returned_value)
+
+    def _answer(self, kind: str, qualname: str, find: Callable[[str], Value | None]) -> Value | None:
+        """Each name is asked once per checked module: a module names the same import many times."""
+        key = (kind, qualname)
+        if key not in self._answers:
+            self._answers[key] = None  # a cycle through this name answers "unknown"
+            self._answers[key] = find(qualname)
+        return self._answers[key]
+
+    def _global_value(self, qualname: str) -> Value | None:
         found = self._defined(qualname, _assigns)
         if found is None:
             return self._through_star(qualname, ProjectModules.global_value)
@@ -82,8 +99,7 @@ class ProjectModules:
         self.depends.update(linked.linker.depends)
         return value if _portable(value) else None
 
-    def returned_value(self, qualname: str) -> Value | None:
-        """What a call of the project function ``module.function`` returns, when portable."""
+    def _returned_value(self, qualname: str) -> Value | None:
         import libcst as cst
 
         found = self._defined(qualname, _defines)
@@ -135,6 +151,12 @@ class ProjectModules:
         return (linked, name) if linked is not None else None
 
     def _module_file(self, parts: list[str]) -> Path | None:
+        key = tuple(parts)
+        if key not in self._files:
+            self._files[key] = self._find_module_file(parts)
+        return self._files[key]
+
+    def _find_module_file(self, parts: list[str]) -> Path | None:
         roots = list(self.view.layout.import_roots)
         if self.view.module is not None and "." not in self.view.module[0]:
             roots.append(self.view.path.parent)  # a script's own folder is first on sys.path
