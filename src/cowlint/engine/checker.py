@@ -10,12 +10,9 @@ from __future__ import annotations
 import ast
 import functools
 import gc
-import os
 import re
-import stat
 import sys
 import threading
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -30,7 +27,7 @@ from cowlint.engine.cache import digest as content_digest
 from cowlint.engine.discovery import FileToCheck, PathProblem, discover
 from cowlint.engine.finding import Finding
 from cowlint.engine.noqa import comments_by_line, suppressed
-from cowlint.engine.source import SourceText, UndecodableSource, decode_source
+from cowlint.engine.source import PythonRejects, SourceText, UndecodableSource, decode_source, python_verdict, read_file
 from cowlint.rules import ENGINE_CODES, RULE_NAMES
 
 if TYPE_CHECKING:
@@ -168,34 +165,6 @@ def _libcst() -> ModuleType:
     import libcst
 
     return libcst
-
-
-class PythonRejects(Exception):
-    """CPython's own parser rejects the file; libcst is not asked to parse it."""
-
-    def __init__(self, line: int, column: int, message: str) -> None:
-        super().__init__(message)
-        self.line, self.column, self.message = line, column, message
-
-
-def python_verdict(source: SourceText) -> ast.Module:
-    """CPython's syntax tree of the file; raise PythonRejects if its parser refuses it.
-
-    libcst's native parser overflows its stack (a segfault, killing the run)
-    or turns super-linear on inputs CPython refuses anyway: thousands of nested
-    brackets or operators. Asking ``ast.parse`` first costs ~10% of the libcst
-    parse and bounds what libcst sees to what Python can run.
-    """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return ast.parse(source.text, filename=source.path)
-    except SyntaxError as error:
-        raise PythonRejects(error.lineno or 1, error.offset or 1, f"syntax error: {error.msg}") from None
-    except RecursionError:
-        raise PythonRejects(1, 1, "too deeply nested for Python's own parser (RecursionError)") from None
-    except (ValueError, MemoryError) as error:
-        raise PythonRejects(1, 1, f"syntax error: {error}") from None
 
 
 def ast_candidate(tree: ast.Module) -> bool:
@@ -437,17 +406,6 @@ def check_source(source: str | bytes, path: str = "<stdin>", config: Config | No
     """Check one module's source and return its findings, sorted by position."""
     data = source.encode("utf-8") if isinstance(source, str) else source
     return check_bytes(data, path, config or Config(), use_prefilter=use_prefilter).findings
-
-
-def read_file(path: Path) -> bytes:
-    """The bytes of a regular file; raises OSError with a readable reason otherwise."""
-    info = os.stat(path)
-    if stat.S_ISDIR(info.st_mode):
-        raise IsADirectoryError(21, "is a directory")
-    if not stat.S_ISREG(info.st_mode):
-        raise OSError(0, "not a regular file (a FIFO, socket or device); skipped")
-    with open(path, "rb") as handle:
-        return handle.read()
 
 
 def _read(item: FileToCheck, config: Config) -> bytes | FileResult:

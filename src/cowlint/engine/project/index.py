@@ -257,8 +257,8 @@ class ProjectIndex:
 def _project_files(root: Path, config: Config) -> Iterable[tuple[Path, bytes]]:
     """Every Python file of the project with its bytes, one at a time (unreadable and
     oversized files are left out: they pin nothing anyone can see)."""
-    from cowlint.engine.checker import read_file
     from cowlint.engine.discovery import FileToCheck, discover
+    from cowlint.engine.source import read_file
 
     for item in discover([str(root)], config):
         if isinstance(item, FileToCheck):

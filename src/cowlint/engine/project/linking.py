@@ -171,7 +171,7 @@ class ProjectModules:
 
     def _parsed(self, path: Path, worth_it: Callable[[bytes], bool]) -> _Linked | None:
         from cowlint.engine.cache import digest
-        from cowlint.engine.checker import read_file
+        from cowlint.engine.source import read_file
 
         try:
             data = read_file(path)
@@ -195,9 +195,8 @@ class ProjectModules:
         name simply stays unknown)."""
         import libcst as cst
 
-        from cowlint.engine.checker import PythonRejects, python_verdict
         from cowlint.engine.facts import collect_facts
-        from cowlint.engine.source import UndecodableSource, decode_source
+        from cowlint.engine.source import PythonRejects, UndecodableSource, decode_source, python_verdict
         from cowlint.engine.values import Resolver
 
         if len(data) > self.config.max_file_size:
