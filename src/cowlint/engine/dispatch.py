@@ -14,7 +14,7 @@ import libcst as cst
 
 from cowlint.engine import apis
 from cowlint.engine.facts import FUNCTION, CallSite, ModuleFacts, Scope, dotted_name
-from cowlint.engine.values import PoolValue, Resolver, StartMethod, Unknown, argument, bound_argument
+from cowlint.engine.values import PoolValue, Qualified, Resolver, StartMethod, Unknown, argument, bound_argument
 
 # how often a payload is pickled
 EVERY_TASK = "every task"
@@ -302,6 +302,9 @@ def _constructed(call_site: CallSite, resolver: Resolver, kinds: tuple[str, ...]
             return None
     elif not isinstance(func, cst.Attribute):
         return None
+    callee = resolver.eval(func, scope, order)
+    if isinstance(callee, Qualified) and apis.constructor_kind(callee.name) is None and not apis.looks_like_pool_class(callee.name):
+        return None  # an imported function or class that makes no process: what it returns is not asked for
     made = resolver.eval(call, scope, order)
     if not isinstance(made, PoolValue) or made.kind not in kinds:
         return None

@@ -119,15 +119,32 @@ def _dtype_size(resolver: Resolver, expr: cst.BaseExpression | None, scope: Scop
     return default, "unknown dtype"
 
 
-def _array(count: int | None, itemsize: int, dtype: str, label: str) -> Value:
+def _array(count: int | None, itemsize: int, dtype: str, label: object) -> Value:
     if count is None:
         return Data(None, True, f"{label} array")
     return Data(count * itemsize, False, f"{label} {dtype} array")
 
 
+class _Label:
+    """The call's source as the description of the data it makes, rendered only when a value
+    uses it: most calls estimated are not data, and rendering each one cost a third of the run."""
+
+    def __init__(self, resolver: Resolver, call: cst.Call) -> None:
+        self.resolver, self.call = resolver, call
+        self._text: str | None = None
+
+    def __str__(self) -> str:
+        if self._text is None:
+            self._text = _label(self.resolver, self.call)
+        return self._text
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
 def estimate_call(resolver: Resolver, name: str, call: cst.Call, scope: Scope, at: int, depth: int) -> Value:
     """The data a call to the qualified name ``name`` returns, if it is known data."""
-    label = _label(resolver, call)
+    label = _Label(resolver, call)
     if name in _NUMPY_SHAPED:
         count = _shape_count(resolver, argument(call, "shape", 0), scope, at, depth)
         itemsize, dtype = _dtype_size(resolver, argument(call, "dtype", _NUMPY_SHAPED[name]), scope, at, 8)
@@ -311,7 +328,7 @@ def _element_size(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at
     return size
 
 
-def _from_iterable(resolver: Resolver, source: cst.BaseExpression, scope: Scope, at: int, depth: int, label: str) -> Value:
+def _from_iterable(resolver: Resolver, source: cst.BaseExpression, scope: Scope, at: int, depth: int, label: object) -> Value:
     """``list(range(N))``, ``list(f)``: the size of a container built from an iterable."""
     count = range_count(resolver, source, scope, at, depth)
     if count is not None:

@@ -59,7 +59,12 @@ class ProjectIndex:
         self._called: dict[Path, frozenset[str]] = {}
         self._by_folder: dict[Path, list[Path]] | None = None
         self._by_text: dict[str, Path] | None = None
-        self.pinning = sorted(path for path, summary in summaries.items() if summary.pins)
+        self._pinned: list[tuple[Path, _EntryPin]] | None = None
+        self._imported_pinning: list[Path] | None = None
+        self._closures: dict[Path, frozenset[Path]] = {}
+        self._imports: dict[Path, set[Path]] = {}
+        # modules whose pins can hold for another entry point: only an unconditional call pins
+        self.pinning = sorted(path for path, summary in summaries.items() if any(not pin.conditional for pin in summary.pins))
         self.entries = sorted(path for path, summary in summaries.items() if self._is_entry(path, summary))
 
     @classmethod
@@ -82,6 +87,12 @@ class ProjectIndex:
 
     def imports_of(self, path: Path) -> set[Path]:
         """The project files importing ``path``'s module runs: each module named and every package above it."""
+        cached = self._imports.get(path)
+        if cached is None:
+            cached = self._imports[path] = self._resolve_imports(path)
+        return cached
+
+    def _resolve_imports(self, path: Path) -> set[Path]:
         summary = self.summaries[path]
         named = self.module_of.get(path)
         found: set[Path] = set()
@@ -132,20 +143,33 @@ class ProjectIndex:
                 if target is not None:
                     found.add(target)
 
-    def importers_of(self, path: Path) -> frozenset[Path]:
-        """Every project file that runs ``path`` by importing it, directly or through others."""
-        cached = self._importers_of.get(path)
-        if cached is not None:
-            return cached
+    def imported_pinning(self) -> list[Path]:
+        """The pinning modules some other file imports (a script or test that pins is rarely
+        imported: its pin is its own, and no search of the graph is needed for it)."""
+        if self._imported_pinning is None:
+            direct = self._reverse_graph()
+            self._imported_pinning = [module for module in self.pinning if direct.get(module)]
+        return self._imported_pinning
+
+    def _reverse_graph(self) -> dict[Path, list[Path]]:
+        """Each project file -> the files that import it directly (built once)."""
         if self._importers is None:
             self._importers = {}
             for source in self.summaries:
                 for target in self.imports_of(source):
                     self._importers.setdefault(target, []).append(source)
+        return self._importers
+
+    def importers_of(self, path: Path) -> frozenset[Path]:
+        """Every project file that runs ``path`` by importing it, directly or through others."""
+        cached = self._importers_of.get(path)
+        if cached is not None:
+            return cached
+        direct = self._reverse_graph()
         seen: set[Path] = set()
         pending = [path]
         while pending:
-            for importer in self._importers.get(pending.pop(), ()):
+            for importer in direct.get(pending.pop(), ()):
                 if importer not in seen:
                     seen.add(importer)
                     pending.append(importer)
@@ -169,9 +193,11 @@ class ProjectIndex:
             for conftest in self._conftests_above(entry):
                 found.extend(_EntryPin(pin, conftest) for pin in self.summaries[conftest].pins)
                 callers.append(conftest)
-        for module in self.pinning:
+        for module in self.imported_pinning():
             if module != entry and entry in self.importers_of(module):
                 for pin in self.summaries[module].pins:
+                    if pin.conditional:
+                        continue
                     if pin.when == IMPORT_TIME or (pin.when != UNDER_MAIN_GUARD and any(pin.when in self.called_by(caller) for caller in callers)):
                         found.append(_EntryPin(pin, module))
         methods = {item.pin.method for item in found}
@@ -212,6 +238,9 @@ class ProjectIndex:
                 pin = next((pin for pin in self.summaries[package].pins if pin.when == IMPORT_TIME and not pin.conditional), None)
                 if pin is not None:
                     return InheritedStart(pin.method, f'set_start_method("{pin.method}") in {self.shown(package)}, run whenever its package is imported')
+        # the few entry points that pin come first: most modules are reached by none of them
+        if not any(entry == path or path in self.closure(entry) for entry, _ in self._pinned_entries()):
+            return None
         importers = self.importers_of(path)
         reaching = [entry for entry in self.entries if entry == path or entry in importers]
         if not _is_test(path) and not self._beside_tests(path):
@@ -237,6 +266,26 @@ class ProjectIndex:
         if len(pinned) > 1:
             how += f" (every one of the {len(pinned)} entry points that run this module pins it)"
         return InheritedStart(method, how)
+
+    def _pinned_entries(self) -> list[tuple[Path, _EntryPin]]:
+        """The entry points that pin a method unconditionally, with their pin (computed once)."""
+        if self._pinned is None:
+            self._pinned = [(entry, pin) for entry in self.entries if (pin := self.entry_pin(entry)) is not None and not pin.pin.conditional]
+        return self._pinned
+
+    def closure(self, entry: Path) -> frozenset[Path]:
+        """Every project file running ``entry`` imports, directly or through others."""
+        cached = self._closures.get(entry)
+        if cached is None:
+            seen = {entry}
+            pending = [entry]
+            while pending:
+                for target in self.imports_of(pending.pop()):
+                    if target not in seen:
+                        seen.add(target)
+                        pending.append(target)
+            cached = self._closures[entry] = frozenset(seen)
+        return cached
 
     def _beside_tests(self, path: Path) -> bool:
         """Whether ``path`` is a test helper: it lives in a ``tests``/``test``/``testing`` folder."""

@@ -31,7 +31,20 @@ if TYPE_CHECKING:
 # a name re-exported through this many modules is followed; further is unknown
 MAX_LINK_DEPTH = 4
 # parsed modules kept per process: a libcst tree is ~400x its source
-KEEP_MODULES = 8
+KEEP_MODULES = 4
+# answers kept per process: plain values, reused by every module that imports the same name
+KEEP_ANSWERS = 4096
+# modules one checked module may have parsed for it, and the biggest one worth it: past these
+# its imported names stay unknown (a 3.5M-line tree parsed 480 modules for 79 checked files)
+PARSES_PER_MODULE = 12
+MAX_LINKED_BYTES = 256 * 1024
+
+
+class _NotHere:
+    """The name is not defined in that module the way the question needs: look elsewhere."""
+
+
+_NOT_HERE = _NotHere()
 
 
 class _Linked:
@@ -43,15 +56,18 @@ class _Linked:
 
 
 _PARSED: OrderedDict[tuple[str, str, int], _Linked | None] = OrderedDict()
+# (path, digest, threshold, kind, name) -> (the answer, the files it depends on)
+_ANSWERS: OrderedDict[tuple[str, str, int, str, str], tuple[Value | None, dict[str, str]]] = OrderedDict()
 
 
 class ProjectModules:
     """The other modules of one checked module's project, as its resolver sees them."""
 
-    def __init__(self, view: ProjectView, config: Config, depth: int = 0) -> None:
+    def __init__(self, view: ProjectView, config: Config, depth: int = 0, budget: list[int] | None = None) -> None:
         self.view = view
         self.config = config
         self.depth = depth
+        self.budget = budget if budget is not None else [PARSES_PER_MODULE]  # shared with the modules it links
         self.depends: dict[str, str] = {}  # resolved path -> digest of every project file read
         self._answers: dict[tuple[str, str], Value | None] = {}
         self._files: dict[tuple[str, ...], Path | None] = {}
@@ -88,30 +104,61 @@ class ProjectModules:
         return self._answers[key]
 
     def _global_value(self, qualname: str) -> Value | None:
-        found = self._defined(qualname, _assigns)
-        if found is None:
-            return self._through_star(qualname, ProjectModules.global_value)
-        linked, name = found
-        bindings = [b for b in linked.resolver.facts.scope.bindings.get(name, ()) if b.kind not in ("def", "class")]
-        if not bindings:
-            return None
-        value = linked.resolver.join(linked.resolver.eval_binding(binding) for binding in bindings)
-        self.depends.update(linked.linker.depends)
-        return value if _portable(value) else None
+        value = self._linked_answer(qualname, "global", _assigns)
+        return self._through_star(qualname, ProjectModules.global_value) if isinstance(value, _NotHere) else value
 
     def _returned_value(self, qualname: str) -> Value | None:
+        value = self._linked_answer(qualname, "call", _defines)
+        return self._through_star(qualname, ProjectModules.returned_value) if isinstance(value, _NotHere) else value
+
+    def _linked_answer(self, qualname: str, kind: str, may_define: Callable[[bytes, str], bool]) -> Value | None | _NotHere:
+        """The answer the module defining ``qualname`` gives (``_NOT_HERE`` when it does not
+        define the name that way, or is not a file of the project)."""
+        from cowlint.engine.cache import digest
+        from cowlint.engine.source import read_file
+
+        if self.depth >= MAX_LINK_DEPTH or "." not in qualname:
+            return _NOT_HERE
+        module, name = qualname.rsplit(".", 1)
+        path = self._module_file(module.split("."))
+        if path is None or path == self.view.path or not name.isidentifier():
+            return _NOT_HERE
+        try:
+            data = read_file(path)
+        except OSError:
+            return _NOT_HERE
+        if not may_define(data, name):
+            return _NOT_HERE
+        key = (str(path), digest(data), self.config.large_threshold, kind, name)
+        self.depends[key[0]] = key[1]
+        cached = _ANSWERS.get(key)
+        if cached is not None:
+            _ANSWERS.move_to_end(key)
+            self.depends.update(cached[1])
+            return cached[0]
+        linked = self._parsed(path, data, key[1])
+        if linked is None:
+            return None
+        value = self._evaluate(linked, kind, name)
+        answer = value if value is not None and _portable(value) else None
+        depends = dict(linked.linker.depends)
+        self.depends.update(depends)
+        _ANSWERS[key] = (answer, depends)
+        while len(_ANSWERS) > KEEP_ANSWERS:
+            _ANSWERS.popitem(last=False)
+        return answer
+
+    @staticmethod
+    def _evaluate(linked: _Linked, kind: str, name: str) -> Value | None:
         import libcst as cst
 
-        found = self._defined(qualname, _defines)
-        if found is None:
-            return self._through_star(qualname, ProjectModules.returned_value)
-        linked, name = found
-        defs = [b.node for b in linked.resolver.facts.scope.bindings.get(name, ()) if b.kind == "def" and isinstance(b.node, cst.FunctionDef)]
-        if not defs:
-            return None
-        value = linked.resolver.returned(defs[-1])
-        self.depends.update(linked.linker.depends)
-        return value if _portable(value) else None
+        resolver = linked.resolver
+        bindings = resolver.facts.scope.bindings.get(name, ())
+        if kind == "call":
+            defs = [b.node for b in bindings if b.kind == "def" and isinstance(b.node, cst.FunctionDef)]
+            return resolver.returned(defs[-1]) if defs else None
+        values = [b for b in bindings if b.kind not in ("def", "class")]
+        return resolver.join(resolver.eval_binding(binding) for binding in values) if values else None
 
     def _through_star(self, qualname: str, ask: Callable[[ProjectModules, str], Value | None]) -> Value | None:
         """``pkg.NAME`` when ``pkg/__init__.py`` re-exports it with ``from .module import *``."""
@@ -125,7 +172,7 @@ class ProjectModules:
             data = path.read_bytes()
         except OSError:
             return None
-        inner = ProjectModules(ProjectView(self.view.layout, path, self.view.layout.module_name(path), None), self.config, self.depth + 1)
+        inner = ProjectModules(ProjectView(self.view.layout, path, self.view.layout.module_name(path), None), self.config, self.depth + 1, self.budget)
         for match in _STAR_IMPORT.finditer(data):
             source = inner.absolute(match.group(1).decode("ascii", "replace"))
             if source is not None:
@@ -136,19 +183,6 @@ class ProjectModules:
         return None
 
     # ---------------------------------------------------------------- files
-
-    def _defined(self, qualname: str, may_define: Callable[[bytes, str], bool]) -> tuple[_Linked, str] | None:
-        """The parsed module defining ``qualname`` (``pkg.mod.NAME``) and the name in it. The
-        file is parsed only when its text may define the name that way (``may_define``):
-        most imported names are classes and functions, which need no parse."""
-        if self.depth >= MAX_LINK_DEPTH or "." not in qualname:
-            return None
-        module, name = qualname.rsplit(".", 1)
-        path = self._module_file(module.split("."))
-        if path is None or path == self.view.path or not name.isidentifier():
-            return None
-        linked = self._parsed(path, lambda data: may_define(data, name))
-        return (linked, name) if linked is not None else None
 
     def _module_file(self, parts: list[str]) -> Path | None:
         key = tuple(parts)
@@ -169,21 +203,14 @@ class ProjectModules:
                     continue
         return None
 
-    def _parsed(self, path: Path, worth_it: Callable[[bytes], bool]) -> _Linked | None:
-        from cowlint.engine.cache import digest
-        from cowlint.engine.source import read_file
-
-        try:
-            data = read_file(path)
-        except OSError:
-            return None
-        if not worth_it(data):
-            return None
-        key = (str(path), digest(data), self.config.large_threshold)
-        self.depends[key[0]] = key[1]
+    def _parsed(self, path: Path, data: bytes, content: str) -> _Linked | None:
+        key = (str(path), content, self.config.large_threshold)
         if key in _PARSED:
             _PARSED.move_to_end(key)
             return _PARSED[key]
+        if self.budget[0] <= 0 or len(data) > MAX_LINKED_BYTES:
+            return None
+        self.budget[0] -= 1
         linked = self._parse(path, data)
         _PARSED[key] = linked
         while len(_PARSED) > KEEP_MODULES:
@@ -210,7 +237,7 @@ class ProjectModules:
         except Exception:  # noqa: BLE001 - libcst's parser raises several kinds
             return None
         view = ProjectView(self.view.layout, path, self.view.layout.module_name(path), None)
-        linker = ProjectModules(view, self.config, self.depth + 1)
+        linker = ProjectModules(view, self.config, self.depth + 1, self.budget)
         return _Linked(Resolver(collect_facts(module), self.config.large_threshold, None, linker), linker)
 
 
