@@ -7,6 +7,8 @@ import difflib
 import shutil
 from pathlib import Path
 
+import pytest
+
 from .conftest import FIXTURES, ROOT, run_cowlint
 
 
@@ -117,3 +119,65 @@ def test_fix_applies_in_a_module_holding_a_150_deep_literal(tmp_path: Path) -> N
     text = target.read_text()
     assert "gc.freeze()" in text and nested in text
     assert "COW301" not in _codes(target)
+
+
+HEAP_THEN_FORK = (
+    "import json\nimport os\n\n\n"
+    "def run(path):\n    with open(path) as handle:\n        table = json.load(handle)\n"
+    "    if os.fork() == 0:\n        print(len(table))\n        os._exit(0)\n"
+)
+
+
+def test_fix_through_a_symlink_fixes_the_target_keeps_the_link_and_the_mode(tmp_path: Path) -> None:
+    target = tmp_path / "real.py"
+    target.write_text(HEAP_THEN_FORK)
+    target.chmod(0o640)
+    link = tmp_path / "link.py"
+    link.symlink_to(target)
+    fixed = run_cowlint("--isolated", "--no-cache", "--fix", str(link))
+    assert "fixed 1 finding in 1 file" in fixed.stderr, fixed.stderr
+    assert link.is_symlink() and "gc.freeze()" in target.read_text()
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["link.py", "real.py"]  # no temporary file left
+
+
+def test_fix_never_loses_an_edit_made_while_it_ran(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cowlint import Config, check_paths
+    from cowlint.engine import checker
+
+    target = tmp_path / "job.py"
+    target.write_text(HEAP_THEN_FORK)
+    findings = check_paths([str(target)], Config()).findings
+    original_fix = checker.fix_bytes
+
+    def fix_while_someone_appends(data: bytes, path: str, config: Config, project: object = None) -> tuple[bytes, int] | None:
+        outcome = original_fix(data, path, config, project)  # type: ignore[arg-type]
+        with open(path, "a") as handle:  # another process appends while the fix is computed
+            handle.write("\nLATE = 1\n")
+        return outcome
+
+    monkeypatch.setattr(checker, "fix_bytes", fix_while_someone_appends)
+    fixed, changed, errors = checker.fix_files(findings, Config())
+    assert (fixed, changed) == (0, 0) and "changed while cowlint was fixing it" in errors[0]
+    assert target.read_text() == HEAP_THEN_FORK + "\nLATE = 1\n"
+
+
+def test_a_failed_write_leaves_the_file_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+
+    from cowlint import Config, check_paths
+    from cowlint.engine import checker
+
+    target = tmp_path / "job.py"
+    target.write_text(HEAP_THEN_FORK)
+    findings = check_paths([str(target)], Config()).findings
+
+    def disk_full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(checker.os, "fsync", disk_full)
+    fixed, changed, errors = checker.fix_files(findings, Config())
+    assert changed == 0 and "No space left on device" in errors[0]
+    assert target.read_text() == HEAP_THEN_FORK
+    assert [path.name for path in tmp_path.iterdir()] == ["job.py"]

@@ -10,8 +10,11 @@ from __future__ import annotations
 import ast
 import functools
 import gc
+import os
 import re
+import stat
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -564,9 +567,12 @@ def fix_files(findings: list[Finding], config: Config) -> tuple[int, int, list[s
             outcome = fix_bytes(data, path, config, projects.view(Path(path)))
             if outcome is None:
                 continue
-            Path(path).write_bytes(outcome[0])
+            replace_file(Path(path), data, outcome[0])
+        except ChangedWhileFixing:
+            errors.append(f"{path}: changed while cowlint was fixing it: left as it is now; run --fix again")
+            continue
         except OSError as error:
-            errors.append(f"{path}: cannot apply fixes: {error.strerror or error}")
+            errors.append(f"{path}: cannot apply fixes, the file was left as it was: {error.strerror or error}")
             continue
         except Exception as error:  # noqa: BLE001 - one file's failed fix must not end the run or touch the file
             errors.append(f"{path}: internal error while fixing, the file was left as it was; please report it: {describe_error(error)}")
@@ -574,6 +580,40 @@ def fix_files(findings: list[Finding], config: Config) -> tuple[int, int, list[s
         fixed += outcome[1]
         changed += 1
     return fixed, changed, errors
+
+
+class ChangedWhileFixing(Exception):
+    """The file's bytes are no longer those the fix was computed from."""
+
+
+def replace_file(path: Path, original: bytes, fixed: bytes) -> None:
+    """Put ``fixed`` in place of ``path``'s ``original`` bytes, atomically.
+
+    The new text goes to a temporary file beside the target, is flushed to disk, takes the
+    original's mode (and owner, where allowed), and is renamed over the target only if the
+    target still holds ``original``: a kill mid-write, a full disk or a concurrent edit leave
+    the file as it was (or as the other writer left it), never truncated. A symlink is
+    followed: the file it points to is fixed and the link stays a link.
+    """
+    target = Path(os.path.realpath(path))
+    info = os.stat(target)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".cowlint-fix", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(fixed)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, stat.S_IMODE(info.st_mode))
+        try:
+            os.chown(temporary, info.st_uid, info.st_gid)
+        except OSError:
+            pass  # not ours to give away: the fixed file belongs to whoever runs cowlint
+        if read_file(target) != original:
+            raise ChangedWhileFixing(str(path))
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def _merge(outcome: CheckResult, result: FileResult) -> None:
