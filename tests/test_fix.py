@@ -181,3 +181,24 @@ def test_a_failed_write_leaves_the_file_whole(tmp_path: Path, monkeypatch: pytes
     assert changed == 0 and "No space left on device" in errors[0]
     assert target.read_text() == HEAP_THEN_FORK
     assert [path.name for path in tmp_path.iterdir()] == ["job.py"]
+
+
+def test_fix_keeps_hard_links_and_refuses_read_only_files(tmp_path: Path) -> None:
+    import os
+
+    target = tmp_path / "job.py"
+    target.write_text(HEAP_THEN_FORK)
+    other = tmp_path / "same_file.py"
+    os.link(target, other)
+    fixed = run_cowlint("--isolated", "--no-cache", "--fix", str(target))
+    assert "fixed 1 finding in 1 file" in fixed.stderr, fixed.stderr
+    assert "gc.freeze()" in other.read_text() and target.stat().st_ino == other.stat().st_ino
+    locked = tmp_path / "locked" / "job.py"
+    locked.parent.mkdir()
+    locked.write_text(HEAP_THEN_FORK)
+    locked.chmod(0o444)
+    if os.access(locked, os.W_OK):  # root may write anything: nothing to refuse
+        return
+    refused = run_cowlint("--isolated", "--no-cache", "--fix", str(locked))
+    assert refused.returncode == 2 and "read-only" in refused.stderr
+    assert locked.read_text() == HEAP_THEN_FORK

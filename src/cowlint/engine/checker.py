@@ -593,10 +593,16 @@ def replace_file(path: Path, original: bytes, fixed: bytes) -> None:
     original's mode (and owner, where allowed), and is renamed over the target only if the
     target still holds ``original``: a kill mid-write, a full disk or a concurrent edit leave
     the file as it was (or as the other writer left it), never truncated. A symlink is
-    followed: the file it points to is fixed and the link stays a link.
+    followed: the file it points to is fixed and the link stays a link. A read-only file is
+    refused, and a file with other hard links is rewritten in place so that they all see it.
     """
     target = Path(os.path.realpath(path))
     info = os.stat(target)
+    if not os.access(target, os.W_OK):  # a rename would replace a file its owner made read-only
+        raise PermissionError(13, "permission denied (the file is read-only)")
+    if info.st_nlink > 1:
+        _rewrite_in_place(target, original, fixed)  # a rename would split the hard links
+        return
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".cowlint-fix", dir=target.parent)
     try:
         with os.fdopen(handle, "wb") as out:
@@ -614,6 +620,19 @@ def replace_file(path: Path, original: bytes, fixed: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _rewrite_in_place(target: Path, original: bytes, fixed: bytes) -> None:
+    """A file with several hard links keeps its inode: all its names see the fix. The fix is
+    written only after the file was checked to be unchanged; the write itself is not atomic."""
+    with open(target, "r+b") as handle:
+        if handle.read() != original:
+            raise ChangedWhileFixing(str(target))
+        handle.seek(0)
+        handle.write(fixed)
+        handle.truncate()
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _merge(outcome: CheckResult, result: FileResult) -> None:
