@@ -403,3 +403,25 @@ def test_an_error_message_that_cannot_render_is_still_reported() -> None:
 
     assert describe_error(Unprintable()) == "Unprintable: <the error message could not be rendered>"
     assert len(describe_error(ValueError("x" * 10_000))) < 400
+
+
+def test_a_sparse_4_gib_file_is_reported_without_being_read(tmp_path: Path) -> None:
+    sparse = tmp_path / "sparse.py"
+    sparse.write_text("from multiprocessing import Pool\nPool().map(print, [1])\n")
+    os.truncate(sparse, 4 * 1024**3)  # holes: no disk used, 4 GiB to read
+    tree = _tree(tmp_path)
+    with subprocess.Popen([console_script(), "--no-cache", "--jobs", "1", "--output-format", "concise", str(tree)], stdout=subprocess.PIPE, text=True) as process:
+        stdout = process.stdout.read() if process.stdout is not None else ""
+        _, _, usage = os.wait4(process.pid, 0)
+        process.returncode = 1
+    assert "sparse.py:1:1: COW901 the file is 4.0 GiB, over max-file-size" in stdout
+    assert "good.py" in stdout
+    assert usage.ru_maxrss < 512 * 1024, f"peak RSS {usage.ru_maxrss} KiB"  # the file was never read whole
+
+
+def test_a_header_may_still_raise_max_file_size_for_its_own_big_file(tmp_path: Path) -> None:
+    body = "from multiprocessing import Pool\nimport numpy as np\nDATA = np.zeros(10)\n" + "# padding\n" * 300_000
+    big = tmp_path / "big.py"
+    big.write_text("# cowlint: max-file-size=8MiB\n" + body + "with Pool() as pool:\n    pool.map(print, DATA)\n")
+    result = run_cowlint("--no-cache", "--output-format", "concise", str(big))
+    assert "COW901" not in result.stdout and "COW203" in result.stdout, result.stdout

@@ -36,8 +36,10 @@ _FINDING_FIELDS = tuple(f.name for f in dataclasses.fields(Finding))
 
 
 def digest(data: bytes) -> str:
-    """The content key of a file."""
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    """The content key of a file (of its head and size, when only its head was read)."""
+    key = hashlib.blake2b(data, digest_size=16).hexdigest()
+    full_size = getattr(data, "full_size", None)
+    return f"{key}:{full_size}" if full_size is not None else key
 
 
 def configuration_key(config: Config, use_prefilter: bool) -> str:

@@ -30,7 +30,7 @@ from cowlint.engine.cache import digest as content_digest
 from cowlint.engine.discovery import FileToCheck, PathProblem, discover
 from cowlint.engine.finding import Finding
 from cowlint.engine.noqa import comments_by_line, suppressed
-from cowlint.engine.source import PythonRejects, SourceText, UndecodableSource, decode_source, python_verdict, read_file
+from cowlint.engine.source import PythonRejects, SourceText, TruncatedRead, UndecodableSource, decode_source, python_verdict, read_file, size_on_disk
 from cowlint.rules import ENGINE_CODES, RULE_NAMES
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ def check_in_project(data: bytes, path: str, config: Config, projects: ProjectIn
 
 def _check_planned(data: bytes, plan: _Plan, result: FileResult, apply_noqa: bool) -> None:
     path, config, report_parse_errors = result.path, plan.config, plan.report_parse_errors
-    if len(data) > config.max_file_size:
+    if size_on_disk(data) > config.max_file_size or isinstance(data, TruncatedRead):
         if report_parse_errors:
             result.findings.append(
                 _engine_finding(
@@ -147,7 +147,7 @@ def _check_planned(data: bytes, plan: _Plan, result: FileResult, apply_noqa: boo
                     path,
                     1,
                     1,
-                    f"the file is {format_size(len(data))}, over max-file-size ({format_size(config.max_file_size)}): not parsed, so not checked",
+                    f"the file is {format_size(size_on_disk(data))}, over max-file-size ({format_size(config.max_file_size)}): not parsed, so not checked",
                     "raise max-file-size in [tool.cowlint] (or --max-file-size) to check it, or exclude it",
                 )
             )
@@ -411,10 +411,16 @@ def check_source(source: str | bytes, path: str = "<stdin>", config: Config | No
     return check_bytes(data, path, config or Config(), use_prefilter=use_prefilter).findings
 
 
+# bigger files are read only up to their head (COW901: over max-file-size), unless the run's
+# max-file-size is bigger still; libcst needs ~1,000x a file's size in memory to parse it
+READ_WHOLE_UP_TO = 16 * 1024 * 1024
+
+
 def _read(item: FileToCheck, config: Config) -> bytes | FileResult:
     """The file's bytes, or its COW902 result when it cannot be read."""
     try:
-        return read_file(item.path)
+        # a header may raise max-file-size for its own file, up to what is worth reading whole
+        return read_file(item.path, limit=max(config.max_file_size, READ_WHOLE_UP_TO))
     except OSError as error:
         result = FileResult(item.display)
         if _engine_code_enabled("COW902", config, item.display):
@@ -442,6 +448,7 @@ def check_paths(
     """
     from cowlint.engine.parallel import PARALLEL_MIN_FILES, pool_workers
     from cowlint.engine.project.index import ProjectIndexes
+    from cowlint.engine.project.linking import MAX_LINKED_BYTES
 
     config = config or Config()
     outcome = CheckResult()
@@ -461,8 +468,8 @@ def check_paths(
     def digest_of(path: str) -> str | None:
         """The content key of a file another module's result depends on (None: unreadable)."""
         if path not in digests:
-            try:
-                digests[path] = content_digest(read_file(Path(path)))
+            try:  # read as the linker reads it: its digest is what the cache entry recorded
+                digests[path] = content_digest(read_file(Path(path), limit=MAX_LINKED_BYTES))
             except OSError:
                 digests[path] = None
         return digests[path]

@@ -67,15 +67,32 @@ def decode_source(data: bytes, path: str) -> SourceText:
     return SourceText(path=path, text=text, encoding=codecs.lookup(encoding).name)
 
 
-def read_file(path: Path) -> bytes:
-    """The bytes of a regular file; raises OSError with a readable reason otherwise."""
+class TruncatedRead(bytes):
+    """The head of a file too big to read whole; ``full_size`` is its size on disk."""
+
+    full_size: int
+
+
+def read_file(path: Path, limit: int | None = None) -> bytes:
+    """The bytes of a regular file; raises OSError with a readable reason otherwise. Past
+    ``limit`` bytes only the head is read (a TruncatedRead): a sparse 4 GiB file must not
+    be loaded to learn that it is too big to check."""
     info = os.stat(path)
     if stat.S_ISDIR(info.st_mode):
         raise IsADirectoryError(21, "is a directory")
     if not stat.S_ISREG(info.st_mode):
         raise OSError(0, "not a regular file (a FIFO, socket or device); skipped")
     with open(path, "rb") as handle:
-        return handle.read()
+        if limit is None or info.st_size <= limit:
+            return handle.read()
+        head = TruncatedRead(handle.read(limit + 1))
+        head.full_size = max(info.st_size, len(head))
+        return head
+
+
+def size_on_disk(data: bytes) -> int:
+    """How big the file ``data`` was read from is (its head only may have been read)."""
+    return data.full_size if isinstance(data, TruncatedRead) else len(data)
 
 
 class PythonRejects(Exception):

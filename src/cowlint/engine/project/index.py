@@ -307,15 +307,15 @@ def _project_files(root: Path, config: Config) -> Iterable[tuple[Path, bytes]]:
     """Every Python file of the project with its bytes, one at a time (unreadable and
     oversized files are left out: they pin nothing anyone can see)."""
     from cowlint.engine.discovery import FileToCheck, discover
-    from cowlint.engine.source import read_file
+    from cowlint.engine.source import TruncatedRead, read_file
 
     for item in discover([str(root)], config):
         if isinstance(item, FileToCheck):
             try:
-                data = read_file(item.path)
+                data = read_file(item.path, limit=config.max_file_size)
             except OSError:
                 continue
-            if len(data) <= config.max_file_size:
+            if not isinstance(data, TruncatedRead):
                 yield Path(item.path), data
 
 

@@ -115,7 +115,7 @@ class ProjectModules:
         """The answer the module defining ``qualname`` gives (``_NOT_HERE`` when it does not
         define the name that way, or is not a file of the project)."""
         from cowlint.engine.cache import digest
-        from cowlint.engine.source import read_file
+        from cowlint.engine.source import TruncatedRead, read_file
 
         if self.depth >= MAX_LINK_DEPTH or "." not in qualname:
             return _NOT_HERE
@@ -124,10 +124,10 @@ class ProjectModules:
         if path is None or path == self.view.path or not name.isidentifier():
             return _NOT_HERE
         try:
-            data = read_file(path)
+            data = read_file(path, limit=MAX_LINKED_BYTES)
         except OSError:
             return _NOT_HERE
-        if not may_define(data, name):
+        if isinstance(data, TruncatedRead) or not may_define(data, name):
             return _NOT_HERE
         key = (str(path), digest(data), self.config.large_threshold, kind, name)
         self.depends[key[0]] = key[1]
