@@ -365,8 +365,3 @@ class ProjectIndexes:
             self._indexes[root] = ProjectIndex.build(root, self.config)
         layout = self._layouts[root]
         return ProjectView(layout, resolved, layout.module_name(resolved), self._indexes[root].inherited_start(resolved))
-
-    def inherited_start(self, path: Path) -> InheritedStart | None:
-        """The start method ``path``'s project leaves in force for it (None outside any project)."""
-        view = self.view(path)
-        return view.inherited if view is not None else None
