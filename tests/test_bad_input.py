@@ -425,3 +425,19 @@ def test_a_header_may_still_raise_max_file_size_for_its_own_big_file(tmp_path: P
     big.write_text("# cowlint: max-file-size=8MiB\n" + body + "with Pool() as pool:\n    pool.map(print, DATA)\n")
     result = run_cowlint("--no-cache", "--output-format", "concise", str(big))
     assert "COW901" not in result.stdout and "COW203" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("output_format", ["text", "concise", "json", "sarif", "github"])
+def test_a_file_name_that_is_not_utf8_is_reported_on_a_strict_utf8_stdout(tmp_path: Path, output_format: str) -> None:
+    (tmp_path / os.fsdecode(b"bad\xff.py")).write_bytes(b"from multiprocessing import Pool\nPool().map(print, [1])\n")
+    result = subprocess.run(
+        [console_script(), "--no-cache", "--output-format", output_format, "."],
+        cwd=tmp_path,
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stderr.decode(errors="replace")
+    assert b"COW203" in result.stdout and b"Traceback" not in result.stderr
+    if output_format == "sarif":
+        assert b'"uri": "bad%FF.py"' in result.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING
@@ -50,7 +51,7 @@ def _uri(path: str) -> str:
         return PureWindowsPath(path).as_uri()
     if path.startswith("/"):
         return PurePosixPath(path).as_uri()
-    return quote(path.replace("\\", "/"))
+    return quote(os.fsencode(path.replace("\\", "/")))  # a name that is not UTF-8 keeps its bytes, %-escaped
 
 
 def _result(finding: Finding, index: dict[str, int]) -> dict[str, object]:
