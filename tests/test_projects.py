@@ -107,6 +107,29 @@ def test_summaries_read_imports_pins_and_guards_without_running_anything() -> No
     assert called_names(b"main()\nx = f (1)\n") == {"main", "f"}
 
 
+def test_a_fork_pin_under_a_version_guard_pins_where_the_default_changed() -> None:
+    summary = summarize(
+        b"import sys, multiprocessing as mp\n"
+        b"if sys.version_info >= (3, 14):\n    mp.set_start_method('fork', force=True)\n"
+        b"if sys.version_info[:2] > (3, 8):\n    mp.set_start_method('spawn')\n"
+        b"if sys.version_info >= (3, 15):\n    mp.set_start_method('fork')\n"
+        b"if sys.version_info >= (3, 14):\n    for _ in range(2):\n        mp.set_start_method('fork')\n"
+        b"else:\n    mp.set_start_method('fork')\n"
+    )
+    assert [(pin.method, pin.conditional, pin.since) for pin in summary.pins] == [
+        ("fork", False, "3.14"),  # Linux forks before 3.14 anyway: the code keeps fork and says so
+        ("spawn", True, ""),  # spawn from 3.9 on leaves Linux before 3.14 where it was
+        ("fork", True, ""),  # a version that may never come
+        ("fork", True, ""),  # in a loop under the guard
+        ("fork", True, ""),  # the other branch
+    ]
+    assert summary.pins[0].call == 'set_start_method("fork") on Python >= 3.14'
+    project = FIXTURES / "projects" / "version_pin"
+    assert not check_paths([str(project / "tests")], project_config(project)).findings
+    one = check_paths([str(project / "lib" / "guarded_fork.py")], project_config(project))
+    assert not one.findings  # the same guard, in the script's own main guard
+
+
 def test_layout_names_modules_in_flat_and_src_layouts(tmp_path: Path) -> None:
     (tmp_path / "src" / "shop").mkdir(parents=True)
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "shop"\n[project.scripts]\nshop = "shop.cli:main"\n')

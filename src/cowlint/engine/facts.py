@@ -151,6 +151,8 @@ class CallSite:
     loops: tuple[cst.CSTNode, ...]
     guarded: bool = False  # under the main guard
     conditional: bool = False  # inside an if/try/match branch or a loop of its frame
+    # conditional only on ``sys.version_info >= (3, N)`` tests with N <= 14: "3.N" (else "")
+    since: str = ""
 
 
 @dataclass(frozen=True)
@@ -271,6 +273,28 @@ def main_guard(test: cst.BaseExpression) -> str | None:
     return operator if len(names) == 1 and len(strings) == 1 else None
 
 
+def new_python(test: cst.BaseExpression) -> str | None:
+    """``"3.14"`` for ``sys.version_info >= (3, 14)`` (or ``>``, or ``sys.version_info[:2]``) when the
+    version is at most 3.14, the last one whose default start method changed; else None."""
+    if type(test) is not cst.Comparison or len(test.comparisons) != 1:
+        return None
+    target = test.comparisons[0]
+    left = test.left.value if type(test.left) is cst.Subscript else test.left
+    if type(target.operator) not in (cst.GreaterThanEqual, cst.GreaterThan) or dotted_name(left) != "sys.version_info":
+        return None
+    if type(target.comparator) is not cst.Tuple:
+        return None
+    numbers = [element.value for element in target.comparator.elements]
+    if len(numbers) < 2 or any(type(number) is not cst.Integer for number in numbers[:2]):
+        return None
+    major, minor = (int(number.value) for number in numbers[:2])  # type: ignore[attr-defined]
+    return f"{major}.{minor}" if (major, minor) <= (3, 14) else None
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
 def _decorator_names(node: cst.FunctionDef | cst.ClassDef) -> list[str]:
     names = []
     for decorator in node.decorators:
@@ -303,6 +327,8 @@ class _Collector:
         self.guard_bodies: set[int] = set()  # id(body) of module-level ``if __name__ == "__main__":``
         self.guard_depth = 0
         self.has_main_guard = False
+        self.version_bodies: dict[int, str] = {}  # id(body) of ``if sys.version_info >= (3, N):`` -> "3.N"
+        self.versions: dict[int, list[str]] = {}  # id(frame) -> the version guards open in it
 
     def guarded(self, scope: Scope) -> bool:
         """Whether code of ``scope`` here runs only when the module is the main script."""
@@ -413,8 +439,11 @@ class _Collector:
         frame = scope.frame()
         # the main guard's own if does not make a call conditional: it is how scripts run
         branches = self.branches.get(id(frame), 0) - (self.guard_depth if frame is self.module_scope else 0)
-        conditional = branches > 0 or bool(self.loops.get(id(frame)))
-        self.calls.append(CallSite(node, scope, self.tick(), self.current_loops(scope), self.guarded(scope), conditional))
+        loops = bool(self.loops.get(id(frame)))
+        conditional = branches > 0 or loops
+        versions = self.versions.get(id(frame), ())
+        since = max(versions, key=_version_key) if versions and not loops and branches == len(versions) else ""
+        self.calls.append(CallSite(node, scope, self.tick(), self.current_loops(scope), self.guarded(scope), conditional, since))
         func = node.func
         if type(func) is cst.Attribute and func.attr.value in _MUTATING_METHODS:
             args = tuple(arg.value for arg in node.args)
@@ -487,6 +516,11 @@ class _Collector:
             self.has_main_guard = True
             self.guard_depth += 1
             self.push_exit(stack, self.leave_guard)
+        since = self.version_bodies.pop(id(node), None)
+        if since is not None:
+            open_versions = self.versions.setdefault(id(scope.frame()), [])
+            open_versions.append(since)
+            self.push_exit(stack, open_versions.pop)
         loop = self.loop_bodies.pop(id(node), None)
         if loop is not None:
             open_loops = self.loops.setdefault(id(scope.frame()), [])
@@ -505,6 +539,8 @@ class _Collector:
                 self.guard_bodies.add(id(node.body))
             elif guard == "!=" and isinstance(node.orelse, cst.Else):
                 self.guard_bodies.add(id(node.orelse.body))
+        if type(node) is cst.If and (since := new_python(node.test)) is not None:
+            self.version_bodies[id(node.body)] = since
         frame = id(scope.frame())
         self.branches[frame] = self.branches.get(frame, 0) + 1
 

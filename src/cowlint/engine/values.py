@@ -787,6 +787,10 @@ class Resolver:
                 if isinstance(value, Const) and isinstance(value.value, str):
                     if not site.conditional:
                         self._set_start.append((StartMethod(value.value, f'set_start_method("{value.value}")'), site))
+                    elif site.since and value.value == "fork":
+                        # ``if sys.version_info >= (3, 14): set_start_method("fork")`` keeps fork where
+                        # the default left it: the code relies on fork and says so
+                        self._set_start.append((StartMethod("fork", f'set_start_method("fork") on Python >= {site.since}'), site))
                     elif value.value == "fork":  # fork where the platform has it: Windows still spawns
                         self._set_start.append((StartMethod("fork", 'set_start_method("fork") under a condition', conditional=True), site))
         return self._set_start

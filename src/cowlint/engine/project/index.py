@@ -237,7 +237,7 @@ class ProjectIndex:
                     continue
                 pin = next((pin for pin in self.summaries[package].pins if pin.when == IMPORT_TIME and not pin.conditional), None)
                 if pin is not None:
-                    return InheritedStart(pin.method, f'set_start_method("{pin.method}") in {self.shown(package)}, run whenever its package is imported')
+                    return InheritedStart(pin.method, f"{pin.call} in {self.shown(package)}, run whenever its package is imported")
         # the few entry points that pin come first: most modules are reached by none of them
         if not any(entry == path or path in self.closure(entry) for entry, _ in self._pinned_entries()):
             return None
@@ -253,13 +253,13 @@ class ProjectIndex:
             return None
         first_entry, first = pinned[0]
         method = first.pin.method
-        set_call = f'set_start_method("{method}")'
+        set_call = first.pin.call
         other = next((entry for entry, pin in pins.items() if pin is None or pin.pin.conditional or pin.pin.method != method), None)
         if other is not None:
             held = pins[other]
             does = "pins it only under a condition" if held is not None and held.pin.conditional else f"runs this module without the {set_call} that {self.shown(first_entry)} runs"
             if held is not None and held.pin.method != method and not held.pin.conditional:
-                does = f'pins set_start_method("{held.pin.method}") where {self.shown(first_entry)} pins {set_call}'
+                does = f"pins {held.pin.call} where {self.shown(first_entry)} pins {set_call}"
             return InheritedStart(None, "the platform default start method", note=f"{self.shown(other)} {does}")
         where = self.shown(first.where)
         how = f"{set_call} in {where}" if first.where == first_entry else f"{set_call} in {where}, run by {self.shown(first_entry)}"

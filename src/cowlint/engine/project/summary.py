@@ -14,6 +14,7 @@ text mentions ``set_start_method``.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -47,6 +48,13 @@ class Pin:
     line: int
     when: str  # IMPORT_TIME (the module body), UNDER_MAIN_GUARD or the enclosing module-level function's name
     conditional: bool  # under an if, a loop or an except: it may not run
+    since: str = ""  # only under ``if sys.version_info >= (3, N):`` (fork, N <= 14): "3.N"
+
+    @property
+    def call(self) -> str:
+        """``set_start_method("fork")``, with the version guard it runs under."""
+        text = f'set_start_method("{self.method}")'
+        return f"{text} on Python >= {self.since}" if self.since else text
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,21 @@ def _is_main_guard(test: ast.expr) -> bool:
     )
 
 
+def _new_python(test: ast.expr) -> str | None:
+    """``"3.14"`` for ``sys.version_info >= (3, 14)`` (``>``, ``[:2]``) up to 3.14; else None
+    (the libcst twin is ``facts.new_python``)."""
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1 or not isinstance(test.ops[0], (ast.GtE, ast.Gt)):
+        return None
+    left = test.left.value if isinstance(test.left, ast.Subscript) else test.left
+    if not (isinstance(left, ast.Attribute) and left.attr == "version_info" and isinstance(left.value, ast.Name) and left.value.id == "sys"):
+        return None
+    right = test.comparators[0]
+    if not isinstance(right, ast.Tuple) or len(right.elts) < 2:
+        return None
+    numbers = [element.value for element in right.elts[:2] if isinstance(element, ast.Constant) and type(element.value) is int]
+    return f"{numbers[0]}.{numbers[1]}" if len(numbers) == 2 and (numbers[0], numbers[1]) <= (3, 14) else None
+
+
 def _visit(body: list[ast.stmt], when: str, conditional: bool, found: list[Pin]) -> None:
     for statement in body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -128,6 +151,14 @@ def _visit(body: list[ast.stmt], when: str, conditional: bool, found: list[Pin])
             _calls(statement.test, when, conditional, found)
             if when == IMPORT_TIME and _is_main_guard(statement.test):
                 _visit(statement.body, UNDER_MAIN_GUARD, conditional, found)
+            elif (since := _new_python(statement.test)) is not None:
+                # fork pinned where the default stopped being fork: the code relies on fork
+                guarded: list[Pin] = []
+                _visit(statement.body, when, conditional, guarded)
+                found.extend(
+                    dataclasses.replace(pin, since=pin.since or since) if pin.method == "fork" and not pin.conditional else dataclasses.replace(pin, conditional=True)
+                    for pin in guarded
+                )
             else:
                 _visit(statement.body, when, True, found)
             _visit(statement.orelse, when, True, found)
