@@ -769,7 +769,33 @@ class Resolver:
             return StartMethod(value.value, f'get_context("{value.value}")')
         if isinstance(value, Const) and value.value is None:
             return self.default_start(scope, at)
+        default = self._constructor_default(arg, scope)
+        if default is not None:
+            attribute, method = default
+            return StartMethod(method, f'get_context(self.{attribute}), "{method}" unless the caller of __init__ passes another')
         return StartMethod(None, "get_context() with a start method not known statically")
+
+    def _constructor_default(self, expr: cst.BaseExpression, scope: Scope) -> tuple[str, str] | None:
+        """``self.start_method`` set only from an ``__init__`` parameter whose default is a string
+        literal: the attribute's name and that default (``start_method: str = "fork"``)."""
+        frame = scope.frame()
+        cls = frame.method_of
+        if cls is None or type(expr) is not cst.Attribute or type(expr.value) is not cst.Name or expr.value.value != frame.self_name:
+            return None
+        bindings = cls.attributes.get(expr.attr.value) or []
+        defaults = set()
+        for binding in bindings:
+            function = binding.eval_scope.node
+            if binding.kind != "assign" or type(binding.value) is not cst.Name or not isinstance(function, cst.FunctionDef) or function.name.value != "__init__":
+                return None
+            param = next((p for p in (*function.params.params, *function.params.kwonly_params) if p.name.value == binding.value.value), None)
+            if param is None or type(param.default) is not cst.SimpleString:
+                return None
+            defaults.add(param.default.evaluated_value)
+        if len(defaults) != 1:
+            return None
+        method = defaults.pop()
+        return (expr.attr.value, method) if isinstance(method, str) else None
 
     def set_start_calls(self) -> list[tuple[StartMethod, CallSite]]:
         """Every ``set_start_method("...")`` of the module with a literal method, in source order."""
