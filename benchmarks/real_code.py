@@ -69,6 +69,14 @@ def precision(data: dict[str, object], checkouts: Path, cowlint: str, only: set[
             print(f"- {line}")
 
 
+def _at(finding: dict[str, object], location: dict[str, object]) -> bool:
+    """Whether ``finding`` is at one of the location's lines and, where the location says which
+    name the bug is about (``mentions``), names it: a finding at the dispatch must name the global."""
+    if finding["path"] != location["path"] or finding["line"] not in location["lines"]:  # type: ignore[operator]
+        return False
+    return str(location.get("mentions", "")) in str(finding["message"])
+
+
 def recall(data: dict[str, object], checkouts: Path, cowlint: str, only: set[str]) -> None:
     print("\n| case | repo | bug kind | caught before | gone after |")
     print("|---|---|---|---|---|")
@@ -83,10 +91,9 @@ def recall(data: dict[str, object], checkouts: Path, cowlint: str, only: set[str
             continue
         total += 1
         rules = set(case["rules"])
-        lines = {(location["path"], line) for location in case["locations"] for line in location["lines"]}
         files = {location["path"] for location in case["locations"]}
         found_before, _ = findings(cowlint, before)
-        hit = [f for f in found_before if f["code"] in rules and (f["path"], f["line"]) in lines]
+        hit = [f for f in found_before if f["code"] in rules and any(_at(f, location) for location in case["locations"])]
         gone = "n/a"
         if hit:
             caught += 1

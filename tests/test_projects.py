@@ -174,6 +174,18 @@ def test_a_warm_run_rechecks_a_module_when_a_module_it_read_changes(tmp_path: Pa
     assert unchanged.stdout.count(": COW102 ") == 2 and ", 0 parsed, " in unchanged.stdout, unchanged.stdout
 
 
+def test_a_worker_reading_another_modules_global_is_rechecked_when_that_module_changes(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURES / "projects" / "worker_reads", project)
+    first = run_cowlint("--output-format", "concise", ".", cwd=project)
+    assert first.stdout.count(": COW201 ") == 3, first.stdout
+    assert "reads the global settings.CONFIG (assigned in configure() through 'global' in app.settings, through settings.option();" in first.stdout
+    settings = project / "app" / "settings.py"
+    settings.write_text(settings.read_text().replace("global CONFIG\n", "").replace("CONFIG = json.load(handle)", "return json.load(handle)"))
+    second = run_cowlint("--output-format", "concise", ".", cwd=project)
+    assert ": COW201 " not in second.stdout, second.stdout  # CONFIG keeps its import-time value now
+
+
 def test_constructor_pins_and_plugin_loaders_in_summaries() -> None:
     summary = summarize(
         b"import importlib\nimport multiprocessing as mp\n\nclass Manager:\n    def __init__(self):\n        mp.set_start_method('fork')\n"

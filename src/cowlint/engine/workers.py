@@ -10,6 +10,7 @@ which only a forked worker inherits).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -331,3 +332,112 @@ def is_module_level_function(found: Callee) -> bool:
     """A def at module level (or a method of a module-level class): pickled by reference."""
     frame = found.defined_in.frame()
     return frame.kind == MODULE or (frame.kind == CLASS and frame.parent is not None and frame.parent.frame().kind == MODULE)
+
+
+# ------------------------------------------------------------------ across modules
+
+
+@dataclass(frozen=True)
+class ForeignRead:
+    """A global of another project module that a worker reads through that module's functions,
+    and the parent fills at run time: plain data, so it crosses the module boundary."""
+
+    module: str  # the dotted name of the module holding the global
+    name: str
+    how: str  # the fill, as the holding module describes it
+    seen: str  # what a spawned worker sees instead
+    through: str = ""  # the first function of another module on the way (``checker.check_exprs``)
+    fillers: tuple[str, ...] = ()  # the module's functions that fill it (``init``): a worker calling one fills it itself
+
+    @property
+    def shown(self) -> str:
+        return f"{self.module.rsplit('.', 1)[-1]}.{self.name}"
+
+
+def import_time_text(facts: ModuleFacts, name: str, code: Callable[[cst.CSTNode, int], str]) -> str:
+    """What a spawned worker finds in global ``name``: the import-time value as written."""
+    initial = import_time_bindings(facts, name)
+    if not initial:
+        return "no value (NameError)"
+    if initial[-1].kind == "assign" and initial[-1].value is not None:
+        return f"`{code(initial[-1].value, 30)}`"
+    return "its import-time value"
+
+
+def foreign_calls(resolver: Resolver, functions: list[Callee]) -> list[str]:
+    """The absolute dotted names of what ``functions`` call that is not a function of this module
+    (``pkg.checker.check_exprs``): the project layer may find them in another file."""
+    project = resolver.project
+    if project is None:
+        return []
+    scopes = [function.scope for function in functions if function.scope is not None]
+    names: list[str] = []
+    for site in resolver.facts.calls:
+        frame = site.scope.frame()
+        if not any(frame is scope or _inside(site.scope, scope) for scope in scopes):
+            continue
+        func = site.node.func
+        absolute = project_function(resolver, func, site.scope, site.order)
+        if absolute and absolute not in names:
+            names.append(absolute)
+    return names
+
+
+def project_function(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: int) -> str | None:
+    """The absolute dotted name of ``expr`` when it names something imported (``units.scaled``),
+    which the project layer may find in another of its files; None for this module's own."""
+    if resolver.project is None or (type(expr) is not cst.Name and type(expr) is not cst.Attribute):
+        return None
+    qualname = resolver.qualname(expr, scope, at)
+    if not qualname or "." not in qualname.lstrip(".") or callee(resolver, expr, scope, at) is not None:
+        return None
+    return resolver.project.absolute(qualname)
+
+
+def reads_of_project_function(resolver: Resolver, qualname: str) -> list[ForeignRead]:
+    """What a worker that is the project function ``qualname`` reads from the parent's run time."""
+    if resolver.project is None:
+        return []
+    module, function = qualname.rsplit(".", 1)
+    return [dataclasses.replace(read, through=f"{module.rsplit('.', 1)[-1]}.{function}") for read in resolver.project.worker_reads(qualname) or ()]
+
+
+def foreign_reads(resolver: Resolver, worker: Callee) -> list[ForeignRead]:
+    """Globals of other project modules the worker reads through their functions, and the parent
+    fills at run time (``tmpfiles.get_tmp_filename()`` reading ``tmpfiles.__TMPDIR``, set by
+    ``tmpfiles.init()`` in the parent)."""
+    project = resolver.project
+    if project is None:
+        return []
+    found: list[ForeignRead] = []
+    seen: set[tuple[str, str]] = set()
+    called = foreign_calls(resolver, worker_functions(resolver, worker))
+    for qualname in called:
+        for read in reads_of_project_function(resolver, qualname):
+            if any(f"{read.module}.{filler}" in called for filler in read.fillers):
+                continue  # the worker calls ``sigmonitor.init()`` itself before it reads
+            if (read.module, read.name) not in seen:
+                seen.add((read.module, read.name))
+                found.append(read)
+    return found
+
+
+def module_function_reads(resolver: Resolver, binding: Binding, module: str, code: Callable[[cst.CSTNode, int], str]) -> tuple[ForeignRead, ...]:
+    """What a worker calling the module function of ``binding`` reads that the parent filled at
+    run time: this module's globals, and, through the project, those of the modules it calls."""
+    assert isinstance(binding.node, cst.FunctionDef)
+    worker = Callee(binding.node, resolver.facts.scopes.get(binding.node), binding.eval_scope, binding, False)
+    functions = worker_functions(resolver, worker)
+    side = {id(function.node) for function in functions}
+    module_bindings = resolver.facts.scope.bindings
+    reads: list[ForeignRead] = []
+    for function in functions:
+        for name in function_globals(resolver, function):
+            if any(id(b.eval_scope.frame().node) in side for b in module_bindings.get(name, ())):
+                continue  # the worker sets it itself (lazily): it does not depend on the parent
+            fills = run_time_fills(resolver, name, side, code)
+            if fills and all(read.name != name for read in reads):
+                fillers = tuple(dict.fromkeys(fill.frame.node.name.value for fill in fills if isinstance(fill.frame.node, cst.FunctionDef)))
+                reads.append(ForeignRead(module, name, fills[0].how, import_time_text(resolver.facts, name, code), fillers=fillers))
+    reads.extend(foreign_reads(resolver, worker))
+    return tuple(reads)

@@ -26,7 +26,10 @@ from cowlint.config import Config
 from cowlint.engine.project.index import ProjectView
 
 if TYPE_CHECKING:
+    import libcst as cst
+
     from cowlint.engine.values import Resolver, Value
+    from cowlint.engine.workers import ForeignRead
 
 # a name re-exported through this many modules is followed; further is unknown
 MAX_LINK_DEPTH = 4
@@ -50,9 +53,16 @@ _NOT_HERE = _NotHere()
 class _Linked:
     """A parsed project module, its resolver, and the files its answers depend on."""
 
-    def __init__(self, resolver: Resolver, linker: ProjectModules) -> None:
+    def __init__(self, module: cst.Module, name: str, resolver: Resolver, linker: ProjectModules) -> None:
+        self.module = module
+        self.name = name  # its dotted name
         self.resolver = resolver
         self.linker = linker
+
+    def code(self, node: cst.CSTNode, limit: int = 60) -> str:
+        from cowlint.engine.shipping import snippet
+
+        return snippet(self.module, node, limit)
 
 
 _PARSED: OrderedDict[tuple[str, str, int], _Linked | None] = OrderedDict()
@@ -94,6 +104,15 @@ class ProjectModules:
     def returned_value(self, qualname: str) -> Value | None:
         """What a call of the project function ``module.function`` returns, when portable."""
         return self._answer("call", qualname, self._returned_value)
+
+    def worker_reads(self, qualname: str) -> tuple[ForeignRead, ...] | None:
+        """The globals a worker calling the project function ``module.function`` reads, there or
+        further, that the parent fills at run time (None when the function is not found)."""
+        return self._answer("reads", qualname, self._worker_reads)  # type: ignore[return-value]
+
+    def _worker_reads(self, qualname: str) -> Value | None:
+        value = self._linked_answer(qualname, "reads", _defines)
+        return self._through_star(qualname, ProjectModules.worker_reads) if isinstance(value, _NotHere) else value  # type: ignore[arg-type]
 
     def _answer(self, kind: str, qualname: str, find: Callable[[str], Value | None]) -> Value | None:
         """Each name is asked once per checked module: a module names the same import many times."""
@@ -140,7 +159,7 @@ class ProjectModules:
         if linked is None:
             return None
         value = self._evaluate(linked, kind, name)
-        answer = value if value is not None and _portable(value) else None
+        answer = value if value is not None and (kind == "reads" or _portable(value)) else None
         depends = dict(linked.linker.depends)
         self.depends.update(depends)
         _ANSWERS[key] = (answer, depends)
@@ -157,6 +176,11 @@ class ProjectModules:
         if kind == "call":
             defs = [b.node for b in bindings if b.kind == "def" and isinstance(b.node, cst.FunctionDef)]
             return resolver.returned(defs[-1]) if defs else None
+        if kind == "reads":
+            from cowlint.engine.workers import module_function_reads
+
+            functions = [b for b in bindings if b.kind == "def" and isinstance(b.node, cst.FunctionDef)]
+            return module_function_reads(resolver, functions[-1], linked.name, linked.code) if functions else None  # type: ignore[return-value]
         values = [b for b in bindings if b.kind not in ("def", "class")]
         return resolver.join(resolver.eval_binding(binding) for binding in values) if values else None
 
@@ -236,9 +260,10 @@ class ProjectModules:
             return None
         except Exception:  # noqa: BLE001 - libcst's parser raises several kinds
             return None
-        view = ProjectView(self.view.layout, path, self.view.layout.module_name(path), None)
+        named = self.view.layout.module_name(path)
+        view = ProjectView(self.view.layout, path, named, None)
         linker = ProjectModules(view, self.config, self.depth + 1, self.budget)
-        return _Linked(Resolver(collect_facts(module), self.config.large_threshold, None, linker), linker)
+        return _Linked(module, named[0] if named else path.stem, Resolver(collect_facts(module), self.config.large_threshold, None, linker), linker)
 
 
 _STAR_IMPORT = re.compile(rb"^from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+\*", re.MULTILINE)

@@ -9,7 +9,18 @@ import libcst as cst
 from cowlint.engine.context import ModuleContext
 from cowlint.engine.dispatch import DispatchSite
 from cowlint.engine.facts import MODULE, CallSite, Scope
-from cowlint.engine.workers import Callee, Fill, GlobalRead, import_time_bindings, run_time_fills, worker_globals
+from cowlint.engine.workers import (
+    Callee,
+    Fill,
+    ForeignRead,
+    GlobalRead,
+    foreign_reads,
+    import_time_text,
+    project_function,
+    reads_of_project_function,
+    run_time_fills,
+    worker_globals,
+)
 from cowlint.rules.base import Report
 from cowlint.rules.payload.common import PREFILTER
 from cowlint.rules.startmethod.common import StartMethodRule
@@ -49,9 +60,13 @@ class ForkInheritedState(StartMethodRule):
     use.
 
     ## Known problems
-    Only functions and globals of the module being checked are followed: a
-    global of another module filled at run time is not seen. Worker functions
-    are followed through one level of helper calls.
+    Worker functions are followed through three levels of helper calls of
+    their module. Inside a project, calls into the project's other modules are
+    followed too (up to four modules deep): a worker calling
+    `tmpfiles.get_tmp_filename()`, which reads `tmpfiles.TMPDIR` that
+    `tmpfiles.init()` set in the parent, is reported. A fill in another module
+    is taken to happen before the dispatch; files over 256 KiB and modules past
+    the twelfth one linked for a module are not read.
 
     ## Example
     ```python
@@ -138,9 +153,20 @@ class ForkInheritedState(StartMethodRule):
                 if id(payload.expr) in reported:
                     continue
                 broken = [(read, fills) for read in worker_globals(module.resolver, worker) if (fills := self._fills(module, site, read))]
-                if broken:
+                # globals of other project modules, read through their functions (the fill there
+                # is taken to come first: the dispatch's module cannot order it)
+                foreign = foreign_reads(module.resolver, worker)
+                if broken or foreign:
                     reported.add(id(payload.expr))
-                    yield self._report(module, site, payload.expr, worker, broken, verdict.breaks_text())
+                    yield self._report(module, site, payload.expr, _who(worker), broken, foreign, verdict.breaks_text())
+            for payload in site.payloads:  # a worker imported from another module of the project
+                if payload.role not in ("callable", "target", "initializer") or id(payload.expr) in reported:
+                    continue
+                qualname = project_function(module.resolver, payload.expr, site.scope, site.order)
+                foreign = reads_of_project_function(module.resolver, qualname) if qualname else []
+                if foreign:
+                    reported.add(id(payload.expr))
+                    yield self._report(module, site, payload.expr, module.code(payload.expr, 40), [], foreign, verdict.breaks_text())
 
     @staticmethod
     def _fills(module: ModuleContext, site: DispatchSite, read: GlobalRead) -> list[str]:
@@ -164,27 +190,28 @@ class ForkInheritedState(StartMethodRule):
         return module.flow.precedes(fill.frame, fill.order, fill.frame.kind == MODULE, dispatch)
 
     @staticmethod
-    def _report(module: ModuleContext, site: DispatchSite, node: cst.CSTNode, worker: Callee, broken: list[tuple[GlobalRead, list[str]]], breaks: str) -> Report:
+    def _report(
+        module: ModuleContext, site: DispatchSite, node: cst.CSTNode, who: str, broken: list[tuple[GlobalRead, list[str]]], foreign: list[ForeignRead], breaks: str
+    ) -> Report:
         described = []
-        for read, fills in broken[:MAX_NAMED]:
-            initial = import_time_bindings(module.facts, read.name)
-            if not initial:
-                seen = "no value (NameError)"
-            elif initial[-1].kind == "assign" and initial[-1].value is not None:
-                seen = f"`{module.code(initial[-1].value, 30)}`"
-            else:
-                seen = "its import-time value"
+        for read, fills in broken:
             through = f", through {read.helper}()" if read.helper else ""
-            described.append(f"{read.name} ({fills[0]}{through}; a spawned worker sees {seen})")
-        more = f" and {len(broken) - MAX_NAMED} more" if len(broken) > MAX_NAMED else ""
-        noun = "the global" if len(broken) == 1 else "the globals"
-        who = f"{worker.method_of}.{worker.name}" if worker.method_of else worker.name
-        it = "it" if len(broken) == 1 else "them"
+            described.append(f"{read.name} ({fills[0]}{through}; a spawned worker sees {import_time_text(module.facts, read.name, module.code)})")
+        for item in foreign:
+            through = f", through {item.through}()" if item.through.rsplit(".", 1)[-1] != who.rsplit(".", 1)[-1] else ""
+            described.append(f"{item.shown} ({item.how} in {item.module}{through}; a spawned worker sees {item.seen})")
+        more = f" and {len(described) - MAX_NAMED} more" if len(described) > MAX_NAMED else ""
+        noun = "the global" if len(described) == 1 else "the globals"
+        it = "it" if len(described) == 1 else "them"
         message = (
-            f"worker {who} ({site.api}) reads {noun} {' and '.join(described)}{more}, set by the parent at run time: "
+            f"worker {who} ({site.api}) reads {noun} {' and '.join(described[:MAX_NAMED])}{more}, set by the parent at run time: "
             f"only a forked worker inherits {it}; breaks under {breaks}"
         )
         return Report(node=node, message=message, fix=FIX, confidence=site.confidence)
+
+
+def _who(worker: Callee) -> str:
+    return f"{worker.method_of}.{worker.name}" if worker.method_of else worker.name
 
 
 def _unreached(module: ModuleContext, frame: Scope) -> bool:
