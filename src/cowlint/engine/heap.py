@@ -187,6 +187,15 @@ _CONTAINER_CALLS = frozenset({"builtins.list", "builtins.dict", "builtins.set", 
 _COMPACT = ("numpy.", "pandas.", "torch.", "array.", "pyarrow.", "polars.", "scipy.")
 
 
+def compact_buffer(resolver: Resolver, value: cst.BaseExpression, scope: Scope, at: int) -> bool:
+    """``value`` is made by numpy, pandas, torch, array, Arrow or ``bytes``: one buffer, not one
+    Python object per item."""
+    if not isinstance(value, cst.Call):
+        return False
+    name = resolver.qualname(value.func, scope, at) or ""
+    return name.startswith(_COMPACT) or name in ("builtins.bytes", "builtins.bytearray", "builtins.memoryview")
+
+
 def python_container(resolver: Resolver, value: cst.BaseExpression, scope: Scope, at: int) -> str | None:
     """What ``value`` is when it is a large container of small Python objects (each read of an
     item writes its refcount), else None: numpy arrays, ``array.array``, ``bytes`` and frames are

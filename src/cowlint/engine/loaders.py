@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import libcst as cst
 
 from cowlint.engine import apis
-from cowlint.engine.facts import MODULE, CallSite, ModuleFacts, Scope
-from cowlint.engine.values import Const, Context, Resolver, StartMethod, Value, argument
+from cowlint.engine.facts import MODULE, Binding, CallSite, ClassInfo, ModuleFacts, Scope, walk
+from cowlint.engine.heap import compact_buffer, python_container
+from cowlint.engine.values import ClassRef, Const, Context, Resolver, StartMethod, Value, argument
 
 # builtins that iterate the loader they are given
 _ITERATING = frozenset({"builtins.iter", "builtins.next", "builtins.list", "builtins.tuple", "builtins.enumerate", "builtins.zip", "builtins.sorted"})
@@ -118,3 +119,140 @@ def _handle(frame: Scope, call: cst.Call) -> str | None:
         if any(binding.kind == "assign" and binding.value is call for binding in bindings):
             return name
     return None
+
+
+# ------------------------------------------------------------------ what a dataset keeps
+
+# annotations of an ``__init__`` parameter that say "a container of Python objects"
+_CONTAINER_ANNOTATIONS = frozenset(
+    {
+        "builtins.list", "builtins.dict", "builtins.set", "builtins.tuple",
+        "typing.List", "typing.Dict", "typing.Set", "typing.Tuple", "typing.Sequence", "typing.Mapping",
+        "collections.abc.Sequence", "collections.abc.Mapping",
+    }
+)  # fmt: skip
+# a dataset wrapping another (``MapDataset(DatasetFromList(dicts), mapper)``) is followed this deep
+WRAPPED_DEPTH = 3
+
+
+@dataclass(frozen=True)
+class DatasetHolding:
+    """A dataset class and the Python containers its instances keep: plain data, so a class of
+    another project module can be described too."""
+
+    name: str
+    held: tuple[tuple[str, str], ...]  # (attribute, what it is)
+    indexed: bool = True  # it has __getitem__ (map-style): an argument of this kind is a dataset
+
+
+def dataset_containers(facts: ModuleFacts, resolver: Resolver, info: ClassInfo) -> list[tuple[str, str]]:
+    """The attributes of ``info`` (and its module base classes) that hold containers of Python
+    objects: built by a big comprehension or a loader, filled item by item in a loop, or a
+    ``list``/``dict`` parameter of ``__init__`` kept as is."""
+    held = []
+    for cls in resolver.class_chain(info):
+        for attr, bindings in cls.attributes.items():
+            if any(b.kind == "assign" and b.value is not None and _repacked(resolver, b) for b in bindings):
+                continue  # packed into one buffer (``np.concatenate(...)``), or made by a call: not known
+            for binding in bindings:
+                if binding.kind == "assign" and binding.value is not None:
+                    what = python_container(resolver, binding.value, binding.eval_scope, binding.order)
+                    if what is None and isinstance(binding.value, (cst.List, cst.Dict)) and not binding.value.elements and _filled_in_loop(facts, cls, attr):
+                        what = "filled item by item in a loop"
+                    if what is None:
+                        what = _container_parameter(resolver, binding)
+                    if what is not None:
+                        held.append((attr, what))
+                        break
+    return held
+
+
+def _repacked(resolver: Resolver, binding: Binding) -> bool:
+    """The attribute is (re)assigned from one buffer or from a call that builds no container of
+    its own (``self._lst = serialize(self._lst)``): what the workers read is not known to be one."""
+    value = binding.value
+    if not isinstance(value, cst.Call):
+        return False
+    return compact_buffer(resolver, value, binding.eval_scope, binding.order) or python_container(resolver, value, binding.eval_scope, binding.order) is None
+
+
+def _holds_datasets(annotation: cst.BaseExpression) -> bool:
+    """``dict[str, RetryDataset]``, ``list[Dataset]``: a handful of datasets, not the samples."""
+    return any(type(node) is cst.Name and node.value.endswith("Dataset") or type(node) is cst.Attribute and node.attr.value.endswith("Dataset") for node in walk(annotation))
+
+
+def _container_parameter(resolver: Resolver, binding: Binding) -> str | None:
+    """``self._lst = lst`` in ``__init__(self, lst: list)``: the caller's list, kept whole."""
+    value = binding.value
+    function = binding.eval_scope.node
+    if type(value) is not cst.Name or not isinstance(function, cst.FunctionDef) or function.name.value != "__init__":
+        return None
+    param = next((p for p in (*function.params.params, *function.params.kwonly_params) if p.name.value == value.value), None)
+    if param is None or param.annotation is None:
+        return None
+    annotation = param.annotation.annotation
+    if _holds_datasets(annotation):
+        return None
+    if type(annotation) is cst.Subscript:
+        annotation = annotation.value
+    qualname = resolver.qualname(annotation, binding.eval_scope.parent or binding.eval_scope, 0) if isinstance(annotation, (cst.Name, cst.Attribute)) else None
+    if qualname not in _CONTAINER_ANNOTATIONS:
+        return None
+    return f"the {qualname.rsplit('.', 1)[-1].lower()} passed to __init__ as {value.value}"
+
+
+def _filled_in_loop(facts: ModuleFacts, info: ClassInfo, attr: str) -> bool:
+    """``self.attr.append(...)`` (or ``self.attr[k] = v``) inside a loop of one of the class's methods."""
+    for mutation in facts.mutations:
+        target = mutation.target
+        if mutation.loops and isinstance(target, cst.Attribute) and target.attr.value == attr and isinstance(target.value, cst.Name):
+            method = mutation.scope.enclosing_method()
+            if method is not None and method.method_of is info and target.value.value == method.self_name:
+                return True
+    return False
+
+
+def class_holding(facts: ModuleFacts, resolver: Resolver, info: ClassInfo) -> DatasetHolding:
+    chain = resolver.class_chain(info)
+    indexed = any("__getitem__" in cls.methods for cls in chain)
+    init = next((cls.methods["__init__"] for cls in chain if "__init__" in cls.methods), None)
+    if init is not None and any(p.annotation is not None and _holds_datasets(p.annotation.annotation) for p in init.params.params):
+        # a dataset of datasets (``MultiDataset(datasets: dict[str, Dataset])``): its own lists index
+        # the few datasets it combines, not their samples
+        return DatasetHolding(info.name, (), indexed)
+    return DatasetHolding(info.name, tuple(dataset_containers(facts, resolver, info)), indexed)
+
+
+def dataset_holdings(facts: ModuleFacts, resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: int, depth: int = 0) -> list[DatasetHolding]:
+    """The dataset classes ``expr`` is made of: its own class, of this module or another of the
+    project, and the datasets passed to its constructor (a wrapper keeps the one it wraps)."""
+    call: cst.BaseExpression | None = expr
+    for _ in range(4):  # ``dataset = ...`` names, followed to the construction
+        if type(call) is not cst.Name:
+            break
+        bindings = resolver.lookup(call.value, scope, at)
+        if len(bindings) != 1 or bindings[0].kind != "assign" or bindings[0].value is None:
+            break
+        call, scope, at = bindings[0].value, bindings[0].eval_scope, bindings[0].order
+    if type(call) is not cst.Call:
+        return []
+    found: list[DatasetHolding] = []
+    made = resolver.eval(call.func, scope, at)
+    if isinstance(made, ClassRef):
+        found.append(class_holding(facts, resolver, made.cls))
+    elif resolver.project is not None and isinstance(call.func, (cst.Name, cst.Attribute)):
+        qualname = resolver.qualname(call.func, scope, at)
+        absolute = resolver.project.absolute(qualname) if qualname else None
+        holding = resolver.project.dataset_holding(absolute) if absolute and "." in absolute else None
+        if holding is None:
+            return []
+        found.append(holding)
+    else:
+        return []
+    if depth + 1 < WRAPPED_DEPTH:
+        for arg in call.args:
+            if arg.keyword is None and arg.star == "":
+                inner = dataset_holdings(facts, resolver, arg.value, scope, at, depth + 1)
+                found.extend(holding for holding in inner if holding.indexed)
+    return found
+

@@ -28,6 +28,7 @@ from cowlint.engine.project.index import ProjectView
 if TYPE_CHECKING:
     import libcst as cst
 
+    from cowlint.engine.loaders import DatasetHolding
     from cowlint.engine.values import Resolver, Value
     from cowlint.engine.workers import ForeignRead
 
@@ -114,6 +115,14 @@ class ProjectModules:
         value = self._linked_answer(qualname, "reads", _defines)
         return self._through_star(qualname, ProjectModules.worker_reads) if isinstance(value, _NotHere) else value  # type: ignore[arg-type]
 
+    def dataset_holding(self, qualname: str) -> DatasetHolding | None:
+        """What instances of the project class ``module.Class`` keep, for a DataLoader's dataset."""
+        return self._answer("dataset", qualname, self._dataset_holding)  # type: ignore[return-value]
+
+    def _dataset_holding(self, qualname: str) -> Value | None:
+        value = self._linked_answer(qualname, "dataset", _defines_class)
+        return self._through_star(qualname, ProjectModules.dataset_holding) if isinstance(value, _NotHere) else value  # type: ignore[arg-type]
+
     def _answer(self, kind: str, qualname: str, find: Callable[[str], Value | None]) -> Value | None:
         """Each name is asked once per checked module: a module names the same import many times."""
         key = (kind, qualname)
@@ -159,7 +168,7 @@ class ProjectModules:
         if linked is None:
             return None
         value = self._evaluate(linked, kind, name)
-        answer = value if value is not None and (kind == "reads" or _portable(value)) else None
+        answer = value if value is not None and (kind in ("reads", "dataset") or _portable(value)) else None
         depends = dict(linked.linker.depends)
         self.depends.update(depends)
         _ANSWERS[key] = (answer, depends)
@@ -181,6 +190,12 @@ class ProjectModules:
 
             functions = [b for b in bindings if b.kind == "def" and isinstance(b.node, cst.FunctionDef)]
             return module_function_reads(resolver, functions[-1], linked.name, linked.code) if functions else None  # type: ignore[return-value]
+        if kind == "dataset":
+            from cowlint.engine.loaders import class_holding
+
+            classes = [b.node for b in bindings if b.kind == "class" and isinstance(b.node, cst.ClassDef)]
+            info = resolver.facts.classes.get(classes[-1]) if classes else None
+            return class_holding(resolver.facts, resolver, info) if info is not None else None  # type: ignore[return-value]
         values = [b for b in bindings if b.kind not in ("def", "class")]
         return resolver.join(resolver.eval_binding(binding) for binding in values) if values else None
 
@@ -279,6 +294,11 @@ def _assigns(data: bytes, name: str) -> bool:
 def _defines(data: bytes, name: str) -> bool:
     """Whether the module defines a function ``name`` at module level."""
     return re.search(rb"^(?:async[ \t]+)?def[ \t]+" + re.escape(name.encode("utf-8")) + rb"\b", data, re.MULTILINE) is not None
+
+
+def _defines_class(data: bytes, name: str) -> bool:
+    """Whether the module defines a class ``name`` at module level."""
+    return re.search(rb"^class[ \t]+" + re.escape(name.encode("utf-8")) + rb"\b", data, re.MULTILINE) is not None
 
 
 def _portable(value: Value) -> bool:

@@ -7,8 +7,9 @@ from collections.abc import Iterable, Iterator
 import libcst as cst
 
 from cowlint.engine.context import ModuleContext
-from cowlint.engine.facts import MODULE, ClassInfo, Scope, walk
+from cowlint.engine.facts import MODULE, Scope, walk
 from cowlint.engine.heap import python_container
+from cowlint.engine.loaders import class_holding, dataset_holdings
 from cowlint.engine.values import Const, Instance
 from cowlint.rules.base import Report, Rule
 from cowlint.rules.prefilters import DISPATCH_OR_LOADER
@@ -31,7 +32,12 @@ class CopyOnReadContainer(Rule):
     usual way to shard: every n-th small object still lies on nearly every
     page) or an index loop (`for i in range(len(LIST))` reading `LIST[i]`).
     Also `torch.utils.data.DataLoader(dataset, num_workers>0)` whose dataset
-    class keeps lists, dicts or sets of Python objects built in `__init__`.
+    class keeps lists, dicts or sets of Python objects built in `__init__`, or
+    keeps a `list`/`dict` parameter of `__init__` as it is; the dataset class
+    may be defined in another module of the project, and a dataset wrapping
+    another (`MapDataset(DatasetFromList(records), fn)`) is followed to the
+    one it wraps. An attribute that `__init__` packs into one buffer
+    (`np.concatenate`, `bytes`, a tensor) does not count.
     Quiet for numpy arrays, `array.array`, `bytes` and frames, for indexing a
     few items or a contiguous chunk (`LIST[a:b]`), and when the workers are
     not forked.
@@ -188,47 +194,24 @@ class CopyOnReadContainer(Rule):
 
     def _data_loaders(self, module: ModuleContext) -> Iterator[Report]:
         for loader in module.data_loaders:
-            if not loader.has_workers or not module.start_of(loader.start).may_fork:
+            if not loader.has_workers or not module.start_of(loader.start).may_fork or loader.dataset is None:
                 continue
-            value = module.resolver.eval(loader.dataset, loader.site.scope, loader.site.order) if loader.dataset is not None else None
-            if not isinstance(value, Instance):
-                continue
-            held = self._python_attributes(module, value.cls)
+            holdings = dataset_holdings(module.facts, module.resolver, loader.dataset, loader.site.scope, loader.site.order)
+            if not holdings:
+                value = module.resolver.eval(loader.dataset, loader.site.scope, loader.site.order)
+                holdings = [class_holding(module.facts, module.resolver, value.cls)] if isinstance(value, Instance) else []
+            held = [(holding, attr, what) for holding in holdings for attr, what in holding.held]
             if not held:
                 continue
-            listed = ", ".join(f"self.{attr} ({what})" for attr, what in held[:3])
+            outer = holdings[0]
+            listed = ", ".join(f"{'self' if holding is outer else holding.name}.{attr} ({what})" for holding, attr, what in held[:3])
+            wraps = "".join(f" (wrapping {holding.name})" for holding in holdings[1:2] if any(h is holding for h, _, _ in held))
             message = (
-                f"DataLoader with {loader.workers_text} forks workers that read the {value.cls.name} dataset, which keeps Python containers: {listed}; "
+                f"DataLoader with {loader.workers_text} forks workers that read the {outer.name} dataset{wraps}, which keeps Python containers: {listed}; "
                 "every item a worker reads has its reference count written, so each worker copies the dataset page by page (PyTorch issue 13246)"
             )
-            sure = isinstance(loader.workers, Const) and all(_confidence(what) == "high" for _, what in held)
+            sure = isinstance(loader.workers, Const) and all(_confidence(what) == "high" for _, _, what in held)
             yield Report(node=loader.site.node, message=message, fix=FIX_DATASET, confidence="high" if sure else "medium")
-
-    @staticmethod
-    def _python_attributes(module: ModuleContext, info: ClassInfo) -> list[tuple[str, str]]:
-        held = []
-        for cls in module.resolver.class_chain(info):
-            for attr, bindings in cls.attributes.items():
-                for binding in bindings:
-                    if binding.kind == "assign" and binding.value is not None:
-                        what = python_container(module.resolver, binding.value, binding.eval_scope, binding.order)
-                        if what is None and isinstance(binding.value, (cst.List, cst.Dict)) and not binding.value.elements and _filled_in_loop(module, cls, attr):
-                            what = "filled item by item in a loop"
-                        if what is not None:
-                            held.append((attr, what))
-                            break
-        return held
-
-
-def _filled_in_loop(module: ModuleContext, info: ClassInfo, attr: str) -> bool:
-    """``self.attr.append(...)`` (or ``self.attr[k] = v``) inside a loop of one of the class's methods."""
-    for mutation in module.facts.mutations:
-        target = mutation.target
-        if mutation.loops and isinstance(target, cst.Attribute) and target.attr.value == attr and isinstance(target.value, cst.Name):
-            method = mutation.scope.enclosing_method()
-            if method is not None and method.method_of is info and target.value.value == method.self_name:
-                return True
-    return False
 
 
 def _is_global(module: ModuleContext, name: str, scope: Scope) -> bool:
