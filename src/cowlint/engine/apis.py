@@ -52,7 +52,8 @@ LAZY_THREAD_POOLS = frozenset({"concurrent.futures.ThreadPoolExecutor", "concurr
 THREAD_CLASSES = frozenset({"threading.Thread", "threading.Timer", "multiprocessing.dummy.Process", "multiprocessing.dummy.DummyProcess", "logging.handlers.QueueListener"})
 THREAD_ENDS = frozenset({"join", "shutdown", "terminate", "cancel", "stop"})
 # calls that fork the calling process directly
-OS_FORKS = frozenset({"os.fork", "os.forkpty", "pty.fork"})
+# gevent.fork() is os.fork() that also reinitialises gevent's hub in the child
+OS_FORKS = frozenset({"os.fork", "os.forkpty", "pty.fork", "gevent.fork", "gevent.os.fork", "gevent.os.fork_and_watch"})
 # start method pinned by the class itself
 _PINNED_PROCESS = {
     "multiprocessing.context.ForkProcess": "fork",
@@ -76,7 +77,8 @@ EXECUTOR_METHODS = frozenset({"submit", "map"})
 DISPATCH_METHODS = POOL_METHODS | EXECUTOR_METHODS
 # Every finding starts from a name among these (a constructor, a dispatch method, a fork)
 # used in the code: a file whose syntax tree has none of them is not parsed by libcst.
-CANDIDATE_NAMES = CONSTRUCTOR_ATTRIBUTES | DISPATCH_METHODS | FORK_NAMES | {RUN_IN_EXECUTOR, "DataLoader", "freeze"}
+# preload_app: a gunicorn configuration, whose master forks the workers (engine.servers)
+CANDIDATE_NAMES = CONSTRUCTOR_ATTRIBUTES | DISPATCH_METHODS | FORK_NAMES | {RUN_IN_EXECUTOR, "DataLoader", "freeze", "preload_app"}
 
 PARTIAL = frozenset({"functools.partial"})
 DATACLASS_FIELD = frozenset({"dataclasses.field", "attr.ib", "attr.field", "attrs.field"})

@@ -14,6 +14,7 @@ from cowlint.engine.flow import Flow
 from cowlint.engine.heap import GcCall, Heap, find_gc_calls, find_heaps
 from cowlint.engine.loaders import LoaderSite, find_loaders
 from cowlint.engine.project.linking import ProjectModules
+from cowlint.engine.servers import Preload, gunicorn_preload
 from cowlint.engine.shipping import Shipped, shipped_objects, snippet
 from cowlint.engine.targets import StartVerdict, verdict
 from cowlint.engine.values import Resolver, StartMethod
@@ -79,6 +80,11 @@ class ModuleContext:
                 found.append((start.site, f"{what}(...)", start.start.method == "fork"))
         found.sort(key=lambda item: item[0].order)
         return found
+
+    @cached_property
+    def gunicorn_preload(self) -> Preload | None:
+        """``preload_app`` in a gunicorn configuration file that never freezes the preloaded app."""
+        return gunicorn_preload(self.path, self.facts, self.resolver)
 
     @cached_property
     def shipped(self) -> list[Shipped]:

@@ -17,8 +17,9 @@ DISPATCH = (
 # A dispatch, or a PyTorch DataLoader (its workers are processes too).
 DISPATCH_OR_LOADER = tuple((*group, b"DataLoader") for group in DISPATCH)
 
-# A fork: os.fork()/os.forkpty(), or a process start through multiprocessing's API (or an alias of it).
+# A fork: os.fork()/os.forkpty(), or a process start through multiprocessing's API (or an alias of
+# it), or a gunicorn configuration that preloads the app (the master forks).
 FORK = (
-    (b"fork(", b"forkpty(", b"multiprocess", b"concurrent", b"billiard"),
-    (b"fork(", b"forkpty(", *_CONSTRUCTORS),
+    (b"fork(", b"forkpty(", b"multiprocess", b"concurrent", b"billiard", b"preload_app"),
+    (b"fork(", b"forkpty(", b"preload_app", *_CONSTRUCTORS),
 )

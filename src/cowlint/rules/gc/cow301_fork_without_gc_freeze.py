@@ -14,6 +14,12 @@ from cowlint.rules.prefilters import FORK
 FIX = "call gc.freeze() right before the fork (best with gc.disable() before building the data and gc.enable() in each child)"
 
 
+FIX_GUNICORN = (
+    "define when_ready(server) in the configuration and call gc.freeze() there (the master runs it after preloading the app, "
+    "before it forks the workers); gc.collect() first keeps garbage out of the frozen generation"
+)
+
+
 class ForkWithoutGcFreeze(Rule):
     """
     ## What it does
@@ -34,6 +40,14 @@ class ForkWithoutGcFreeze(Rule):
     to an `os.exec*()`. A `gc.unfreeze()` inside a branch (an `except` that
     re-raises, an early return) is not taken to reach the fork.
 
+    Also a gunicorn configuration file (a module named `*gunicorn*.py` that sets
+    gunicorn settings at module level) with `preload_app` on, or set from the
+    environment, and more than one worker, where no hook calls `gc.freeze()`:
+    the master imports the whole application, then forks every worker from it.
+    The fix belongs in `when_ready(server)` (or `pre_fork`), which the master
+    runs after loading the app and before forking; `post_fork` runs in the
+    worker, after the copy.
+
     ## Why is this bad?
     A forked child shares the parent's memory until it writes to it. CPython's
     cyclic garbage collector writes: every collection touches the header of
@@ -47,7 +61,9 @@ class ForkWithoutGcFreeze(Rule):
     ## Known problems
     The order of statements is followed within a function and through calls of
     the module's own functions; a heap built in another module is not seen. A
-    loaded file may be small.
+    loaded file may be small. For gunicorn, the size of the preloaded app is
+    not known (a small app loses little), `--preload` on a command line
+    (Procfile, Dockerfile) is not read, and neither is uWSGI's `.ini`.
 
     ## Example
     ```python
@@ -126,6 +142,18 @@ class ForkWithoutGcFreeze(Rule):
     prefilter = FORK
 
     def check(self, module: ModuleContext) -> Iterable[Report]:
+        preload = module.gunicorn_preload
+        if preload is not None:
+            hooks = f"its {' and '.join(preload.freeze_hooks)} hook never calls it" if preload.freeze_hooks else "no when_ready/pre_fork hook calls it"
+            yield Report(
+                node=preload.node,
+                message=(
+                    f"gunicorn preloads the app in the master and forks {preload.workers} without gc.freeze() ({hooks}): "
+                    "the first garbage collection in each worker writes the header of every object of the preloaded app and copies its pages"
+                ),
+                fix=FIX_GUNICORN,
+                confidence="medium",
+            )
         heaps = module.heaps
         if not heaps:
             return

@@ -1,0 +1,65 @@
+"""Preforking servers configured in Python: the fork is the server's, the heap is the app's.
+
+A gunicorn configuration file (``gunicorn.conf.py``, ``gunicorn_config.py``, any
+``*gunicorn*.py`` with settings at module level) never calls ``fork``: the
+master does, once per worker. With ``preload_app`` the master imports the
+whole application first, so every worker starts with the app's objects on
+shared pages, and the first garbage collection in each worker writes the
+header of every one of them. The one place to call ``gc.freeze()`` is a
+hook the master runs after loading the app and before forking:
+``when_ready`` or ``pre_fork`` (``on_starting`` runs before the app is
+loaded, ``post_fork`` in the worker, after the copy).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePath
+
+import libcst as cst
+
+from cowlint.engine.facts import CallSite, ModuleFacts
+from cowlint.engine.values import Const, Resolver
+
+# settings a gunicorn configuration module sets at module level
+_SETTINGS = frozenset({"bind", "workers", "worker_class", "threads", "timeout", "keepalive", "accesslog", "errorlog", "loglevel", "max_requests", "graceful_timeout"})
+# hooks the master runs after the app is loaded (with preload_app) and before it forks workers
+MASTER_HOOKS = ("when_ready", "pre_fork")
+
+
+@dataclass(frozen=True)
+class Preload:
+    """``preload_app = ...`` in a gunicorn configuration that never freezes the preloaded heap."""
+
+    node: cst.CSTNode  # the assignment's value
+    workers: str  # ``5 workers``, or ``its workers`` when the count is not literal
+    freeze_hooks: tuple[str, ...]  # master hooks defined in the file (none of which freezes)
+
+
+def gunicorn_preload(path: str, facts: ModuleFacts, resolver: Resolver) -> Preload | None:
+    """The ``preload_app`` setting of a gunicorn configuration file, when it may be on and no
+    hook of the file calls ``gc.freeze()`` before the workers fork; else None."""
+    if "gunicorn" not in PurePath(path).name.lower():
+        return None
+    module = facts.scope
+    preload = [b for b in module.bindings.get("preload_app", ()) if b.kind == "assign" and b.eval_scope is module and b.value is not None]
+    if not preload or not any(name in module.bindings for name in _SETTINGS):
+        return None
+    value = resolver.eval(preload[-1].value, module, preload[-1].order)
+    if isinstance(value, Const) and not value.value:
+        return None  # preload_app = False: each worker imports the app itself
+    workers = [b for b in module.bindings.get("workers", ()) if b.kind == "assign" and b.value is not None]
+    count = resolver.eval(workers[-1].value, module, workers[-1].order) if workers else None
+    if isinstance(count, Const) and isinstance(count.value, int) and count.value <= 1:
+        return None  # one worker shares nothing with another
+    if any(_freezes(resolver, site) for site in facts.calls):
+        return None
+    hooks = tuple(name for name in MASTER_HOOKS if any(b.kind == "def" for b in module.bindings.get(name, ())))
+    node = preload[-1].value
+    assert node is not None
+    shown = f"{count.value} workers" if isinstance(count, Const) and isinstance(count.value, int) else "its workers"
+    return Preload(node, shown, hooks)
+
+
+def _freezes(resolver: Resolver, site: CallSite) -> bool:
+    return resolver.qualname(site.node.func, site.scope, site.order) == "gc.freeze"
