@@ -186,6 +186,26 @@ def test_a_worker_reading_another_modules_global_is_rechecked_when_that_module_c
     assert ": COW201 " not in second.stdout, second.stdout  # CONFIG keeps its import-time value now
 
 
+def test_entry_points_reaching_a_module_match_a_search_of_the_import_graph(tmp_path: Path) -> None:
+    import random
+
+    chooser = random.Random(14)
+    for trial in range(20):
+        root = tmp_path / f"t{trial}"
+        root.mkdir()
+        (root / "pyproject.toml").write_text("[tool.cowlint]\n")
+        count = chooser.randint(2, 25)
+        for number in range(count):
+            imports = "".join(f"import m{other}\n" for other in chooser.sample(range(count), chooser.randint(0, 3)) if other != number)
+            guard = "if __name__ == '__main__':\n    pass\n" if chooser.random() < 0.3 else ""
+            pin = "import multiprocessing\nmultiprocessing.set_start_method('fork')\n" if number == 0 else ""
+            (root / f"m{number}.py").write_text(imports + pin + guard)
+        index = ProjectIndex.build(root.resolve(), project_config(root))
+        for path in index.summaries:
+            importers = index.importers_of(path)
+            assert index.entries_reaching(path) == [entry for entry in index.entries if entry == path or entry in importers], (trial, path)
+
+
 def test_constructor_pins_and_plugin_loaders_in_summaries() -> None:
     summary = summarize(
         b"import importlib\nimport multiprocessing as mp\n\nclass Manager:\n    def __init__(self):\n        mp.set_start_method('fork')\n"

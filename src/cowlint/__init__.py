@@ -13,7 +13,7 @@ from __future__ import annotations
 import os as _os
 import sys as _sys
 
-__version__ = "0.1.0"
+from cowlint._version import __version__
 
 # ``python -m cowlint`` puts the current folder first on sys.path while Python
 # locates the package (sys.argv[0] is "-m" only then): a ``libcst.py`` or

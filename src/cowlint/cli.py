@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from cowlint import __version__
+from cowlint._version import __version__
 from cowlint.config import Config, ConfigError, load_config, parse_codes, parse_platforms, parse_python, parse_size, project_config
 from cowlint.engine.cache import CACHE_DIR, Cache
 from cowlint.engine.checker import CheckResult, _merge, check_bytes, check_paths, fix_files

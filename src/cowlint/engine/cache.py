@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cowlint import __version__
+from cowlint._version import __version__
 from cowlint.config import Config
 from cowlint.engine.finding import Finding
 
@@ -33,13 +33,6 @@ if TYPE_CHECKING:
 CACHE_DIR = ".cowlint_cache"
 KEEP_CONFIGURATIONS = 8  # cache files kept per version; older configurations are dropped
 _FINDING_FIELDS = tuple(f.name for f in dataclasses.fields(Finding))
-
-
-def digest(data: bytes) -> str:
-    """The content key of a file (of its head and size, when only its head was read)."""
-    key = hashlib.blake2b(data, digest_size=16).hexdigest()
-    full_size = getattr(data, "full_size", None)
-    return f"{key}:{full_size}" if full_size is not None else key
 
 
 def configuration_key(config: Config, use_prefilter: bool) -> str:

@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, TypeVar
 from cowlint.config import Config, ConfigError, format_size, with_file_header
 from cowlint.engine import apis
 from cowlint.engine.cache import Cache
-from cowlint.engine.cache import digest as content_digest
 from cowlint.engine.discovery import FileToCheck, PathProblem, discover
 from cowlint.engine.finding import Finding
 from cowlint.engine.noqa import comments_by_line, suppressed
 from cowlint.engine.source import PythonRejects, SourceText, TruncatedRead, UndecodableSource, decode_source, python_verdict, read_file, size_on_disk
+from cowlint.engine.source import digest as content_digest
 from cowlint.rules import ENGINE_CODES, RULE_NAMES
 
 if TYPE_CHECKING:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import codecs
+import hashlib
 import io
 import os
 import re
@@ -121,3 +122,10 @@ def python_verdict(source: SourceText) -> ast.Module:
         raise PythonRejects(1, 1, "too deeply nested for Python's own parser (RecursionError)") from None
     except (ValueError, MemoryError) as error:
         raise PythonRejects(1, 1, f"syntax error: {error}") from None
+
+
+def digest(data: bytes) -> str:
+    """The content key of a file (of its head and size, when only its head was read)."""
+    key = hashlib.blake2b(data, digest_size=16).hexdigest()
+    full_size = getattr(data, "full_size", None)
+    return f"{key}:{full_size}" if full_size is not None else key

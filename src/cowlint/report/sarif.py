@@ -9,7 +9,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from cowlint import __version__
+from cowlint._version import __version__
 from cowlint.engine.finding import Finding
 from cowlint.engine.source import SourceText
 from cowlint.rules import ENGINE_CODES

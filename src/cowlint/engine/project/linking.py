@@ -142,8 +142,7 @@ class ProjectModules:
     def _linked_answer(self, qualname: str, kind: str, may_define: Callable[[bytes, str], bool]) -> Value | None | _NotHere:
         """The answer the module defining ``qualname`` gives (``_NOT_HERE`` when it does not
         define the name that way, or is not a file of the project)."""
-        from cowlint.engine.cache import digest
-        from cowlint.engine.source import TruncatedRead, read_file
+        from cowlint.engine.source import TruncatedRead, digest, read_file
 
         if self.depth >= MAX_LINK_DEPTH or "." not in qualname:
             return _NOT_HERE

@@ -31,7 +31,7 @@ _DYNAMIC_IMPORT = re.compile(rb"\bimport_module[ \t]*\(|\b__import__[ \t]*\(")
 _CONSTRUCTORS = frozenset({"__init__", "__new__", "__post_init__"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Import:
     """``from <level dots><module> import <names>`` or ``import <module>`` (names empty)."""
 
@@ -40,7 +40,7 @@ class Import:
     names: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pin:
     """A ``set_start_method("<method>")`` call: its line, and when it runs."""
 
@@ -57,7 +57,7 @@ class Pin:
         return f"{text} on Python >= {self.since}" if self.since else text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ModuleSummary:
     """What other modules can know of one file."""
 
