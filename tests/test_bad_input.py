@@ -301,7 +301,7 @@ def test_snippets_of_huge_nodes_are_not_rendered_whole() -> None:
     """A message quoting a long literal renders its head, and shows exactly the source's first characters."""
     import libcst as cst
 
-    from cowlint.engine.shipping import head_code, snippet
+    from cowlint.engine.module.snippets import head_code, snippet
 
     source = "TABLE = {'rows': [(n, str(n)) for n in range(3)] + [" + ", ".join(f"({n}, '{n}')" for n in range(5_000)) + "]}\n"
     module = cst.parse_module(source)
@@ -316,7 +316,7 @@ def test_snippets_equal_the_whole_rendering_on_every_fixture_node() -> None:
     """Cutting long sequences never changes what a snippet shows (every expression and statement of the fixtures)."""
     import libcst as cst
 
-    from cowlint.engine.shipping import _LOOSE_SPACE, snippet
+    from cowlint.engine.module.snippets import _LOOSE_SPACE, snippet
 
     from .conftest import FIXTURES
 
@@ -395,7 +395,7 @@ def test_an_internal_error_exits_2_and_says_so(tmp_path: Path, monkeypatch: pyte
 
 
 def test_an_error_message_that_cannot_render_is_still_reported() -> None:
-    from cowlint.engine.checker import describe_error
+    from cowlint.engine.module.check import describe_error
 
     class Unprintable(Exception):
         def __str__(self) -> str:

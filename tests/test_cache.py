@@ -114,3 +114,10 @@ def test_a_fully_cached_run_never_imports_libcst(tmp_path: Path) -> None:
     assert result.stdout.strip().splitlines()[-1] == "False 1", result.stdout + result.stderr
     cold = subprocess.run([sys.executable, "-c", probe.replace("'-q'", "'-q', '--no-cache'")], cwd=project, capture_output=True, text=True, timeout=120)
     assert cold.stdout.strip().splitlines()[-1] == "True 1"  # the probe can fail
+
+
+def test_the_cache_key_covers_every_module_of_cowlint_rules_included() -> None:
+    from cowlint.engine.files.cache import _code_stamp
+
+    stamped = {name for name, _, _ in _code_stamp()}
+    assert {"rules/registry.py", "engine/module/resolver.py", "engine/files/cache.py", "cli.py"} <= stamped

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cowlint import Config
-from cowlint.engine.checker import check_bytes, fix_bytes
+from cowlint.engine.module.check import check_bytes, fix_bytes
 
 from .conftest import FIXTURES
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cowlint import Config, check_source
-from cowlint.engine.noqa import suppressed
+from cowlint.engine.module.noqa import suppressed
 
 SOURCE = """\
 from multiprocessing import Pool

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from cowlint.engine.parallel import PARALLEL_MIN_FILES
+from cowlint.engine.files.parallel import PARALLEL_MIN_FILES
 
 from .conftest import FIXTURES, run_cowlint
 

@@ -9,7 +9,7 @@ import pytest
 
 from cowlint import Config, check_source
 from cowlint.config import ConfigError, parse_python, python_minors
-from cowlint.engine.targets import default_targets
+from cowlint.engine.module.targets import default_targets
 
 from .conftest import run_cowlint
 

@@ -22,7 +22,8 @@ if _sys.argv[:1] == ["-m"] and _sys.path and _sys.path[0] in ("", _os.getcwd()) 
     del _sys.path[0]
 
 from cowlint.config import Config
-from cowlint.engine.checker import CheckResult, check_paths, check_source
+from cowlint.engine.files.run import CheckResult, check_paths
 from cowlint.engine.finding import Finding
+from cowlint.engine.module.check import check_source
 
 __all__ = ["CheckResult", "Config", "Finding", "check_paths", "check_source", "__version__"]

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from cowlint._version import __version__
 from cowlint.config import Config, ConfigError, load_config, parse_codes, parse_platforms, parse_python, parse_size, project_config
-from cowlint.engine.cache import CACHE_DIR, Cache
-from cowlint.engine.checker import CheckResult, _merge, check_bytes, check_paths, fix_files
+from cowlint.engine.files.cache import CACHE_DIR, Cache
+from cowlint.engine.files.run import CheckResult, _merge, check_paths, fix_files
 from cowlint.engine.finding import Finding
+from cowlint.engine.module.check import check_bytes
 from cowlint.report import RENDERERS
 from cowlint.rules import RULE_NAMES
 
@@ -200,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 1
     except Exception as error:  # noqa: BLE001 - a bug in cowlint is an error (2), never "findings" (1)
-        from cowlint.engine.checker import describe_error
+        from cowlint.engine.module.check import describe_error
 
         sys.stderr.write(f"cowlint: internal error, please report it: {describe_error(error)}\n")
         return 2

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from cowlint._version import __version__
 from cowlint.config import Config, ConfigError, parse_platforms, parse_python, parse_size, project_config
-from cowlint.engine.checker import check_bytes, check_in_project
+from cowlint.engine.module.check import check_bytes, check_in_project
 from cowlint.engine.project.index import ProjectIndexes
 
 

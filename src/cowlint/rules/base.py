@@ -14,8 +14,8 @@ from typing import ClassVar
 
 import libcst as cst
 
-from cowlint.engine.context import ModuleContext
-from cowlint.engine.fixes import InsertBefore
+from cowlint.engine.module.context import ModuleContext
+from cowlint.engine.module.fixes import InsertBefore
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cowlint.engine import apis
+from cowlint.engine.module import apis
 
 _CONSTRUCTORS = tuple(sorted(name.encode() for name in apis.CONSTRUCTOR_ATTRIBUTES))
 

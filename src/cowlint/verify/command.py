@@ -10,7 +10,7 @@ from pathlib import Path
 from types import FrameType
 
 from cowlint.config import Config, ConfigError, parse_size
-from cowlint.engine.checker import check_paths
+from cowlint.engine.files.run import check_paths
 from cowlint.engine.finding import Finding
 from cowlint.verify import harness, render
 from cowlint.verify.report import Report, join, library_path, view

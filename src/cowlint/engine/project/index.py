@@ -348,7 +348,7 @@ class ProjectIndex:
 def _project_files(root: Path, config: Config) -> Iterable[tuple[Path, bytes]]:
     """Every Python file of the project with its bytes, one at a time (unreadable and
     oversized files are left out: they pin nothing anyone can see)."""
-    from cowlint.engine.discovery import FileToCheck, discover
+    from cowlint.engine.files.discovery import FileToCheck, discover
     from cowlint.engine.source import TruncatedRead, read_file
 
     for item in discover([str(root)], config):

@@ -28,9 +28,10 @@ from cowlint.engine.project.index import ProjectView
 if TYPE_CHECKING:
     import libcst as cst
 
-    from cowlint.engine.loaders import DatasetHolding
-    from cowlint.engine.values import Resolver, Value
-    from cowlint.engine.workers import ForeignRead
+    from cowlint.engine.module.loaders import DatasetHolding
+    from cowlint.engine.module.resolver import Resolver
+    from cowlint.engine.module.values import Value
+    from cowlint.engine.module.workers import ForeignRead
 
 # a name re-exported through this many modules is followed; further is unknown
 MAX_LINK_DEPTH = 4
@@ -61,7 +62,7 @@ class _Linked:
         self.linker = linker
 
     def code(self, node: cst.CSTNode, limit: int = 60) -> str:
-        from cowlint.engine.shipping import snippet
+        from cowlint.engine.module.snippets import snippet
 
         return snippet(self.module, node, limit)
 
@@ -185,12 +186,12 @@ class ProjectModules:
             defs = [b.node for b in bindings if b.kind == "def" and isinstance(b.node, cst.FunctionDef)]
             return resolver.returned(defs[-1]) if defs else None
         if kind == "reads":
-            from cowlint.engine.workers import module_function_reads
+            from cowlint.engine.module.workers import module_function_reads
 
             functions = [b for b in bindings if b.kind == "def" and isinstance(b.node, cst.FunctionDef)]
             return module_function_reads(resolver, functions[-1], linked.name, linked.code) if functions else None  # type: ignore[return-value]
         if kind == "dataset":
-            from cowlint.engine.loaders import class_holding
+            from cowlint.engine.module.loaders import class_holding
 
             classes = [b.node for b in bindings if b.kind == "class" and isinstance(b.node, cst.ClassDef)]
             info = resolver.facts.classes.get(classes[-1]) if classes else None
@@ -260,9 +261,9 @@ class ProjectModules:
         name simply stays unknown)."""
         import libcst as cst
 
-        from cowlint.engine.facts import collect_facts
+        from cowlint.engine.module.facts import collect_facts
+        from cowlint.engine.module.resolver import Resolver
         from cowlint.engine.source import PythonRejects, UndecodableSource, decode_source, python_verdict
-        from cowlint.engine.values import Resolver
 
         if len(data) > self.config.max_file_size:
             return None
@@ -301,7 +302,7 @@ def _defines_class(data: bytes, name: str) -> bool:
 
 
 def _portable(value: Value) -> bool:
-    from cowlint.engine.values import Const, Container, Context, Data, Foreign, PoolValue, Qualified
+    from cowlint.engine.module.values import Const, Container, Context, Data, Foreign, PoolValue, Qualified
 
     if isinstance(value, PoolValue):
         return value.subclass is None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from cowlint.engine.context import ModuleContext
-from cowlint.engine.facts import CallSite
-from cowlint.engine.fixes import InsertBefore
-from cowlint.engine.heap import Heap
+from cowlint.engine.module.context import ModuleContext
+from cowlint.engine.module.facts import CallSite
+from cowlint.engine.module.fixes import InsertBefore
+from cowlint.engine.module.heap import Heap
 from cowlint.rules.base import Report, Rule
 from cowlint.rules.prefilters import FORK
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from cowlint.engine.context import ModuleContext
-from cowlint.engine.facts import CallSite
-from cowlint.engine.heap import Heap
+from cowlint.engine.module.context import ModuleContext
+from cowlint.engine.module.facts import CallSite
+from cowlint.engine.module.heap import Heap
 from cowlint.rules.base import Report, Rule
 
 FIX = "call gc.disable() before building the data (and gc.enable() in the children), and do not call gc.collect() between building it and gc.freeze()"

@@ -6,11 +6,11 @@ from collections.abc import Iterable, Iterator
 
 import libcst as cst
 
-from cowlint.engine.context import ModuleContext
-from cowlint.engine.facts import MODULE, Scope, walk
-from cowlint.engine.heap import python_container
-from cowlint.engine.loaders import class_holding, dataset_holdings
-from cowlint.engine.values import Const, Instance
+from cowlint.engine.module.context import ModuleContext
+from cowlint.engine.module.facts import MODULE, Scope, walk
+from cowlint.engine.module.heap import python_container
+from cowlint.engine.module.loaders import class_holding, dataset_holdings
+from cowlint.engine.module.values import Const, Instance
 from cowlint.rules.base import Report, Rule
 from cowlint.rules.prefilters import DISPATCH_OR_LOADER
 

@@ -6,9 +6,9 @@ from collections.abc import Iterable, Iterator
 
 import libcst as cst
 
-from cowlint.engine.context import ModuleContext
-from cowlint.engine.facts import Binding, Mutation, Scope, walk
-from cowlint.engine.workers import import_time_bindings
+from cowlint.engine.module.context import ModuleContext
+from cowlint.engine.module.facts import Binding, Mutation, Scope, walk
+from cowlint.engine.module.workers import import_time_bindings
 from cowlint.rules.base import Report, Rule
 from cowlint.rules.prefilters import DISPATCH
 

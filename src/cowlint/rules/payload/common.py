@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from cowlint.config import format_size
-from cowlint.engine.context import ModuleContext
-from cowlint.engine.dispatch import EVERY_TASK, PER_PROCESS, PER_WORKER, THIS_CALL
-from cowlint.engine.shipping import Shipped
-from cowlint.engine.targets import StartVerdict
-from cowlint.engine.values import Data, Instance, InstanceSize
+from cowlint.engine.module.context import ModuleContext
+from cowlint.engine.module.dispatch import EVERY_TASK, PER_PROCESS, PER_WORKER, THIS_CALL
+from cowlint.engine.module.shipping import Shipped
+from cowlint.engine.module.targets import StartVerdict
+from cowlint.engine.module.values import Data, Instance, InstanceSize
 from cowlint.rules.prefilters import DISPATCH
 
 PREFILTER = DISPATCH

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 
 import libcst as cst
 
-from cowlint.engine.context import ModuleContext
-from cowlint.engine.shipping import Shipped
-from cowlint.engine.values import Instance, InstanceSize
+from cowlint.engine.module.context import ModuleContext
+from cowlint.engine.module.shipping import Shipped
+from cowlint.engine.module.values import Instance, InstanceSize
 from cowlint.rules.base import Report, Rule
 from cowlint.rules.payload.common import PREFILTER, carrier_text, frequency, instance_size_text, large_shipped, start_note
 

@@ -7,9 +7,9 @@ from collections.abc import Iterable
 import libcst as cst
 
 from cowlint.config import format_size
-from cowlint.engine.context import ModuleContext
-from cowlint.engine.shipping import Shipped
-from cowlint.engine.values import Data
+from cowlint.engine.module.context import ModuleContext
+from cowlint.engine.module.shipping import Shipped
+from cowlint.engine.module.values import Data
 from cowlint.rules.base import Report, Rule
 from cowlint.rules.payload.common import PREFILTER, carrier_text, frequency, large_shipped, start_note
 

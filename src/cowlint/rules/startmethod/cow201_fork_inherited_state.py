@@ -6,10 +6,10 @@ from collections.abc import Iterable
 
 import libcst as cst
 
-from cowlint.engine.context import ModuleContext
-from cowlint.engine.dispatch import DispatchSite
-from cowlint.engine.facts import MODULE, CallSite, Scope
-from cowlint.engine.workers import (
+from cowlint.engine.module.context import ModuleContext
+from cowlint.engine.module.dispatch import DispatchSite
+from cowlint.engine.module.facts import MODULE, CallSite, Scope
+from cowlint.engine.module.workers import (
     Callee,
     Fill,
     ForeignRead,

@@ -7,12 +7,12 @@ from collections.abc import Iterable, Iterator
 import libcst as cst
 
 from cowlint.config import format_size
-from cowlint.engine.context import ModuleContext
-from cowlint.engine.dispatch import DispatchSite
-from cowlint.engine.facts import Binding
-from cowlint.engine.targets import StartVerdict
-from cowlint.engine.values import Data
-from cowlint.engine.workers import import_time_bindings
+from cowlint.engine.module.context import ModuleContext
+from cowlint.engine.module.dispatch import DispatchSite
+from cowlint.engine.module.facts import Binding
+from cowlint.engine.module.targets import StartVerdict
+from cowlint.engine.module.values import Data
+from cowlint.engine.module.workers import import_time_bindings
 from cowlint.rules.base import Report
 from cowlint.rules.payload.common import PREFILTER, size_text
 from cowlint.rules.startmethod.common import StartMethodRule

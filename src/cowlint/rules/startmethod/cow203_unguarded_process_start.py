@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from cowlint.engine.context import ModuleContext
-from cowlint.engine.facts import MODULE, Scope
-from cowlint.engine.values import StartMethod
+from cowlint.engine.module.context import ModuleContext
+from cowlint.engine.module.facts import MODULE, Scope
+from cowlint.engine.module.values import StartMethod
 from cowlint.rules.base import Report
 from cowlint.rules.prefilters import DISPATCH_OR_LOADER
 from cowlint.rules.startmethod.common import StartMethodRule

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 
 import libcst as cst
 
-from cowlint.engine.context import ModuleContext
-from cowlint.engine.dispatch import DispatchSite, Payload
-from cowlint.engine.workers import Callee, callee
+from cowlint.engine.module.context import ModuleContext
+from cowlint.engine.module.dispatch import DispatchSite, Payload
+from cowlint.engine.module.workers import Callee, callee
 from cowlint.rules.base import Report
 from cowlint.rules.prefilters import DISPATCH_OR_LOADER
 from cowlint.rules.startmethod.common import StartMethodRule

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 
 import libcst as cst
 
-from cowlint.engine.context import ModuleContext
-from cowlint.engine.facts import CallSite
-from cowlint.engine.flow import ThreadStart
+from cowlint.engine.module.context import ModuleContext
+from cowlint.engine.module.facts import CallSite
+from cowlint.engine.module.flow import ThreadStart
 from cowlint.rules.base import Report
 from cowlint.rules.prefilters import FORK
 from cowlint.rules.startmethod.common import StartMethodRule

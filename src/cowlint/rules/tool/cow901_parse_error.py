@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from cowlint.engine.context import ModuleContext
+from cowlint.engine.module.context import ModuleContext
 from cowlint.rules.base import Report, Rule
 
 

@@ -15,9 +15,10 @@ from functools import cached_property
 
 import libcst as cst
 
-from cowlint.engine import apis
-from cowlint.engine.facts import FUNCTION, MODULE, CallSite, ModuleFacts, Scope, walk
-from cowlint.engine.values import Instance, PoolValue, Qualified, Resolver
+from cowlint.engine.module import apis
+from cowlint.engine.module.facts import FUNCTION, MODULE, CallSite, ModuleFacts, Scope, walk
+from cowlint.engine.module.resolver import Resolver
+from cowlint.engine.module.values import Instance, PoolValue, Qualified
 
 _END = 1 << 62  # a position after every statement
 

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from cowlint.engine import apis
-from cowlint.engine.facts import Binding, CallSite, ModuleFacts, Mutation, Scope
-from cowlint.engine.sizes import iterates_file, range_count
-from cowlint.engine.values import ClassRef, Data, Qualified, Resolver
+from cowlint.engine.module import apis
+from cowlint.engine.module.facts import Binding, CallSite, ModuleFacts, Mutation, Scope
+from cowlint.engine.module.resolver import Resolver
+from cowlint.engine.module.sizes import iterates_file, range_count
+from cowlint.engine.module.values import ClassRef, Data, Qualified
 
 HEAP_MIN_OBJECTS = 100_000
 _LIST_METHODS = frozenset({"split", "rsplit", "splitlines", "readlines"})  # str/file methods that return a new list

@@ -28,7 +28,7 @@ from cowlint.config import Config
 from cowlint.engine.finding import Finding
 
 if TYPE_CHECKING:
-    from cowlint.engine.checker import FileResult
+    from cowlint.engine.module.check import FileResult
 
 CACHE_DIR = ".cowlint_cache"
 KEEP_CONFIGURATIONS = 8  # cache files kept per version; older configurations are dropped
@@ -44,7 +44,7 @@ def configuration_key(config: Config, use_prefilter: bool) -> str:
 
 
 def _code_stamp() -> list[tuple[str, int, int]]:
-    package = Path(__file__).resolve().parent.parent
+    package = Path(__file__).resolve().parents[2]  # the whole cowlint package: rules included
     stamp = []
     for path in sorted(package.rglob("*.py")):
         try:
@@ -85,7 +85,7 @@ class Cache:
         A file that was checked (not ruled out by the prefilter) also depends on its project:
         ``project()`` must give the stamp it had then, and every other file its analysis read
         must still have the digest it had (``digest_of``)."""
-        from cowlint.engine.checker import FileResult
+        from cowlint.engine.module.check import FileResult
 
         entry = self.entries.get(path)
         if not isinstance(entry, dict) or entry.get("digest") != key or "inherited" not in entry:

@@ -1,4 +1,4 @@
-"""Checking files in worker processes, as cowlint's own rules would have it.
+"""Worker processes for a run, as cowlint's own rules would have them.
 
 Only paths travel to the workers (in small chunks, so one slow file does not
 hold a whole share of the tree) and the configuration travels once per worker
@@ -13,44 +13,18 @@ from __future__ import annotations
 import multiprocessing
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TypeVar
 
-from cowlint.config import Config
-from cowlint.engine.discovery import FileToCheck
-
-if TYPE_CHECKING:
-    from cowlint.engine.checker import FileResult
-    from cowlint.engine.project.index import ProjectView
+T = TypeVar("T")
+R = TypeVar("R")
 
 # Below this many files to parse, starting workers costs more than it saves
 # (a worker imports libcst in ~0.3 s; a typical file parses in ~0.1 s).
 PARALLEL_MIN_FILES = 16
 CHUNK_FILES = 4
-
-_worker_config: Config | None = None
-_worker_prefilter = True
-
-
-def _init_worker(config: Config, use_prefilter: bool) -> None:
-    global _worker_config, _worker_prefilter
-    _worker_config, _worker_prefilter = config, use_prefilter
-
-
-def _check_chunk(items: list[tuple[FileToCheck, ProjectView | None]]) -> list[FileResult]:
-    from cowlint.engine.checker import check_file
-
-    assert _worker_config is not None
-    results = []
-    for item, project in items:
-        result = check_file(item, _worker_config, use_prefilter=_worker_prefilter, project=project)
-        if not result.findings:
-            result.source = None  # only reports need the text: do not send it back
-        results.append(result)
-    return results
-
 
 @contextmanager
 def _nothing_importable_from_cwd() -> Iterator[None]:
@@ -79,12 +53,12 @@ def _nothing_importable_from_cwd() -> Iterator[None]:
                 os.environ["PYTHONSAFEPATH"] = previous_safe
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _context(preload: Sequence[str]) -> multiprocessing.context.BaseContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
         from multiprocessing import forkserver
 
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["cowlint.engine.checker", "cowlint.rules.registry", "libcst"])
+        context.set_forkserver_preload(list(preload))
         with _nothing_importable_from_cwd():
             forkserver.ensure_running()  # starts the resource tracker too
         return context
@@ -97,17 +71,26 @@ def pool_workers(files: int, jobs: int) -> int:
     return workers if workers >= 2 and files >= PARALLEL_MIN_FILES else 0
 
 
-def check_in_pool(items: list[tuple[FileToCheck, ProjectView | None]], config: Config, *, use_prefilter: bool, workers: int) -> Iterator[FileResult]:
-    """Check ``items`` (each with how its project sees it) in ``workers``
-    processes, in chunks, results in input order."""
+def map_in_pool(
+    function: Callable[[list[T]], list[R]],
+    items: list[T],
+    *,
+    workers: int,
+    initializer: Callable[..., None],
+    initargs: tuple[object, ...],
+    preload: Sequence[str],
+) -> Iterator[R]:
+    """``function`` over ``items`` in ``workers`` processes, in chunks of CHUNK_FILES, results
+    in input order. ``function`` and ``initializer`` are module-level functions (pickled by
+    name); ``preload`` names the modules the forkserver imports once for every worker."""
     chunks = [items[start : start + CHUNK_FILES] for start in range(0, len(items), CHUNK_FILES)]
-    context = _context()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(config, use_prefilter)) as executor:
+    context = _context(preload)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=initializer, initargs=initargs) as executor:
         if context.get_start_method() == "spawn":
             # each spawned worker is a ``python -c`` of its own: start them all in the safe folder
             with _nothing_importable_from_cwd():
-                futures = [executor.submit(_check_chunk, chunk) for chunk in chunks]
+                futures = [executor.submit(function, chunk) for chunk in chunks]
         else:
-            futures = [executor.submit(_check_chunk, chunk) for chunk in chunks]
+            futures = [executor.submit(function, chunk) for chunk in chunks]
         for future in futures:
             yield from future.result()

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from cowlint.engine import apis
-from cowlint.engine.facts import FUNCTION, CallSite, ModuleFacts, Scope, dotted_name
-from cowlint.engine.values import PoolValue, Qualified, Resolver, StartMethod, Unknown, argument, bound_argument
+from cowlint.engine.module import apis
+from cowlint.engine.module.facts import FUNCTION, CallSite, ModuleFacts, Scope, dotted_name
+from cowlint.engine.module.resolver import Resolver
+from cowlint.engine.module.values import PoolValue, Qualified, StartMethod, Unknown, argument, bound_argument
 
 # how often a payload is pickled
 EVERY_TASK = "every task"

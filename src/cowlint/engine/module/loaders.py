@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from cowlint.engine import apis
-from cowlint.engine.facts import MODULE, Binding, CallSite, ClassInfo, ModuleFacts, Scope, walk
-from cowlint.engine.heap import compact_buffer, python_container
-from cowlint.engine.values import ClassRef, Const, Context, Resolver, StartMethod, Value, argument
+from cowlint.engine.module import apis
+from cowlint.engine.module.facts import MODULE, Binding, CallSite, ClassInfo, ModuleFacts, Scope, walk
+from cowlint.engine.module.heap import compact_buffer, python_container
+from cowlint.engine.module.resolver import Resolver
+from cowlint.engine.module.values import ClassRef, Const, Context, StartMethod, Value, argument
 
 # builtins that iterate the loader they are given
 _ITERATING = frozenset({"builtins.iter", "builtins.next", "builtins.list", "builtins.tuple", "builtins.enumerate", "builtins.zip", "builtins.sorted"})

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from cowlint.engine import apis
-from cowlint.engine.facts import CLASS, COMPREHENSION, FUNCTION, LAMBDA, MODULE, Binding, ModuleFacts, Mutation, Scope, iter_children
-from cowlint.engine.values import BoundMethod, ClassRef, FunctionRef, Instance, Resolver, argument
+from cowlint.engine.module import apis
+from cowlint.engine.module.facts import CLASS, COMPREHENSION, FUNCTION, LAMBDA, MODULE, Binding, ModuleFacts, Mutation, Scope, iter_children
+from cowlint.engine.module.resolver import Resolver
+from cowlint.engine.module.values import BoundMethod, ClassRef, FunctionRef, Instance, argument
 
 MAX_FOLLOW = 8  # names and partials followed to find what a callable is
 _EVERYWHERE = 1 << 62  # a position after every statement: a function body sees the whole module

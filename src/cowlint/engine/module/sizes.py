@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from cowlint.engine import apis
-from cowlint.engine.values import UNKNOWN, Const, Container, Data, Unknown, Value, argument, const_size
+from cowlint.engine.module import apis
+from cowlint.engine.module.snippets import head_code
+from cowlint.engine.module.values import UNKNOWN, Const, Container, Data, Unknown, Value, argument, const_size
 
 if TYPE_CHECKING:
-    from cowlint.engine.facts import Scope
-    from cowlint.engine.values import Resolver
+    from cowlint.engine.module.facts import Scope
+    from cowlint.engine.module.resolver import Resolver
 
 POINTER = 8
 
@@ -307,12 +308,11 @@ def _numeric_cast(resolver: Resolver, name: str, source: cst.BaseExpression | No
 
 
 def _label(resolver: Resolver, call: cst.Call) -> str:
-    from cowlint.engine.shipping import head_code
 
     text = " ".join(head_code(resolver.facts.module, call).split())
     if len(text) <= 40:
         return text
-    from cowlint.engine.facts import dotted_name
+    from cowlint.engine.module.facts import dotted_name
 
     dotted = dotted_name(call.func)
     return f"{dotted}(...)" if dotted else "call"

@@ -18,8 +18,9 @@ from pathlib import PurePath
 
 import libcst as cst
 
-from cowlint.engine.facts import CallSite, ModuleFacts
-from cowlint.engine.values import Const, Resolver
+from cowlint.engine.module.facts import CallSite, ModuleFacts
+from cowlint.engine.module.resolver import Resolver
+from cowlint.engine.module.values import Const
 
 # settings a gunicorn configuration module sets at module level
 _SETTINGS = frozenset({"bind", "workers", "worker_class", "threads", "timeout", "keepalive", "accesslog", "errorlog", "loglevel", "max_requests", "graceful_timeout"})
@@ -45,20 +46,20 @@ def gunicorn_preload(path: str, facts: ModuleFacts, resolver: Resolver) -> Prelo
     preload = [b for b in module.bindings.get("preload_app", ()) if b.kind == "assign" and b.eval_scope is module and b.value is not None]
     if not preload or not any(name in module.bindings for name in _SETTINGS):
         return None
-    value = resolver.eval(preload[-1].value, module, preload[-1].order)
+    setting = preload[-1].value
+    assert setting is not None
+    value = resolver.eval(setting, module, preload[-1].order)
     if isinstance(value, Const) and not value.value:
         return None  # preload_app = False: each worker imports the app itself
-    workers = [b for b in module.bindings.get("workers", ()) if b.kind == "assign" and b.value is not None]
-    count = resolver.eval(workers[-1].value, module, workers[-1].order) if workers else None
+    workers = [(b.value, b.order) for b in module.bindings.get("workers", ()) if b.kind == "assign" and b.value is not None]
+    count = resolver.eval(workers[-1][0], module, workers[-1][1]) if workers and workers[-1][0] is not None else None
     if isinstance(count, Const) and isinstance(count.value, int) and count.value <= 1:
         return None  # one worker shares nothing with another
     if any(_freezes(resolver, site) for site in facts.calls):
         return None
     hooks = tuple(name for name in MASTER_HOOKS if any(b.kind == "def" for b in module.bindings.get(name, ())))
-    node = preload[-1].value
-    assert node is not None
     shown = f"{count.value} workers" if isinstance(count, Const) and isinstance(count.value, int) else "its workers"
-    return Preload(node, shown, hooks)
+    return Preload(setting, shown, hooks)
 
 
 def _freezes(resolver: Resolver, site: CallSite) -> bool:

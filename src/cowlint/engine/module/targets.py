@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from cowlint.config import Config, python_minors
-from cowlint.engine.values import StartMethod
+from cowlint.engine.module.values import StartMethod
 
 FORKSERVER_DEFAULT = (3, 14)  # Linux's default start method is forkserver from this version
 

@@ -5,7 +5,7 @@ the parse (measured on the stdlib files that mention multiprocessing: visitor
 walk ~0.8x the parse, scope + qualified names ~8x). So this pass walks the tree's
 dataclass fields itself (about 13x cheaper than ``Module.visit``) and keeps
 explicit scope and binding records, the way pyflakes does. Values are resolved
-later, on demand, by :mod:`cowlint.engine.values`, and only for the few
+later, on demand, by :mod:`cowlint.engine.module.values`, and only for the few
 expressions a rule asks about: function bodies are therefore resolved against
 the whole module, so a worker sees every module global.
 """

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from cowlint.engine.facts import iter_children
+from cowlint.engine.module.facts import iter_children
 
 
 @dataclass(frozen=True)

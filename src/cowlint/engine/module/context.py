@@ -4,21 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from cowlint.config import Config
-from cowlint.engine.dispatch import DispatchSite, Payload, ProcessStart, find_dispatch_sites, find_process_starts
-from cowlint.engine.facts import CallSite, ModuleFacts
-from cowlint.engine.flow import Flow
-from cowlint.engine.heap import GcCall, Heap, find_gc_calls, find_heaps
-from cowlint.engine.loaders import LoaderSite, find_loaders
-from cowlint.engine.project.linking import ProjectModules
-from cowlint.engine.servers import Preload, gunicorn_preload
-from cowlint.engine.shipping import Shipped, shipped_objects, snippet
-from cowlint.engine.targets import StartVerdict, verdict
-from cowlint.engine.values import Resolver, StartMethod
-from cowlint.engine.workers import Callee, callee, worker_functions
+from cowlint.engine.module.dispatch import DispatchSite, Payload, ProcessStart, find_dispatch_sites, find_process_starts
+from cowlint.engine.module.facts import CallSite, ModuleFacts
+from cowlint.engine.module.flow import Flow
+from cowlint.engine.module.heap import GcCall, Heap, find_gc_calls, find_heaps
+from cowlint.engine.module.loaders import LoaderSite, find_loaders
+from cowlint.engine.module.resolver import Resolver
+from cowlint.engine.module.servers import Preload, gunicorn_preload
+from cowlint.engine.module.shipping import Shipped, shipped_objects
+from cowlint.engine.module.snippets import snippet
+from cowlint.engine.module.targets import StartVerdict, verdict
+from cowlint.engine.module.values import StartMethod
+from cowlint.engine.module.workers import Callee, callee, worker_functions
+
+if TYPE_CHECKING:
+    from cowlint.engine.project.linking import ProjectModules
 
 
 class ModuleContext:

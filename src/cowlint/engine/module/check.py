@@ -1,0 +1,391 @@
+"""Checking: bytes -> prefilter -> parse -> facts -> rules -> positions -> suppression -> findings.
+
+Nothing here imports or executes the code it reads. Any failure on one file
+becomes a finding (COW901/COW902) or an error line for that file; the run goes
+on with the others.
+"""
+
+from __future__ import annotations
+
+import ast
+import gc
+import re
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, TypeVar
+
+from cowlint.config import Config, ConfigError, format_size, with_file_header
+from cowlint.engine.finding import Finding
+from cowlint.engine.module import apis
+from cowlint.engine.module.noqa import comments_by_line, suppressed
+from cowlint.engine.source import PythonRejects, SourceText, TruncatedRead, UndecodableSource, decode_source, python_verdict, size_on_disk
+from cowlint.rules import ENGINE_CODES, RULE_NAMES
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from cowlint.engine.module.fixes import InsertBefore
+    from cowlint.engine.project.index import ProjectIndexes, ProjectView
+    from cowlint.rules.base import Report, Rule
+
+# libcst and the rules are imported on the first file that needs a parse: a run
+# whose files are all cached or all skipped by the prefilter never loads them.
+
+_ERROR_AT = re.compile(r"error at (\d+):(\d+)")
+T = TypeVar("T")
+
+
+@dataclass
+class FileResult:
+    """The outcome for one file: findings, the decoded text (when read), internal errors."""
+
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    source: SourceText | None = None
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    parsed: bool = False
+    depends: dict[str, str] = field(default_factory=dict)  # other files of the project read for it, with their digests
+
+
+def engine_finding(code: str, path: str, line: int, column: int, message: str, fix: str) -> Finding:
+    return Finding(path, max(line, 1), max(column, 1), max(line, 1), max(column, 1) + 1, code, RULE_NAMES[code], message, fix)
+
+
+def _enabled_rules(config: Config, path: str) -> list[type[Rule]]:
+    from cowlint.rules.registry import ALL_RULES
+
+    return [rule for rule in ALL_RULES if config.rule_enabled(rule.code) and not config.ignored_for_path(rule.code, path)]
+
+
+def engine_code_enabled(code: str, config: Config, path: str) -> bool:
+    return config.rule_enabled(code) and not config.ignored_for_path(code, path)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a file that passed the prefilter is checked with."""
+
+    config: Config
+    rules: tuple[type[Rule], ...]
+    report_parse_errors: bool
+    tiered: bool  # the syntax-tree prefilter applies too
+    project: ProjectView | None = None  # the file's project: its layout, the start method its entry points leave in force
+
+def plan_file(data: bytes, path: str, config: Config, use_prefilter: bool, project: ProjectView | None = None) -> tuple[FileResult, Plan | None]:
+    """The file's own configuration and rules, or no plan when the prefilter rules the file out."""
+    result = FileResult(path)
+    try:
+        config = with_file_header(config, data)
+    except ConfigError as error:
+        result.warnings.append(f"{path}: {error}; the header is ignored")
+    rules = tuple(rule for rule in _enabled_rules(config, path) if rule.code not in ENGINE_CODES)
+    report_parse_errors = engine_code_enabled("COW901", config, path)
+    if use_prefilter and not any(rule.may_report(data) for rule in rules):
+        return result, None
+    if not rules and not report_parse_errors:
+        return result, None
+    return result, Plan(config, rules, report_parse_errors, use_prefilter, project)
+
+
+def check_bytes(
+    data: bytes, path: str, config: Config, *, use_prefilter: bool = True, apply_noqa: bool = True, project: ProjectView | None = None
+) -> FileResult:
+    """Check one module given as bytes (decoded per PEP 263).
+
+    ``apply_noqa=False`` leaves ``# noqa`` comments to the caller (flake8 reads them itself);
+    ``project`` is how the module's project sees it (see :mod:`cowlint.engine.project`).
+    """
+    result, plan = plan_file(data, path, config, use_prefilter, project)
+    if plan is not None:
+        check_planned(data, plan, result, apply_noqa)
+    return result
+
+
+def check_in_project(data: bytes, path: str, config: Config, projects: ProjectIndexes, *, apply_noqa: bool = True) -> FileResult:
+    """Check the module at ``path`` (a file of some project, or none) given as bytes: like
+    :func:`check_bytes`, with the start method its project leaves in force. The project is
+    read only when the prefilter lets the file through."""
+    result, plan = plan_file(data, path, config, use_prefilter=True)
+    if plan is not None:
+        check_planned(data, replace(plan, project=projects.view(Path(path))), result, apply_noqa)
+    return result
+
+
+def check_planned(data: bytes, plan: Plan, result: FileResult, apply_noqa: bool) -> None:
+    path, config, report_parse_errors = result.path, plan.config, plan.report_parse_errors
+    if size_on_disk(data) > config.max_file_size or isinstance(data, TruncatedRead):
+        if report_parse_errors:
+            result.findings.append(
+                engine_finding(
+                    "COW901",
+                    path,
+                    1,
+                    1,
+                    f"the file is {format_size(size_on_disk(data))}, over max-file-size ({format_size(config.max_file_size)}): not parsed, so not checked",
+                    "raise max-file-size in [tool.cowlint] (or --max-file-size) to check it, or exclude it",
+                )
+            )
+        return
+    try:
+        source = decode_source(data, path)
+    except UndecodableSource as error:
+        if report_parse_errors:
+            line = data[: error.offset].count(b"\n") + 1 if error.offset is not None else 1
+            result.findings.append(engine_finding("COW901", path, line, 1, f"cannot decode the file: {error}", "save the file as UTF-8 or declare its encoding (PEP 263)"))
+        return
+    result.source = source
+    with _gc_paused():
+        _with_big_stack(lambda: _check_parsed(source, plan, result, apply_noqa))
+
+
+def _libcst() -> ModuleType:
+    import libcst
+
+    return libcst
+
+
+def ast_candidate(tree: ast.Module) -> bool:
+    """The second prefilter tier: whether the code (not its comments or strings) uses a name
+    every finding starts from: a constructor, a dispatch method, a fork, or an import of one."""
+    names = apis.CANDIDATE_NAMES
+    for node in ast.walk(tree):
+        kind = type(node)
+        if kind is ast.Attribute:
+            if node.attr in names:  # type: ignore[attr-defined]
+                return True
+        elif kind is ast.Name:
+            if node.id in names:  # type: ignore[attr-defined]
+                return True
+        elif kind is ast.alias and node.name.rsplit(".", 1)[-1] in names:  # type: ignore[attr-defined]
+            return True
+    return False
+
+
+def describe_error(error: BaseException, limit: int = 300) -> str:
+    """``Type: message`` of an internal error, safe when the message itself fails to render
+    (the repr of a deep libcst node recurses) and cut to ``limit`` characters."""
+    try:
+        detail = str(error)
+    except Exception:  # noqa: BLE001 - RecursionError and whatever a broken __str__ raises
+        detail = "<the error message could not be rendered>"
+    detail = " ".join(detail.split())
+    if len(detail) > limit:
+        detail = detail[: limit - 1] + "…"
+    return f"{type(error).__name__}: {detail}" if detail else type(error).__name__
+
+
+def _libcst_failure(error: Exception) -> tuple[int, int, str, str]:
+    """(line, column, message, fix) for a file Python accepts and libcst does not."""
+    if isinstance(error, RecursionError):
+        return 1, 1, "too deeply nested for libcst's parser (recursion limit reached); the file was not checked", "split the deeply nested expression"
+    line, column = 1, 1
+    detail = str(error).strip().splitlines()
+    message = getattr(error, "message", None) or (detail[1] if len(detail) > 1 else detail[0] if detail else type(error).__name__)
+    match = _ERROR_AT.search(str(message))
+    if match:
+        line, column = int(match.group(1)), int(match.group(2))
+    elif isinstance(error, _libcst().ParserSyntaxError):
+        line, column = error.raw_line, error.raw_column + 1
+    return (
+        line,
+        column,
+        f"libcst cannot parse this file although Python can (a parser limitation, not an error in your code): {message}",
+        "rewrite the construct libcst rejects, or exclude the file",
+    )
+
+
+# libcst's parser recurses natively once per nesting level: give it room.
+PARSE_STACK_BYTES = 512 * 1024 * 1024
+# libcst's visitors and code generation recurse in Python, several frames per
+# level: a 500-deep attribute chain Python accepts needs ~2,500. The big stack
+# holds far more than this many frames.
+CHECK_RECURSION_LIMIT = 20_000
+
+
+def _with_big_stack(function: Callable[[], T]) -> T:
+    """Run ``function`` in a thread with a large stack, re-raising what it raises."""
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            outcome.append(function())
+        except BaseException as error:  # noqa: BLE001 - handed back to the caller
+            failure.append(error)
+
+    # the stack size is read when the thread starts, not when it is made
+    previous = threading.stack_size(PARSE_STACK_BYTES)
+    try:
+        thread = threading.Thread(target=target, name="cowlint-parse", daemon=True)
+        thread.start()
+    finally:
+        threading.stack_size(previous)
+    thread.join()
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
+@contextmanager
+def _deep_recursion() -> Iterator[None]:
+    """Room for libcst's Python-level recursion, inside the big-stack thread only. Not around
+    ``ast.parse``: its RecursionError at the normal limit is what keeps libcst's native parser
+    away from chains it would crash on."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, CHECK_RECURSION_LIMIT))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Parsing allocates millions of acyclic nodes: collecting during it only costs time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@dataclass
+class _FixRequest:
+    """Filled by a check that is asked for fixes: the parsed module and the safe fixes of its findings."""
+
+    module: object = None  # the libcst Module
+    fixes: list[InsertBefore] = field(default_factory=list)
+
+
+def _check_parsed(source: SourceText, plan: Plan, result: FileResult, apply_noqa: bool, request: _FixRequest | None = None) -> None:
+    path, report_parse_errors = source.path, plan.report_parse_errors and request is None
+    try:
+        tree = python_verdict(source)
+    except PythonRejects as rejected:
+        if report_parse_errors:
+            result.findings.append(engine_finding("COW901", path, rejected.line, rejected.column, rejected.message, "fix the file; it was not checked"))
+        return
+    if plan.tiered and not ast_candidate(tree):
+        return  # nothing any rule starts from: no libcst parse
+    del tree
+    try:
+        module = _libcst().parse_module(source.text)
+    except Exception as error:  # noqa: BLE001 - libcst raises ParserSyntaxError, RecursionError and others
+        if report_parse_errors:
+            line, column, message, fix = _libcst_failure(error)
+            result.findings.append(engine_finding("COW901", path, line, column, message, fix))
+        return
+    result.parsed = True
+    with _deep_recursion():
+        _analyse(module, source, plan, result, apply_noqa, request)
+
+
+def _analyse(module: cst.Module, source: SourceText, plan: Plan, result: FileResult, apply_noqa: bool, request: _FixRequest | None) -> None:
+    from cowlint.engine.module.context import ModuleContext
+    from cowlint.engine.module.facts import collect_facts
+    from cowlint.engine.module.fixes import is_safe
+    from cowlint.engine.module.positions import locate
+    from cowlint.engine.module.values import StartMethod
+    from cowlint.engine.project.linking import ProjectModules
+
+    path, report_parse_errors = source.path, plan.report_parse_errors and request is None
+    project = plan.project
+    inherited = project.inherited if project is not None else None
+    start = StartMethod(inherited.method, inherited.how, inherited.conditional, inherited.note) if inherited is not None else None
+    linker = ProjectModules(project, plan.config) if project is not None else None
+    try:
+        facts = collect_facts(module)
+        context = ModuleContext(path, module, facts, plan.config, start, linker)
+        reports: list[tuple[type[Rule], Report]] = []
+        for rule in plan.rules:
+            reports.extend((rule, report) for report in rule().check(context))
+        spans = locate(module, [report.node for _, report in reports])
+    except RecursionError:
+        if report_parse_errors:
+            result.findings.append(engine_finding("COW901", path, 1, 1, "too deeply nested to analyse (recursion limit reached); the file was not checked", "split the deeply nested expression"))
+        return
+    except Exception as error:  # noqa: BLE001 - one file's internal error must not end the run
+        result.errors.append(f"{path}: internal error, please report it: {describe_error(error)}")
+        return
+    if linker is not None:
+        result.depends = dict(linker.depends)
+    lines = source.lines
+    comments = comments_by_line(source.text) if reports and apply_noqa else None
+    seen: set[tuple[str, int, int, str]] = set()
+    for rule, report in reports:
+        span = spans[report.node]
+        if apply_noqa:
+            if comments is not None:
+                comment = comments.get(span.line, "")
+            else:
+                comment = lines[span.line - 1] if 0 < span.line <= len(lines) else ""
+            if suppressed(comment, rule.code):
+                continue
+        key = (rule.code, span.line, span.column, report.message)
+        if key in seen:
+            continue
+        seen.add(key)
+        autofix = report.autofix if report.autofix is not None and is_safe(module, report.autofix) else None
+        if autofix is not None and request is not None:
+            request.module = module
+            request.fixes.append(autofix)
+        result.findings.append(
+            Finding(
+                path=path,
+                line=span.line,
+                column=span.column + 1,
+                end_line=span.end_line,
+                end_column=span.end_column + 1,
+                code=rule.code,
+                name=rule.name,
+                message=report.message,
+                fix=report.fix,
+                confidence=report.confidence,
+                size_bytes=report.size_bytes,
+                autofix=autofix.description if autofix is not None else None,
+            )
+        )
+    result.findings.sort(key=Finding.sort_key)
+
+
+def fix_bytes(data: bytes, path: str, config: Config, project: ProjectView | None = None) -> tuple[bytes, int] | None:
+    """The file with the safe fixes of its findings applied, and how many; None when none apply."""
+    from cowlint.engine.module.fixes import apply_fixes
+
+    result, plan = plan_file(data, path, config, use_prefilter=True, project=project)
+    if plan is None:
+        return None
+    try:
+        source = decode_source(data, path)
+    except UndecodableSource:
+        return None
+    request = _FixRequest()
+
+    def fixed_code() -> str | None:
+        _check_parsed(source, plan, result, True, request)
+        if not request.fixes:
+            return None
+        with _deep_recursion():  # the transform and code generation recurse as the analysis does
+            return apply_fixes(request.module, request.fixes).code  # type: ignore[arg-type]
+
+    with _gc_paused():
+        code = _with_big_stack(fixed_code)
+    if code is None:
+        return None
+    if source.text.endswith(("\n", "\r")) and not code.endswith(("\n", "\r")):
+        code += "\r\n" if source.text.endswith("\r\n") else source.text[-1]  # libcst drops a final lone "\r"
+    return code.encode(source.encoding), len(request.fixes)
+
+
+def check_source(source: str | bytes, path: str = "<stdin>", config: Config | None = None, *, use_prefilter: bool = True) -> list[Finding]:
+    """Check one module's source and return its findings, sorted by position."""
+    data = source.encode("utf-8") if isinstance(source, str) else source
+    return check_bytes(data, path, config or Config(), use_prefilter=use_prefilter).findings

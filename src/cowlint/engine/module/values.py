@@ -1,0 +1,236 @@
+"""The abstract values an expression can be, as far as reading (never running) the module can tell:
+constants, imported names (as qualified names), multiprocessing contexts, pools and executors
+with their start method, instances of classes of the module, and data with a size estimate.
+:mod:`cowlint.engine.module.resolver` computes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from cowlint.engine.module.facts import ClassInfo, Scope
+
+if TYPE_CHECKING:
+    pass
+
+class Value:
+    """Base of the abstract values."""
+
+
+@dataclass(frozen=True)
+class Unknown(Value):
+    """Nothing useful is known."""
+
+
+UNKNOWN = Unknown()
+
+
+@dataclass(frozen=True)
+class Foreign(Value):
+    """An object made by a known class from another library that is not a process pool
+    although its name says pool (``gevent.pool.Pool``, ``redis.ConnectionPool``)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Const(Value):
+    """A literal constant: int, float, str, bytes, bool, None, or a tuple of those."""
+
+    value: object
+
+
+@dataclass(frozen=True)
+class Qualified(Value):
+    """An imported module or object, by qualified name (``numpy.zeros``)."""
+
+    name: str
+    dill: bool = False  # from a multiprocessing fork that pickles with dill (``multiprocess``)
+
+
+@dataclass(frozen=True)
+class StartMethod:
+    """The start method governing a pool or process: pinned, or the platform default (None)."""
+
+    method: str | None
+    how: str
+    conditional: bool = False  # chosen under an if (``if sys.platform != "win32": set_start_method("fork")``)
+    note: str = ""  # why an entry point of the project leaves it unpinned while others pin it
+
+    @property
+    def pinned_fork(self) -> bool:
+        """True when fork is explicitly requested, so nothing is pickled to start a worker."""
+        return self.method == "fork"
+
+
+DEFAULT_START = StartMethod(None, "the platform default start method")
+
+
+@dataclass(frozen=True)
+class Context(Value):
+    """A multiprocessing context (``get_context("fork")``) or the multiprocessing module's default."""
+
+    start: StartMethod
+    dill: bool = False
+
+
+@dataclass(frozen=True)
+class ContextMember(Value):
+    """An attribute of a context not yet called: ``ctx.Pool``."""
+
+    context: Context
+    attr: str
+
+
+@dataclass(frozen=True)
+class PoolValue(Value):
+    """A process pool, executor or Process object (or a thread pool, ``kind == "thread"``)."""
+
+    kind: str  # "pool", "executor", "process", "thread"
+    api: str
+    start: StartMethod
+    confidence: str = "high"
+    subclass: ClassInfo | None = None  # a Process subclass defined in the module
+    workers: int | None = None  # processes=/max_workers= when a literal
+    dill: bool = False  # pickles with dill: lambdas and nested functions travel by value
+
+
+@dataclass(frozen=True)
+class Data(Value):
+    """Data with a size estimate (``size`` bytes) or bulk data of unknown size."""
+
+    size: int | None
+    bulk: bool
+    what: str
+    confidence: str = "high"
+    memmap: bool = False  # a memory-mapped array: pickling it copies all of its data
+
+
+@dataclass(frozen=True)
+class Container(Value):
+    """A mutable container literal (list, dict, set): may grow, so never provably small."""
+
+    size: int
+    what: str
+
+
+@dataclass(frozen=True)
+class Construction:
+    """Where an instance was made: ``Index(np.load(path))``, its arguments evaluated in ``scope`` at ``at``."""
+
+    call: cst.Call
+    scope: Scope
+    at: int
+
+
+@dataclass(frozen=True)
+class Instance(Value):
+    """An instance of a class defined in the module; ``is_self`` for a method's own instance.
+    ``made`` is the constructor call when known: its arguments give the parameters of
+    ``__init__`` their values (``self.table = table`` holds what was passed)."""
+
+    cls: ClassInfo
+    is_self: bool
+    made: Construction | None = None
+
+
+@dataclass(frozen=True)
+class BoundMethod(Value):
+    """``instance.method``: pickling it pickles the whole instance."""
+
+    receiver: Instance
+    name: str
+
+
+@dataclass(frozen=True)
+class FunctionRef(Value):
+    """A function or lambda defined in the module."""
+
+    node: cst.CSTNode
+    scope: Scope | None
+
+
+@dataclass(frozen=True)
+class ClassRef(Value):
+    """A class defined in the module."""
+
+    cls: ClassInfo
+
+
+def const_size(value: object) -> int:
+    """Approximate ``sys.getsizeof`` of a constant on 64-bit CPython, recursively for tuples."""
+    if value is None or isinstance(value, bool):
+        return 0  # singletons
+    if isinstance(value, int):
+        return 28 + 4 * max(0, (value.bit_length() - 1) // 30)
+    if isinstance(value, float):
+        return 24
+    if isinstance(value, str):
+        return 49 + len(value)
+    if isinstance(value, bytes):
+        return 33 + len(value)
+    if isinstance(value, tuple):
+        return 40 + 8 * len(value) + sum(const_size(v) for v in value)
+    return 64
+
+
+@dataclass(frozen=True)
+class InstanceSize:
+    """What pickling an instance ships: total bytes (None when unknown), and which attributes."""
+
+    size: int | None
+    bulk: bool
+    provably_small: bool
+    parts: tuple[tuple[str, int | None, str], ...]  # (attribute, bytes or None, what), biggest first
+    custom_pickling: bool
+    known_bytes: int = 0  # the sum over the attributes whose size is known (a lower bound)
+
+
+def argument(call: cst.Call, keyword: str | None, position: int | None) -> cst.BaseExpression | None:
+    """The expression passed as ``keyword=`` or as positional argument ``position``."""
+    if keyword is not None:
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value == keyword:
+                return arg.value
+    if position is None:
+        return None
+    index = 0
+    for arg in call.args:
+        if arg.keyword is not None:
+            continue
+        if arg.star:
+            return None  # a *args before the wanted argument hides its position
+        if index == position:
+            return arg.value
+        index += 1
+    return None
+
+
+def bound_argument(call: cst.Call, function: cst.FunctionDef, param: str, *, bound_instance: bool = False) -> cst.BaseExpression | None:
+    """The expression ``call`` passes for ``function``'s parameter ``param`` (None when it passes
+    none, or hides it in ``*args``/``**kwargs``). ``bound_instance``: the first parameter is
+    bound already (a constructor call, ``obj.method(...)``)."""
+    params = function.params
+    positional = [item.name.value for item in (*params.posonly_params, *params.params)]
+    if bound_instance and positional:
+        positional = positional[1:]
+    keyword_allowed = param not in {item.name.value for item in params.posonly_params}
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == param and keyword_allowed:
+            return arg.value
+    if param not in positional:
+        return None
+    position = positional.index(param)
+    index = 0
+    for arg in call.args:
+        if arg.keyword is not None:
+            continue
+        if arg.star:
+            return None
+        if index == position:
+            return arg.value
+        index += 1
+    return None
