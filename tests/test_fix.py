@@ -204,3 +204,53 @@ def test_fix_keeps_hard_links_and_refuses_read_only_files(tmp_path: Path) -> Non
     refused = run_cowlint("--isolated", "--no-cache", "--fix", str(locked))
     assert refused.returncode == 2 and "read-only" in refused.stderr
     assert locked.read_text() == HEAP_THEN_FORK
+
+
+def _only_lines_added(before: bytes, after: bytes) -> list[bytes]:
+    """The lines ``after`` adds to ``before``; fails if anything of ``before`` changed (lines cut
+    after \\n, \\r\\n or a lone \\r: a form feed is not a line break)."""
+    import re
+
+    def lines(data: bytes) -> list[bytes]:
+        return re.findall(rb"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", data)
+
+    old, new = lines(before), lines(after)
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    changed = [(tag, old[i1:i2], new[j1:j2]) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag not in ("equal", "insert")]
+    assert not changed, changed
+    return [line for tag, _, _, j1, j2 in matcher.get_opcodes() if tag == "insert" for line in new[j1:j2]]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # a form feed (a page break in old editors) starting the line where `import gc` goes
+        HEAP_THEN_FORK.replace("import os\n", "\fimport os\n"),
+        # and one in front of the statement the freeze goes before
+        HEAP_THEN_FORK.replace("    if os.fork()", "\f    if os.fork()"),
+        # a blank line that is a lone \r in a \n file, and one at the very end
+        HEAP_THEN_FORK.replace("\n\n\ndef", "\n\r\ndef") + "\r",
+        # a file of lone \r line breaks, its last line without one
+        HEAP_THEN_FORK.replace("\n", "\r").rstrip("\r"),
+        # \r\n with a stray \n, and no final line break
+        HEAP_THEN_FORK.replace("\n", "\r\n").replace("import os\r\n", "import os\n").rstrip("\r\n"),
+    ],
+    ids=["form-feed-at-import", "form-feed-at-fork", "lone-cr-lines", "cr-only-no-final-break", "mixed-crlf-no-final-break"],
+)
+def test_fix_adds_whole_lines_and_changes_no_byte_of_the_file(tmp_path: Path, source: str) -> None:
+    target = tmp_path / "job.py"
+    target.write_bytes(source.encode())
+    run_cowlint("--isolated", "--no-cache", "--fix", str(target))
+    after = target.read_bytes()
+    added = _only_lines_added(source.encode(), after)
+    assert [line.strip() for line in added] == [b"import gc", b"gc.freeze()"], added
+    ast.parse(after)  # still Python
+    assert "COW301" not in _codes(target)
+
+
+def test_a_fix_that_would_change_a_line_is_not_written() -> None:
+    from cowlint.engine.module.fixes import merge_insertions
+
+    assert merge_insertions("a = 1\n\fb = 2\n", "a = 1\nb = 2\n", "a = 1\nimport gc\nb = 2\n") == "a = 1\nimport gc\n\fb = 2\n"
+    assert merge_insertions("a = 1\nb = 2\n", "a = 1\nb = 2\n", "a = 1\nb = 3\n") is None  # a changed line: refused
+    assert merge_insertions("a = 1\rb = 2", "a = 1\nb = 2\n", "a = 1\nb = 2\nc = 3\n") == "a = 1\rb = 2\rc = 3\r"

@@ -261,7 +261,7 @@ def _gc_paused() -> Iterator[None]:
 class _FixRequest:
     """Filled by a check that is asked for fixes: the parsed module and the safe fixes of its findings."""
 
-    module: object = None  # the libcst Module
+    module: cst.Module | None = None
     fixes: list[InsertBefore] = field(default_factory=list)
 
 
@@ -358,7 +358,7 @@ def _analyse(module: cst.Module, source: SourceText, plan: Plan, result: FileRes
 
 def fix_bytes(data: bytes, path: str, config: Config, project: ProjectView | None = None) -> tuple[bytes, int] | None:
     """The file with the safe fixes of its findings applied, and how many; None when none apply."""
-    from cowlint.engine.module.fixes import apply_fixes
+    from cowlint.engine.module.fixes import apply_fixes, merge_insertions
 
     result, plan = plan_file(data, path, config, use_prefilter=True, project=project)
     if plan is None:
@@ -373,15 +373,16 @@ def fix_bytes(data: bytes, path: str, config: Config, project: ProjectView | Non
         _check_parsed(source, plan, result, True, request)
         if not request.fixes:
             return None
+        if request.module is None:
+            return None
         with _deep_recursion():  # the transform and code generation recurse as the analysis does
-            return apply_fixes(request.module, request.fixes).code  # type: ignore[arg-type]
+            module = request.module
+            return merge_insertions(source.text, module.code, apply_fixes(module, request.fixes).code)
 
     with _gc_paused():
         code = _with_big_stack(fixed_code)
     if code is None:
         return None
-    if source.text.endswith(("\n", "\r")) and not code.endswith(("\n", "\r")):
-        code += "\r\n" if source.text.endswith("\r\n") else source.text[-1]  # libcst drops a final lone "\r"
     return code.encode(source.encoding), len(request.fixes)
 
 

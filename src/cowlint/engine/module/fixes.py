@@ -9,6 +9,8 @@ no longer report what a fix repaired.
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -145,3 +147,60 @@ def _add_import(module: cst.Module, name: str) -> cst.Module:
 def _first_module(statement: cst.Import) -> str | None:
     name = statement.names[0].name
     return cst.Module([]).code_for_node(name)
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def _lines(text: str) -> list[str]:
+    """``text`` cut after each ``\n``, ``\r\n`` or lone ``\r`` (what Python's tokenizer calls a line:
+    a form feed is not a line break), ends kept."""
+    return _LINE.findall(text)
+
+
+def _shape(line: str) -> str:
+    """A line as libcst renders it: libcst drops a form feed in the indentation and a lone
+    ``\r`` line, and may end the file differently."""
+    return line.rstrip("\r\n").replace("\f", "")
+
+
+def merge_insertions(original: str, regenerated: str, fixed: str) -> str | None:
+    """``original`` with the lines ``fixed`` adds to ``regenerated`` inserted, and nothing else
+    changed: libcst renders a few bytes differently from the source (a form feed that starts
+    a line, a blank line made of a lone ``\r``), so its output is never written as it is.
+    None when the fix is more than whole inserted lines, or the texts cannot be aligned."""
+    base, after, source = _lines(regenerated), _lines(fixed), _lines(original)
+    inserted: dict[int, list[str]] = {}  # index in ``base`` -> lines to insert before it
+    for tag, i1, _, j1, j2 in difflib.SequenceMatcher(None, base, after, autojunk=False).get_opcodes():
+        if tag == "insert":
+            inserted.setdefault(i1, []).extend(after[j1:j2])
+        elif tag != "equal":
+            return None
+    # where each line of ``base`` is in ``original``
+    place: dict[int, int] = {}
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, [_shape(line) for line in base], [_shape(line) for line in source], autojunk=False).get_opcodes():
+        if tag == "equal":
+            place.update(zip(range(i1, i2), range(j1, j2), strict=True))
+    ending = next((match.group() for line in source if (match := re.search(r"\r\n|\r|\n", line))), "\n")
+    result = list(source)
+    for index in sorted(inserted, reverse=True):
+        if index == len(base):
+            at = len(source)
+        elif index in place:
+            at = place[index]
+        else:
+            return None  # the line the fix goes before is not found in the source
+        lines = [_shape(line) + _ending(source, at, ending) for line in inserted[index]]
+        if at == len(source) and source and not re.search(r"[\r\n]$", source[-1]):
+            result[-1] += ending  # the last line had no line break: the inserted lines follow it
+        result[at:at] = lines
+    return "".join(result)
+
+
+def _ending(source: list[str], at: int, default: str) -> str:
+    """The line break of the source line the insertion goes before (or of the one above)."""
+    for line in (source[at] if at < len(source) else "", source[at - 1] if at else ""):
+        match = re.search(r"\r\n|\r|\n", line)
+        if match:
+            return match.group()
+    return default
