@@ -82,7 +82,7 @@ def test_a_corrupt_cache_is_ignored_and_rebuilt(tmp_path: Path) -> None:
     project = _project(tmp_path)
     expected = _run(project).stdout
     (cache,) = _cache_files(project)
-    for damage in (b"{not json", b"", json.dumps({"files": {"pkg/aliases.py": {"digest": 3}}}).encode(), b"[1, 2]"):
+    for damage in (b"{not json", b"", json.dumps({"files": {"pkg/aliases.py": {"digest": 3}}}).encode(), b"[1, 2]", b"[" * 100_000 + b"]" * 100_000):
         cache.write_bytes(damage)
         assert _run(project).stdout == expected
         assert isinstance(json.loads(cache.read_text())["files"], dict)
@@ -121,3 +121,45 @@ def test_the_cache_key_covers_every_module_of_cowlint_rules_included() -> None:
 
     stamped = {name for name, _, _ in _code_stamp()}
     assert {"rules/registry.py", "engine/module/resolver.py", "engine/files/cache.py", "cli.py"} <= stamped
+
+
+def test_a_symlinked_cache_folder_costs_no_file_of_its_target(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for number in range(20):
+        (elsewhere / f"notes-{number}.json").write_text("{}")
+    (elsewhere / ("a" * 24 + ".link.json")).write_text("{}")
+    (project / ".cowlint_cache").mkdir()
+    (project / ".cowlint_cache" / "0.1.0").symlink_to(elsewhere)
+    for threshold in ("1KiB", "2KiB", "3KiB", "4KiB", "5KiB", "6KiB", "7KiB", "8KiB", "9KiB", "10KiB"):
+        _run(project, "--large-threshold", threshold)  # ten configurations: the oldest are pruned
+    left = sorted(path.name for path in elsewhere.iterdir())
+    assert [name for name in left if name.startswith("notes-")] == sorted(f"notes-{number}.json" for number in range(20))
+    assert len([name for name in left if len(name) == 29 and name.endswith(".json")]) == 8  # cowlint's own: the 8 newest
+
+
+def test_a_dangling_gitignore_link_in_the_cache_is_not_followed(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    (project / ".cowlint_cache").mkdir()
+    target = tmp_path / "outside" / "created.txt"
+    target.parent.mkdir()
+    (project / ".cowlint_cache" / ".gitignore").symlink_to(target)
+    _run(project)
+    assert not target.exists()
+    assert _cache_files(project)  # the cache itself was written
+
+
+def test_a_cached_finding_keeps_the_path_of_this_run(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    _run(project)
+    (cache,) = _cache_files(project)
+    data = json.loads(cache.read_text())
+    victim = tmp_path / "victim.py"
+    for entry in data["files"].values():
+        for finding in entry["findings"]:
+            finding["path"] = str(victim)  # a crafted entry pointing elsewhere
+    cache.write_text(json.dumps(data))
+    warm = _run(project, "--output-format", "json")
+    paths = {item["path"] for item in json.loads(warm.stdout)}
+    assert paths and str(victim) not in paths and all(not Path(path).is_absolute() for path in paths)

@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable
@@ -74,8 +75,8 @@ class Cache:
         try:
             with open(self.path, encoding="utf-8") as handle:
                 data = json.load(handle)
-        except (OSError, ValueError):
-            return {}  # missing, unreadable or corrupt: start again
+        except (OSError, ValueError, RecursionError, MemoryError):
+            return {}  # missing, unreadable or corrupt (100,000 nested brackets included): start again
         entries = data.get("files") if isinstance(data, dict) else None
         return entries if isinstance(entries, dict) else {}
 
@@ -96,7 +97,8 @@ class Cache:
         if not isinstance(depends, dict) or any(not isinstance(other, str) or digest_of(other) != digest for other, digest in depends.items()):
             return None
         try:
-            findings = [Finding(**{name: item[name] for name in _FINDING_FIELDS}) for item in entry["findings"]]
+            # the path is this run's, never the entry's: a crafted entry cannot point --fix elsewhere
+            findings = [Finding(**{**{name: item[name] for name in _FINDING_FIELDS}, "path": path}) for item in entry["findings"]]
             return FileResult(path, findings=findings, warnings=list(entry["warnings"]))
         except (KeyError, TypeError):
             return None  # an entry of another shape: check the file again
@@ -123,9 +125,7 @@ class Cache:
         try:
             folder = self.path.parent
             folder.mkdir(parents=True, exist_ok=True)
-            ignore = folder.parent / ".gitignore"
-            if not ignore.exists():
-                ignore.write_text("# Automatically created by cowlint.\n*\n", encoding="utf-8")
+            _write_new(folder.parent / ".gitignore", b"# Automatically created by cowlint.\n*\n")
             entries = self._load()  # another run may have saved meanwhile: keep its entries too
             entries.update(self.changed)
             handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
@@ -141,6 +141,23 @@ class Cache:
             pass  # a read-only tree: run without the speed-up
 
     def _prune(self, folder: Path) -> None:
-        files = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in files[KEEP_CONFIGURATIONS:]:
+        """Forget all but the newest configurations: only files cowlint names itself (a 24-digit
+        key), never a link, so a cache folder that is a symlink cannot cost anyone a file."""
+        ours = [path for path in folder.iterdir() if _CACHE_FILE.fullmatch(path.name) and not path.is_symlink() and path.is_file()]
+        ours.sort(key=lambda path: path.stat().st_mtime, reverse=True)
+        for old in ours[KEEP_CONFIGURATIONS:]:
             old.unlink(missing_ok=True)
+
+
+_CACHE_FILE = re.compile(r"[0-9a-f]{24}\.json")
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Create ``path`` with ``data`` unless something is there already, a dangling symlink
+    included: nothing is ever written through a link."""
+    try:
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except FileExistsError:
+        return
+    with os.fdopen(handle, "wb") as out:
+        out.write(data)
