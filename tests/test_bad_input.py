@@ -441,3 +441,28 @@ def test_a_file_name_that_is_not_utf8_is_reported_on_a_strict_utf8_stdout(tmp_pa
     assert b"COW203" in result.stdout and b"Traceback" not in result.stderr
     if output_format == "sarif":
         assert b'"uri": "bad%FF.py"' in result.stdout
+
+
+def test_a_module_too_big_to_analyse_is_reported_before_libcst_parses_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ast
+
+    import libcst
+    import psutil
+
+    from cowlint import check_source
+    from cowlint.engine.module import check
+
+    calls = "".join(f"pool.map(len, [{number}])\n" for number in range(12_000))
+    source = "from multiprocessing import Pool\npool = Pool()\n" + calls
+    estimate = check.parse_cost(ast.parse(source), len(source))
+    process = psutil.Process()
+    before = process.memory_info().rss
+    tree = libcst.parse_module(source)
+    measured = process.memory_info().rss - before
+    del tree
+    assert measured / 2 < estimate < measured * 2  # the estimate is within 2x of what libcst takes
+    monkeypatch.setattr(check, "PARSE_MEMORY_BUDGET", estimate // 2)
+    (finding,) = check_source(source, "big.py")
+    assert finding.code == "COW901" and "of memory for libcst's syntax tree" in finding.message and (finding.line, finding.column) == (1, 1)
+    monkeypatch.setattr(check, "PARSE_MEMORY_BUDGET", estimate * 2)
+    assert {finding.code for finding in check_source(source, "big.py")} != {"COW901"}
