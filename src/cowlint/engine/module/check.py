@@ -266,17 +266,22 @@ class _FixRequest:
 
 
 # libcst's tree of a module costs ~2 KiB per node of CPython's tree plus ~150 bytes per source
-# byte (long strings): measured 30-410 MiB on 120-760 KB files, within 1.5x. Past this budget a
-# file is reported (COW901), not parsed: one 1 MB file of 100,000 one-line calls needs > 2 GiB.
+# byte (long strings), and its parser grows with the square of a nesting depth: ~45 bytes per
+# node per level above it (a 1,000-deep `not not ... x` line takes 58 MiB, 46 of them 2.5 GiB).
+# Measured within 2x on 1-760 KB files. Past this budget a file is reported (COW901), not parsed.
 PARSE_MEMORY_BUDGET = 1024 * 1024 * 1024
-_COUNT_NODES_FROM = 256 * 1024  # smaller files cannot come near the budget: their nodes are not counted
 
 
 def parse_cost(tree: ast.Module, size: int) -> int:
     """The memory libcst needs to parse a module of ``size`` characters whose CPython tree is ``tree``."""
-    if size < _COUNT_NODES_FROM:
-        return 1207 * size  # the most per character measured (one short call per line)
-    return 2048 * sum(1 for _ in ast.walk(tree)) + 150 * size
+    nodes = depths = 0
+    pending: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while pending:
+        node, depth = pending.pop()
+        nodes += 1
+        depths += depth
+        pending.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return 2048 * nodes + 150 * size + 45 * depths
 
 
 def _check_parsed(source: SourceText, plan: Plan, result: FileResult, apply_noqa: bool, request: _FixRequest | None = None) -> None:
