@@ -17,7 +17,7 @@ import time
 from collections import Counter
 
 from cowlint import Config, check_paths
-from cowlint.engine.discovery import FileToCheck, discover
+from cowlint.engine.files.discovery import FileToCheck, discover
 
 
 def count_lines(paths: list[str]) -> tuple[int, int]:
