@@ -274,3 +274,22 @@ def test_named_semaphores_of_a_killed_spawn_run_are_released(tmp_path: Path) -> 
     left = {name for name in os.listdir("/dev/shm") if name.startswith("sem.mp-")} - before
     assert not left, left
     assert_none_left(tmp_path)
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGHUP"])
+def test_the_run_dies_with_cowlint(tmp_path: Path, how: str) -> None:
+    """cowlint killed outright (nothing of it runs to clean up) or its terminal closed: the script
+    and its workers must not run on, unwatched, until their own end (here: ten minutes)."""
+    path = script(tmp_path, STALLING_POOL)
+    cowlint = subprocess.Popen([console_script(), "--verify", str(path), "--timeout", "600"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    while len(recorded(tmp_path)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(recorded(tmp_path)) == 3, "the script and its two workers did not start"
+    cowlint.send_signal(getattr(signal, how))
+    output, _ = cowlint.communicate(timeout=60)
+    if how == "SIGHUP":  # handled: the run ends the way Ctrl-C ends it, with a report
+        assert b"interrupted" in output
+    else:
+        assert cowlint.returncode == -signal.SIGKILL
+    assert_none_left(tmp_path)

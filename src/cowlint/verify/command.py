@@ -138,7 +138,8 @@ def run(args: argparse.Namespace, script_args: list[str], config: Config) -> int
         err.flush()
 
     options = harness.Options(timeout=args.timeout, max_processes=args.max_processes, interval=args.sample_interval, interpreter=args.interpreter, progress=progress if tty else None)
-    previous = signal.signal(signal.SIGTERM, _on_term) if hasattr(signal, "SIGTERM") else None
+    # SIGTERM, and SIGHUP when the terminal closes, end the run the way Ctrl-C does: cleanly
+    previous = {number: signal.signal(number, _on_term) for name in ("SIGTERM", "SIGHUP") if (number := getattr(signal, name, None)) is not None}
     runs: dict[str, harness.RunResult] = {}
     try:
         for number, name in enumerate(["baseline", *variants], start=1):
@@ -153,8 +154,8 @@ def run(args: argparse.Namespace, script_args: list[str], config: Config) -> int
             if result.status == "interrupted":
                 break
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     baseline = view(runs.pop("baseline"))
     views = {name: view(result) for name, result in runs.items()}
     files = [str(module_path(target, Path.cwd()) or "") if module else target]

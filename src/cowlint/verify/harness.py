@@ -314,6 +314,54 @@ class _Tree:
                 pass
 
 
+# A process of its own that outlives cowlint: it waits on a pipe only cowlint holds, and when the
+# pipe closes without "done" (cowlint was SIGKILLed, or its terminal closed) it kills the run's
+# process group, so the script never runs on unwatched. Isolated mode (-I): it imports nothing
+# from the checked tree, whatever the current folder holds.
+_WATCHDOG = (
+    "import os, signal, sys\n"
+    "said = sys.stdin.buffer.read()\n"
+    "if said != b'done':\n"
+    "    try:\n"
+    "        os.killpg(int(sys.argv[1]), signal.SIGKILL)\n"
+    "    except OSError:\n"
+    "        pass\n"
+)
+
+
+class _Watchdog:
+    """Kills the run's process group if cowlint dies before it says the run is over."""
+
+    def __init__(self, group: int) -> None:
+        read_end, self._write_end = os.pipe()
+        try:
+            self.process: subprocess.Popen[bytes] | None = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-c", _WATCHDOG, str(group)],
+                stdin=read_end,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd=tempfile.gettempdir(),
+                start_new_session=True,  # the terminal's SIGHUP is not its to receive
+            )
+        except OSError:
+            self.process = None
+        os.close(read_end)
+
+    def done(self) -> None:
+        """The run is over and its processes reaped: the watchdog leaves without killing."""
+        try:
+            os.write(self._write_end, b"done")
+        except OSError:
+            pass
+        os.close(self._write_end)
+        if self.process is not None:
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
 def _signal_name(code: int) -> str:
     try:
         return signal.Signals(code).name
@@ -361,6 +409,7 @@ def run(target: str, args: list[str], variant: str, options: Options, *, module:
         result.problems.append(f"could not start {options.interpreter}: {error.strerror or error}")
         return result
     result.root_pid = root.pid
+    watchdog = _Watchdog(root.pid)  # the root leads its own session: its pid is the group's id
     assert root.stdout is not None and root.stderr is not None
     streams = [_Stream(root.stdout, "output", options.echo, write_through), _Stream(root.stderr, "error output", options.echo, write_through)]
     for stream in streams:
@@ -394,7 +443,7 @@ def run(target: str, args: list[str], variant: str, options: Options, *, module:
             time.sleep(options.interval)
     except KeyboardInterrupt:
         result.status = "interrupted"
-        result.problems.append("interrupted (Ctrl-C or SIGTERM); every process of the run was killed")
+        result.problems.append("interrupted (Ctrl-C, SIGTERM or SIGHUP); every process of the run was killed")
     finally:
         still = tree.live()
         if result.status == "ok" and still:
@@ -402,6 +451,7 @@ def run(target: str, args: list[str], variant: str, options: Options, *, module:
             result.problems.append(f"{len(still)} process(es) were still running 2 s after the script ended; killed")
         tree.kill()
         root.wait()
+        watchdog.done()
         for stream in streams:
             stream.join(timeout=5)
         result.duration = time.monotonic() - started
