@@ -293,3 +293,42 @@ def test_the_run_dies_with_cowlint(tmp_path: Path, how: str) -> None:
     else:
         assert cowlint.returncode == -signal.SIGKILL
     assert_none_left(tmp_path)
+
+
+def test_shared_memory_a_killed_spawned_child_made_is_released(tmp_path: Path) -> None:
+    """A child killed at --timeout never unlinks its segments; made by a fixed name they would make
+    the next run fail with FileExistsError. Both the SharedMemory class and _posixshmem directly."""
+    names = [f"cowlint_test_{os.getpid()}_{number}" for number in (1, 2)]
+    path = script(
+        tmp_path,
+        f"""\
+import multiprocessing, os, time, _posixshmem
+from multiprocessing import shared_memory
+def child():
+    record()
+    shared_memory.SharedMemory(name={names[0]!r}, create=True, size=1 << 16)
+    _posixshmem.shm_open("/{names[1]}", os.O_CREAT | os.O_RDWR, 0o600)
+    open({str(tmp_path / "made")!r}, "w").close()
+    time.sleep(600)
+if __name__ == "__main__":
+    worker = multiprocessing.get_context("spawn").Process(target=child)
+    worker.start()
+    worker.join()
+""",
+    )
+    unrelated = Path("/dev/shm") / f"cowlint_test_{os.getpid()}_kept"
+    unrelated.write_bytes(b"made before the run: not the run's to remove")
+    try:
+        for _ in range(2):  # the second run makes the same names again: it must not fail
+            (tmp_path / "made").unlink(missing_ok=True)
+            done = run_cowlint("--verify", str(path), "--timeout", "6")
+            assert (tmp_path / "made").exists(), done.stdout + done.stderr
+            assert "ran past --timeout" in done.stdout
+            assert not [name for name in names if (Path("/dev/shm") / name).exists()]
+            assert all(name in done.stdout for name in names)  # and the report says so
+        assert unrelated.exists()
+    finally:
+        unrelated.unlink(missing_ok=True)
+        for name in names:
+            (Path("/dev/shm") / name).unlink(missing_ok=True)
+    assert_none_left(tmp_path)

@@ -393,6 +393,8 @@ def run(target: str, args: list[str], variant: str, options: Options, *, module:
                 raw_err.flush()
 
     started = time.monotonic()
+    started_at = time.time()
+    shm_before = _shm_entries()
     try:
         root = subprocess.Popen(
             command(target, args, module, options.interpreter),
@@ -457,6 +459,7 @@ def run(target: str, args: list[str], variant: str, options: Options, *, module:
         result.duration = time.monotonic() - started
         _absorb(result, events.read())
         result.shm_released = _release_shared_memory(result.events)
+        result.shm_released += [name for name in _release_orphaned_shm(shm_before, started_at) if name not in result.shm_released]
         if result.shm_released:
             result.problems.append(f"released {len(result.shm_released)} shared memory segment(s) or semaphore(s) the script left behind: {', '.join(result.shm_released)}")
         _remove_dir(workdir)
@@ -543,6 +546,72 @@ def _release_shared_memory(events: list[dict[str, Any]]) -> list[str]:
     released = []
     for name in created:
         path = os.path.join("/dev/shm", name)
+        try:
+            os.unlink(path)
+            released.append(name)
+        except OSError:
+            pass
+    return released
+
+
+_SHM = "/dev/shm"
+
+
+def _shm_entries() -> dict[str, int]:
+    """The names in /dev/shm with their inode (empty where there is none)."""
+    try:
+        with os.scandir(_SHM) as entries:
+            return {entry.name: entry.inode() for entry in entries}
+    except OSError:
+        return {}
+
+
+def _held_in_shm() -> set[str]:
+    """The /dev/shm names some live process still has open or mapped."""
+    held: set[str] = set()
+    prefix = _SHM + "/"
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                except OSError:
+                    continue
+                if target.startswith(prefix):
+                    held.add(target[len(prefix) :].split(" ", 1)[0])
+            with open(f"/proc/{pid}/maps", encoding="utf-8", errors="replace") as maps:
+                for line in maps:
+                    at = line.find(prefix)
+                    if at >= 0:
+                        held.add(line[at + len(prefix) :].strip().split(" ", 1)[0])
+        except OSError:
+            continue
+    return held
+
+
+def _release_orphaned_shm(before: dict[str, int], since: float) -> list[str]:
+    """Unlink what the run left in /dev/shm that the probe did not see made (``_posixshmem``
+    called directly, a spawned child killed at --timeout): new since the run started, ours, and
+    open or mapped by no process left. A segment made by a fixed name would otherwise make the
+    next run fail with FileExistsError."""
+    released = []
+    held: set[str] | None = None
+    for name, inode in _shm_entries().items():
+        if before.get(name) == inode:
+            continue
+        path = os.path.join(_SHM, name)
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue
+        if info.st_uid != os.getuid() or info.st_mtime < since - 1 or not (name.startswith("sem.") or os.path.isfile(path)):
+            continue
+        if held is None:
+            held = _held_in_shm()
+        if name in held:
+            continue
         try:
             os.unlink(path)
             released.append(name)
