@@ -332,3 +332,35 @@ if __name__ == "__main__":
         for name in names:
             (Path("/dev/shm") / name).unlink(missing_ok=True)
     assert_none_left(tmp_path)
+
+
+def test_workers_that_did_not_end_well_are_named_with_their_status(tmp_path: Path) -> None:
+    path = script(
+        tmp_path,
+        """\
+import multiprocessing, os, signal
+def seven():
+    record()
+    os._exit(7)
+def killed():
+    record()
+    os.kill(os.getpid(), signal.SIGKILL)
+if __name__ == "__main__":
+    for context, target in (("fork", seven), ("fork", killed), ("spawn", seven), ("forkserver", killed)):
+        worker = multiprocessing.get_context(context).Process(target=target)
+        worker.start()
+        worker.join()
+    print("the script itself ends well")
+""",
+    )
+    done = run_cowlint("--verify", str(path), "--timeout", "60", "--output-format", "json")
+    report = json.loads(done.stdout)
+    (line,) = [problem for problem in report["run"]["problems"] if "did not end well" in problem]
+    assert line.count("exited 7") == 2 and line.count("killed by SIGKILL") == 2, line
+    import re
+
+    named = [int(pid) for pid in re.findall(r"(\d+) (?:exited|killed)", line)]
+    assert len(named) == 4 and set(named) <= set(recorded(tmp_path))  # each worker by its pid
+    text = run_cowlint("--verify", str(path), "--timeout", "60").stdout
+    assert "4 worker process(es) did not end well" in text and "exited 7" in text and "killed by SIGKILL" in text
+    assert_none_left(tmp_path)

@@ -101,6 +101,7 @@ class Tracked:
     samples: list[tuple[float, int, int]] = field(default_factory=list)  # (wall-clock time, Private_Dirty, Rss)
     name: str = ""
     alive: bool = True
+    exit_code: int | None = None  # as multiprocessing reports it: negative for a signal
 
     def observe(self, now: float, memory: dict[str, int]) -> None:
         if self.baseline is None:
@@ -148,6 +149,7 @@ class RunResult:
     root_pid: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)
     processes: dict[int, Tracked] = field(default_factory=dict)
+    reaped: dict[int, int] = field(default_factory=dict)  # pid -> exit code, as multiprocessing saw it end
     stdout_digest: str = ""
     stdout_bytes: int = 0
     stdout_tail: bytes = b""
@@ -362,6 +364,13 @@ class _Watchdog:
                 self.process.wait()
 
 
+def _ending(code: int | None) -> str:
+    """``exited 7`` or ``killed by SIGKILL``, from multiprocessing's exit code."""
+    if code is not None and code < 0:
+        return f"killed by {_signal_name(-code)}"
+    return f"exited {code}"
+
+
 def _signal_name(code: int) -> str:
     try:
         return signal.Signals(code).name
@@ -463,6 +472,10 @@ def run(target: str, args: list[str], variant: str, options: Options, *, module:
         if result.shm_released:
             result.problems.append(f"released {len(result.shm_released)} shared memory segment(s) or semaphore(s) the script left behind: {', '.join(result.shm_released)}")
         _remove_dir(workdir)
+    ended_badly = [f"{pid} {_ending(code)}" for pid, code in sorted(result.reaped.items()) if code]
+    if ended_badly and result.status not in ("timeout", "too-many-processes", "interrupted"):
+        oom = " (SIGKILL is what the kernel's out-of-memory killer sends)" if -signal.SIGKILL in result.reaped.values() else ""
+        result.problems.append(f"{len(ended_badly)} worker process(es) did not end well: {', '.join(ended_badly[:5])}{oom}")
     code = root.returncode
     if code is not None and code < 0:
         result.signal_name = _signal_name(-code)
@@ -523,6 +536,11 @@ def _absorb(result: RunResult, events: list[dict[str, Any]]) -> None:
                 tracked.baseline_from_fork = True
                 tracked.hwm = max(tracked.hwm, int(status.get("VmHWM", 0)))
                 tracked.samples.insert(0, (float(event["t"]), 0, rss))
+        elif kind == "reaped" and isinstance(event.get("code"), int):
+            result.reaped[int(event["pid"])] = event["code"]  # a forkserver's child is never sampled as ours
+            tracked = result.processes.get(int(event["pid"]))
+            if tracked is not None:
+                tracked.exit_code = event["code"]
         elif kind == "exit":
             status = event.get("status")
             tracked = result.processes.get(int(event["pid"]))

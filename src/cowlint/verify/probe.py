@@ -488,6 +488,36 @@ def _install_forks(probe: _Probe, freeze: bool) -> None:
     os._exit = _exit  # type: ignore[assignment]
 
 
+def _install_exit_codes(probe: _Probe) -> None:
+    """Record the exit status of every process multiprocessing reaps (``os._exit(7)``, killed by
+    SIGKILL when the kernel runs out of memory): the report names the workers that did not end well."""
+    from multiprocessing import popen_fork
+
+    classes = [popen_fork.Popen]
+    try:
+        from multiprocessing import popen_forkserver
+
+        classes.append(popen_forkserver.Popen)
+    except ImportError:  # pragma: no cover - platforms without forkserver
+        pass
+    for cls in classes:
+        original = cls.__dict__.get("poll")
+        if original is None:
+            continue
+
+        def poll(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            code = _original(self, *args, **kwargs)
+            if code is not None and not getattr(self, "_cowlint_reported", False):
+                self._cowlint_reported = True
+                try:
+                    probe.sink.emit("reaped", pid=int(self.pid), code=int(code))
+                except Exception:  # noqa: BLE001 - a report must never break the script
+                    pass
+            return code
+
+        cls.poll = poll  # type: ignore[method-assign]
+
+
 def _force_start_method(method: str) -> None:
     """Change the default start method, leaving an explicit choice in the script free to win."""
     from multiprocessing import context
@@ -521,6 +551,7 @@ def install(events_path: str, start_method: str | None = None, freeze: bool = Fa
     _install_dispatch(probe)
     _install_shared_memory(probe)
     _install_forks(probe, freeze)
+    _install_exit_codes(probe)
     if start_method:
         _force_start_method(start_method)
     _PROBE = probe

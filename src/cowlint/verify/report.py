@@ -321,6 +321,7 @@ def _tracked_json(tracked: Tracked) -> dict[str, Any]:
         "peak_uss_bytes": tracked.peak_uss,
         "peak_pss_bytes": tracked.peak_pss,
         "samples": len(tracked.samples),
+        "exit_code": tracked.exit_code,
     }
 
 
