@@ -79,3 +79,35 @@ def test_killed_workers_leave_the_run_complete(tmp_path: Path) -> None:
     assert parallel.findings == serial.findings
     assert any("worker processes failed (BrokenProcessPool" in warning for warning in parallel.warnings), parallel.warnings
     assert sys.platform.startswith("linux")
+
+
+def test_a_relative_pythonpath_still_reaches_the_workers(tmp_path: Path) -> None:
+    """``PYTHONPATH=src python -m cowlint src/`` (a source checkout, no install): the helper
+    interpreters start in an empty folder, where ``src`` would name nothing, and once that folder
+    is gone an interpreter started from it died at start-up ("failed to make path absolute")."""
+    import os
+    import subprocess
+    import sys
+
+    import cowlint
+
+    source = Path(cowlint.__file__).resolve().parent.parent
+    checkout = tmp_path / "checkout"
+    shutil.copytree(source / "cowlint", checkout / "src" / "cowlint", ignore=shutil.ignore_patterns("__pycache__"))
+    for number in range(2 * PARALLEL_MIN_FILES):
+        (checkout / "src" / f"job{number}.py").write_text("from multiprocessing import Pool\n\n\ndef run(items):\n    with Pool() as pool:\n        return pool.map(len, items)\n")
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    done = subprocess.run(
+        [sys.executable, "-m", "cowlint", "--isolated", "--no-cache", "-j", "2", "src/"],
+        cwd=checkout,
+        env={**env, "PYTHONPATH": "src"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "internal error" not in done.stderr and "Fatal Python error" not in done.stderr, done.stderr[-2000:]
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    import re
+
+    read = re.search(r"\((\d+) files read, (\d+) parsed", done.stdout)
+    assert read is not None and int(read.group(2)) >= 2 * PARALLEL_MIN_FILES, done.stdout  # enough for the pool

@@ -39,18 +39,24 @@ def _nothing_importable_from_cwd() -> Iterator[None]:
     the forkserver then take the parent's folder and ``sys.path`` back, after
     their imports are done.
     """
-    previous_dir, previous_safe = os.getcwd(), os.environ.get("PYTHONSAFEPATH")
+    previous_dir = os.getcwd()
+    previous = {name: os.environ.get(name) for name in ("PYTHONSAFEPATH", "PYTHONPATH")}
     with tempfile.TemporaryDirectory(prefix="cowlint-") as empty:
         os.environ["PYTHONSAFEPATH"] = "1"
+        if previous["PYTHONPATH"]:
+            # ``PYTHONPATH=src`` means the caller's src/: from the empty folder (and once it is
+            # gone, a helper started from there cannot even make the entry absolute) it would not
+            os.environ["PYTHONPATH"] = os.pathsep.join(os.path.abspath(entry) if entry else entry for entry in previous["PYTHONPATH"].split(os.pathsep))
         os.chdir(empty)
         try:
             yield
         finally:
             os.chdir(previous_dir)
-            if previous_safe is None:
-                del os.environ["PYTHONSAFEPATH"]
-            else:
-                os.environ["PYTHONSAFEPATH"] = previous_safe
+            for name, value in previous.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 def _context(preload: Sequence[str]) -> multiprocessing.context.BaseContext:
