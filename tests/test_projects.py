@@ -186,6 +186,36 @@ def test_a_worker_reading_another_modules_global_is_rechecked_when_that_module_c
     assert ": COW201 " not in second.stdout, second.stdout  # CONFIG keeps its import-time value now
 
 
+def test_a_class_is_rechecked_when_the_module_that_constructs_it_changes(tmp_path: Path) -> None:
+    """``Client(registry)`` in app/main.py decides what ``self._registry`` is in app/client.py: the
+    cached result of client.py depends on main.py, and on catalog.py where Registry is defined."""
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURES / "projects" / "injected_instances", project)
+    first = run_cowlint("--output-format", "concise", ".", cwd=project)
+    assert "app/client.py:14:38: COW101 bound method self._registry.invoke ships the whole Registry instance (size unknown)" in first.stdout, first.stdout
+    main = project / "app" / "main.py"
+    main.write_text(main.read_text().replace("client = Client(registry)", 'client = Client("registry-address")'))
+    second = run_cowlint("--output-format", "concise", ".", cwd=project)
+    assert "app/client.py" not in second.stdout, second.stdout  # a string's bound method pickles only the string
+    main.write_text(main.read_text().replace('client = Client("registry-address")', "client = Client(registry)"))
+    catalog = project / "app" / "catalog.py"
+    catalog.write_text(catalog.read_text().replace("    def __init__(self):\n        self.handlers = {}", '    def __init__(self):\n        self.handlers = "none"'))
+    third = run_cowlint("--output-format", "concise", ".", cwd=project)
+    assert "app/client.py" not in third.stdout, third.stdout  # Registry holds one short string now: provably small
+
+
+def test_a_dataset_assigned_by_a_base_class_follows_the_subclass_override(tmp_path: Path) -> None:
+    """The base class in base.py assigns ``self.train_set = self.make_train_set()``; each subclass's
+    own ``make_train_set`` decides what its DataLoader's workers read."""
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURES / "projects" / "data_modules", project)
+    rows = project / "pipeline" / "rows.py"
+    text = rows.read_text().replace("return Rows(list(csv.DictReader(handle)))", 'return Matrix(f"{self.root}/train.npy")')
+    rows.write_text(text.replace("from pipeline.datasets import Rows", "from pipeline.datasets import Matrix"))
+    result = run_cowlint("--output-format", "concise", ".", cwd=project)
+    assert ": COW303 " not in result.stdout, result.stdout  # RowsModule (and its subclass) now make a memory-mapped Matrix
+
+
 def test_entry_points_reaching_a_module_match_a_search_of_the_import_graph(tmp_path: Path) -> None:
     import random
 

@@ -216,6 +216,13 @@ def looks_like_pool_class(qualname: str) -> bool:
     return last[:1].isupper() and looks_like_pool_name(last)
 
 
+def looks_like_thread_pool_class(qualname: str) -> bool:
+    """A class of a library cowlint does not know, named like a thread pool (``pathos.pools.ThreadPool``,
+    ``ThreadPoolExecutor`` re-exported elsewhere): its tasks are not pickled."""
+    last = qualname.rsplit(".", 1)[-1]
+    return last[:1].isupper() and "Thread" in last and ("Pool" in last or "Executor" in last)
+
+
 def looks_like_pool_name(name: str) -> bool:
     """A receiver name that says process pool or executor (and not thread)."""
     encoded = name.encode("utf-8", "replace")

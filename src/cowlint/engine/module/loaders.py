@@ -17,7 +17,7 @@ from cowlint.engine.module import apis
 from cowlint.engine.module.facts import MODULE, Binding, CallSite, ClassInfo, ModuleFacts, Scope, walk
 from cowlint.engine.module.heap import compact_buffer, python_container
 from cowlint.engine.module.resolver import Resolver
-from cowlint.engine.module.values import ClassRef, Const, Context, StartMethod, Value, argument
+from cowlint.engine.module.values import ClassRef, Const, Context, Instance, Qualified, StartMethod, Value, argument
 
 # builtins that iterate the loader they are given
 _ITERATING = frozenset({"builtins.iter", "builtins.next", "builtins.list", "builtins.tuple", "builtins.enumerate", "builtins.zip", "builtins.sorted"})
@@ -158,7 +158,7 @@ def dataset_containers(facts: ModuleFacts, resolver: Resolver, info: ClassInfo) 
             for binding in bindings:
                 if binding.kind == "assign" and binding.value is not None:
                     what = python_container(resolver, binding.value, binding.eval_scope, binding.order)
-                    if what is None and isinstance(binding.value, (cst.List, cst.Dict)) and not binding.value.elements and _filled_in_loop(facts, cls, attr):
+                    if what is None and isinstance(binding.value, (cst.List, cst.Dict)) and not binding.value.elements and attr in resolver.filled_attributes(cls, in_loop=True):
                         what = "filled item by item in a loop"
                     if what is None:
                         what = _container_parameter(resolver, binding)
@@ -202,17 +202,6 @@ def _container_parameter(resolver: Resolver, binding: Binding) -> str | None:
     return f"the {qualname.rsplit('.', 1)[-1].lower()} passed to __init__ as {value.value}"
 
 
-def _filled_in_loop(facts: ModuleFacts, info: ClassInfo, attr: str) -> bool:
-    """``self.attr.append(...)`` (or ``self.attr[k] = v``) inside a loop of one of the class's methods."""
-    for mutation in facts.mutations:
-        target = mutation.target
-        if mutation.loops and isinstance(target, cst.Attribute) and target.attr.value == attr and isinstance(target.value, cst.Name):
-            method = mutation.scope.enclosing_method()
-            if method is not None and method.method_of is info and target.value.value == method.self_name:
-                return True
-    return False
-
-
 def class_holding(facts: ModuleFacts, resolver: Resolver, info: ClassInfo) -> DatasetHolding:
     chain = resolver.class_chain(info)
     indexed = any("__getitem__" in cls.methods for cls in chain)
@@ -226,7 +215,9 @@ def class_holding(facts: ModuleFacts, resolver: Resolver, info: ClassInfo) -> Da
 
 def dataset_holdings(facts: ModuleFacts, resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: int, depth: int = 0) -> list[DatasetHolding]:
     """The dataset classes ``expr`` is made of: its own class, of this module or another of the
-    project, and the datasets passed to its constructor (a wrapper keeps the one it wraps)."""
+    project, and the datasets passed to its constructor (a wrapper keeps the one it wraps).
+    ``self.train_set`` and ``self.make_dataset()`` are followed to what the instance's class (or
+    a base class, of this module or another) assigns or returns there."""
     call: cst.BaseExpression | None = expr
     for _ in range(4):  # ``dataset = ...`` names, followed to the construction
         if type(call) is not cst.Name:
@@ -235,6 +226,10 @@ def dataset_holdings(facts: ModuleFacts, resolver: Resolver, expr: cst.BaseExpre
         if len(bindings) != 1 or bindings[0].kind != "assign" or bindings[0].value is None:
             break
         call, scope, at = bindings[0].value, bindings[0].eval_scope, bindings[0].order
+    member = _instance_member(resolver, call, scope, at) if call is not None else None
+    if member is not None:
+        instance, name = member
+        return member_datasets(facts, resolver, instance.cls, name, depth).everything() if depth < WRAPPED_DEPTH else []
     if type(call) is not cst.Call:
         return []
     found: list[DatasetHolding] = []
@@ -257,3 +252,93 @@ def dataset_holdings(facts: ModuleFacts, resolver: Resolver, expr: cst.BaseExpre
                 found.extend(holding for holding in inner if holding.indexed)
     return found
 
+
+
+# ------------------------------------------------------------------ datasets an instance keeps or makes
+
+
+@dataclass(frozen=True)
+class MemberDatasets:
+    """The datasets behind one member of a class (``self.train_set``, ``self._make_dataset()``):
+    plain data, so a base class of another project module can answer for its subclasses.
+
+    ``deferred`` holds what comes from the instance's own members (``self.train_set =
+    self._create_training_set()``): a subclass may override them, so each is kept by name with
+    the answer of the class that gave it, and a subclass asking replaces it with its own."""
+
+    holdings: tuple[DatasetHolding, ...] = ()
+    deferred: tuple[tuple[str, tuple[DatasetHolding, ...]], ...] = ()
+
+    def everything(self) -> list[DatasetHolding]:
+        return [*self.holdings, *(holding for _, holdings in self.deferred for holding in holdings)]
+
+
+def member_datasets(facts: ModuleFacts, resolver: Resolver, info: ClassInfo, member: str, depth: int = 0, seen: frozenset[str] = frozenset()) -> MemberDatasets:
+    """The datasets instances of ``info`` keep in ``member`` (an attribute its methods assign) or
+    make there (a method's return values), looked up through the class and its bases the way
+    Python does: the most derived definition wins, even when the base that uses it lives in
+    another module."""
+    if depth >= WRAPPED_DEPTH or member in seen:
+        return MemberDatasets()
+    seen = seen | {member}
+    holdings: list[DatasetHolding] = []
+    deferred: list[tuple[str, tuple[DatasetHolding, ...]]] = []
+    for cls in resolver.class_chain(info):
+        expressions = _member_expressions(facts, cls, member)
+        if expressions is None:
+            continue
+        for expr, scope, at in expressions:
+            own = _instance_member(resolver, expr, scope, at)
+            if own is not None and own[0].is_self:
+                deferred.append((own[1], tuple(member_datasets(facts, resolver, info, own[1], depth + 1, seen).everything())))
+            else:
+                holdings.extend(dataset_holdings(facts, resolver, expr, scope, at, depth))
+        return MemberDatasets(tuple(holdings), tuple(deferred))
+    if resolver.project is None:
+        return MemberDatasets()
+    for base in _project_bases(resolver, info):
+        answer = resolver.project.member_datasets(base, member)
+        if answer is None:
+            continue
+        for name, theirs in answer.deferred:  # the base uses one of its members: ours, if we override it
+            overridden = any(_member_expressions(facts, cls, name) is not None for cls in resolver.class_chain(info))
+            deferred.append((name, tuple(member_datasets(facts, resolver, info, name, depth + 1, seen).everything()) if overridden else theirs))
+        return MemberDatasets(answer.holdings, tuple(deferred))
+    return MemberDatasets()
+
+
+def _member_expressions(facts: ModuleFacts, info: ClassInfo, member: str) -> list[tuple[cst.BaseExpression, Scope, int]] | None:
+    """What ``member`` of ``info`` holds: the values its methods assign to ``self.member``, or the
+    values the method ``member`` returns (None when the class does not define it)."""
+    bindings = info.attributes.get(member)
+    if bindings:
+        return [(b.value, b.eval_scope, b.order) for b in bindings if b.kind == "assign" and b.value is not None]
+    method = info.methods.get(member)
+    if method is not None:
+        return [(item.value, item.scope, item.order) for item in facts.returns.get(id(method), ())]
+    return None
+
+
+def _instance_member(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: int) -> tuple[Instance, str] | None:
+    """``obj.attr`` or ``obj.method(...)`` on an instance of a class of the module: (the instance, the member)."""
+    if type(expr) is cst.Call:
+        expr = expr.func
+    if type(expr) is not cst.Attribute:
+        return None
+    receiver = resolver.eval(expr.value, scope, at)
+    return (receiver, expr.attr.value) if isinstance(receiver, Instance) else None
+
+
+def _project_bases(resolver: Resolver, info: ClassInfo) -> list[str]:
+    """The absolute names of the base classes, of ``info`` and its bases in the module, that come
+    from other modules of the project (or might: an import the project resolves)."""
+    found = []
+    assert resolver.project is not None
+    for cls in resolver.class_chain(info):
+        for base in cls.node.bases:
+            value = resolver.eval(base.value, cls.outer, 0)
+            if isinstance(value, Qualified):
+                absolute = resolver.project.absolute(value.name)
+                if absolute is not None and "." in absolute:
+                    found.append(absolute)
+    return found

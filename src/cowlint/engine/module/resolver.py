@@ -11,7 +11,8 @@ use; from an enclosing scope, every binding.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -31,6 +32,8 @@ from cowlint.engine.module.values import (
     ContextMember,
     Data,
     Foreign,
+    ForeignBound,
+    ForeignInstance,
     FunctionRef,
     Instance,
     InstanceSize,
@@ -71,6 +74,10 @@ class Resolver:
         self._instance_memo: dict[tuple[int, int], InstanceSize] = {}
         # the constructor calls whose arguments bind __init__'s parameters right now (innermost last)
         self._constructions: list[Construction | None] = []
+        self._elsewhere: dict[tuple[int, bool], Value | None] = {}  # id(param) -> what the class's callers pass
+        # >0 while what is shipped is evaluated: only then are other modules' classes and callers read
+        # (parsing them for every binding of every module would double a run's time)
+        self._reaching = 0
 
     # ---------------------------------------------------------------- names
 
@@ -100,10 +107,20 @@ class Resolver:
 
     # ---------------------------------------------------------------- evaluation
 
+    @contextmanager
+    def reaching_out(self) -> Iterator[None]:
+        """Within this block, instances of other modules' classes and what the project's other
+        modules pass to a class's constructor are evaluated too: for what a dispatch ships."""
+        self._reaching += 1
+        try:
+            yield
+        finally:
+            self._reaching -= 1
+
     def eval(self, expr: cst.BaseExpression, scope: Scope, at: int, depth: int = 0) -> Value:
         """The abstract value of ``expr`` evaluated in ``scope`` just before position ``at``."""
         made = self._constructions[-1] if self._constructions else None
-        key = (id(expr), id(scope), at, id(made.call) if made is not None else 0)
+        key = (id(expr), id(scope), at, (id(made.call) if made is not None else 0) * 2 + (self._reaching > 0))
         cached = self._memo.get(key)
         if cached is not None:
             return cached
@@ -154,6 +171,8 @@ class Resolver:
         if scope.method_of is not None and scope.self_name == binding.name:
             return Instance(scope.method_of, is_self=True)
         constructed = self._constructor_argument(binding, depth)
+        if constructed is None and (not self._constructions or self._constructions[-1] is None):
+            constructed = self._passed_by_callers(binding, depth)
         if constructed is not None:
             return constructed
         param = binding.node
@@ -196,6 +215,40 @@ class Resolver:
             return self.eval(expr, binding.scope.parent or binding.scope, 0, depth)
         finally:
             self._constructions.pop()
+
+    def _passed_by_callers(self, binding: Binding, depth: int) -> Value | None:
+        """A parameter of ``__init__`` of an instance made by no call known here (``self`` in a
+        method): what the calls of the class pass for it, in this module and in the project's
+        other modules (``Client(Dispatcher())`` in ``app.py`` for ``Client.__init__(self,
+        dispatcher)``), joined. None when no call passes anything known."""
+        function, param, info = binding.scope.node, binding.node, binding.scope.method_of
+        if info is None or not isinstance(function, cst.FunctionDef) or function.name.value != "__init__" or not isinstance(param, cst.Param) or param.star:
+            return None
+        key = (id(param), self._reaching > 0)
+        if key in self._elsewhere:
+            return self._elsewhere[key]
+        self._elsewhere[key] = None  # a call passing an instance of the same class ends here
+        values = []
+        for site in self.facts.calls:
+            func = site.node.func
+            if (func.value if type(func) is cst.Name else func.attr.value if type(func) is cst.Attribute else None) != info.name:
+                continue
+            made = self.eval(func, site.scope, site.order, depth + 1)
+            passed = bound_argument(site.node, function, binding.name, bound_instance=True) if isinstance(made, ClassRef) and made.cls is info else None
+            if passed is not None:
+                values.append(self.eval(passed, site.scope, site.order, depth + 1))
+        module = self.project.view.module if self.project is not None else None
+        if self._reaching and self.project is not None and module is not None and info.outer is self.facts.scope:
+            dotted = module[0]
+            positional = tuple(p.name.value for p in (*function.params.posonly_params, *function.params.params))[1:]
+            keywords = tuple(p.name.value for p in function.params.kwonly_params)
+            passed_elsewhere = self.project.constructor_argument(f"{dotted}.{info.name}", positional, keywords, binding.name)
+            if passed_elsewhere is not None:
+                values.append(passed_elsewhere)
+        joined = self.join(values) if values else UNKNOWN
+        result = None if isinstance(joined, Unknown) else joined
+        self._elsewhere[key] = result
+        return result
 
     def _passed_context(self, binding: Binding, param: cst.Param, depth: int) -> Value:
         """A ``ctx`` parameter that every call of its function in this module gives a multiprocessing context."""
@@ -242,7 +295,7 @@ class Resolver:
             return 1e30 if value.kind != "thread" else 1e29
         if isinstance(value, (Context, ContextMember)):
             return 1e28
-        if isinstance(value, (Instance, BoundMethod)):
+        if isinstance(value, (Instance, BoundMethod, ForeignInstance, ForeignBound)):
             return 1e27
         if isinstance(value, Data):
             if value.size is not None:
@@ -317,6 +370,8 @@ class Resolver:
             return ContextMember(base, attr)
         if isinstance(base, Instance):
             return self.instance_attribute(base, attr, depth)
+        if isinstance(base, ForeignInstance):
+            return ForeignBound(base, attr) if attr in base.methods else UNKNOWN
         if isinstance(base, Data) and attr in apis.ARRAY_VIEW_ATTRIBUTES:
             return base
         return UNKNOWN
@@ -388,11 +443,15 @@ class Resolver:
 
             if self.project is not None:
                 linked = self.project.returned_value(name)
+                if linked is None and self._reaching:
+                    linked = self.project.instance_value(name)
                 if linked is not None:
                     return linked
             estimate = estimate_call(self, name, call, scope, at, depth)
             if isinstance(estimate, Unknown) and apis.looks_like_pool_class(name):
                 return Foreign(name)
+            if isinstance(estimate, Unknown) and apis.looks_like_thread_pool_class(name):
+                return PoolValue("thread", name, self.project_default, "medium")  # not a variable named ``pool`` of a process pool
             return estimate
         if isinstance(callee, ContextMember):
             attr = callee.attr
@@ -503,14 +562,16 @@ class Resolver:
         if isinstance(value, Instance):
             estimate = self.instance_size(value.cls, value.made)
             return estimate.size, estimate.bulk, estimate.provably_small
-        if isinstance(value, BoundMethod):
+        if isinstance(value, ForeignInstance):
+            return value.size.size, value.size.bulk, value.size.provably_small
+        if isinstance(value, (BoundMethod, ForeignBound)):
             return self.size_of(value.receiver)
         return None, False, False
 
     def instance_size(self, info: ClassInfo, made: Construction | None = None) -> InstanceSize:
         """What pickling one instance of ``info`` ships, estimated from its attributes (and, for
         an instance made by a known call, from the arguments its constructor keeps)."""
-        key = (id(info), id(made.call) if made is not None else 0)
+        key = (id(info), (id(made.call) if made is not None else 0) * 2 + (self._reaching > 0))
         cached = self._instance_memo.get(key)
         if cached is not None:
             return cached
@@ -526,6 +587,17 @@ class Resolver:
             self._sizing.pop()
         self._instance_memo[key] = result
         return result
+
+    def estimate(self, instance: Instance | ForeignInstance) -> InstanceSize:
+        """What pickling the instance ships, for a class of this module or of another."""
+        if isinstance(instance, ForeignInstance):
+            return instance.size
+        with self.reaching_out():
+            return self.instance_size(instance.cls, instance.made)
+
+    def builds(self, instance: Instance | ForeignInstance) -> list[str]:
+        """The attributes the instance's class builds itself (see :meth:`built_attributes`)."""
+        return list(instance.built) if isinstance(instance, ForeignInstance) else self.built_attributes(instance.cls)
 
     def built_attributes(self, info: ClassInfo) -> list[str]:
         """Attributes the class builds itself (a comprehension, a display, a call), as opposed to
@@ -562,8 +634,11 @@ class Resolver:
                 for name, node in cls.fields.items():
                     if name not in attributes:
                         attributes[name] = self._field_value(cls, name, node)
+            filled = self.filled_attributes(cls)
             for name, value in attributes.items():
                 size, item_bulk, item_small = self.size_of(value)
+                if name in filled and isinstance(value, Container):
+                    size, item_small = None, False  # ``self.paths = {}`` that a method fills: as big as it gets
                 small = small and item_small
                 bulk = bulk or item_bulk
                 what = value.what if isinstance(value, Data) else ""
@@ -577,6 +652,18 @@ class Resolver:
         return InstanceSize(size, bulk, small and not bulk, tuple(parts), custom_pickling=custom, known_bytes=total)
 
     # ---------------------------------------------------------------- multiprocessing
+
+    def filled_attributes(self, info: ClassInfo, *, in_loop: bool = False) -> set[str]:
+        """The attributes a method of the class fills after building them (``self.paths[key] =
+        value``, ``self.rows.append(row)``); ``in_loop``: only those filled inside a loop."""
+        filled = set()
+        for mutation in self.facts.mutations:
+            target = mutation.target
+            if (mutation.loops or not in_loop) and isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
+                method = mutation.scope.enclosing_method()
+                if method is not None and method.method_of is info and target.value.value == method.self_name:
+                    filled.add(target.attr.value)
+        return filled
 
     def _field_value(self, cls: ClassInfo, name: str, node: cst.AnnAssign) -> Value:
         """A dataclass field: a default that is data, else what its annotation says

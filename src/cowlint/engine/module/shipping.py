@@ -22,7 +22,7 @@ from cowlint.engine.module.dispatch import DispatchSite, Payload
 from cowlint.engine.module.facts import Binding, ModuleFacts, Scope
 from cowlint.engine.module.resolver import Resolver
 from cowlint.engine.module.snippets import snippet
-from cowlint.engine.module.values import BoundMethod, Data, Instance, Value
+from cowlint.engine.module.values import BoundMethod, Data, ForeignBound, ForeignInstance, Instance, Value
 
 MAX_DEPTH = 40  # nesting depth of the payload expression; every node is visited once
 
@@ -109,11 +109,13 @@ class _Search:
         yield from self.classify(self.resolver.eval(expr, scope, at), here, repeated)
 
     def classify(self, value: Value, path: tuple[str, ...], repeated: bool) -> Iterator[Shipped]:
-        bound = isinstance(value, BoundMethod)
-        if isinstance(value, BoundMethod):
+        bound = isinstance(value, (BoundMethod, ForeignBound))
+        if isinstance(value, (BoundMethod, ForeignBound)):
             value = value.receiver
         if isinstance(value, Instance):
             yield Shipped(self.site, self.payload, "self" if value.is_self else "instance", value, path, repeated, bound)
+        elif isinstance(value, ForeignInstance):
+            yield Shipped(self.site, self.payload, "instance", value, path, repeated, bound)
         elif isinstance(value, Data):
             yield Shipped(self.site, self.payload, "data", value, path, repeated)
 
@@ -201,6 +203,11 @@ def shipped_objects(facts: ModuleFacts, resolver: Resolver, site: DispatchSite, 
 
     ``forked``: the workers are forked on every target, so what they get at start is inherited.
     """
+    with resolver.reaching_out():  # what is shipped may be an instance of another module's class
+        return _shipped(facts, resolver, site, forked)
+
+
+def _shipped(facts: ModuleFacts, resolver: Resolver, site: DispatchSite, forked: bool) -> list[Shipped]:
     found: list[Shipped] = []
     seen: set[tuple[int, str, int]] = set()
     for payload in site.payloads:

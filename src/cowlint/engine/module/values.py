@@ -136,6 +136,10 @@ class Instance(Value):
     is_self: bool
     made: Construction | None = None
 
+    @property
+    def class_name(self) -> str:
+        return self.cls.name
+
 
 @dataclass(frozen=True)
 class BoundMethod(Value):
@@ -187,6 +191,32 @@ class InstanceSize:
     parts: tuple[tuple[str, int | None, str], ...]  # (attribute, bytes or None, what), biggest first
     custom_pickling: bool
     known_bytes: int = 0  # the sum over the attributes whose size is known (a lower bound)
+
+
+@dataclass(frozen=True)
+class ForeignInstance(Value):
+    """An instance of a class of another module of the project, as that module describes it:
+    plain data, so it crosses the module boundary. Its constructor's arguments are not bound
+    (what it keeps from them is of unknown size)."""
+
+    qualname: str  # module.Class, absolute
+    name: str
+    size: InstanceSize
+    built: tuple[str, ...]  # the attributes the class builds itself (see Resolver.built_attributes)
+    methods: frozenset[str]  # the methods that bind the instance: not static, class or property
+    is_self = False
+
+    @property
+    def class_name(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class ForeignBound(Value):
+    """``instance.method`` on an instance of another module's class: pickling it pickles the instance."""
+
+    receiver: ForeignInstance
+    name: str
 
 
 def argument(call: cst.Call, keyword: str | None, position: int | None) -> cst.BaseExpression | None:

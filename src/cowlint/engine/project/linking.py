@@ -28,7 +28,7 @@ from cowlint.engine.project.index import ProjectView
 if TYPE_CHECKING:
     import libcst as cst
 
-    from cowlint.engine.module.loaders import DatasetHolding
+    from cowlint.engine.module.loaders import DatasetHolding, MemberDatasets
     from cowlint.engine.module.resolver import Resolver
     from cowlint.engine.module.values import Value
     from cowlint.engine.module.workers import ForeignRead
@@ -43,6 +43,9 @@ KEEP_ANSWERS = 4096
 # its imported names stay unknown (a 3.5M-line tree parsed 480 modules for 79 checked files)
 PARSES_PER_MODULE = 12
 MAX_LINKED_BYTES = 256 * 1024
+# constructor calls of a class searched in other modules: the files listed, and the calls read
+MAX_SEARCHED_FILES = 2000
+MAX_CONSTRUCTIONS = 8
 
 
 class _NotHere:
@@ -66,6 +69,9 @@ class _Linked:
 
         return snippet(self.module, node, limit)
 
+
+# questions answered with plain records of their own (not abstract values), portable as they are
+_PLAIN_DATA = frozenset({"reads", "dataset", "members"})
 
 _PARSED: OrderedDict[tuple[str, str, int], _Linked | None] = OrderedDict()
 # (path, digest, threshold, kind, name) -> (the answer, the files it depends on)
@@ -124,6 +130,81 @@ class ProjectModules:
         value = self._linked_answer(qualname, "dataset", _defines_class)
         return self._through_star(qualname, ProjectModules.dataset_holding) if isinstance(value, _NotHere) else value  # type: ignore[arg-type]
 
+    def member_datasets(self, qualname: str, member: str) -> MemberDatasets | None:
+        """The datasets instances of the project class ``module.Class`` keep in ``member`` or make
+        there, for a subclass's DataLoader (its own overrides replace the ``deferred`` ones)."""
+        kind = f"members:{member}"
+        return self._answer(kind, qualname, lambda name: self._member_datasets(name, member))  # type: ignore[return-value]
+
+    def _member_datasets(self, qualname: str, member: str) -> Value | None:
+        value = self._linked_answer(qualname, f"members:{member}", _defines_class)
+        if not isinstance(value, _NotHere):
+            return value
+        return self._through_star(qualname, lambda inner, name: inner.member_datasets(name, member))  # type: ignore[arg-type,return-value]
+
+    def constructor_argument(self, qualname: str, positional: tuple[str, ...], keywords: tuple[str, ...], param: str) -> Value | None:
+        """What the project's other modules pass for ``param`` of ``__init__`` when they call the
+        class ``module.Class`` (``positional`` and ``keywords``: its parameters after ``self``),
+        joined over the calls found; None when none passes anything portable.
+
+        The calls are searched for by name in the files of the class's top-level package (or,
+        for a module outside any package, of its folder): the class is usually made next to
+        where it is used, and a file that never writes ``Class(`` cannot call it by that name."""
+        kind = f"made:{param}:{','.join(positional)}:{','.join(keywords)}"
+        return self._answer(kind, qualname, lambda name: self._constructor_argument(name, positional, keywords, param))
+
+    def _constructor_argument(self, qualname: str, positional: tuple[str, ...], keywords: tuple[str, ...], param: str) -> Value | None:
+        from cowlint.engine.source import TruncatedRead, digest, read_file
+
+        if self.depth >= MAX_LINK_DEPTH or "." not in qualname:
+            return None
+        module, name = qualname.rsplit(".", 1)
+        values: list[Value] = []
+        resolver: Resolver | None = None
+        for path in self._files_calling(module, name):
+            try:
+                data = read_file(path, limit=MAX_LINKED_BYTES)
+            except OSError:
+                continue
+            if isinstance(data, TruncatedRead):
+                continue
+            content = digest(data)
+            self.depends[str(path)] = content
+            linked = self._parsed(path, data, content)
+            if linked is None:
+                continue
+            resolver = linked.resolver
+            values.extend(value for value in _passed_to(linked, qualname, positional, keywords, param) if _portable(value))
+            self.depends.update(linked.linker.depends)
+            if len(values) >= MAX_CONSTRUCTIONS:
+                break
+        return resolver.join(values) if values and resolver is not None else None
+
+    def _files_calling(self, module: str, name: str) -> list[Path]:
+        """The project files, other than the checked one, whose text calls ``name(``: in the
+        module's top-level package, or beside a module that is in none."""
+        top = module.split(".")[0]
+        package = self._module_file([top])
+        if package is None:
+            return []
+        if package.name == "__init__.py":
+            folder, recursive = package.parent, True
+        else:
+            folder, recursive = package.parent, False
+        pattern = re.compile(rb"\b" + re.escape(name.encode("utf-8")) + rb"[ \t]*\(")
+        found = []
+        for path in _python_files(folder, recursive):
+            if path == self.view.path:
+                continue
+            try:
+                with path.open("rb") as handle:
+                    data = handle.read(MAX_LINKED_BYTES + 1)
+            except OSError:
+                continue
+            if len(data) <= MAX_LINKED_BYTES and pattern.search(data):
+                found.append(path)
+        return found
+
     def _answer(self, kind: str, qualname: str, find: Callable[[str], Value | None]) -> Value | None:
         """Each name is asked once per checked module: a module names the same import many times."""
         key = (kind, qualname)
@@ -135,6 +216,15 @@ class ProjectModules:
     def _global_value(self, qualname: str) -> Value | None:
         value = self._linked_answer(qualname, "global", _assigns)
         return self._through_star(qualname, ProjectModules.global_value) if isinstance(value, _NotHere) else value
+
+    def instance_value(self, qualname: str) -> Value | None:
+        """What calling the project class ``module.Class`` makes: its instance, described by the
+        module that defines it (None when it is no class of the project)."""
+        return self._answer("instance", qualname, self._instance_value)
+
+    def _instance_value(self, qualname: str) -> Value | None:
+        value = self._linked_answer(qualname, "instance", _defines_class)
+        return self._through_star(qualname, ProjectModules.instance_value) if isinstance(value, _NotHere) else value
 
     def _returned_value(self, qualname: str) -> Value | None:
         value = self._linked_answer(qualname, "call", _defines)
@@ -168,7 +258,7 @@ class ProjectModules:
         if linked is None:
             return None
         value = self._evaluate(linked, kind, name)
-        answer = value if value is not None and (kind in ("reads", "dataset") or _portable(value)) else None
+        answer = value if value is not None and (kind.split(":")[0] in _PLAIN_DATA or _portable(value)) else None
         depends = dict(linked.linker.depends)
         self.depends.update(depends)
         _ANSWERS[key] = (answer, depends)
@@ -190,12 +280,18 @@ class ProjectModules:
 
             functions = [b for b in bindings if b.kind == "def" and isinstance(b.node, cst.FunctionDef)]
             return module_function_reads(resolver, functions[-1], linked.name, linked.code) if functions else None  # type: ignore[return-value]
-        if kind == "dataset":
-            from cowlint.engine.module.loaders import class_holding
+        if kind == "instance":
+            return _instance(linked, resolver, name)
+        if kind == "dataset" or kind.startswith("members:"):
+            from cowlint.engine.module.loaders import class_holding, member_datasets
 
             classes = [b.node for b in bindings if b.kind == "class" and isinstance(b.node, cst.ClassDef)]
             info = resolver.facts.classes.get(classes[-1]) if classes else None
-            return class_holding(resolver.facts, resolver, info) if info is not None else None  # type: ignore[return-value]
+            if info is None:
+                return None
+            if kind == "dataset":
+                return class_holding(resolver.facts, resolver, info)  # type: ignore[return-value]
+            return member_datasets(resolver.facts, resolver, info, kind.split(":", 1)[1])  # type: ignore[return-value]
         values = [b for b in bindings if b.kind not in ("def", "class")]
         return resolver.join(resolver.eval_binding(binding) for binding in values) if values else None
 
@@ -281,6 +377,54 @@ class ProjectModules:
         return _Linked(module, named[0] if named else path.stem, Resolver(collect_facts(module), self.config.large_threshold, None, linker), linker)
 
 
+def _python_files(folder: Path, recursive: bool) -> list[Path]:
+    """The ``.py`` files of ``folder`` (and below it), sorted, at most ``MAX_SEARCHED_FILES``;
+    listed once per process."""
+    key = (folder, recursive)
+    cached = _LISTED.get(key)
+    if cached is None:
+        found: list[Path] = []
+        try:
+            for path in folder.rglob("*.py") if recursive else folder.glob("*.py"):
+                if len(found) >= MAX_SEARCHED_FILES:
+                    break
+                if path.is_file():
+                    found.append(path.resolve())
+        except OSError:
+            pass
+        cached = _LISTED[key] = sorted(found)
+    return cached
+
+
+_LISTED: dict[tuple[Path, bool], list[Path]] = {}
+
+
+def _passed_to(linked: _Linked, qualname: str, positional: tuple[str, ...], keywords: tuple[str, ...], param: str) -> list[Value]:
+    """What each call of the class ``qualname`` in ``linked`` passes for ``param``, evaluated there."""
+    import libcst as cst
+
+    from cowlint.engine.module.values import argument
+
+    name = qualname.rsplit(".", 1)[1]
+    package = qualname.rsplit(".", 2)[0] if qualname.count(".") > 1 else ""
+    resolver = linked.resolver
+    values = []
+    for site in resolver.facts.calls:
+        func = site.node.func
+        if (func.value if type(func) is cst.Name else func.attr.value if type(func) is cst.Attribute else None) != name:
+            continue
+        called = resolver.qualname(func, site.scope, site.order)
+        absolute = linked.linker.absolute(called) if called else None
+        # the class itself, or a package above it re-exporting it (``from app.service import Client``)
+        if absolute != qualname and not (absolute and absolute.endswith(f".{name}") and package.startswith(absolute.rsplit(".", 1)[0])):
+            continue
+        passed = argument(site.node, param, positional.index(param) if param in positional else None)
+        if passed is not None:
+            with resolver.reaching_out():  # ``Client(Registry())``: the instance is the answer
+                values.append(resolver.eval(passed, site.scope, site.order))
+    return values
+
+
 _STAR_IMPORT = re.compile(rb"^from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+\*", re.MULTILINE)
 
 
@@ -301,9 +445,29 @@ def _defines_class(data: bytes, name: str) -> bool:
     return re.search(rb"^class[ \t]+" + re.escape(name.encode("utf-8")) + rb"\b", data, re.MULTILINE) is not None
 
 
+def _instance(linked: _Linked, resolver: Resolver, name: str) -> Value | None:
+    """What an instance of the module's class ``name`` is, for the module that makes one: its
+    size and the attributes it builds, from its own class and the bases of this module. A
+    ``Process`` subclass is not described: starting one is a dispatch, which stays on its side."""
+    import libcst as cst
+
+    from cowlint.engine.module import apis
+    from cowlint.engine.module.values import Foreign, ForeignInstance
+
+    classes = [b.node for b in resolver.facts.scope.bindings.get(name, ()) if b.kind == "class" and isinstance(b.node, cst.ClassDef)]
+    info = resolver.facts.classes.get(classes[-1]) if classes else None
+    if info is None or resolver.process_base(info) is not None:
+        return None
+    if apis.looks_like_pool_class(name):  # the project's own pool class (``ProcessPool``): a pool it may well be
+        return Foreign(f"{linked.name}.{name}")
+    chain = resolver.class_chain(info)
+    methods = frozenset(method for cls in chain for method in cls.methods if method not in cls.plain_functions and method not in cls.properties)
+    return ForeignInstance(f"{linked.name}.{name}", name, resolver.instance_size(info), tuple(resolver.built_attributes(info)), methods)
+
+
 def _portable(value: Value) -> bool:
-    from cowlint.engine.module.values import Const, Container, Context, Data, Foreign, PoolValue, Qualified
+    from cowlint.engine.module.values import Const, Container, Context, Data, Foreign, ForeignInstance, PoolValue, Qualified
 
     if isinstance(value, PoolValue):
         return value.subclass is None
-    return isinstance(value, (Const, Data, Container, Context, Foreign, Qualified))
+    return isinstance(value, (Const, Data, Container, Context, Foreign, ForeignInstance, Qualified))

@@ -36,7 +36,12 @@ class CopyOnReadContainer(Rule):
     keeps a `list`/`dict` parameter of `__init__` as it is; the dataset class
     may be defined in another module of the project, and a dataset wrapping
     another (`MapDataset(DatasetFromList(records), fn)`) is followed to the
-    one it wraps. An attribute that `__init__` packs into one buffer
+    one it wraps. A dataset held by the instance (`DataLoader(self.train_set,
+    ...)`, `DataLoader(self.make_dataset(), ...)`) is followed to what the
+    class assigns or returns there, through base classes of other project
+    modules, with the subclass's overrides taking precedence (a Lightning
+    data module whose base assigns `self.train_set = self.make_train_set()`).
+    An attribute that `__init__` packs into one buffer
     (`np.concatenate`, `bytes`, a tensor) does not count.
     Quiet for numpy arrays, `array.array`, `bytes` and frames, for indexing a
     few items or a contiguous chunk (`LIST[a:b]`), and when the workers are

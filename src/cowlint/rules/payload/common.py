@@ -7,7 +7,7 @@ from cowlint.engine.module.context import ModuleContext
 from cowlint.engine.module.dispatch import EVERY_TASK, PER_PROCESS, PER_WORKER, THIS_CALL
 from cowlint.engine.module.shipping import Shipped
 from cowlint.engine.module.targets import StartVerdict
-from cowlint.engine.module.values import Data, Instance, InstanceSize
+from cowlint.engine.module.values import Data, ForeignInstance, Instance, InstanceSize
 from cowlint.rules.prefilters import DISPATCH
 
 PREFILTER = DISPATCH
@@ -76,9 +76,9 @@ def large_shipped(module: ModuleContext, shipped: Shipped) -> tuple[int | None, 
             return None
         confidence = "medium" if "medium" in (value.confidence, shipped.site.confidence) else "high"
         return value.size, f"{value.what}, {size_text(value.size, value.bulk)}", confidence
-    if shipped.kind == "instance" and isinstance(value, Instance):
-        estimate = module.resolver.instance_size(value.cls, value.made)
+    if shipped.kind == "instance" and isinstance(value, (Instance, ForeignInstance)):
+        estimate = module.resolver.estimate(value)
         if estimate.custom_pickling or not (estimate.bulk or (estimate.size is not None and estimate.size >= threshold)):
             return None
-        return estimate.size, f"{value.cls.name} instance, {instance_size_text(estimate)}", shipped.site.confidence
+        return estimate.size, f"{value.class_name} instance, {instance_size_text(estimate)}", shipped.site.confidence
     return None

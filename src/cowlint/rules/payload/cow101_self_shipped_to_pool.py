@@ -8,7 +8,7 @@ import libcst as cst
 
 from cowlint.engine.module.context import ModuleContext
 from cowlint.engine.module.shipping import Shipped
-from cowlint.engine.module.values import Instance, InstanceSize
+from cowlint.engine.module.values import ForeignInstance, Instance, InstanceSize
 from cowlint.rules.base import Report, Rule
 from cowlint.rules.payload.common import PREFILTER, carrier_text, frequency, instance_size_text, large_shipped, start_note
 
@@ -23,12 +23,16 @@ class SelfShippedToPool(Rule):
     is the callable or an argument of `Pool.map`/`starmap`/`imap*`/`apply*`,
     `ProcessPoolExecutor.submit`/`map`, or (when the start method is not pinned
     to fork) `Process(target=...)` and `Pool(initializer=..., initargs=...)`.
-    A bound method of another instance of a class defined in the module
-    (`pool.map(catalog.lookup, keys)` with `catalog = Catalog(path)`) ships
-    that whole instance the same way and is reported too when the class
-    builds some of its attributes itself (a comprehension, a container, a
-    call); an object that only keeps the values it was given (paths, flags,
-    an argparse Namespace) is taken for a light carrier. When its size is
+    A bound method of another instance of a class of the project
+    (`pool.map(catalog.lookup, keys)` with `catalog = Catalog(path)`, the
+    class defined in the module or imported from another) ships that whole
+    instance the same way and is reported too when the class builds some of
+    its attributes itself (a comprehension, a container, a call); an object
+    that only keeps the values it was given (paths, flags, an argparse
+    Namespace) is taken for a light carrier. Inside a class, an attribute set
+    from a parameter of `__init__` (`self._registry = registry`) holds what
+    the calls of the class pass for it, in the module and in the project's
+    other modules (`Client(Registry())` in `app/main.py`). When its size is
     known to be large, COW102 reports it instead, with the size.
 
     ## Why is this bad?
@@ -48,7 +52,9 @@ class SelfShippedToPool(Rule):
     confidence.
     Classes with `__getstate__` or `__reduce__` control their own pickling and
     are not reported. A receiver of unknown origin whose name says pool or
-    executor is matched with medium confidence.
+    executor is matched with medium confidence; one made by a class of an
+    unknown library whose name says thread pool (`ThreadPool`,
+    `ThreadPoolExecutor`) is taken for the thread pool it is named.
 
     ## Example
     ```python
@@ -126,12 +132,12 @@ class SelfShippedToPool(Rule):
 
     def check(self, module: ModuleContext) -> Iterable[Report]:
         for shipped in module.shipped:
-            if not isinstance(shipped.value, Instance) or not _whole_instance(module, shipped):
+            if not isinstance(shipped.value, (Instance, ForeignInstance)) or not _whole_instance(module, shipped):
                 continue
-            estimate = module.resolver.instance_size(shipped.value.cls, shipped.value.made)
+            estimate = module.resolver.estimate(shipped.value)
             if estimate.custom_pickling or estimate.provably_small:
                 continue
-            class_name = shipped.value.cls.name
+            class_name = shipped.value.class_name
             size = instance_size_text(estimate)
             payload = shipped.payload
             how = frequency(shipped)
@@ -164,8 +170,8 @@ def _whole_instance(module: ModuleContext, shipped: Shipped) -> bool:
         return True
     if shipped.kind != "instance" or not shipped.bound or large_shipped(module, shipped) is not None:
         return False
-    assert isinstance(shipped.value, Instance)
-    return bool(module.resolver.built_attributes(shipped.value.cls))
+    assert isinstance(shipped.value, (Instance, ForeignInstance))
+    return bool(module.resolver.builds(shipped.value))
 
 
 def _confidence(site_confidence: str, estimate: InstanceSize, threshold: int) -> str:

@@ -126,7 +126,13 @@ class LargeObjectShippedToPool(Rule):
     def check(self, module: ModuleContext) -> Iterable[Report]:
         # one report per payload expression, naming every large object it carries
         grouped: dict[int, list[tuple[Shipped, int | None, str, str]]] = {}
+        # a Process subclass made around ``self`` (``Reporter(self).start()``) is large because
+        # ``self`` is: COW101 reports the constructor's ``self`` argument, naming the class whose
+        # data it ships
+        with_self = {id(shipped.site) for shipped in module.shipped if shipped.kind == "self"}
         for shipped in module.shipped:
+            if shipped.payload.role == "instance" and id(shipped.site) in with_self:
+                continue
             large = large_shipped(module, shipped)
             if large is not None:
                 grouped.setdefault(id(shipped.payload.expr), []).append((shipped, *large))
