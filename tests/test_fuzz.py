@@ -61,8 +61,32 @@ def _parse(data: bytes) -> None:
         ast.parse(data)
 
 
-def check_properties(data: bytes) -> None:
-    """The fuzzing contract for one module."""
+# the long campaign (benchmarks/fuzz.py) records each module's peak traced memory here
+MEMORY_LOG = os.environ.get("COWLINT_FUZZ_MEMORY_LOG")
+_WARM: list[bool] = []
+
+
+def check_properties(data: bytes, label: str = "") -> None:
+    """The fuzzing contract for one module (its peak memory logged when asked)."""
+    if MEMORY_LOG:
+        import tracemalloc
+
+        if not _WARM:  # the first check imports the rules and libcst: not this module's memory
+            _check_properties(PRELUDE.encode() + EPILOGUE.encode())
+            _WARM.append(True)
+        tracemalloc.start()
+        try:
+            _check_properties(data)
+        finally:
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            with open(MEMORY_LOG, "a", encoding="utf-8") as log:
+                log.write(f"{peak}\t{len(data)}\t{label or 'generated'}\n")
+        return
+    _check_properties(data)
+
+
+def _check_properties(data: bytes) -> None:
     result = check_bytes(data, "fuzzed.py", CONFIG)
     assert result.errors == [], result.errors
     lines = re.split(rb"\r\n|\r|\n", data)  # Python's own line breaks
@@ -121,6 +145,42 @@ def test_mutated_fixtures_never_crash(path: Path) -> None:
     for seed in range(2):
         for mutant in mutants(data, zlib.crc32(path.name.encode()) + seed):
             check_properties(mutant)
+
+
+# real multiprocessing code to mutate: a folder of modules nobody here wrote (the long campaign
+# points it at checkouts of public projects), else the rule fixtures
+CORPUS = Path(os.environ.get("COWLINT_FUZZ_CORPUS", str(FIXTURES)))
+
+
+def _corpus() -> list[Path]:
+    found = []
+    for folder, _, names in sorted(os.walk(CORPUS, followlinks=True)):  # checkouts are often symlinks
+        for name in sorted(names):
+            if name.endswith(".py"):
+                found.extend(_multiprocessing_module(Path(folder, name)))
+    return found
+
+
+def _multiprocessing_module(path: Path) -> list[Path]:
+    """``[path]`` when the file is a module of reasonable size that uses processes."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return []
+    uses_processes = any(word in data for word in (b"multiprocessing", b"ProcessPool", b"DataLoader", b"os.fork"))
+    return [path] if len(data) <= 200_000 and uses_processes else []
+
+
+CORPUS_FILES = _corpus()
+
+
+@FUZZ
+@given(index=st.integers(min_value=0), seed=st.integers(min_value=0, max_value=2**32 - 1), kind=st.integers(min_value=0, max_value=2))
+def test_mutated_real_code(index: int, seed: int, kind: int) -> None:
+    """A line deleted, the file truncated, or a token inserted, in real multiprocessing code."""
+    assert CORPUS_FILES, f"no module using processes under {CORPUS}"
+    path = CORPUS_FILES[index % len(CORPUS_FILES)]
+    check_properties(mutants(path.read_bytes(), seed)[kind], f"{path}")
 
 
 @FUZZ
