@@ -192,7 +192,7 @@ def test_a_class_is_rechecked_when_the_module_that_constructs_it_changes(tmp_pat
     project = tmp_path / "project"
     shutil.copytree(FIXTURES / "projects" / "injected_instances", project)
     first = run_cowlint("--output-format", "concise", ".", cwd=project)
-    assert "app/client.py:14:38: COW101 bound method self._registry.invoke ships the whole Registry instance (size unknown)" in first.stdout, first.stdout
+    assert "app/client.py:14:38: COW101 bound method self._registry.invoke ships the whole app.catalog.Registry instance (size unknown)" in first.stdout, first.stdout
     main = project / "app" / "main.py"
     main.write_text(main.read_text().replace("client = Client(registry)", 'client = Client("registry-address")'))
     second = run_cowlint("--output-format", "concise", ".", cwd=project)

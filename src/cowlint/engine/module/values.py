@@ -208,7 +208,8 @@ class ForeignInstance(Value):
 
     @property
     def class_name(self) -> str:
-        return self.name
+        """Qualified, as messages name it: the reader of one module sees where the class lives."""
+        return self.qualname
 
 
 @dataclass(frozen=True)
