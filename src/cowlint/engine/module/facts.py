@@ -232,6 +232,8 @@ class ModuleFacts:
     mutations: list[Mutation]
     has_main_guard: bool = False  # the module is written to run as a script
     returns: dict[int, list[Returned]] = field(default_factory=dict)  # id(function def) -> its returns (a context manager's yields)
+    # ``Cache.table = value``: assignments to attributes of a name (not ``self.x`` in a method), ``setattr``
+    attribute_stores: list[Mutation] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._call_sites = {id(site.node): site for site in self.calls}
@@ -320,6 +322,7 @@ class _Collector:
         self.classes: dict[cst.ClassDef, ClassInfo] = {}
         self.calls: list[CallSite] = []
         self.mutations: list[Mutation] = []
+        self.attribute_stores: list[Mutation] = []
         self.returns: dict[int, list[Returned]] = {}
         self.loops: dict[int, list[cst.CSTNode]] = {}  # id(frame) -> stack of open loops
         self.branches: dict[int, int] = {}  # id(frame) -> how many if/try/match blocks are open
@@ -394,6 +397,8 @@ class _Collector:
                 attr_kind = kind if kind in ("assign", "enter") else "other"
                 binding = Binding(target.attr.value, attr_kind, node, value, self.tick(), method, scope, self.current_loops(scope))
                 method.method_of.attributes.setdefault(target.attr.value, []).append(binding)
+            elif isinstance(target.value, cst.Name):
+                self.attribute_stores.append(Mutation(target, "assign", node, (value,) if value is not None else (), scope, self.tick(), self.current_loops(scope), self.guarded(scope)))
         elif isinstance(target, cst.Subscript):
             self.mutations.append(Mutation(target.value, "setitem", node, (value,) if value is not None else (), scope, self.tick(), self.current_loops(scope), self.guarded(scope)))
 
@@ -423,6 +428,7 @@ class _Collector:
             mutations=self.mutations,
             has_main_guard=self.has_main_guard,
             returns=self.returns,
+            attribute_stores=self.attribute_stores,
         )
 
     def push_exit(self, stack: _Stack, callback: Callable[[], object]) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from cowlint.engine.module import apis
-from cowlint.engine.module.facts import CLASS, COMPREHENSION, FUNCTION, LAMBDA, MODULE, Binding, ModuleFacts, Mutation, Scope, iter_children
+from cowlint.engine.module.facts import CLASS, COMPREHENSION, FUNCTION, LAMBDA, MODULE, Binding, ModuleFacts, Mutation, Scope, iter_children, walk
 from cowlint.engine.module.resolver import Resolver
 from cowlint.engine.module.values import BoundMethod, ClassRef, FunctionRef, Instance, argument
 
@@ -207,6 +207,33 @@ def function_globals(resolver: Resolver, function: Callee) -> dict[str, cst.Name
     return found
 
 
+def class_attribute_reads(resolver: Resolver, function: Callee) -> dict[str, cst.Name]:
+    """Attributes of the module's classes ``function``'s body reads (``Registry.handlers``), as
+    ``Class.attr``: state kept on a class is a global by another name."""
+    scope = function.scope
+    if scope is None:
+        return {}
+    attributes = {id(node.value): node.attr.value for node in walk(function.node) if type(node) is cst.Attribute and type(node.value) is cst.Name}
+    module_scope = resolver.facts.scope
+    found: dict[str, cst.Name] = {}
+    for name, where in _loads(function.node, resolver.facts.scopes, scope):
+        attr = attributes.get(id(name))
+        if attr is None or f"{name.value}.{attr}" in found:
+            continue
+        bindings = resolver.lookup(name.value, where, _EVERYWHERE)
+        if bindings and all(b.scope is module_scope and b.kind == "class" for b in bindings) and _class_keeps(resolver.facts, name.value, attr):
+            found[f"{name.value}.{attr}"] = name
+    return found
+
+
+def _class_keeps(facts: ModuleFacts, class_name: str, attr: str) -> bool:
+    """Whether the module's class ``class_name`` binds ``attr`` in its body to a value (not a method)."""
+    for info in facts.classes.values():
+        if info.name == class_name and info.outer is facts.scope:
+            return any(b.kind == "assign" for b in info.scope.bindings.get(attr, ()))
+    return False
+
+
 def called_functions(resolver: Resolver, function: Callee) -> list[Callee]:
     """The module functions (and methods of the same instance) ``function`` calls directly."""
     scope = function.scope
@@ -260,7 +287,7 @@ def worker_globals(resolver: Resolver, worker: Callee) -> list[GlobalRead]:
     reads: list[GlobalRead] = []
     seen: set[str] = set()
     for function in worker_functions(resolver, worker):
-        for name, node in function_globals(resolver, function).items():
+        for name, node in {**function_globals(resolver, function), **class_attribute_reads(resolver, function)}.items():
             if name not in seen:
                 seen.add(name)
                 reads.append(GlobalRead(name, node, function.name, None if function is worker else function.name))
@@ -297,6 +324,8 @@ def run_time_fills(resolver: Resolver, name: str, worker_side: set[int], code: C
     function nodes that run in the workers) do not count: a worker setting its own global is fine."""
     facts = resolver.facts
     module_scope = facts.scope
+    if "." in name:
+        return _class_attribute_fills(resolver, name, worker_side, code)
     fills: list[Fill] = []
     for binding in module_scope.bindings.get(name, ()):
         frame = binding.eval_scope.frame()
@@ -320,6 +349,44 @@ def run_time_fills(resolver: Resolver, name: str, worker_side: set[int], code: C
         fills.append(Fill(f"filled by {_mutation_text(mutation, code)} {where}", mutation.order, frame))
     fills.sort(key=lambda fill: fill.order)
     return fills
+
+
+def _class_attribute_fills(resolver: Resolver, name: str, worker_side: set[int], code: Callable[[cst.CSTNode, int], str]) -> list[Fill]:
+    """How the parent changes the class attribute ``Class.attr`` after import: ``Cache.table =
+    load()`` or ``Registry.handlers[key] = handler`` in a function or under the main guard."""
+    facts = resolver.facts
+    class_name, attr = name.split(".", 1)
+    fills: list[Fill] = []
+    for change in (*facts.attribute_stores, *facts.mutations):
+        target = change.target
+        if not (type(target) is cst.Attribute and type(target.value) is cst.Name and target.value.value == class_name and target.attr.value == attr):
+            continue
+        frame = change.scope.frame()
+        if frame is facts.scope and not change.guarded:
+            continue  # import time
+        if frame is not facts.scope and (frame.kind not in (FUNCTION, LAMBDA) or id(frame.node) in worker_side):
+            continue
+        bindings = resolver.lookup(class_name, change.scope, change.order)
+        if not bindings or not all(b.scope is facts.scope and b.kind == "class" for b in bindings):
+            continue
+        where = 'under if __name__ == "__main__"' if frame is facts.scope else f"in {_function_name(frame)}"
+        how = f"assigned {where}" if change.method == "assign" else f"filled by {_mutation_text(change, code)} {where}"
+        fills.append(Fill(how, change.order, frame))
+    fills.sort(key=lambda fill: fill.order)
+    return fills
+
+
+def set_by_workers(facts: ModuleFacts, name: str, worker_side: frozenset[int] | set[int]) -> bool:
+    """Whether a function running in the workers assigns global (or class attribute) ``name``
+    itself: lazily, or in its initializer. Then it does not depend on the parent."""
+    if "." not in name:
+        return any(id(b.eval_scope.frame().node) in worker_side for b in facts.scope.bindings.get(name, ()))
+    class_name, attr = name.split(".", 1)
+    return any(
+        type(store.target) is cst.Attribute and type(store.target.value) is cst.Name and store.target.value.value == class_name
+        and store.target.attr.value == attr and id(store.scope.frame().node) in worker_side
+        for store in facts.attribute_stores
+    )  # fmt: skip
 
 
 def _mutation_text(mutation: Mutation, code: Callable[[cst.CSTNode, int], str]) -> str:
@@ -356,7 +423,13 @@ class ForeignRead:
 
 
 def import_time_text(facts: ModuleFacts, name: str, code: Callable[[cst.CSTNode, int], str]) -> str:
-    """What a spawned worker finds in global ``name``: the import-time value as written."""
+    """What a spawned worker finds in global ``name`` (or class attribute ``Class.attr``): the
+    import-time value as written."""
+    if "." in name:
+        class_name, attr = name.split(".", 1)
+        info = next((info for info in facts.classes.values() if info.name == class_name and info.outer is facts.scope), None)
+        values = [b.value for b in info.scope.bindings.get(attr, ()) if b.kind == "assign" and b.value is not None] if info is not None else []
+        return f"`{code(values[-1], 30)}`" if values else "its import-time value"
     initial = import_time_bindings(facts, name)
     if not initial:
         return "no value (NameError)"

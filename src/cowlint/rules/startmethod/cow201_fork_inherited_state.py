@@ -19,6 +19,7 @@ from cowlint.engine.module.workers import (
     project_function,
     reads_of_project_function,
     run_time_fills,
+    set_by_workers,
     worker_globals,
 )
 from cowlint.rules.base import Report
@@ -42,7 +43,11 @@ class ForkInheritedState(StartMethodRule):
     is not pinned to fork. The worker is the callable of a pool or executor
     call, the `target` of a `Process`, an `initializer`, or the `run` method of
     a `Process` subclass; the globals it reads through one level of helper
-    functions of the module count too.
+    functions of the module count too. State kept on a class of the module
+    counts like a global: a worker reading `Registry.handlers` or
+    `Cache.table` that the parent fills (`Registry.handlers[name] = handler`
+    in `register_all()`, `Cache.table = load()` under the main guard) is
+    reported the same way.
 
     ## Why is this bad?
     A forked worker inherits the parent's memory, globals included, so the
@@ -175,7 +180,7 @@ class ForkInheritedState(StartMethodRule):
         if not fills:
             return []
         # the worker assigns the global itself (lazily, or in its initializer): it does not depend on the parent
-        if any(id(b.eval_scope.frame().node) in module.worker_side for b in module.facts.scope.bindings.get(read.name, ())):
+        if set_by_workers(module.facts, read.name, module.worker_side):
             return []
         return [fill.how for fill in fills]
 
@@ -201,7 +206,8 @@ class ForkInheritedState(StartMethodRule):
             through = f", through {item.through}()" if item.through.rsplit(".", 1)[-1] != who.rsplit(".", 1)[-1] else ""
             described.append(f"{item.shown} ({item.how} in {item.module}{through}; a spawned worker sees {item.seen})")
         more = f" and {len(described) - MAX_NAMED} more" if len(described) > MAX_NAMED else ""
-        noun = "the global" if len(described) == 1 else "the globals"
+        on_classes = not foreign and all("." in read.name for read, _ in broken)  # ``Registry.handlers``
+        noun = ("the class attribute" if on_classes else "the global") + ("" if len(described) == 1 else "s")
         it = "it" if len(described) == 1 else "them"
         message = (
             f"worker {who} ({site.api}) reads {noun} {' and '.join(described[:MAX_NAMED])}{more}, set by the parent at run time: "
