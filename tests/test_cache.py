@@ -7,6 +7,8 @@ in its ``.cowlint_cache/``.
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -163,3 +165,41 @@ def test_a_cached_finding_keeps_the_path_of_this_run(tmp_path: Path) -> None:
     warm = _run(project, "--output-format", "json")
     paths = {item["path"] for item in json.loads(warm.stdout)}
     assert paths and str(victim) not in paths and all(not Path(path).is_absolute() for path in paths)
+
+
+def _run_as(project: Path, cache_home: Path, key: str | None = None) -> tuple[list[str], str]:
+    """The findings (concise lines) and the summary line of a run by a user whose key lives in
+    ``cache_home`` (or comes from ``$COWLINT_CACHE_KEY``)."""
+    env = {name: value for name, value in os.environ.items() if name != "COWLINT_CACHE_KEY"}
+    env["XDG_CACHE_HOME"] = str(cache_home)
+    if key is not None:
+        env["COWLINT_CACHE_KEY"] = key
+    result = subprocess.run([console_script(), "--isolated", "."], cwd=project, env=env, capture_output=True, text=True, timeout=300)
+    lines = result.stdout.splitlines()
+    return [line for line in lines if re.match(r"\S+\.py:\d+:\d+: COW", line)], lines[-1]
+
+
+def test_an_entry_this_user_did_not_sign_is_checked_again(tmp_path: Path) -> None:
+    """A cache entry with the file's digest and no findings (a cache restored from an untrusted
+    branch) hides nothing: entries are signed with a key kept outside the checked tree."""
+    project = _project(tmp_path)
+    findings, _ = _run_as(project, tmp_path / "alice")
+    cache = _cache_files(project)[0]
+    data = json.loads(cache.read_text())
+    for line in findings:
+        data["files"][line.split(":", 1)[0]]["findings"] = []
+    cache.write_text(json.dumps(data))
+    poisoned, summary = _run_as(project, tmp_path / "alice")
+    assert poisoned == findings, summary  # the emptied entries are not believed
+    assert (tmp_path / "alice" / "cowlint" / "cache-key").stat().st_mode & 0o077 == 0  # the key is the user's alone
+    again, summary = _run_as(project, tmp_path / "alice")
+    assert again == findings and ", 0 parsed, " in summary, summary
+    other, summary = _run_as(project, tmp_path / "bob")  # another user, or a fresh CI machine: nothing of alice's is reused
+    assert other == findings and "unchanged since the last run" not in summary, summary
+
+
+def test_a_shared_key_lets_fresh_machines_reuse_the_cache(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    first, _ = _run_as(project, tmp_path / "runner-1", key="ci-secret")
+    second, summary = _run_as(project, tmp_path / "runner-2", key="ci-secret")
+    assert second == first and ", 0 parsed, " in summary, summary

@@ -4,7 +4,10 @@ not checked again.
 Entries live in ``.cowlint_cache/<version>/<configuration digest>.json`` under the
 project root (the folder of the ``pyproject.toml`` with ``[tool.cowlint]``, else
 the current folder), keyed by each file's displayed path and the digest of its
-bytes. The folder holds a ``.gitignore`` of ``*``, like ruff's. Writes go to a
+bytes. Each entry is signed (HMAC-SHA256) with a key kept outside the checked tree,
+so an entry written by anyone else — a cache restored from another branch's CI run,
+an edited file — is not believed: the file is checked again (see :func:`signing_key`).
+The folder holds a ``.gitignore`` of ``*``, like ruff's. Writes go to a
 temporary file renamed over the old one, so a concurrent run or a crash never
 leaves a torn file; a cache that cannot be read or parsed is ignored and
 rebuilt, and a cache folder that cannot be written only costs the speed-up.
@@ -15,9 +18,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import json
 import os
 import re
+import secrets
 import sys
 import tempfile
 from collections.abc import Callable
@@ -56,6 +61,47 @@ def _code_stamp() -> list[tuple[str, int, int]]:
     return stamp
 
 
+KEY_VARIABLE = "COWLINT_CACHE_KEY"
+
+
+def signing_key() -> bytes:
+    """The key cache entries are signed with: ``$COWLINT_CACHE_KEY`` when set (a CI secret, so
+    that a cache shared between the runs of one pipeline is reused), else a random key made once
+    per user in ``$XDG_CACHE_HOME/cowlint/cache-key`` (``~/.cache``), readable by the user only.
+    Without either (no home to write to), a key for this process only: nothing is reused."""
+    given = os.environ.get(KEY_VARIABLE)
+    if given:
+        return hashlib.sha256(given.encode("utf-8", "surrogatepass")).digest()
+    if _KEY:
+        return _KEY[0]
+    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = Path(home) / "cowlint" / "cache-key"
+    key = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(handle, "w", encoding="ascii") as out:
+                out.write(secrets.token_hex(32))
+        text = path.read_text(encoding="ascii").strip()
+        key = bytes.fromhex(text) if len(text) == 64 else None
+    except (OSError, ValueError):
+        key = None
+    _KEY.append(key if key is not None else secrets.token_bytes(32))
+    return _KEY[0]
+
+
+_KEY: list[bytes] = []
+
+
+def _signature(path: str, entry: dict[str, Any]) -> str:
+    body = json.dumps([path, {name: value for name, value in entry.items() if name != "mac"}], sort_keys=True, separators=(",", ":"))
+    return hmac.new(signing_key(), body.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
 class Cache:
     """Cached results of one configuration, loaded once and saved once per run."""
 
@@ -91,6 +137,12 @@ class Cache:
         entry = self.entries.get(path)
         if not isinstance(entry, dict) or entry.get("digest") != key or "inherited" not in entry:
             return None
+        try:
+            signed = hmac.compare_digest(str(entry.get("mac")), _signature(path, entry))
+        except (TypeError, ValueError, RecursionError):
+            signed = False
+        if not signed:
+            return None  # not written by this user's cowlint (or edited since): check the file again
         if entry["inherited"] is not None and entry["inherited"] != project():
             return None
         depends = entry.get("depends")
@@ -115,6 +167,7 @@ class Cache:
             "findings": [dataclasses.asdict(finding) for finding in result.findings],
             "warnings": result.warnings,
         }
+        entry["mac"] = _signature(path, entry)
         if self.entries.get(path) != entry:
             self.changed[path] = entry
 
