@@ -47,18 +47,34 @@ def is_safe(module: cst.Module, fix: InsertBefore) -> bool:
 
 
 def _path_to(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode] | None:
-    """The nodes from ``root`` down to ``target`` (iteratively, through code-bearing fields)."""
-    stack: list[tuple[cst.CSTNode, int]] = [(root, 0)]
-    path: list[cst.CSTNode] = []
+    """The nodes from ``root`` down to ``target`` (through code-bearing fields), climbing a map
+    of parents built once per tree: a module with hundreds of fixes walks its tree once."""
+    parents = _parents(root)
+    path = [target]
+    while path[-1] is not root:
+        parent = parents.get(id(path[-1]))
+        if parent is None:
+            return None
+        path.append(parent)
+    path.reverse()
+    return path
+
+
+_PARENTS: list[tuple[cst.CSTNode, dict[int, cst.CSTNode]]] = []  # the last tree's, kept with the tree
+
+
+def _parents(root: cst.CSTNode) -> dict[int, cst.CSTNode]:
+    if _PARENTS and _PARENTS[0][0] is root:
+        return _PARENTS[0][1]
+    parents: dict[int, cst.CSTNode] = {}
+    stack = [root]
     while stack:
-        node, depth = stack.pop()
-        del path[depth:]
-        path.append(node)
-        if node is target:
-            return path
-        children = list(iter_children(node))
-        stack.extend((child, depth + 1) for child in reversed(children))
-    return None
+        node = stack.pop()
+        for child in iter_children(node):
+            parents[id(child)] = node
+            stack.append(child)
+    _PARENTS[:] = [(root, parents)]
+    return parents
 
 
 class _Inserter(cst.CSTTransformer):

@@ -268,23 +268,61 @@ class Flow:
             return order < target_order and holds(target_order, target_node)
         if target_frame.kind == FUNCTION and frame.kind == MODULE and not guarded:
             return holds(_END, None)  # at import time
-        for body in self._frames:
-            if body is frame:
-                starts = [order]
-            else:
-                starts = [site.order for site in self.resolver.calls_in(body) if id(frame.node) in self.reach(site)]
-            if not starts:
-                continue
-            first = min(starts)
+        # the bodies that reach the position: its own, and those whose calls run its function
+        bodies = [(frame, order)] if id(frame) in self._frame_ids else []
+        bodies.extend((body, first) for body, first in self._reachers.get(id(frame.node), ()) if body is not frame)
+        for body, first in bodies:
+            last_reaching = self._reach_index[id(body)][1]
             if body is target_frame:
                 if first < target_order and (body is not frame or holds(target_order, target_node)):
                     return True
                 continue
+            if body is not frame:
+                last = last_reaching.get(id(target_frame.node))
+                if last is not None and last > first:
+                    return True
+                continue
             for site in self.resolver.calls_in(body):
-                if site.order > first and id(target_frame.node) in self.reach(site):
-                    if body is not frame or holds(site.order, site.node):
-                        return True
+                if site.order > first and id(target_frame.node) in self.reach(site) and holds(site.order, site.node):
+                    return True
         return False
+
+    @cached_property
+    def _reach_index(self) -> dict[int, tuple[dict[int, int], dict[int, int]]]:
+        """For each body (by id): the position of the first and of the last call there that runs
+        each module function (by id of its node). Built once: asked for every pair of events, a
+        scan of the body's calls made a 5,000-line module take minutes."""
+        index: dict[int, tuple[dict[int, int], dict[int, int]]] = {}
+        for body in self._frames:
+            first: dict[int, int] = {}
+            last: dict[int, int] = {}
+            for site in self.resolver.calls_in(body):
+                for function in self.reach(site):
+                    if function not in first or site.order < first[function]:
+                        first[function] = site.order
+                    if function not in last or site.order > last[function]:
+                        last[function] = site.order
+            index[id(body)] = (first, last)
+        return index
+
+    @cached_property
+    def _reachers(self) -> dict[int, list[tuple[Scope, int]]]:
+        """For each module function (by id of its node): the bodies with a call that runs it, and
+        the position of the first such call there."""
+        reachers: dict[int, list[tuple[Scope, int]]] = {}
+        for body in self._frames:
+            for function, first in self._reach_index[id(body)][0].items():
+                reachers.setdefault(function, []).append((body, first))
+        return reachers
+
+    @cached_property
+    def _frame_ids(self) -> frozenset[int]:
+        return frozenset(id(body) for body in self._frames)
+
+    @cached_property
+    def reached_anywhere(self) -> frozenset[int]:
+        """The module functions (ids of their nodes) some call of the module runs."""
+        return frozenset(function for site in self.facts.calls for function in self.reach(site))
 
     @cached_property
     def _frames(self) -> list[Scope]:

@@ -222,4 +222,4 @@ def _who(worker: Callee) -> str:
 
 def _unreached(module: ModuleContext, frame: Scope) -> bool:
     """A function no call of the module runs."""
-    return frame.kind != MODULE and not any(id(frame.node) in module.flow.reach(site) for site in module.facts.calls)
+    return frame.kind != MODULE and id(frame.node) not in module.flow.reached_anywhere
