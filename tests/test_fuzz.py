@@ -8,6 +8,7 @@ campaign with the same properties.
 from __future__ import annotations
 
 import ast
+import difflib
 import os
 import random
 import re
@@ -106,6 +107,9 @@ def _check_properties(data: bytes) -> None:
     new, count = fixed
     assert count > 0
     _parse(new)  # a fix never breaks the module
+    # a fix only inserts lines: every line of the original is kept, byte for byte and in order
+    kept = difflib.SequenceMatcher(None, data.splitlines(keepends=True), new.splitlines(keepends=True), autojunk=False).get_opcodes()
+    assert all(tag in ("equal", "insert") for tag, *_ in kept), [op for op in kept if op[0] not in ("equal", "insert")]
     again = fix_bytes(new, "fuzzed.py", CONFIG)
     assert again is None or again[1] == 0 or again[0] == new, "a second --fix changed the file again"
 
