@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -561,11 +561,15 @@ def _release_shared_memory(events: list[dict[str, Any]]) -> list[str]:
             created.append(f"sem.{name}")
         elif event.get("event") == "shm_unlink" and name in created:
             created.remove(name)
+    return _unlinked(created)
+
+
+def _unlinked(names: Iterable[str]) -> list[str]:
+    """Unlink each name of /dev/shm; the names that were there to unlink."""
     released = []
-    for name in created:
-        path = os.path.join("/dev/shm", name)
+    for name in names:
         try:
-            os.unlink(path)
+            os.unlink(os.path.join(_SHM, name))
             released.append(name)
         except OSError:
             pass
@@ -614,7 +618,7 @@ def _release_orphaned_shm(before: dict[str, int], since: float) -> list[str]:
     called directly, a spawned child killed at --timeout): new since the run started, ours, and
     open or mapped by no process left. A segment made by a fixed name would otherwise make the
     next run fail with FileExistsError."""
-    released = []
+    orphans = []
     held: set[str] | None = None
     for name, inode in _shm_entries().items():
         if before.get(name) == inode:
@@ -628,14 +632,9 @@ def _release_orphaned_shm(before: dict[str, int], since: float) -> list[str]:
             continue
         if held is None:
             held = _held_in_shm()
-        if name in held:
-            continue
-        try:
-            os.unlink(path)
-            released.append(name)
-        except OSError:
-            pass
-    return released
+        if name not in held:
+            orphans.append(name)
+    return _unlinked(orphans)
 
 
 def _remove_dir(path: str) -> None:

@@ -241,8 +241,7 @@ class Resolver:
         if self._reaching and self.project is not None and module is not None and info.outer is self.facts.scope:
             dotted = module[0]
             positional = tuple(p.name.value for p in (*function.params.posonly_params, *function.params.params))[1:]
-            keywords = tuple(p.name.value for p in function.params.kwonly_params)
-            passed_elsewhere = self.project.constructor_argument(f"{dotted}.{info.name}", positional, keywords, binding.name)
+            passed_elsewhere = self.project.constructor_argument(f"{dotted}.{info.name}", positional, binding.name)
             if passed_elsewhere is not None:
                 values.append(passed_elsewhere)
         joined = self.join(values) if values else UNKNOWN

@@ -337,18 +337,29 @@ def run_time_fills(resolver: Resolver, name: str, worker_side: set[int], code: C
     for mutation in facts.mutations:
         if not (isinstance(mutation.target, cst.Name) and mutation.target.value == name):
             continue
-        frame = mutation.scope.frame()
-        if frame is module_scope and not mutation.guarded:
-            continue  # import time
-        if frame is not module_scope and (frame.kind not in (FUNCTION, LAMBDA) or id(frame.node) in worker_side):
-            continue
+        where = _parent_side(facts, mutation, worker_side)
         bindings = resolver.lookup(name, mutation.scope, mutation.order)
-        if not bindings or not all(b.scope is module_scope for b in bindings):
-            continue  # a local of the same name
-        where = 'under if __name__ == "__main__"' if frame is module_scope else f"in {_function_name(frame)}"
-        fills.append(Fill(f"filled by {_mutation_text(mutation, code)} {where}", mutation.order, frame))
+        if where is None or not bindings or not all(b.scope is module_scope for b in bindings):
+            continue  # at import time, in a worker, or a local of the same name
+        fills.append(Fill(f"filled by {_mutation_text(mutation, code)} {where}", mutation.order, mutation.scope.frame()))
     fills.sort(key=lambda fill: fill.order)
     return fills
+
+
+def _parent_side(facts: ModuleFacts, change: Mutation, worker_side: set[int]) -> str | None:
+    """Where the parent makes ``change`` after import (``under if __name__ == "__main__"``, ``in
+    main()``); None when it runs at import time or in a function the workers run."""
+    frame = change.scope.frame()
+    if frame is facts.scope:
+        return 'under if __name__ == "__main__"' if change.guarded else None
+    if frame.kind not in (FUNCTION, LAMBDA) or id(frame.node) in worker_side:
+        return None
+    return f"in {_function_name(frame)}"
+
+
+def _is_class_attribute(target: cst.BaseExpression, class_name: str, attr: str) -> bool:
+    """``target`` is ``ClassName.attr`` as written."""
+    return type(target) is cst.Attribute and type(target.value) is cst.Name and target.value.value == class_name and target.attr.value == attr
 
 
 def _class_attribute_fills(resolver: Resolver, name: str, worker_side: set[int], code: Callable[[cst.CSTNode, int], str]) -> list[Fill]:
@@ -358,20 +369,14 @@ def _class_attribute_fills(resolver: Resolver, name: str, worker_side: set[int],
     class_name, attr = name.split(".", 1)
     fills: list[Fill] = []
     for change in (*facts.attribute_stores, *facts.mutations):
-        target = change.target
-        if not (type(target) is cst.Attribute and type(target.value) is cst.Name and target.value.value == class_name and target.attr.value == attr):
+        if not _is_class_attribute(change.target, class_name, attr):
             continue
-        frame = change.scope.frame()
-        if frame is facts.scope and not change.guarded:
-            continue  # import time
-        if frame is not facts.scope and (frame.kind not in (FUNCTION, LAMBDA) or id(frame.node) in worker_side):
-            continue
+        where = _parent_side(facts, change, worker_side)
         bindings = resolver.lookup(class_name, change.scope, change.order)
-        if not bindings or not all(b.scope is facts.scope and b.kind == "class" for b in bindings):
+        if where is None or not bindings or not all(b.scope is facts.scope and b.kind == "class" for b in bindings):
             continue
-        where = 'under if __name__ == "__main__"' if frame is facts.scope else f"in {_function_name(frame)}"
         how = f"assigned {where}" if change.method == "assign" else f"filled by {_mutation_text(change, code)} {where}"
-        fills.append(Fill(how, change.order, frame))
+        fills.append(Fill(how, change.order, change.scope.frame()))
     fills.sort(key=lambda fill: fill.order)
     return fills
 
@@ -382,11 +387,7 @@ def set_by_workers(facts: ModuleFacts, name: str, worker_side: frozenset[int] | 
     if "." not in name:
         return any(id(b.eval_scope.frame().node) in worker_side for b in facts.scope.bindings.get(name, ()))
     class_name, attr = name.split(".", 1)
-    return any(
-        type(store.target) is cst.Attribute and type(store.target.value) is cst.Name and store.target.value.value == class_name
-        and store.target.attr.value == attr and id(store.scope.frame().node) in worker_side
-        for store in facts.attribute_stores
-    )  # fmt: skip
+    return any(_is_class_attribute(store.target, class_name, attr) and id(store.scope.frame().node) in worker_side for store in facts.attribute_stores)
 
 
 def _mutation_text(mutation: Mutation, code: Callable[[cst.CSTNode, int], str]) -> str:

@@ -142,18 +142,19 @@ class ProjectModules:
             return value
         return self._through_star(qualname, lambda inner, name: inner.member_datasets(name, member))  # type: ignore[arg-type,return-value]
 
-    def constructor_argument(self, qualname: str, positional: tuple[str, ...], keywords: tuple[str, ...], param: str) -> Value | None:
+    def constructor_argument(self, qualname: str, positional: tuple[str, ...], param: str) -> Value | None:
         """What the project's other modules pass for ``param`` of ``__init__`` when they call the
-        class ``module.Class`` (``positional`` and ``keywords``: its parameters after ``self``),
+        class ``module.Class`` (``positional``: its positional parameters after ``self``; a
+        keyword-only one is passed by keyword),
         joined over the calls found; None when none passes anything portable.
 
         The calls are searched for by name in the files of the class's top-level package (or,
         for a module outside any package, of its folder): the class is usually made next to
         where it is used, and a file that never writes ``Class(`` cannot call it by that name."""
-        kind = f"made:{param}:{','.join(positional)}:{','.join(keywords)}"
-        return self._answer(kind, qualname, lambda name: self._constructor_argument(name, positional, keywords, param))
+        kind = f"made:{param}:{','.join(positional)}"
+        return self._answer(kind, qualname, lambda name: self._constructor_argument(name, positional, param))
 
-    def _constructor_argument(self, qualname: str, positional: tuple[str, ...], keywords: tuple[str, ...], param: str) -> Value | None:
+    def _constructor_argument(self, qualname: str, positional: tuple[str, ...], param: str) -> Value | None:
         from cowlint.engine.source import TruncatedRead, digest, read_file
 
         if self.depth >= MAX_LINK_DEPTH or "." not in qualname:
@@ -174,7 +175,7 @@ class ProjectModules:
             if linked is None:
                 continue
             resolver = linked.resolver
-            values.extend(value for value in _passed_to(linked, qualname, positional, keywords, param) if _portable(value))
+            values.extend(value for value in _passed_to(linked, qualname, positional, param) if _portable(value))
             self.depends.update(linked.linker.depends)
             if len(values) >= MAX_CONSTRUCTIONS:
                 break
@@ -182,28 +183,27 @@ class ProjectModules:
 
     def _files_calling(self, module: str, name: str) -> list[Path]:
         """The project files, other than the checked one, whose text calls ``name(``: in the
-        module's top-level package, or beside a module that is in none."""
-        top = module.split(".")[0]
-        package = self._module_file([top])
+        module's top-level package, or beside a module that is in none. Searched once per process
+        for each folder and name: every module of the package asks about the same classes."""
+        package = self._module_file([module.split(".")[0]])
         if package is None:
             return []
-        if package.name == "__init__.py":
-            folder, recursive = package.parent, True
-        else:
-            folder, recursive = package.parent, False
-        pattern = re.compile(rb"\b" + re.escape(name.encode("utf-8")) + rb"[ \t]*\(")
-        found = []
-        for path in _python_files(folder, recursive):
-            if path == self.view.path:
-                continue
-            try:
-                with path.open("rb") as handle:
-                    data = handle.read(MAX_LINKED_BYTES + 1)
-            except OSError:
-                continue
-            if len(data) <= MAX_LINKED_BYTES and pattern.search(data):
-                found.append(path)
-        return found
+        key = (package.parent, package.name == "__init__.py", name)
+        if key not in _CALLING:
+            pattern = re.compile(rb"\b" + re.escape(name.encode("utf-8")) + rb"[ \t]*\(")
+            found = []
+            for path in _python_files(key[0], key[1]):
+                try:
+                    with path.open("rb") as handle:
+                        data = handle.read(MAX_LINKED_BYTES + 1)
+                except OSError:
+                    continue
+                if len(data) <= MAX_LINKED_BYTES and pattern.search(data):
+                    found.append(path)
+            _CALLING[key] = found
+            while len(_CALLING) > KEEP_ANSWERS:
+                del _CALLING[next(iter(_CALLING))]
+        return [path for path in _CALLING[key] if path != self.view.path]
 
     def _answer(self, kind: str, qualname: str, find: Callable[[str], Value | None]) -> Value | None:
         """Each name is asked once per checked module: a module names the same import many times."""
@@ -397,9 +397,11 @@ def _python_files(folder: Path, recursive: bool) -> list[Path]:
 
 
 _LISTED: dict[tuple[Path, bool], list[Path]] = {}
+# (folder, recursive, class name) -> the files there whose text calls it
+_CALLING: dict[tuple[Path, bool, str], list[Path]] = {}
 
 
-def _passed_to(linked: _Linked, qualname: str, positional: tuple[str, ...], keywords: tuple[str, ...], param: str) -> list[Value]:
+def _passed_to(linked: _Linked, qualname: str, positional: tuple[str, ...], param: str) -> list[Value]:
     """What each call of the class ``qualname`` in ``linked`` passes for ``param``, evaluated there."""
     import libcst as cst
 
