@@ -473,3 +473,19 @@ def test_a_module_too_big_to_analyse_is_reported_before_libcst_parses_it(tmp_pat
     assert finding.code == "COW901" and "of memory for libcst's syntax tree" in finding.message and (finding.line, finding.column) == (1, 1)
     monkeypatch.setattr(check, "PARSE_MEMORY_BUDGET", estimate * 2)
     assert {finding.code for finding in check_source(source, "big.py")} != {"COW901"}
+
+
+def test_a_module_past_its_analysis_budget_is_reported_and_checked_again(tmp_path: Path) -> None:
+    """The per-module time budget: the analysis stops, the file is COW901, the other files are
+    still reported, and the timed-out result is not cached (the next run tries again)."""
+    (tmp_path / "pyproject.toml").write_text("[tool.cowlint]\n")
+    (tmp_path / "slow.py").write_text("# cowlint: max-analysis-seconds=0.000001\n" + GOOD)
+    (tmp_path / "fine.py").write_text(GOOD)
+    runs = [run_cowlint("--output-format", "concise", ".", cwd=tmp_path) for _ in range(2)]
+    for done in runs:
+        assert done.returncode == 1, done.stderr
+        assert "slow.py:1:1: COW901 analysing it took longer than max-analysis-seconds (1e-06 s): stopped, so not checked" in done.stdout
+        assert f"fine.py:{GOOD_LINE + 0}:" in done.stdout and "fine.py:1:1: COW901" not in done.stdout, done.stdout
+    summary = run_cowlint(".", cwd=tmp_path).stdout
+    assert "2 files read, 1 parsed" in summary, summary  # slow.py again; fine.py from the cache
+    assert run_cowlint("--max-analysis-seconds", "soon", ".", cwd=tmp_path).returncode == 2

@@ -204,6 +204,50 @@ def test_a_class_is_rechecked_when_the_module_that_constructs_it_changes(tmp_pat
     assert "app/client.py" not in third.stdout, third.stdout  # Registry holds one short string now: provably small
 
 
+def test_a_caller_of_a_pool_wrapper_is_rechecked_when_the_wrapper_changes(tmp_path: Path) -> None:
+    """app/prices.py names no pool: whether it is checked at all depends on app/parallel.py, so
+    its cached result (found or ruled out by the prefilter) is dropped when parallel.py changes."""
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURES / "projects" / "pool_wrappers", project)
+    parallel = project / "app" / "parallel.py"
+    original = parallel.read_text()
+    parallel.write_text(original.replace("from multiprocessing import Pool", "from multiprocessing.dummy import Pool"))
+    threads = run_cowlint("--output-format", "concise", ".", cwd=project)
+    assert "through parallel()" not in threads.stdout and "through par.parallel()" not in threads.stdout, threads.stdout
+    assert "through parallel_kw()" in threads.stdout, threads.stdout
+    parallel.write_text(original)
+    processes = run_cowlint("--output-format", "concise", ".", cwd=project)
+    assert processes.stdout.count(": COW101 ") == 4 and "prices.py:45:25: COW101" in processes.stdout, processes.stdout
+    parallel.write_text(original.replace("with Pool(processes) as pool:\n        return pool.map(fn, items)", "return list(map(fn, items))"))
+    plain = run_cowlint("--output-format", "concise", ".", cwd=project)
+    assert "through parallel()" not in plain.stdout and "through through_parallel()" not in plain.stdout, plain.stdout
+    assert plain.stdout.count(": COW101 ") == 1, plain.stdout  # parallel_kw still ships self.score
+    unchanged = run_cowlint(".", cwd=project)
+    assert ", 0 parsed, " in unchanged.stdout and unchanged.stdout.count(": COW101 ") == 1, unchanged.stdout
+
+
+def test_a_module_that_starts_calling_a_pool_wrapper_is_checked(tmp_path: Path) -> None:
+    """A module that names no pool and calls only a helper is ruled out by the prefilter, and
+    cached so, while the helper dispatches nothing; it is read again when the helper, in another
+    module, becomes a pool wrapper."""
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURES / "projects" / "pool_wrappers", project)
+    (project / "app" / "reports.py").write_text(
+        "import numpy as np\n\nfrom app.helpers import through_parallel\n\n\n"
+        "class Report:\n    def __init__(self, path):\n        self.rows = np.load(path)\n\n"
+        "    def line(self, i):\n        return str(self.rows[i])\n\n"
+        "    def lines(self, ids):\n        return through_parallel(self.line, ids)\n"
+    )
+    helpers = project / "app" / "helpers.py"
+    original = helpers.read_text()
+    helpers.write_text(original.replace("    return parallel(fn, items)", "    return [fn(item) for item in items]"))
+    first = run_cowlint("--output-format", "concise", ".", cwd=project)
+    assert "reports.py" not in first.stdout and "through_parallel()" not in first.stdout, first.stdout
+    helpers.write_text(original)
+    second = run_cowlint("--output-format", "concise", ".", cwd=project)
+    assert "reports.py:14:33: COW101" in second.stdout and "through through_parallel() -> parallel()" in second.stdout, second.stdout
+
+
 def test_a_dataset_assigned_by_a_base_class_follows_the_subclass_override(tmp_path: Path) -> None:
     """The base class in base.py assigns ``self.train_set = self.make_train_set()``; each subclass's
     own ``make_train_set`` decides what its DataLoader's workers read."""

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cowlint._version import __version__
-from cowlint.config import Config, ConfigError, load_config, parse_codes, parse_platforms, parse_python, parse_size, project_config
+from cowlint.config import Config, ConfigError, load_config, parse_codes, parse_platforms, parse_python, parse_seconds, parse_size, project_config
 from cowlint.engine.files.cache import CACHE_DIR, Cache
 from cowlint.engine.files.run import CheckResult, _merge, check_paths, fix_files
 from cowlint.engine.finding import Finding
@@ -39,7 +39,7 @@ EPILOG = """\
 exit status: 0 no findings, 1 findings, 2 usage, configuration or internal error.
 
 configuration: [tool.cowlint] in the nearest pyproject.toml (select, ignore,
-per-file-ignores, exclude, large-threshold, max-file-size, platforms, python)
+per-file-ignores, exclude, large-threshold, max-file-size, max-analysis-seconds, platforms, python)
 and [project] requires-python; flags override them. A file may set its own context in a leading comment:
 "# cowlint: large-threshold=100MiB platforms=linux python=<3.14".
 Suppress one finding with "# noqa: COW101" in a comment on its line.
@@ -80,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--python",
         metavar="SPEC",
         help="target Python versions, e.g. '>=3.10,<3.14' or 3.13 (default: [tool.cowlint] python, else requires-python, else every version); Linux forks by default before 3.14",
+    )
+    parser.add_argument(
+        "--max-analysis-seconds",
+        metavar="SECONDS",
+        help="a module whose analysis takes longer is reported (COW901) as not checked, instead of stalling the run (default 60)",
     )
     parser.add_argument("--max-file-size", metavar="SIZE", help="files larger than this are reported (COW901) instead of parsed (default 2MiB; parsing takes ~1,000x the file size in memory)")
     parser.add_argument("--stdin-filename", metavar="NAME", help="read standard input (as with '-') and show it as NAME, matching per-file-ignores against it")
@@ -129,6 +134,8 @@ def resolve_config(args: argparse.Namespace) -> Config:
                 changes[field] = parse_size(value)
             except ConfigError as error:
                 raise ConfigError(f"--{flag.replace('_', '-')}: {error}") from None
+    if args.max_analysis_seconds is not None:
+        changes["max_analysis_seconds"] = parse_seconds("--max-analysis-seconds", args.max_analysis_seconds)
     if args.platforms is not None:
         changes["platforms"] = parse_platforms("--platforms", args.platforms)
     if args.python is not None:

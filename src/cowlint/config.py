@@ -6,6 +6,7 @@ Configuration is data only: nothing here can name code to import or run.
 from __future__ import annotations
 
 import fnmatch
+import math
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -24,6 +25,8 @@ DEFAULT_LARGE_THRESHOLD = MIB
 # libcst holds ~1,000 bytes of memory per byte of source while parsing (a 2 MB file
 # took 2.1 GB): bigger files are reported as not checked instead of risking the run.
 DEFAULT_MAX_FILE_SIZE = 2 * MIB
+# a module whose analysis takes longer is reported (COW901) instead of stalling the run
+DEFAULT_MAX_ANALYSIS_SECONDS = 60.0
 MAX_SIZE = 1 << 60  # sizes beyond an exbibyte are typos, and float() of them overflows
 KNOWN_PLATFORMS = ("linux", "macos", "windows")
 DEFAULT_EXCLUDE = (
@@ -119,6 +122,7 @@ class Config:
     large_threshold: int = DEFAULT_LARGE_THRESHOLD
     platforms: tuple[str, ...] = KNOWN_PLATFORMS
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    max_analysis_seconds: float = DEFAULT_MAX_ANALYSIS_SECONDS  # one module's analysis; past it, COW901
     python: str | None = None  # targeted Python versions (a requires-python specifier); None: every version
     root: Path | None = field(default=None, compare=False)
     source: Path | None = field(default=None, compare=False)
@@ -344,6 +348,17 @@ def _per_file_ignores(label: str, value: object) -> tuple[tuple[str, tuple[str, 
     return tuple((str(pattern), parse_codes(f"{label}.{pattern}", codes)) for pattern, codes in value.items())
 
 
+def parse_seconds(label: str, value: object) -> float:
+    """A positive number of seconds (``60``, ``2.5``, ``"90"``)."""
+    try:
+        seconds = float(value) if not isinstance(value, bool) and isinstance(value, (int, float, str)) else math.nan
+    except ValueError:
+        seconds = math.nan
+    if not seconds > 0 or math.isinf(seconds):
+        raise ConfigError(f"{label}: expected a positive number of seconds, such as 60, not {value!r}")
+    return seconds
+
+
 def parse_python(label: str, value: object) -> str:
     """A requires-python specifier (``>=3.10,<3.14``) or a version (``3.12``) that admits some Python 3."""
     if not isinstance(value, str):
@@ -365,6 +380,7 @@ _KEYS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "exclude": ("exclude", _strings),
     "large-threshold": ("large_threshold", _size_setting),
     "max-file-size": ("max_file_size", _size_setting),
+    "max-analysis-seconds": ("max_analysis_seconds", parse_seconds),
     "platforms": ("platforms", parse_platforms),
     "python": ("python", parse_python),
 }
@@ -445,7 +461,13 @@ def project_config(start: Path) -> Config:
 # ---------------------------------------------------------------- per-file header
 
 _HEADER = re.compile(rb"^#\s*cowlint:\s*(?P<settings>.*?)\s*$")
-_HEADER_KEYS = {"large-threshold": "large-threshold", "platforms": "platforms", "max-file-size": "max-file-size", "python": "python"}
+_HEADER_KEYS = {
+    "large-threshold": "large-threshold",
+    "platforms": "platforms",
+    "max-file-size": "max-file-size",
+    "max-analysis-seconds": "max-analysis-seconds",
+    "python": "python",
+}
 
 
 def with_file_header(config: Config, data: bytes) -> Config:

@@ -156,9 +156,10 @@ class Cache:
             return None  # an entry of another shape: check the file again
 
     def put(self, path: str, key: str, result: FileResult, inherited: str | None) -> None:
-        """Remember ``result`` unless it holds an internal error (those are retried); ``inherited``
+        """Remember ``result`` unless it holds an internal error or ran out of time (those are
+        retried); ``inherited``
         is the stamp of the start method it was checked under (None: the prefilter ruled it out)."""
-        if result.errors:
+        if result.errors or not result.cacheable:
             return
         entry = {
             "digest": key,

@@ -87,6 +87,9 @@ def check_paths(
             views[item.display] = projects.view(item.path)
         return views[item.display]
 
+    def place_of(item: FileToCheck) -> ProjectView | None:
+        return projects.place(item.path)
+
     def project_stamp(item: FileToCheck) -> str:
         view = view_of(item)
         return view.stamp() if view is not None else ""
@@ -124,7 +127,7 @@ def check_paths(
                 _merge(outcome, hit)
                 outcome.files_cached += 1
                 continue
-        result, plan = plan_file(data, item.display, config, use_prefilter)
+        result, plan = plan_file(data, item.display, config, use_prefilter, placed=functools.partial(place_of, item))
         if plan is None:
             _merge(outcome, result)
             if cache is not None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from cowlint.config import Config, ConfigError, format_size, with_file_header
 from cowlint.engine.finding import Finding
-from cowlint.engine.module import apis
+from cowlint.engine.module import apis, budget
 from cowlint.engine.module.noqa import comments_by_line, suppressed
 from cowlint.engine.source import PythonRejects, SourceText, TruncatedRead, UndecodableSource, decode_source, python_verdict, size_on_disk
 from cowlint.rules import ENGINE_CODES, RULE_NAMES
@@ -51,6 +51,7 @@ class FileResult:
     warnings: list[str] = field(default_factory=list)
     parsed: bool = False
     depends: dict[str, str] = field(default_factory=dict)  # other files of the project read for it, with their digests
+    cacheable: bool = True  # False: the result depends on more than the files (a time limit was reached)
 
 
 def engine_finding(code: str, path: str, line: int, column: int, message: str, fix: str) -> Finding:
@@ -77,8 +78,13 @@ class Plan:
     tiered: bool  # the syntax-tree prefilter applies too
     project: ProjectView | None = None  # the file's project: its layout, the start method its entry points leave in force
 
-def plan_file(data: bytes, path: str, config: Config, use_prefilter: bool, project: ProjectView | None = None) -> tuple[FileResult, Plan | None]:
-    """The file's own configuration and rules, or no plan when the prefilter rules the file out."""
+def plan_file(
+    data: bytes, path: str, config: Config, use_prefilter: bool, project: ProjectView | None = None, placed: Callable[[], ProjectView | None] | None = None
+) -> tuple[FileResult, Plan | None]:
+    """The file's own configuration and rules, or no plan when the prefilter rules the file out.
+
+    A file of a project (``placed()``, or ``project``) that calls another module's pool wrapper
+    passes whatever its own text holds; the files read to tell go to ``result.depends``."""
     result = FileResult(path)
     try:
         config = with_file_header(config, data)
@@ -86,11 +92,25 @@ def plan_file(data: bytes, path: str, config: Config, use_prefilter: bool, proje
         result.warnings.append(f"{path}: {error}; the header is ignored")
     rules = tuple(rule for rule in _enabled_rules(config, path) if rule.code not in ENGINE_CODES)
     report_parse_errors = engine_code_enabled("COW901", config, path)
-    if use_prefilter and not any(rule.may_report(data) for rule in rules):
-        return result, None
+    tiered = use_prefilter
+    if use_prefilter:
+        passes = any(rule.may_report(data) for rule in rules)
+        where = placed() if placed is not None else project
+        if rules and where is not None:
+            from cowlint.engine.project.linking import called_wrappers
+
+            try:
+                wrappers, result.depends = called_wrappers(data, where, config)
+            except Exception as error:  # noqa: BLE001 - reading the project must not end the run
+                result.errors.append(f"{path}: internal error while reading the project, please report it: {describe_error(error)}")
+                wrappers = frozenset()
+            if wrappers:  # ``parallel(self.score, ids)``, the pool in another module
+                passes, tiered = True, False
+        if not passes:
+            return result, None
     if not rules and not report_parse_errors:
         return result, None
-    return result, Plan(config, rules, report_parse_errors, use_prefilter, project)
+    return result, Plan(config, rules, report_parse_errors, tiered, project)
 
 
 def check_bytes(
@@ -109,9 +129,10 @@ def check_bytes(
 
 def check_in_project(data: bytes, path: str, config: Config, projects: ProjectIndexes, *, apply_noqa: bool = True) -> FileResult:
     """Check the module at ``path`` (a file of some project, or none) given as bytes: like
-    :func:`check_bytes`, with the start method its project leaves in force. The project is
-    read only when the prefilter lets the file through."""
-    result, plan = plan_file(data, path, config, use_prefilter=True)
+    :func:`check_bytes`, with the start method its project leaves in force. The project's
+    entry points are read only when the prefilter lets the file through (its layout always: a
+    file that names no pool may call another module's pool wrapper)."""
+    result, plan = plan_file(data, path, config, use_prefilter=True, placed=lambda: projects.place(Path(path)))
     if plan is not None:
         check_planned(data, replace(plan, project=projects.view(Path(path))), result, apply_noqa)
     return result
@@ -326,13 +347,21 @@ def _analyse(module: cst.Module, source: SourceText, plan: Plan, result: FileRes
     inherited = project.inherited if project is not None else None
     start = StartMethod(inherited.method, inherited.how, inherited.conditional, inherited.note) if inherited is not None else None
     linker = ProjectModules(project, plan.config) if project is not None else None
+    seconds = plan.config.max_analysis_seconds
     try:
-        facts = collect_facts(module)
-        context = ModuleContext(path, module, facts, plan.config, start, linker)
-        reports: list[tuple[type[Rule], Report]] = []
-        for rule in plan.rules:
-            reports.extend((rule, report) for report in rule().check(context))
+        with budget.limited(seconds):
+            facts = collect_facts(module)
+            context = ModuleContext(path, module, facts, plan.config, start, linker)
+            reports: list[tuple[type[Rule], Report]] = []
+            for rule in plan.rules:
+                reports.extend((rule, report) for report in rule().check(context))
         spans = locate(module, [report.node for _, report in reports])
+    except budget.OverBudget:
+        result.cacheable = False  # the machine may be busy: the next run tries again
+        if report_parse_errors:
+            message = f"analysing it took longer than max-analysis-seconds ({seconds:g} s): stopped, so not checked"
+            result.findings.append(engine_finding("COW901", path, 1, 1, message, "raise max-analysis-seconds in [tool.cowlint] (or --max-analysis-seconds), or split the module"))
+        return
     except RecursionError:
         if report_parse_errors:
             result.findings.append(engine_finding("COW901", path, 1, 1, "too deeply nested to analyse (recursion limit reached); the file was not checked", "split the deeply nested expression"))
@@ -341,7 +370,7 @@ def _analyse(module: cst.Module, source: SourceText, plan: Plan, result: FileRes
         result.errors.append(f"{path}: internal error, please report it: {describe_error(error)}")
         return
     if linker is not None:
-        result.depends = dict(linker.depends)
+        result.depends.update(linker.depends)
     lines = source.lines
     comments = comments_by_line(source.text) if reports and apply_noqa else None
     seen: set[tuple[str, int, int, str]] = set()

@@ -110,6 +110,16 @@ class ModuleContext:
                 made = callee(self.resolver, payload.expr, site.scope, site.order)
                 if made is not None:
                     found.append((payload, made))
+            elif payload.role in ("args", "initargs") and not payload.items:
+                # a function among the arguments (``args=(fn, chunk, queue)``): the target calls it
+                parts = payload.expr.elements if isinstance(payload.expr, (cst.Tuple, cst.List)) else (payload.expr,)
+                for part in parts:
+                    value = part.value if isinstance(part, cst.BaseElement) else part
+                    if isinstance(part, cst.StarredElement) or not isinstance(value, (cst.Name, cst.Lambda, cst.Attribute)):
+                        continue
+                    made = callee(self.resolver, value, site.scope, site.order)
+                    if made is not None and isinstance(made.node, (cst.FunctionDef, cst.Lambda)):
+                        found.append((Payload(payload.role, value, False, payload.frequency), made))
             elif payload.role == "instance" and site.receiver.subclass is not None:
                 for info in self.resolver.class_chain(site.receiver.subclass):
                     run = info.methods.get("run")

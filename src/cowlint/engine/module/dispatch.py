@@ -8,14 +8,14 @@ lists its payloads: the expressions that are pickled, and how often.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import libcst as cst
 
 from cowlint.engine.module import apis
 from cowlint.engine.module.facts import FUNCTION, CallSite, ModuleFacts, Scope, dotted_name
 from cowlint.engine.module.resolver import Resolver
-from cowlint.engine.module.values import PoolValue, Qualified, StartMethod, Unknown, argument, bound_argument
+from cowlint.engine.module.values import DEFAULT_START, PoolValue, Qualified, StartMethod, Unknown, argument, bound_argument
 
 # how often a payload is pickled
 EVERY_TASK = "every task"
@@ -180,7 +180,81 @@ def find_dispatch_sites(facts: ModuleFacts, resolver: Resolver) -> list[Dispatch
         site = _classify(call_site, resolver)
         if site is not None:
             sites.append(site)
+    sites.extend(_linked_wrapper_calls(facts, resolver))
     return sites + _wrapper_calls(sites, facts, resolver)
+
+
+@dataclass(frozen=True)
+class WrappedDispatch:
+    """A parameter of a function that reaches a dispatch of the function's module, as plain
+    data: a call of the function from another module is a dispatch of what it passes there."""
+
+    site: int  # the dispatch, numbered in the function's module: its payloads are reported together
+    positional: tuple[str, ...]  # the function's positional parameters
+    posonly: int  # how many of them are positional-only
+    param: str
+    role: str
+    items: bool
+    frequency: str
+    api: str  # ``Pool.map``
+    receiver: PoolValue
+    start: StartMethod
+    confidence: str
+    through: str  # the wrappers the dispatch goes through inside the function (``parallel()``), or ""
+
+
+def wrapped_dispatches(function: cst.FunctionDef, sites: list[DispatchSite], resolver: Resolver) -> tuple[WrappedDispatch, ...]:
+    """What ``function``'s parameters reach among ``sites``, the dispatch sites of its module."""
+    params = function.params
+    positional = tuple(param.name.value for param in (*params.posonly_params, *params.params))
+    found = []
+    for index, site in enumerate(sites):
+        if site.receiver.subclass is not None:
+            continue  # a Process subclass of that module: its class stays on its side
+        for item in _parameters_dispatched(site, resolver):
+            if item.function is function:
+                payload = item.payload
+                api = site.api.split(" in ", 1)[0]
+                found.append(
+                    WrappedDispatch(
+                        index, positional, len(params.posonly_params), item.param, payload.role, payload.items, payload.frequency,
+                        api, site.receiver, site.start, site.confidence, site.through,
+                    )
+                )
+    return tuple(found)
+
+
+def _linked_wrapper_calls(facts: ModuleFacts, resolver: Resolver) -> list[DispatchSite]:
+    """Calls of another module's pool wrapper (``from app.parallel import parallel``, then
+    ``parallel(self.score, ids)``): dispatches of what they pass, reported at the call."""
+    project = resolver.project
+    if project is None:
+        return []
+    found = []
+    for call_site in facts.calls:
+        call = call_site.node
+        func = call.func
+        qualname = _imported_name(func, call_site, resolver) if call.args else None
+        wrapped = project.wrapper_dispatches(qualname) if qualname is not None else None
+        if not wrapped:
+            continue
+        by_site: dict[int, list[tuple[WrappedDispatch, Payload]]] = {}
+        for item in wrapped:
+            position = item.positional.index(item.param) if item.param in item.positional else None
+            keyword = None if position is not None and position < item.posonly else item.param
+            value = argument(call, keyword, position)
+            if value is not None:
+                by_site.setdefault(item.site, []).append((item, Payload(item.role, value, item.items, item.frequency)))
+        written = dotted_name(func) or qualname or "?"
+        for entries in by_site.values():
+            inner = entries[0][0]
+            # a pool that pins nothing in the wrapper's module runs under what this one runs under
+            start = resolver.project_default if inner.start == DEFAULT_START else inner.start
+            receiver = replace(inner.receiver, start=start) if inner.receiver.start == DEFAULT_START else inner.receiver
+            through = f"{written}()" + (f" -> {inner.through}" if inner.through else "")
+            payloads = tuple(payload for _, payload in entries)
+            found.append(DispatchSite(call, call_site.scope, call_site.order, f"{inner.api} in {through}", receiver, start, inner.confidence, payloads, through))
+    return found
 
 
 # a wrapper of a wrapper of a wrapper is followed; deeper chains are left alone
@@ -231,6 +305,27 @@ def _wrapper_calls(sites: list[DispatchSite], facts: ModuleFacts, resolver: Reso
     return found
 
 
+def _imported_name(func: cst.BaseExpression, call_site: CallSite, resolver: Resolver) -> str | None:
+    """The absolute qualified name a call's ``name`` or ``module.name`` has when ``name`` (or
+    ``module``) is only ever bound by an import; read from the bindings, without evaluating."""
+    if type(func) is cst.Name:
+        base, attribute = func, ""
+    elif type(func) is cst.Attribute and type(func.value) is cst.Name:
+        base, attribute = func.value, func.attr.value
+    else:
+        return None
+    bindings = resolver.lookup(base.value, call_site.scope, call_site.order)
+    names = {binding.qualname for binding in bindings}
+    if len(names) != 1 or any(binding.kind != "import" for binding in bindings):
+        return None
+    qualname = next(iter(names))
+    if qualname and qualname.startswith(".") and resolver.project is not None:
+        qualname = resolver.project.absolute(qualname)
+    if not qualname:
+        return None
+    return f"{qualname}.{attribute}" if attribute else qualname
+
+
 def _called_as_method(call: cst.Call, function: cst.FunctionDef) -> bool:
     """``self.run(...)``: the instance fills the first parameter."""
     params = [*function.params.posonly_params, *function.params.params]
@@ -243,11 +338,17 @@ def _parameters_dispatched(site: DispatchSite, resolver: Resolver) -> list[_Wrap
         return []
     found = []
     for payload in site.payloads:
-        if type(payload.expr) is not cst.Name or payload.role == "instance":
+        if payload.role == "instance":
             continue
-        bindings = resolver.lookup(payload.expr.value, site.scope, site.order)
-        if bindings and all(binding.kind == "param" and binding.scope is frame for binding in bindings):
-            found.append(_Wrapped(frame.node, site, payload, payload.expr.value))
+        # a parameter as it is, or among the arguments a Process is given: ``args=(fn, chunk, queue)``
+        parts = [element.value for element in payload.expr.elements] if type(payload.expr) in (cst.Tuple, cst.List) and not payload.items else [payload.expr]  # type: ignore[attr-defined]
+        for part in parts:
+            if type(part) is not cst.Name:
+                continue
+            bindings = resolver.lookup(part.value, site.scope, site.order)
+            if bindings and all(binding.kind == "param" and binding.scope is frame for binding in bindings):
+                inner = payload if part is payload.expr else Payload(payload.role, part, False, payload.frequency)
+                found.append(_Wrapped(frame.node, site, inner, part.value))
     return found
 
 

@@ -16,6 +16,7 @@ from functools import cached_property
 import libcst as cst
 
 from cowlint.engine.module import apis
+from cowlint.engine.module.budget import spend
 from cowlint.engine.module.facts import FUNCTION, MODULE, CallSite, ModuleFacts, Scope, walk
 from cowlint.engine.module.resolver import Resolver
 from cowlint.engine.module.values import Instance, PoolValue, Qualified
@@ -264,6 +265,7 @@ class Flow:
         the position, itself or through a call, and later reaches the target; or the position is
         in the module body at import time, before any function runs.
         """
+        spend()
         if frame is target_frame:
             return order < target_order and holds(target_order, target_node)
         if target_frame.kind == FUNCTION and frame.kind == MODULE and not guarded:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from cowlint.engine.module import apis
+from cowlint.engine.module.budget import spend
 from cowlint.engine.module.facts import CLASS, MODULE, Binding, CallSite, ClassInfo, ModuleFacts, Scope, dotted_name
 from cowlint.engine.module.sizes import comprehension_size, estimate_call, repetition_size
 from cowlint.engine.module.values import (
@@ -127,6 +128,7 @@ class Resolver:
         if key in self._active or depth > MAX_DEPTH:
             self._cutoffs += 1  # a cycle or the depth limit: this answer is partial
             return UNKNOWN
+        spend()
         self._active.add(key)
         cutoffs = self._cutoffs
         try:
@@ -249,6 +251,37 @@ class Resolver:
         self._elsewhere[key] = result
         return result
 
+    def _passed_for(self, name: str, scope: Scope, at: int, depth: int) -> Value | None:
+        """``catalog`` in ``catalog.lookup``, a parameter of the plain function around it, while
+        what a dispatch ships is evaluated: what the module's calls of the function pass for it.
+        Only an attribute's base: a parameter shipped as it is (``pool.map(fn, items)``) makes
+        its function a pool wrapper, reported where it is called."""
+        bindings = self.lookup(name, scope, at)
+        if len(bindings) != 1 or bindings[0].kind != "param" or bindings[0].scope.method_of is not None:
+            return None
+        return self._passed_to_function(bindings[0], depth)
+
+    def _passed_to_function(self, binding: Binding, depth: int) -> Value | None:
+        """A parameter of a plain function: what the module's calls of the function pass for it,
+        joined (``lookups(catalog, keys)`` in ``main()`` for ``def lookups(catalog, keys)``).
+        None when no call passes anything known."""
+        function, param = binding.scope.node, binding.node
+        if not isinstance(function, cst.FunctionDef) or not isinstance(param, cst.Param) or param.star:
+            return None
+        key = (id(param), True)
+        if key in self._elsewhere:
+            return self._elsewhere[key]
+        self._elsewhere[key] = None  # a recursive call passing its own parameter ends here
+        values = []
+        for call in self._callers().get(id(function), []):
+            passed = bound_argument(call.node, function, binding.name)
+            if passed is not None:
+                values.append(self.eval(passed, call.scope, call.order, depth + 1))
+        joined = self.join(values) if values else UNKNOWN
+        result = None if isinstance(joined, Unknown) else joined
+        self._elsewhere[key] = result
+        return result
+
     def _passed_context(self, binding: Binding, param: cst.Param, depth: int) -> Value:
         """A ``ctx`` parameter that every call of its function in this module gives a multiprocessing context."""
         function = binding.scope.node
@@ -358,6 +391,8 @@ class Resolver:
 
     def _eval_attribute(self, expr: cst.Attribute, scope: Scope, at: int, depth: int) -> Value:
         base = self.eval(expr.value, scope, at, depth)
+        if isinstance(base, Unknown) and self._reaching and type(expr.value) is cst.Name:
+            base = self._passed_for(expr.value.value, scope, at, depth) or base
         attr = expr.attr.value
         if isinstance(base, Qualified):
             if self.project is not None:

@@ -341,6 +341,8 @@ def run_time_fills(resolver: Resolver, name: str, worker_side: set[int], code: C
         bindings = resolver.lookup(name, mutation.scope, mutation.order)
         if where is None or not bindings or not all(b.scope is module_scope for b in bindings):
             continue  # at import time, in a worker, or a local of the same name
+        if all(isinstance(b.node, cst.Import) for b in bindings):
+            continue  # ``np.insert(...)``: a module's function, which changes nothing of the module
         fills.append(Fill(f"filled by {_mutation_text(mutation, code)} {where}", mutation.order, mutation.scope.frame()))
     fills.sort(key=lambda fill: fill.order)
     return fills

@@ -13,12 +13,13 @@ not pin. A module no entry point of the project reaches keeps its own verdict.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from cowlint.config import Config
-from cowlint.engine.project.layout import Layout, find_root
+from cowlint.engine.project.layout import Layout, absolute_module, find_root
 from cowlint.engine.project.summary import IMPORT_TIME, PIN_NEEDLE, UNDER_MAIN_GUARD, ModuleSummary, Pin, called_names, summarize
 
 
@@ -99,16 +100,9 @@ class ProjectIndex:
         named = self.module_of.get(path)
         found: set[Path] = set()
         for spec in summary.imports:
-            if spec.level:
-                if named is None:
-                    continue
-                parts = named[0].split(".") if named[1] else named[0].split(".")[:-1]
-                if spec.level - 1 > len(parts):
-                    continue
-                base = parts[: len(parts) - (spec.level - 1)]
-                full = ".".join([*base, spec.module] if spec.module else base)
-            else:
-                full = spec.module
+            full = absolute_module(spec.level, spec.module, named) if spec.level else spec.module
+            if spec.level and full is None:
+                continue
             for name in (full, *(f"{full}.{item}" if full else item for item in spec.names)):
                 if name:
                     self._add_module(name, path, found, local=spec.level == 0)
@@ -395,6 +389,16 @@ class ProjectIndexes:
 
     def view(self, path: Path) -> ProjectView | None:
         """How ``path``'s project sees it (None outside any project)."""
+        placed = self.place(path)
+        if placed is None:
+            return None
+        if placed.layout.root not in self._indexes:
+            self._indexes[placed.layout.root] = ProjectIndex.build(placed.layout.root, self.config)
+        return dataclasses.replace(placed, inherited=self._indexes[placed.layout.root].inherited_start(placed.path))
+
+    def place(self, path: Path) -> ProjectView | None:
+        """Where ``path`` sits in its project (its layout and module name), without reading the
+        project's other files for the start method (``inherited`` is None); None outside any project."""
         try:
             resolved = path.resolve()
         except OSError:
@@ -404,9 +408,8 @@ class ProjectIndexes:
             return None
         if root not in self._layouts:
             self._layouts[root] = Layout.of(root)
-            self._indexes[root] = ProjectIndex.build(root, self.config)
         layout = self._layouts[root]
-        return ProjectView(layout, resolved, layout.module_name(resolved), self._indexes[root].inherited_start(resolved))
+        return ProjectView(layout, resolved, layout.module_name(resolved), None)
 
 
 def _components(nodes: list[Path], edges: Callable[[Path], Iterable[Path]]) -> list[list[Path]]:

@@ -11,6 +11,7 @@ A file outside every import root has no module name; namespace packages
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -50,6 +51,10 @@ def _installed_code(folder: Path) -> bool:
         return (folder / "lib-dynload").is_dir() or ((folder / "os.py").is_file() and (folder / "site.py").is_file())
     except OSError:
         return False
+
+
+# (import roots, script folder, module parts) -> the module's file, once per process
+_MODULE_FILES: dict[tuple[tuple[Path, ...], Path | None, tuple[str, ...]], Path | None] = {}
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,49 @@ class Layout:
                 return None
             return ".".join((*parts[:-1], stem)), False
         return None
+
+    def module_file(self, parts: Sequence[str], script_folder: Path | None = None) -> Path | None:
+        """The file (resolved) of the project module ``parts`` (``("app", "io")``), or None when no
+        import root holds it: a third-party or standard module. ``script_folder``: the folder of a
+        script checked from it, first on ``sys.path`` when the script runs."""
+        key = (self.import_roots, script_folder, tuple(parts))
+        if key not in _MODULE_FILES:
+            found: Path | None = self._find_module_file(parts, script_folder)
+            _MODULE_FILES[key] = found
+            if len(_MODULE_FILES) > 65536:
+                del _MODULE_FILES[next(iter(_MODULE_FILES))]
+            return found
+        return _MODULE_FILES[key]
+
+    def _find_module_file(self, parts: Sequence[str], script_folder: Path | None) -> Path | None:
+        if not parts or not all(part.isidentifier() for part in parts):
+            return None
+        roots: tuple[Path, ...] = (*self.import_roots, script_folder) if script_folder is not None else self.import_roots
+        for base in roots:
+            for candidate in (base.joinpath(*parts).with_suffix(".py"), base.joinpath(*parts, "__init__.py")):
+                try:
+                    if candidate.is_file():
+                        return candidate.resolve()
+                except OSError:
+                    continue
+        return None
+
+
+
+def absolute_module(level: int, module: str, named: tuple[str, bool] | None) -> str | None:
+    """The absolute dotted name of ``from <level dots><module> import ...`` written in the module
+    ``named`` (its dotted name, and whether it is a package's ``__init__``); None when it cannot
+    be placed (a relative import in a file outside every import root, or above the top); ""
+    for ``from . import x`` in a top-level module."""
+    if not level:
+        return module
+    if named is None:
+        return None
+    parts = named[0].split(".") if named[1] else named[0].split(".")[:-1]
+    if level - 1 > len(parts):
+        return None
+    base = parts[: len(parts) - (level - 1)]
+    return ".".join([*base, module] if module else base)
 
 
 def _table(data: dict[str, Any], key: str) -> dict[str, Any]:

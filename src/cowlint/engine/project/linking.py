@@ -24,10 +24,13 @@ from typing import TYPE_CHECKING
 
 from cowlint.config import Config
 from cowlint.engine.project.index import ProjectView
+from cowlint.engine.project.layout import absolute_module
+from cowlint.engine.project.wrappers import Signature, may_wrap, passing_calls, wrapper_candidates
 
 if TYPE_CHECKING:
     import libcst as cst
 
+    from cowlint.engine.module.dispatch import DispatchSite, WrappedDispatch
     from cowlint.engine.module.loaders import DatasetHolding, MemberDatasets
     from cowlint.engine.module.resolver import Resolver
     from cowlint.engine.module.values import Value
@@ -63,6 +66,15 @@ class _Linked:
         self.name = name  # its dotted name
         self.resolver = resolver
         self.linker = linker
+        self._sites: list[DispatchSite] | None = None
+
+    def dispatch_sites(self) -> list[DispatchSite]:
+        """The module's dispatch sites, found once however many of its functions are asked about."""
+        if self._sites is None:
+            from cowlint.engine.module.dispatch import find_dispatch_sites
+
+            self._sites = find_dispatch_sites(self.resolver.facts, self.resolver)
+        return self._sites
 
     def code(self, node: cst.CSTNode, limit: int = 60) -> str:
         from cowlint.engine.module.snippets import snippet
@@ -71,7 +83,7 @@ class _Linked:
 
 
 # questions answered with plain records of their own (not abstract values), portable as they are
-_PLAIN_DATA = frozenset({"reads", "dataset", "members"})
+_PLAIN_DATA = frozenset({"reads", "dataset", "members", "wrapper"})
 
 _PARSED: OrderedDict[tuple[str, str, int], _Linked | None] = OrderedDict()
 # (path, digest, threshold, kind, name) -> (the answer, the files it depends on)
@@ -88,22 +100,11 @@ class ProjectModules:
         self.budget = budget if budget is not None else [PARSES_PER_MODULE]  # shared with the modules it links
         self.depends: dict[str, str] = {}  # resolved path -> digest of every project file read
         self._answers: dict[tuple[str, str], Value | None] = {}
-        self._files: dict[tuple[str, ...], Path | None] = {}
 
     def absolute(self, name: str) -> str | None:
         """``..pkg.mod`` read from this module, as an absolute dotted name (None when it cannot be placed)."""
         level = len(name) - len(name.lstrip("."))
-        if not level:
-            return name
-        if self.view.module is None:
-            return None
-        dotted, is_package = self.view.module
-        parts = dotted.split(".") if is_package else dotted.split(".")[:-1]
-        if level - 1 > len(parts):
-            return None
-        base = parts[: len(parts) - (level - 1)]
-        rest = name[level:]
-        return ".".join([*base, rest] if rest else base) or None
+        return absolute_module(level, name[level:], self.view.module) or None
 
     def global_value(self, qualname: str) -> Value | None:
         """The value module-level code of a project module gives ``module.NAME``, when portable."""
@@ -121,6 +122,24 @@ class ProjectModules:
     def _worker_reads(self, qualname: str) -> Value | None:
         value = self._linked_answer(qualname, "reads", _defines)
         return self._through_star(qualname, ProjectModules.worker_reads) if isinstance(value, _NotHere) else value  # type: ignore[arg-type]
+
+    def wrapper_dispatches(self, qualname: str) -> tuple[WrappedDispatch, ...] | None:
+        """What a call of the project function ``module.function`` dispatches through its
+        parameters, when it is a pool wrapper (None when it is not, or cannot be told)."""
+        return self._answer("wrapper", qualname, self._wrapper_dispatches)  # type: ignore[return-value]
+
+    def _wrapper_dispatches(self, qualname: str) -> Value | None:
+        from cowlint.engine.module.values import Qualified
+
+        if may_wrap(self.view, qualname, self.depends) is None:  # the text tells first: most calls are no wrapper's
+            return None
+        value = self._linked_answer(qualname, "wrapper", _defines)
+        if not isinstance(value, _NotHere):
+            return value
+        imported = self.global_value(qualname)  # re-exported: ``from .parallel import parallel`` in a package
+        if isinstance(imported, Qualified) and imported.name != qualname:
+            return self.wrapper_dispatches(imported.name)  # type: ignore[return-value]
+        return self._through_star(qualname, ProjectModules.wrapper_dispatches)  # type: ignore[arg-type]
 
     def dataset_holding(self, qualname: str) -> DatasetHolding | None:
         """What instances of the project class ``module.Class`` keep, for a DataLoader's dataset."""
@@ -282,6 +301,11 @@ class ProjectModules:
             return module_function_reads(resolver, functions[-1], linked.name, linked.code) if functions else None  # type: ignore[return-value]
         if kind == "instance":
             return _instance(linked, resolver, name)
+        if kind == "wrapper":
+            from cowlint.engine.module.dispatch import wrapped_dispatches
+
+            defs = [b.node for b in bindings if b.kind == "def" and isinstance(b.node, cst.FunctionDef)]
+            return (wrapped_dispatches(defs[-1], linked.dispatch_sites(), resolver) or None) if defs else None  # type: ignore[return-value]
         if kind == "dataset" or kind.startswith("members:"):
             from cowlint.engine.module.loaders import class_holding, member_datasets
 
@@ -320,23 +344,11 @@ class ProjectModules:
     # ---------------------------------------------------------------- files
 
     def _module_file(self, parts: list[str]) -> Path | None:
-        key = tuple(parts)
-        if key not in self._files:
-            self._files[key] = self._find_module_file(parts)
-        return self._files[key]
+        return self.view.layout.module_file(parts, self._script_folder())
 
-    def _find_module_file(self, parts: list[str]) -> Path | None:
-        roots = list(self.view.layout.import_roots)
-        if self.view.module is not None and "." not in self.view.module[0]:
-            roots.append(self.view.path.parent)  # a script's own folder is first on sys.path
-        for base in roots:
-            for candidate in (base.joinpath(*parts).with_suffix(".py"), base.joinpath(*parts, "__init__.py")):
-                try:
-                    if candidate.is_file():
-                        return candidate.resolve()
-                except OSError:
-                    continue
-        return None
+    def _script_folder(self) -> Path | None:
+        """A script's own folder, first on ``sys.path`` when it runs (a module in no package)."""
+        return self.view.path.parent if self.view.module is not None and "." not in self.view.module[0] else None
 
     def _parsed(self, path: Path, data: bytes, content: str) -> _Linked | None:
         key = (str(path), content, self.config.large_threshold)
@@ -375,6 +387,30 @@ class ProjectModules:
         view = ProjectView(self.view.layout, path, named, None)
         linker = ProjectModules(view, self.config, self.depth + 1, self.budget)
         return _Linked(module, named[0] if named else path.stem, Resolver(collect_facts(module), self.config.large_threshold, None, linker), linker)
+
+
+def called_wrappers(data: bytes, view: ProjectView, config: Config) -> tuple[frozenset[str], dict[str, str]]:
+    """The names through which the module ``data`` calls another module's pool wrapper with an
+    argument for a parameter that reaches one of its dispatches, by that wrapper's own analysis
+    (the answer the module's check will get); and the files read to tell (path -> digest). The
+    text-level candidates come from :func:`~cowlint.engine.project.wrappers.wrapper_candidates`."""
+    from cowlint.engine.module.budget import OverBudget, limited
+
+    candidates, depends = wrapper_candidates(data, view)
+    if not candidates:
+        return frozenset(), depends
+    linker = ProjectModules(view, config)
+    exact: dict[str, list[Signature]] = {}
+    try:
+        with limited(config.max_analysis_seconds):
+            for name, (qualname, _) in candidates.items():
+                found = linker.wrapper_dispatches(qualname)
+                if found:
+                    exact[name] = [Signature(item.positional, item.posonly, frozenset({item.param})) for item in found]
+    except OverBudget:
+        return frozenset(candidates), {**depends, **linker.depends}  # the check says what it can, in its own budget
+    depends.update(linker.depends)
+    return passing_calls(data, exact), depends
 
 
 def _python_files(folder: Path, recursive: bool) -> list[Path]:

@@ -32,8 +32,12 @@ class SelfShippedToPool(Rule):
     Namespace) is taken for a light carrier. Inside a class, an attribute set
     from a parameter of `__init__` (`self._registry = registry`) holds what
     the calls of the class pass for it, in the module and in the project's
-    other modules (`Client(Registry())` in `app/main.py`). When its size is
-    known to be large, COW102 reports it instead, with the size.
+    other modules (`Client(Registry())` in `app/main.py`). A function that
+    hands its parameter to one of these dispatches is a pool wrapper, defined
+    in the module or imported from another (`parmap(self._do_chunk, bands)`
+    with `parmap` starting `Process(target=fun, args=(f, q_in, q_out))` in
+    `multi_process.py`): its call is reported, naming the wrapper. When its
+    size is known to be large, COW102 reports it instead, with the size.
 
     ## Why is this bad?
     Everything a pool sends to a worker is pickled: a bound method pickles its

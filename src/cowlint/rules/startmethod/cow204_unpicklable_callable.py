@@ -28,12 +28,19 @@ class UnpicklableCallable(StartMethodRule):
     - the callable of `Pool.map`/`imap`/`starmap`/`apply`/... or
       `ProcessPoolExecutor.submit`/`map` — these pickle their callable under
       every start method;
-    - the `target` of a `Process` or the `initializer` of a pool, when the
+    - the `target` of a `Process` or the `initializer` of a pool, or a
+      function among a `Process`'s `args` or a pool's `initargs`
+      (`args=(fn, chunk, queue)`, which the target then calls), when the
       start method is not pinned to fork (a forked child inherits them; a
       spawned one receives them pickled);
     - the `collate_fn` or `worker_init_fn` of a PyTorch `DataLoader` with
       `num_workers > 0`, under the same condition (its
       `multiprocessing_context=`, else the platform default).
+
+    Each of these may go through a pool wrapper, in the module or imported
+    from another one (`parallel_map(evaluate, samples)` with `def
+    parallel_map(function, sequence)` starting a `Process` per chunk with
+    `args=(function, ...)`): the call of the wrapper is reported.
 
     A function defined under `if __name__ == "__main__":` is reported too when
     the start method is not pinned to fork: pickle sends it by name, and the
@@ -148,7 +155,8 @@ class UnpicklableCallable(StartMethodRule):
         if what is not None:
             when = "pickled with every start method" if always_pickled else f"pickled when the start method is not fork: breaks under {verdict.breaks_text()}"
             partial = " inside functools.partial" if worker.through_partial else ""
-            message = f"{what}{partial} is the {payload.role} of {site.api}, {when}; pickle cannot send it to another process"
+            role = f"passed in the {payload.role}" if payload.role in ("args", "initargs") else f"the {payload.role}"
+            message = f"{what}{partial} is {role} of {site.api}, {when}; pickle cannot send it to another process"
             return Report(node=payload.expr, message=message, fix=FIX, confidence=site.confidence)
         if worker.under_main_guard and not verdict.always_forks:
             message = (
