@@ -248,6 +248,25 @@ def test_a_module_that_starts_calling_a_pool_wrapper_is_checked(tmp_path: Path) 
     assert "reports.py:14:33: COW101" in second.stdout and "through through_parallel() -> parallel()" in second.stdout, second.stdout
 
 
+def test_an_edit_a_wrapper_test_never_read_keeps_its_callers_cached(tmp_path: Path) -> None:
+    """A file ruled out by the prefilter depends on what the wrapper test read of the modules it
+    calls (the called function's own lines, the module's imports and calls), not on their bytes:
+    app/labels.py calls described() of app/helpers.py; a comment there leaves labels.py cached,
+    an edit of described() checks it again. (prices.py, whose analysis parses helpers.py for
+    through_parallel, depends on all of helpers.py and is checked again both times.)"""
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURES / "projects" / "pool_wrappers", project)
+    (project / "app" / "labels.py").write_text("from app.helpers import described\n\n\ndef labels(values):\n    return described(values)\n")
+    assert "5 files read" in run_cowlint(".", cwd=project).stdout
+    helpers = project / "app" / "helpers.py"
+    helpers.write_text(helpers.read_text() + "\n# the helpers of the application\n")
+    comment = run_cowlint(".", cwd=project)
+    assert "(5 files read, 2 parsed, 3 unchanged since the last run)" in comment.stdout, comment.stdout
+    helpers.write_text(helpers.read_text().replace("    return [str(item) for item in items]", "    return [f'{item}' for item in items]"))
+    body = run_cowlint(".", cwd=project)
+    assert "(5 files read, 2 parsed, 2 unchanged since the last run)" in body.stdout, body.stdout  # labels.py planned again
+
+
 def test_a_dataset_assigned_by_a_base_class_follows_the_subclass_override(tmp_path: Path) -> None:
     """The base class in base.py assigns ``self.train_set = self.make_train_set()``; each subclass's
     own ``make_train_set`` decides what its DataLoader's workers read."""

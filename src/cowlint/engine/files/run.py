@@ -75,6 +75,7 @@ def check_paths(
     from cowlint.engine.files.parallel import PARALLEL_MIN_FILES, pool_workers
     from cowlint.engine.project.index import ProjectIndexes
     from cowlint.engine.project.linking import MAX_LINKED_BYTES
+    from cowlint.engine.project.wrappers import FINGERPRINT, fingerprint
 
     config = config or Config()
     outcome = CheckResult()
@@ -95,8 +96,12 @@ def check_paths(
         return view.stamp() if view is not None else ""
 
     def digest_of(path: str) -> str | None:
-        """The content key of a file another module's result depends on (None: unreadable)."""
+        """The content key of a file another module's result depends on, or of what the pool
+        wrapper test read of it (``wrapper:<name>:<path>``); None: unreadable."""
         if path not in digests:
+            if path.startswith(FINGERPRINT):
+                digests[path] = fingerprint(path, projects.layout)
+                return digests[path]
             try:  # read as the linker reads it: its digest is what the cache entry recorded
                 digests[path] = content_digest(read_file(Path(path), limit=MAX_LINKED_BYTES))
             except OSError:

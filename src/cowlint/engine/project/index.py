@@ -406,10 +406,14 @@ class ProjectIndexes:
         root = find_root(resolved.parent)
         if root is None:
             return None
+        layout = self.layout(root)
+        return ProjectView(layout, resolved, layout.module_name(resolved), None)
+
+    def layout(self, root: Path) -> Layout:
+        """The layout of the project at ``root``, read once."""
         if root not in self._layouts:
             self._layouts[root] = Layout.of(root)
-        layout = self._layouts[root]
-        return ProjectView(layout, resolved, layout.module_name(resolved), None)
+        return self._layouts[root]
 
 
 def _components(nodes: list[Path], edges: Callable[[Path], Iterable[Path]]) -> list[list[Path]]:

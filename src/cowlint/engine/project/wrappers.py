@@ -20,8 +20,9 @@ when one of them changes.
 from __future__ import annotations
 
 import ast
+import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -255,9 +256,11 @@ class _Text:
 
     digest: str
     defined: dict[str, int]  # top-level ``def`` names -> where the last one starts
+    segments: dict[str, str]  # top-level ``def`` names -> the digest of the last one's lines
     imported: dict[str, str]  # local name -> qualified name
     called: frozenset[str]  # the imported names it calls, or calls attributes of
     dispatching: bool
+    module_facts: str  # a digest of what the question reads of the module as a whole
 
 
 class _Finder:
@@ -278,17 +281,19 @@ class _Finder:
         text = self._text(path) if path is not None else None
         if text is None:
             return None
-        depends[str(path)] = text.digest
         if name in text.defined:
             if not self._dispatches(path, text, depends, depth):  # type: ignore[arg-type]
+                depends[_key(name, path, self.layout)] = _fingerprint(text, name)  # type: ignore[arg-type]
                 return None  # no dispatch is seen there, nor in what it calls of the project
             return self._wraps(path, text, name, depends, depth)  # type: ignore[arg-type]
+        depends[_key(name, path, self.layout)] = _fingerprint(text, name)  # type: ignore[arg-type]
         source = text.imported.get(name)  # re-exported: ``from .parallel import parallel`` in a package
         return self.may_wrap(source, depends, depth + 1) if source is not None else None
 
     def _dispatches(self, path: Path, text: _Text, depends: dict[str, str], depth: int) -> bool:
         """Whether the module may dispatch, or calls a module of the project that may (at most
         ``MAX_DEPTH`` modules away), read from their text alone."""
+        depends[_key("*", path, self.layout)] = _fingerprint(text, "*")
         if text.dispatching:
             return True
         if depth >= MAX_DEPTH:
@@ -296,13 +301,13 @@ class _Finder:
         key = (str(path), text.digest, self.layout.import_roots)
         if key not in _DISPATCHES:
             _DISPATCHES[key] = (False, {})  # an import cycle: nothing new on this path
-            found, read = False, {}
+            found = False
+            read: dict[str, str] = {}
             for local in sorted(text.called):
                 parts = text.imported[local].split(".")
                 other = self.layout.module_file(parts) or (self.layout.module_file(parts[:-1]) if len(parts) > 1 else None)
                 inner = self._text(other) if other is not None and other != path else None
                 if inner is not None:
-                    read[str(other)] = inner.digest
                     if self._dispatches(other, inner, read, depth + 1):  # type: ignore[arg-type]
                         found = True
                         break
@@ -333,7 +338,11 @@ class _Finder:
         imported = {local: qualname for local, qualname in _imports(data, self.layout.module_name(path)) if "." not in local}
         plain, dotted = _calls(data, imported)
         defined = {match.group(1).decode("ascii", "replace"): match.start() for match in _TOP_LEVEL_DEF.finditer(data)}
-        text = _Text(digest(data), defined, imported, frozenset(plain | dotted.keys()), all(any(needle in data for needle in group) for group in _DISPATCHING))
+        segments = {name: digest(_cut(data, start)) for name, start in defined.items()}
+        called = frozenset(plain | dotted.keys())
+        dispatching = all(any(needle in data for needle in group) for group in _DISPATCHING)
+        facts = repr((dispatching, sorted(imported.items()), sorted(called))).encode("utf-8", "surrogatepass")
+        text = _Text(digest(data), defined, segments, imported, called, dispatching, hashlib.blake2b(facts, digest_size=12).hexdigest())
         _TEXTS[path] = (stamp, text)
         while len(_TEXTS) > KEEP_SUMMARIES:
             del _TEXTS[next(iter(_TEXTS))]
@@ -346,8 +355,8 @@ class _Finder:
         they cannot be cut)."""
         key = (str(path), text.digest, self.layout.import_roots, name)
         if key not in _WRAPS:
-            _WRAPS[key] = (None, {})  # a cycle of calls asks here again: no wrapper on this path
-            read: dict[str, str] = {}
+            _WRAPS[key] = (None, {_key(name, path, self.layout): _fingerprint(text, name)})  # a cycle of calls asks here again: no wrapper on this path
+            read: dict[str, str] = {_key(name, path, self.layout): _fingerprint(text, name)}
             function = _function(path, text, name)
             signature = None
             if function is not None:
@@ -379,6 +388,31 @@ class _Finder:
         else:
             return False
         return self.may_wrap(qualname, depends, depth + 1) is not None
+
+
+FINGERPRINT = "wrapper:"
+
+
+def _key(name: str, path: Path, layout: Layout) -> str:
+    """The dependency on what ``path`` says of ``name`` (``*``: of the module as a whole), as read
+    in the project at ``layout.root`` (which names its relative imports)."""
+    return f"{FINGERPRINT}{name}\n{layout.root}\n{path}"
+
+
+def _fingerprint(text: _Text, name: str) -> str:
+    """A digest of what the question reads of a module for ``name``: the function's own lines,
+    and the module's imports, calls and whether it names a dispatch. A change anywhere else (a
+    comment, another function) leaves it, and the results that depend on it, as they are."""
+    facts = (name in text.defined, text.segments.get(name) if name != "*" else None, text.module_facts)
+    return hashlib.blake2b(repr(facts).encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+
+
+def fingerprint(key: str, layout_of: Callable[[Path], Layout]) -> str | None:
+    """The current value of a dependency recorded by this module (``wrapper:<name>``, the project
+    root and the path, one per line), for the result cache; None when the file cannot be read."""
+    name, root, path = key[len(FINGERPRINT) :].split("\n", 2)
+    text = _Finder(layout_of(Path(root)), None)._text(Path(path))
+    return _fingerprint(text, name) if text is not None else None
 
 
 def _function(path: Path, text: _Text, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
@@ -414,10 +448,18 @@ def _function(path: Path, text: _Text, name: str) -> ast.FunctionDef | ast.Async
 
 def _cut(data: bytes, start: int) -> bytes:
     """The lines of a top-level statement starting at ``start``: up to the next line that starts
-    with code in column 0 (not a comment, not a blank line, not a closing bracket)."""
-    for match in _NEXT_TOP_LEVEL.finditer(data, data.find(b"\n", start) + 1 if data.find(b"\n", start) != -1 else len(data)):
-        return data[start : match.start()]
-    return data[start:]
+    with code in column 0 (not a comment, not a blank line, not a closing bracket), without the
+    comments and blank lines in column 0 that end it (they belong to no function)."""
+    newline = data.find(b"\n", start)
+    end = len(data)
+    if newline != -1:
+        for match in _NEXT_TOP_LEVEL.finditer(data, newline + 1):
+            end = match.start()
+            break
+    return _TRAILING.sub(b"", data[start:end])
+
+
+_TRAILING = re.compile(rb"(?:\n(?:#[^\n]*)?[ \t\r\f]*)+\Z")
 
 
 def _callees(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[tuple[ast.expr, frozenset[str]]]:
