@@ -10,6 +10,7 @@ A file outside every import root has no module name; namespace packages
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -126,12 +127,13 @@ class Layout:
             return None
         roots: tuple[Path, ...] = (*self.import_roots, script_folder) if script_folder is not None else self.import_roots
         for base in roots:
-            for candidate in (base.joinpath(*parts).with_suffix(".py"), base.joinpath(*parts, "__init__.py")):
-                try:
-                    if candidate.is_file():
-                        return candidate.resolve()
-                except OSError:
-                    continue
+            stem = os.path.join(base, *parts)
+            for candidate in (stem + ".py", os.path.join(stem, "__init__.py")):
+                if os.path.isfile(candidate):
+                    try:
+                        return Path(candidate).resolve()
+                    except OSError:
+                        continue
         return None
 
 

@@ -33,6 +33,8 @@ from cowlint.rules.prefilters import DISPATCH
 
 # a wrapper of a wrapper of a wrapper in other modules is followed; deeper is not
 MAX_DEPTH = 3
+# a module that names no dispatch is asked about only when it calls one that does
+MAX_HELPER_HOPS = 1
 # bigger modules are not read for this (as for linking: their names stay unknown)
 MAX_WRAPPER_BYTES = 256 * 1024
 
@@ -282,7 +284,7 @@ class _Finder:
         if text is None:
             return None
         if name in text.defined:
-            if not self._dispatches(path, text, depends, depth):  # type: ignore[arg-type]
+            if not self._dispatches(path, text, depends, 0):  # type: ignore[arg-type]
                 depends[_key(name, path, self.layout)] = _fingerprint(text, name)  # type: ignore[arg-type]
                 return None  # no dispatch is seen there, nor in what it calls of the project
             return self._wraps(path, text, name, depends, depth)  # type: ignore[arg-type]
@@ -290,13 +292,15 @@ class _Finder:
         source = text.imported.get(name)  # re-exported: ``from .parallel import parallel`` in a package
         return self.may_wrap(source, depends, depth + 1) if source is not None else None
 
-    def _dispatches(self, path: Path, text: _Text, depends: dict[str, str], depth: int) -> bool:
-        """Whether the module may dispatch, or calls a module of the project that may (at most
-        ``MAX_DEPTH`` modules away), read from their text alone."""
+    def _dispatches(self, path: Path, text: _Text, depends: dict[str, str], hops: int) -> bool:
+        """Whether the module may dispatch, or calls a module of the project that does (one
+        module away: a helper over a wrapper), read from their text alone. Further chains of
+        helpers are not followed: in a large project nearly every module reaches one that
+        dispatches, and each would cost a parse of the functions asked about."""
         depends[_key("*", path, self.layout)] = _fingerprint(text, "*")
         if text.dispatching:
             return True
-        if depth >= MAX_DEPTH:
+        if hops >= MAX_HELPER_HOPS:
             return False
         key = (str(path), text.digest, self.layout.import_roots)
         if key not in _DISPATCHES:
@@ -308,7 +312,7 @@ class _Finder:
                 other = self.layout.module_file(parts) or (self.layout.module_file(parts[:-1]) if len(parts) > 1 else None)
                 inner = self._text(other) if other is not None and other != path else None
                 if inner is not None:
-                    if self._dispatches(other, inner, read, depth + 1):  # type: ignore[arg-type]
+                    if self._dispatches(other, inner, read, hops + 1):  # type: ignore[arg-type]
                         found = True
                         break
             _DISPATCHES[key] = (found, read)
@@ -335,7 +339,7 @@ class _Finder:
             return None
         if isinstance(data, TruncatedRead):
             return None
-        imported = {local: qualname for local, qualname in _imports(data, self.layout.module_name(path)) if "." not in local}
+        imported = {local: qualname for local, qualname in _imports(data, self.layout.module_name(path)) if "." not in local and _in_project(self.layout, qualname, None)}
         plain, dotted = _calls(data, imported)
         defined = {match.group(1).decode("ascii", "replace"): match.start() for match in _TOP_LEVEL_DEF.finditer(data)}
         segments = {name: digest(_cut(data, start)) for name, start in defined.items()}
@@ -456,10 +460,10 @@ def _cut(data: bytes, start: int) -> bytes:
         for match in _NEXT_TOP_LEVEL.finditer(data, newline + 1):
             end = match.start()
             break
-    return _TRAILING.sub(b"", data[start:end])
-
-
-_TRAILING = re.compile(rb"(?:\n(?:#[^\n]*)?[ \t\r\f]*)+\Z")
+    lines = data[start:end].split(b"\n")
+    while len(lines) > 1 and (not lines[-1].strip() or lines[-1].startswith(b"#")):
+        lines.pop()
+    return b"\n".join(lines)
 
 
 def _callees(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[tuple[ast.expr, frozenset[str]]]:
