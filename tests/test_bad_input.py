@@ -358,15 +358,16 @@ def test_a_coding_line_whose_codec_raises_is_cow901(tmp_path: Path, codec: str) 
     assert [f.code for f in check_source(bad, "bad.py")] == ["COW901"]
 
 
-def _deep_chain_module(depth: int) -> str:
-    chain = ".".join(["a"] * depth)
+def _deep_chain_module(depth: int, joiner: str = ".") -> str:
+    chain = joiner.join(["a"] * depth)
     return f"from concurrent.futures import ProcessPoolExecutor\n\nwith ProcessPoolExecutor(2) as ex:\n    ex.submit(print, {chain})\n"
 
 
+@pytest.mark.parametrize("joiner", [".", " + "], ids=["attribute_chain", "binary_expression"])
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_a_reported_statement_holding_a_500_deep_chain_is_located(tmp_path: Path, jobs: str) -> None:
+def test_a_reported_statement_holding_a_500_deep_chain_is_located(tmp_path: Path, jobs: str, joiner: str) -> None:
     # the position lookup recursed past Python's limit, then so did formatting the error
-    tree = _tree(tmp_path, deep=_deep_chain_module(500).encode())
+    tree = _tree(tmp_path, deep=_deep_chain_module(500, joiner).encode())
     for index in range(20):  # enough files for worker processes
         (tmp_path / f"copy{index}.py").write_text(GOOD)
     result = run_cowlint("--no-cache", "--jobs", jobs, "--output-format", "concise", str(tree))
@@ -489,3 +490,54 @@ def test_a_module_past_its_analysis_budget_is_reported_and_checked_again(tmp_pat
     summary = run_cowlint(".", cwd=tmp_path).stdout
     assert "2 files read, 1 parsed" in summary, summary  # slow.py again; fine.py from the cache
     assert run_cowlint("--max-analysis-seconds", "soon", ".", cwd=tmp_path).returncode == 2
+
+
+_FAULT_INJECTION = """\
+# Makes one rule fail on files named boom.py, in this process and in every worker (which the
+# forkserver starts with this same PYTHONPATH): a bug cowlint's own code could have.
+import cowlint.rules.startmethod.cow203_unguarded_process_start as target
+
+_check = target.UnguardedProcessStart.check
+
+
+def check(self, module):
+    if module.path.endswith("boom.py"):
+        raise ZeroDivisionError("injected")
+    return _check(self, module)
+
+
+target.UnguardedProcessStart.check = check
+"""
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_internal_error_in_one_file_exits_2_names_it_and_keeps_the_rest(tmp_path: Path, jobs: str) -> None:
+    """A bug of cowlint's own that one file triggers: exit 2, that file named with the error,
+    and the findings of every other file still reported, with and without worker processes."""
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(_FAULT_INJECTION)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for index in range(20):  # enough files for worker processes
+        (tree / f"job{index:02d}.py").write_text(GOOD)
+    (tree / "boom.py").write_text(GOOD)
+    env = {**os.environ, "PYTHONPATH": str(hooks)}
+    result = subprocess.run([console_script(), "--no-cache", "--jobs", jobs, "--output-format", "concise", "."], cwd=tree, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "boom.py: internal error, please report it: ZeroDivisionError: injected" in result.stderr, result.stderr
+    assert all(f"job{index:02d}.py:{GOOD_LINE}:" in result.stdout for index in range(20)), result.stdout
+
+
+_PEAK_OF_CHILD = "import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+
+
+def test_forty_six_lines_of_negations_are_reported_in_little_memory(tmp_path: Path) -> None:
+    """A 184 KiB module of 46 lines of 1,000 chained ``not``: libcst's tree of it would take
+    ~2.1 GiB; the CLI reports it (COW901) from CPython's tree, within a bounded peak."""
+    lines = ["from multiprocessing import Pool", *(f"y{index} = {'not ' * 1000}x" for index in range(45))]
+    (tmp_path / "negations.py").write_text("\n".join(lines) + "\n")
+    done = run_cowlint("--no-cache", "--isolated", "--output-format", "concise", "negations.py", cwd=tmp_path)
+    assert done.returncode == 1 and "negations.py:1:1: COW901 analysing it would take ~2.1 GiB of memory" in done.stdout, done.stdout + done.stderr
+    peak = subprocess.run([sys.executable, "-c", _PEAK_OF_CHILD, console_script(), "--no-cache", "--isolated", "negations.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert int(peak.stdout) < 512 * 1024, peak.stdout  # KiB

@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import FIXTURES, console_script, run_cowlint
 
 
@@ -165,6 +167,23 @@ def test_a_cached_finding_keeps_the_path_of_this_run(tmp_path: Path) -> None:
     warm = _run(project, "--output-format", "json")
     paths = {item["path"] for item in json.loads(warm.stdout)}
     assert paths and str(victim) not in paths and all(not Path(path).is_absolute() for path in paths)
+    # and --fix, which writes where findings point, never reaches the file the entry names
+    fixable = (FIXTURES / "COW301" / "pools_after_heaps.py").read_bytes()
+    victim.write_bytes(fixable)
+    cache.write_text(json.dumps(data))
+    _run(project, "--fix")
+    assert victim.read_bytes() == fixable
+
+
+def test_the_cache_key_holds_the_interpreter_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the parser accepts (PEP 695 syntax, a new match form) changes with the interpreter: a
+    cache written under one Python is never read under another."""
+    from cowlint import Config
+    from cowlint.engine.files.cache import configuration_key
+
+    here = configuration_key(Config(), True)
+    monkeypatch.setattr(sys, "version_info", (3, sys.version_info[1] + 1, 0, "final", 0))
+    assert configuration_key(Config(), True) != here
 
 
 def _run_as(project: Path, cache_home: Path, key: str | None = None) -> tuple[list[str], str]:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import ast
 import difflib
+import os
 import shutil
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from .conftest import FIXTURES, ROOT, run_cowlint
+from .conftest import FIXTURES, ROOT, console_script, run_cowlint
 
 
 def _copy(tmp_path: Path, *sources: Path) -> list[Path]:
@@ -254,3 +257,42 @@ def test_a_fix_that_would_change_a_line_is_not_written() -> None:
     assert merge_insertions("a = 1\n\fb = 2\n", "a = 1\nb = 2\n", "a = 1\nimport gc\nb = 2\n") == "a = 1\nimport gc\n\fb = 2\n"
     assert merge_insertions("a = 1\nb = 2\n", "a = 1\nb = 2\n", "a = 1\nb = 3\n") is None  # a changed line: refused
     assert merge_insertions("a = 1\rb = 2", "a = 1\nb = 2\n", "a = 1\nb = 2\nc = 3\n") == "a = 1\rb = 2\rc = 3\r"
+
+
+_KILLED_WHILE_WRITING = """\
+# Kills the process the moment --fix has written its temporary file, before the rename: what a
+# SIGKILL, a power cut or the OOM killer does at the worst moment.
+import os
+import signal
+
+import cowlint.engine.files.writing as writing
+
+
+class _Dying:
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+    @staticmethod
+    def fsync(fd):
+        os.fsync(fd)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+writing.os = _Dying()
+"""
+
+
+def test_a_fix_killed_mid_write_leaves_the_file_whole(tmp_path: Path) -> None:
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(_KILLED_WHILE_WRITING)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    original = (FIXTURES / "COW301" / "pools_after_heaps.py").read_bytes()
+    (tree / "app.py").write_bytes(original)
+    env = {**os.environ, "PYTHONPATH": str(hooks)}
+    done = subprocess.run([console_script(), "--no-cache", "--isolated", "--fix", "app.py"], cwd=tree, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr
+    assert (tree / "app.py").read_bytes() == original  # never truncated, never half-written
+    leftovers = [path.name for path in tree.iterdir() if path.name != "app.py"]
+    assert all(name.startswith(".app.py.") and name.endswith(".cowlint-fix") for name in leftovers), leftovers
