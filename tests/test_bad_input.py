@@ -541,3 +541,19 @@ def test_forty_six_lines_of_negations_are_reported_in_little_memory(tmp_path: Pa
     assert done.returncode == 1 and "negations.py:1:1: COW901 analysing it would take ~2.1 GiB of memory" in done.stdout, done.stdout + done.stderr
     peak = subprocess.run([sys.executable, "-c", _PEAK_OF_CHILD, console_script(), "--no-cache", "--isolated", "negations.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert int(peak.stdout) < 512 * 1024, peak.stdout  # KiB
+
+
+def test_a_hundred_thousand_dispatches_are_reported_within_a_bounded_peak(tmp_path: Path) -> None:
+    """1.1 MB of ``p.map(g,x)``, under max-file-size: libcst's tree would take ~2.2 GiB, so the
+    module is reported (COW901) from CPython's tree; the peak is that tree (~560 MiB), not libcst's."""
+    (tmp_path / "dispatches.py").write_text("from multiprocessing import Pool\np = Pool()\n" + "p.map(g,x)\n" * 100_000)
+    peak = subprocess.run(
+        [sys.executable, "-c", _PEAK_OF_CHILD, console_script(), "--no-cache", "--isolated", "--output-format", "concise", "dispatches.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert int(peak.stdout) < 1024 * 1024, peak.stdout  # KiB
+    done = run_cowlint("--no-cache", "--isolated", "--output-format", "concise", "dispatches.py", cwd=tmp_path)
+    assert "dispatches.py:1:1: COW901 analysing it would take ~2.2 GiB of memory" in done.stdout, done.stdout + done.stderr

@@ -259,40 +259,61 @@ def test_a_fix_that_would_change_a_line_is_not_written() -> None:
     assert merge_insertions("a = 1\rb = 2", "a = 1\nb = 2\n", "a = 1\nb = 2\nc = 3\n") == "a = 1\rb = 2\rc = 3\r"
 
 
-_KILLED_WHILE_WRITING = """\
-# Kills the process the moment --fix has written its temporary file, before the rename: what a
-# SIGKILL, a power cut or the OOM killer does at the worst moment.
+_WRITE_FAULTS = """\
+# Makes --fix meet a fault the moment it has flushed its temporary file, before the rename: a
+# SIGKILL (a power cut, the OOM killer), a full disk, or another process appending to the file.
+import errno
 import os
 import signal
 
 import cowlint.engine.files.writing as writing
 
+FAULT = os.environ["COWLINT_TEST_WRITE_FAULT"]
 
-class _Dying:
+
+class _Faulty:
     def __getattr__(self, name):
         return getattr(os, name)
 
     @staticmethod
     def fsync(fd):
+        if FAULT == "disk-full":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         os.fsync(fd)
-        os.kill(os.getpid(), signal.SIGKILL)
+        if FAULT == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        if FAULT == "append":
+            with open("app.py", "a") as handle:
+                handle.write("\\nLATE = 1\\n")
 
 
-writing.os = _Dying()
+writing.os = _Faulty()
 """
 
 
-def test_a_fix_killed_mid_write_leaves_the_file_whole(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fault", ["kill", "disk-full", "append"])
+def test_a_fix_meeting_a_fault_mid_write_loses_nothing(tmp_path: Path, fault: str) -> None:
+    """The real CLI's --fix, faulted between writing its temporary file and renaming it over the
+    original: the file is whole (the original, or the original with the other writer's edit)."""
     hooks = tmp_path / "hooks"
     hooks.mkdir()
-    (hooks / "sitecustomize.py").write_text(_KILLED_WHILE_WRITING)
+    (hooks / "sitecustomize.py").write_text(_WRITE_FAULTS)
     tree = tmp_path / "tree"
     tree.mkdir()
     original = (FIXTURES / "COW301" / "pools_after_heaps.py").read_bytes()
     (tree / "app.py").write_bytes(original)
-    env = {**os.environ, "PYTHONPATH": str(hooks)}
+    env = {**os.environ, "PYTHONPATH": str(hooks), "COWLINT_TEST_WRITE_FAULT": fault}
     done = subprocess.run([console_script(), "--no-cache", "--isolated", "--fix", "app.py"], cwd=tree, capture_output=True, text=True, env=env, timeout=300)
-    assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr
-    assert (tree / "app.py").read_bytes() == original  # never truncated, never half-written
     leftovers = [path.name for path in tree.iterdir() if path.name != "app.py"]
-    assert all(name.startswith(".app.py.") and name.endswith(".cowlint-fix") for name in leftovers), leftovers
+    if fault == "kill":
+        assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr
+        assert (tree / "app.py").read_bytes() == original  # never truncated, never half-written
+        assert all(name.startswith(".app.py.") and name.endswith(".cowlint-fix") for name in leftovers), leftovers
+        return
+    assert done.returncode != 0 and "Traceback" not in done.stderr and not leftovers, (done.stderr, leftovers)
+    if fault == "disk-full":
+        assert "app.py: cannot apply fixes, the file was left as it was: No space left on device" in done.stderr, done.stderr
+        assert (tree / "app.py").read_bytes() == original
+    else:
+        assert "app.py: changed while cowlint was fixing it: left as it is now" in done.stderr, done.stderr
+        assert (tree / "app.py").read_bytes() == original + b"\nLATE = 1\n"

@@ -148,12 +148,13 @@ def test_flake8_jobs_survive_bad_codecs_and_shadowing_modules(flake8: Path, tmp_
     tree.mkdir()
     shadow_tree(tree, marks)
     (tree / "codec.py").write_bytes(b"# coding: undefined\nfrom multiprocessing import Pool\n")
+    (tree / "puny.py").write_bytes(b"# coding: punycode\nfrom multiprocessing import Pool\n")
     out = subprocess.run([str(flake8), "--isolated", "--select", "COW", "-j2", "."], cwd=tree, capture_output=True, text=True, timeout=600)
     assert markers(marks) == []
     assert "Traceback" not in out.stderr, out.stderr[-3000:]
     found = _found(out.stdout)
     assert {(f"./job{i:02d}.py", 18, "COW201") for i in range(20)} <= found, out.stdout
-    assert ("./codec.py", 1, "COW901") in found
+    assert ("./codec.py", 1, "COW901") in found and ("./puny.py", 1, "COW901") in found
 
 
 @pytest.mark.parametrize("name", ["mixed_entries", "entry_script_pins", "conftest_pins", "src_layout_script", "pool_wrappers", "injected_instances"])

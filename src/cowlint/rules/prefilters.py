@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from cowlint.engine.module import apis
 
-_CONSTRUCTORS = tuple(sorted(name.encode() for name in apis.CONSTRUCTOR_ATTRIBUTES))
+_CONSTRUCTORS = apis.CONSTRUCTOR_NEEDLES
 
 # A dispatch needs a multiprocessing/concurrent import (known receivers) or a
 # receiver named like a pool or executor (see apis.POOL_NAME_PARTS), and a call
-# of a dispatch method or a pool/process constructor.
-DISPATCH = (
-    (b"multiprocess", b"concurrent", b"billiard", *apis.POOL_NAME_PARTS),
-    (*sorted(f".{method}".encode() for method in apis.DISPATCH_METHODS | {apis.RUN_IN_EXECUTOR}), *_CONSTRUCTORS),
-)
+# of a dispatch method or a pool/process constructor (the engine's pool wrapper
+# test asks the same of a module).
+DISPATCH = apis.DISPATCH_NEEDLES
 
 # A dispatch, or a PyTorch DataLoader (its workers are processes too).
 DISPATCH_OR_LOADER = tuple((*group, b"DataLoader") for group in DISPATCH)

@@ -209,6 +209,14 @@ def short(qualname: str) -> str:
 # strings, so a file it skips cannot contain such a receiver.
 POOL_NAME_PARTS = (b"pool", b"Pool", b"POOL", b"xecutor", b"EXECUTOR")
 
+CONSTRUCTOR_NEEDLES = tuple(sorted(name.encode() for name in CONSTRUCTOR_ATTRIBUTES))
+# The bytes a module that dispatches holds (groups: one of each): a multiprocessing/concurrent
+# import or a receiver named like a pool or executor, and a dispatch method or a constructor.
+DISPATCH_NEEDLES = (
+    (b"multiprocess", b"concurrent", b"billiard", *POOL_NAME_PARTS),
+    (*sorted(f".{method}".encode() for method in DISPATCH_METHODS | {RUN_IN_EXECUTOR}), *CONSTRUCTOR_NEEDLES),
+)
+
 
 def looks_like_pool_class(qualname: str) -> bool:
     """An imported class named like a pool or executor (``gevent.pool.Pool``, ``GreenPool``)."""

@@ -29,7 +29,6 @@ from pathlib import Path
 from cowlint.engine.module import apis
 from cowlint.engine.project.index import ProjectView
 from cowlint.engine.project.layout import Layout, absolute_module
-from cowlint.rules.prefilters import DISPATCH
 
 # a wrapper of a wrapper of a wrapper in other modules is followed; deeper is not
 MAX_DEPTH = 3
@@ -45,7 +44,7 @@ _NEXT_TOP_LEVEL = re.compile(rb"^[^\s#)\]}]", re.MULTILINE)
 # after a name: a call of it, or of one of its attributes (``par.parallel(``)
 _CALL_AFTER = re.compile(rb"(?:\.([A-Za-z_]\w*))?[ \t]*\(")
 # a module that may dispatch: it passes the dispatch rules' own prefilter
-_DISPATCHING = DISPATCH
+_DISPATCHING = apis.DISPATCH_NEEDLES
 _DISPATCH_ATTRIBUTES = apis.DISPATCH_METHODS | {apis.RUN_IN_EXECUTOR} | apis.CONSTRUCTOR_ATTRIBUTES
 
 
