@@ -267,6 +267,81 @@ def test_an_edit_a_wrapper_test_never_read_keeps_its_callers_cached(tmp_path: Pa
     assert "(5 files read, 2 parsed, 2 unchanged since the last run)" in body.stdout, body.stdout  # labels.py planned again
 
 
+_CALLER = """\
+import numpy as np
+
+{imports}
+
+
+class Index:
+    def __init__(self, path):
+        self.vectors = np.load(path)
+
+    def score(self, i):
+        return float(self.vectors[i].sum())
+
+    def run(self, ids):
+        return {call}(self.score, ids)
+"""
+
+
+def _wrapper_project(tmp_path: Path, wrapper: str, callers: dict[str, tuple[str, str]]) -> Path:
+    project = tmp_path / "project"
+    (project / "app").mkdir(parents=True)
+    (project / "pyproject.toml").write_text("[project]\nname = 'wrappers'\n")
+    (project / "app" / "__init__.py").write_text("")
+    (project / "app" / "par.py").write_text(wrapper)
+    for name, (imports, call) in callers.items():
+        (project / "app" / f"{name}.py").write_text(_CALLER.format(imports=imports, call=call))
+    return project
+
+
+def test_wrappers_and_imports_the_text_test_once_missed_are_found(tmp_path: Path) -> None:
+    """Found in review: a wrapper whose docstring has a line in column 0; imports continued with
+    a backslash, holding comments in parentheses, or after a semicolon."""
+    wrapper = (
+        "from multiprocessing import Pool\n\n\ndef helper(x):\n    return x\n\n\n"
+        'def parallel(fn, items):\n    """Map in processes.\n\nDetails in column 0.\n    """\n'
+        "    with Pool() as pool:\n        return pool.map(fn, items)\n"
+    )
+    callers = {
+        "plain": ("from app.par import parallel", "parallel"),
+        "continued": ("from app.par import helper, \\\n    parallel", "parallel"),
+        "commented": ("from app.par import (\n    helper,  # a helper\n    parallel,\n)", "parallel"),
+        "semicolon": ("import os; from app.par import parallel", "parallel"),
+    }
+    project = _wrapper_project(tmp_path, wrapper, callers)
+    result = run_cowlint("--no-cache", "--output-format", "concise", ".", cwd=project)
+    reported = {line.split(":")[0] for line in result.stdout.splitlines() if ": COW101 " in line}
+    assert reported == {f"app/{name}.py" for name in callers}, result.stdout
+
+
+def test_mutually_recursive_wrappers_are_found_in_any_order(tmp_path: Path) -> None:
+    """Found in review: the answer for second() was remembered as "no wrapper" while first() was
+    being asked (a cycle), so it depended on which file was checked first."""
+    wrapper = (
+        "from multiprocessing import Pool\n\n\ndef first(fn, items, again=False):\n"
+        "    if again:\n        return second(fn, items)\n    with Pool() as pool:\n        return pool.map(fn, items)\n\n\n"
+        "def second(fn, items):\n    return first(fn, items)\n"
+    )
+    project = _wrapper_project(tmp_path, wrapper, {"a_first": ("from app.par import first", "first"), "b_second": ("from app.par import second", "second")})
+    for shown in (".", "app/b_second.py"):
+        result = run_cowlint("--no-cache", "--jobs", "1", "--output-format", "concise", shown, cwd=project)
+        assert "app/b_second.py:14:" in result.stdout and ": COW101 " in result.stdout, result.stdout
+
+
+def test_a_function_the_wrapper_starts_defining_rechecks_its_callers(tmp_path: Path) -> None:
+    """Found in review: ``parallel`` calls ``_impl``, which the module only later defines as a
+    function that dispatches; the names a module defines are part of what its callers depend on."""
+    wrapper = "from multiprocessing import Pool\n\n_impl = None\n\n\ndef parallel(fn, items):\n    return _impl(fn, items)\n\n\ndef other():\n    return Pool()\n"
+    project = _wrapper_project(tmp_path, wrapper, {"main": ("from app.par import parallel", "parallel")})
+    assert ": COW101 " not in run_cowlint("--output-format", "concise", ".", cwd=project).stdout
+    par = project / "app" / "par.py"
+    par.write_text(par.read_text().replace("_impl = None\n", "def _impl(fn, items):\n    with Pool() as pool:\n        return pool.map(fn, items)\n"))
+    result = run_cowlint("--output-format", "concise", ".", cwd=project)
+    assert "app/main.py:14:" in result.stdout and ": COW101 " in result.stdout, result.stdout
+
+
 def test_a_dataset_assigned_by_a_base_class_follows_the_subclass_override(tmp_path: Path) -> None:
     """The base class in base.py assigns ``self.train_set = self.make_train_set()``; each subclass's
     own ``make_train_set`` decides what its DataLoader's workers read."""

@@ -101,6 +101,8 @@ def plan_file(
 
             try:
                 wrappers, result.depends = called_wrappers(data, where, config)
+            except budget.OverBudget:  # the wrapper's own analysis ran out of time: check the file, keep no result
+                wrappers, result.cacheable = frozenset({"?"}), False
             except Exception as error:  # noqa: BLE001 - reading the project must not end the run
                 result.errors.append(f"{path}: internal error while reading the project, please report it: {describe_error(error)}")
                 wrappers = frozenset()

@@ -226,10 +226,24 @@ class Resolver:
         function, param, info = binding.scope.node, binding.node, binding.scope.method_of
         if info is None or not isinstance(function, cst.FunctionDef) or function.name.value != "__init__" or not isinstance(param, cst.Param) or param.star:
             return None
-        key = (id(param), self._reaching > 0)
+        return self._once((id(param), self._reaching > 0), lambda: self._passed_to_class(binding, function, info, depth))
+
+    def _once(self, key: tuple[int, bool], compute: Callable[[], Value | None]) -> Value | None:
+        """What callers pass for one parameter, computed once; a cycle through it (a call passing
+        an instance of the same class, a recursive call passing its own parameter) answers None,
+        and an analysis stopped meanwhile (the time budget) leaves nothing behind."""
         if key in self._elsewhere:
             return self._elsewhere[key]
-        self._elsewhere[key] = None  # a call passing an instance of the same class ends here
+        self._elsewhere[key] = None
+        try:
+            result = compute()
+        except BaseException:
+            del self._elsewhere[key]
+            raise
+        self._elsewhere[key] = result
+        return result
+
+    def _passed_to_class(self, binding: Binding, function: cst.FunctionDef, info: ClassInfo, depth: int) -> Value | None:
         values = []
         for site in self.facts.calls:
             func = site.node.func
@@ -247,9 +261,7 @@ class Resolver:
             if passed_elsewhere is not None:
                 values.append(passed_elsewhere)
         joined = self.join(values) if values else UNKNOWN
-        result = None if isinstance(joined, Unknown) else joined
-        self._elsewhere[key] = result
-        return result
+        return None if isinstance(joined, Unknown) else joined
 
     def _passed_for(self, name: str, scope: Scope, at: int, depth: int) -> Value | None:
         """``catalog`` in ``catalog.lookup``, a parameter of the plain function around it, while
@@ -268,19 +280,16 @@ class Resolver:
         function, param = binding.scope.node, binding.node
         if not isinstance(function, cst.FunctionDef) or not isinstance(param, cst.Param) or param.star:
             return None
-        key = (id(param), True)
-        if key in self._elsewhere:
-            return self._elsewhere[key]
-        self._elsewhere[key] = None  # a recursive call passing its own parameter ends here
+        return self._once((id(param), True), lambda: self._passed_to_function_now(binding, function, depth))
+
+    def _passed_to_function_now(self, binding: Binding, function: cst.FunctionDef, depth: int) -> Value | None:
         values = []
         for call in self._callers().get(id(function), []):
             passed = bound_argument(call.node, function, binding.name)
             if passed is not None:
                 values.append(self.eval(passed, call.scope, call.order, depth + 1))
         joined = self.join(values) if values else UNKNOWN
-        result = None if isinstance(joined, Unknown) else joined
-        self._elsewhere[key] = result
-        return result
+        return None if isinstance(joined, Unknown) else joined
 
     def _passed_context(self, binding: Binding, param: cst.Param, depth: int) -> Value:
         """A ``ctx`` parameter that every call of its function in this module gives a multiprocessing context."""

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from cowlint.config import Config
 from cowlint.engine.project.index import ProjectView
 from cowlint.engine.project.layout import absolute_module
-from cowlint.engine.project.wrappers import Signature, may_wrap, passing_calls, wrapper_candidates
+from cowlint.engine.project.wrappers import Signature, may_wrap, passing_calls, script_folder, wrapper_candidates
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -229,7 +229,11 @@ class ProjectModules:
         key = (kind, qualname)
         if key not in self._answers:
             self._answers[key] = None  # a cycle through this name answers "unknown"
-            self._answers[key] = find(qualname)
+            try:
+                self._answers[key] = find(qualname)
+            except BaseException:
+                del self._answers[key]  # stopped (the time budget): not an answer to keep
+                raise
         return self._answers[key]
 
     def _global_value(self, qualname: str) -> Value | None:
@@ -344,11 +348,7 @@ class ProjectModules:
     # ---------------------------------------------------------------- files
 
     def _module_file(self, parts: list[str]) -> Path | None:
-        return self.view.layout.module_file(parts, self._script_folder())
-
-    def _script_folder(self) -> Path | None:
-        """A script's own folder, first on ``sys.path`` when it runs (a module in no package)."""
-        return self.view.path.parent if self.view.module is not None and "." not in self.view.module[0] else None
+        return self.view.layout.module_file(parts, script_folder(self.view))
 
     def _parsed(self, path: Path, data: bytes, content: str) -> _Linked | None:
         key = (str(path), content, self.config.large_threshold)
@@ -394,21 +394,18 @@ def called_wrappers(data: bytes, view: ProjectView, config: Config) -> tuple[fro
     argument for a parameter that reaches one of its dispatches, by that wrapper's own analysis
     (the answer the module's check will get); and the files read to tell (path -> digest). The
     text-level candidates come from :func:`~cowlint.engine.project.wrappers.wrapper_candidates`."""
-    from cowlint.engine.module.budget import OverBudget, limited
+    from cowlint.engine.module.budget import limited
 
     candidates, depends = wrapper_candidates(data, view)
     if not candidates:
         return frozenset(), depends
     linker = ProjectModules(view, config)
     exact: dict[str, list[Signature]] = {}
-    try:
-        with limited(config.max_analysis_seconds):
-            for name, (qualname, _) in candidates.items():
-                found = linker.wrapper_dispatches(qualname)
-                if found:
-                    exact[name] = [Signature(item.positional, item.posonly, frozenset({item.param})) for item in found]
-    except OverBudget:
-        return frozenset(candidates), {**depends, **linker.depends}  # the check says what it can, in its own budget
+    with limited(config.max_analysis_seconds):  # past it, OverBudget: the caller checks the file anyway
+        for name, (qualname, _) in candidates.items():
+            found = linker.wrapper_dispatches(qualname)
+            if found:
+                exact[name] = [Signature(item.positional, item.posonly, frozenset({item.param})) for item in found]
     depends.update(linker.depends)
     return passing_calls(data, exact), depends
 

@@ -37,8 +37,9 @@ MAX_HELPER_HOPS = 1
 # bigger modules are not read for this (as for linking: their names stay unknown)
 MAX_WRAPPER_BYTES = 256 * 1024
 
-_FROM_IMPORT = re.compile(rb"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)", re.MULTILINE)
-_PLAIN_IMPORT = re.compile(rb"^[ \t]*import[ \t]+([^\n#;]+)", re.MULTILINE)
+_FROM_IMPORT = re.compile(rb"(?:^|;)[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)", re.MULTILINE)
+_PLAIN_IMPORT = re.compile(rb"(?:^|;)[ \t]*import[ \t]+([^\n#;]+)", re.MULTILINE)
+_COMMENT = re.compile(rb"#[^\n]*")
 _TOP_LEVEL_DEF = re.compile(rb"^(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
 _NEXT_TOP_LEVEL = re.compile(rb"^[^\s#)\]}]", re.MULTILINE)
 # after a name: a call of it, or of one of its attributes (``par.parallel(``)
@@ -58,7 +59,7 @@ def wrapper_candidates(data: bytes, view: ProjectView) -> tuple[dict[str, tuple[
     for one of the parameters that reach a dispatch. ``linking.called_wrappers`` then asks the
     wrapper's own analysis."""
     depends: dict[str, str] = {}
-    script = _script_folder(view)
+    script = script_folder(view)
     imports = [(local, qualname) for local, qualname in _imports(data, view.module) if _in_project(view.layout, qualname, script)]
     if not imports:
         return {}, depends
@@ -183,22 +184,14 @@ def _passes(call: ast.Call, signature: Signature) -> bool:
     return False
 
 
-def _dotted(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _dotted(node.value)
-        return f"{base}.{node.attr}" if base is not None else None
-    return None
-
-
 def may_wrap(view: ProjectView, qualname: str, depends: dict[str, str]) -> Signature | None:
     """The signature of the project function ``qualname``, called from ``view``'s module, when
     it may be a pool wrapper (the files read to tell are added to ``depends``)."""
-    return _Finder(view.layout, _script_folder(view)).may_wrap(qualname, depends, 0)
+    return _Finder(view.layout, script_folder(view)).may_wrap(qualname, depends, 0)
 
 
-def _script_folder(view: ProjectView) -> Path | None:
+def script_folder(view: ProjectView) -> Path | None:
+    """A script's own folder, first on ``sys.path`` when it runs (a module in no package)."""
     return view.path.parent if view.module is not None and "." not in view.module[0] else None
 
 
@@ -223,6 +216,8 @@ def _imports(data: bytes, named: tuple[str, bool] | None) -> list[tuple[str, str
     found: list[tuple[str, str]] = []
     if b"import" not in data:
         return found
+    if b"\\" in data:
+        data = data.replace(b"\\\r\n", b" ").replace(b"\\\n", b" ")  # ``from m import a, \``
     for match in _FROM_IMPORT.finditer(data):
         module = match.group(1).decode("ascii", "replace")
         level = len(module) - len(module.lstrip("."))
@@ -241,7 +236,7 @@ def _imports(data: bytes, named: tuple[str, bool] | None) -> list[tuple[str, str
 def _names(raw: bytes) -> list[tuple[str, str | None]]:
     """``a.b as c, d`` -> ``[("a.b", "c"), ("d", None)]``; anything that is not a name is dropped."""
     names = []
-    for item in raw.replace(b"\n", b" ").replace(b"\\", b" ").split(b","):
+    for item in _COMMENT.sub(b"", raw).replace(b"\n", b" ").replace(b"\\", b" ").split(b","):
         words = item.decode("ascii", "replace").split()
         if not words or not all(part.isidentifier() for part in words[0].split(".")) and words[0] != "*":
             continue
@@ -270,6 +265,10 @@ class _Finder:
     def __init__(self, layout: Layout, script: Path | None) -> None:
         self.layout = layout
         self.script = script
+        # questions being answered, and how many answers a cycle through them cut short: an
+        # answer computed while a cycle was cut is not remembered (asked first, it may differ)
+        self._active: set[tuple[object, ...]] = set()
+        self._cycles = 0
 
     def may_wrap(self, qualname: str, depends: dict[str, str], depth: int) -> Signature | None:
         """Whether the project function ``module.name`` may hand a parameter to a dispatch
@@ -302,8 +301,13 @@ class _Finder:
         if hops >= MAX_HELPER_HOPS:
             return False
         key = (str(path), text.digest, self.layout.import_roots)
-        if key not in _DISPATCHES:
-            _DISPATCHES[key] = (False, {})  # an import cycle: nothing new on this path
+        cached = _DISPATCHES.get(key)
+        if cached is None:
+            if key in self._active:
+                self._cycles += 1
+                return False  # an import cycle: nothing new on this path
+            self._active.add(key)
+            cycles = self._cycles
             found = False
             read: dict[str, str] = {}
             for local in sorted(text.called):
@@ -314,8 +318,13 @@ class _Finder:
                     if self._dispatches(other, inner, read, hops + 1):  # type: ignore[arg-type]
                         found = True
                         break
-            _DISPATCHES[key] = (found, read)
-        found, read = _DISPATCHES[key]
+            self._active.discard(key)
+            cached = (found, read)
+            if self._cycles == cycles:
+                _DISPATCHES[key] = cached
+                while len(_DISPATCHES) > KEEP_SUMMARIES:
+                    del _DISPATCHES[next(iter(_DISPATCHES))]
+        found, read = cached
         depends.update(read)
         return found
 
@@ -344,7 +353,7 @@ class _Finder:
         segments = {name: digest(_cut(data, start)) for name, start in defined.items()}
         called = frozenset(plain | dotted.keys())
         dispatching = all(any(needle in data for needle in group) for group in _DISPATCHING)
-        facts = repr((dispatching, sorted(imported.items()), sorted(called))).encode("utf-8", "surrogatepass")
+        facts = repr((dispatching, sorted(imported.items()), sorted(called), sorted(defined))).encode("utf-8", "surrogatepass")
         text = _Text(digest(data), defined, segments, imported, called, dispatching, hashlib.blake2b(facts, digest_size=12).hexdigest())
         _TEXTS[path] = (stamp, text)
         while len(_TEXTS) > KEEP_SUMMARIES:
@@ -357,8 +366,14 @@ class _Finder:
         or to one imported. Only that function's own lines are parsed (the whole module when
         they cannot be cut)."""
         key = (str(path), text.digest, self.layout.import_roots, name)
-        if key not in _WRAPS:
-            _WRAPS[key] = (None, {_key(name, path, self.layout): _fingerprint(text, name)})  # a cycle of calls asks here again: no wrapper on this path
+        cached = _WRAPS.get(key)
+        if cached is None:
+            depends[_key(name, path, self.layout)] = _fingerprint(text, name)
+            if key in self._active:
+                self._cycles += 1
+                return None  # a cycle of calls asks here again: no wrapper on this path
+            self._active.add(key)
+            cycles = self._cycles
             read: dict[str, str] = {_key(name, path, self.layout): _fingerprint(text, name)}
             function = _function(path, text, name)
             signature = None
@@ -368,10 +383,13 @@ class _Finder:
                     arguments = function.args
                     positional = tuple(item.arg for item in (*arguments.posonlyargs, *arguments.args))
                     signature = Signature(positional, len(arguments.posonlyargs), dispatched)
-            _WRAPS[key] = (signature, read)
-            while len(_WRAPS) > KEEP_SUMMARIES:
-                del _WRAPS[next(iter(_WRAPS))]
-        signature, read = _WRAPS[key]
+            self._active.discard(key)
+            cached = (signature, read)
+            if self._cycles == cycles:
+                _WRAPS[key] = cached
+                while len(_WRAPS) > KEEP_SUMMARIES:
+                    del _WRAPS[next(iter(_WRAPS))]
+        signature, read = cached
         depends.update(read)
         return signature
 
@@ -449,6 +467,18 @@ def _function(path: Path, text: _Text, name: str) -> ast.FunctionDef | ast.Async
     return None
 
 
+def _closed(region: bytes) -> bool:
+    """Whether ``region`` leaves no triple-quoted string or bracket open (counted, not parsed: a
+    bracket inside a string may make a function's lines run on into the next, never stop short)."""
+    return (
+        region.count(b'"""') % 2 == 0
+        and region.count(b"\'\'\'") % 2 == 0
+        and region.count(b"(") <= region.count(b")")
+        and region.count(b"[") <= region.count(b"]")
+        and region.count(b"{") <= region.count(b"}")
+    )
+
+
 def _cut(data: bytes, start: int) -> bytes:
     """The lines of a top-level statement starting at ``start``: up to the next line that starts
     with code in column 0 (not a comment, not a blank line, not a closing bracket), without the
@@ -457,8 +487,9 @@ def _cut(data: bytes, start: int) -> bytes:
     end = len(data)
     if newline != -1:
         for match in _NEXT_TOP_LEVEL.finditer(data, newline + 1):
-            end = match.start()
-            break
+            if _closed(data[start : match.start()]):  # not a docstring's or a bracket's own line
+                end = match.start()
+                break
     lines = data[start:end].split(b"\n")
     while len(lines) > 1 and (not lines[-1].strip() or lines[-1].startswith(b"#")):
         lines.pop()
