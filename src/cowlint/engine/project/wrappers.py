@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cowlint.engine.module import apis
 from cowlint.engine.project.index import ProjectView
@@ -201,9 +202,8 @@ def _in_project(layout: Layout, qualname: str, script: Path | None) -> bool:
     found = _IN_PROJECT.get(key)
     if found is None:
         parts = qualname.split(".")
-        found = _IN_PROJECT[key] = layout.module_file(parts, script) is not None or (len(parts) > 1 and layout.module_file(parts[:-1], script) is not None)
-        if len(_IN_PROJECT) > 65536:
-            del _IN_PROJECT[next(iter(_IN_PROJECT))]
+        found = layout.module_file(parts, script) is not None or (len(parts) > 1 and layout.module_file(parts[:-1], script) is not None)
+        _remember(_IN_PROJECT, key, found)
     return found
 
 
@@ -301,32 +301,38 @@ class _Finder:
         if hops >= MAX_HELPER_HOPS:
             return False
         key = (str(path), text.digest, self.layout.import_roots)
-        cached = _DISPATCHES.get(key)
+        return bool(self._answer(_DISPATCHES, key, False, depends, lambda read: self._calls_dispatching(path, text, read, hops)))
+
+    def _calls_dispatching(self, path: Path, text: _Text, read: dict[str, str], hops: int) -> bool:
+        for local in sorted(text.called):
+            parts = text.imported[local].split(".")
+            other = self.layout.module_file(parts) or (self.layout.module_file(parts[:-1]) if len(parts) > 1 else None)
+            inner = self._text(other) if other is not None and other != path else None
+            if inner is not None and self._dispatches(other, inner, read, hops + 1):  # type: ignore[arg-type]
+                return True
+        return False
+
+    def _answer(self, memo: dict[Any, Any], key: tuple[object, ...], on_cycle: Any, depends: dict[str, str], compute: Callable[[dict[str, str]], Any]) -> Any:
+        """``compute(read)`` once per process for ``key``, with the files it read added to
+        ``depends``; a cycle back to a question still being answered gets ``on_cycle``, and an
+        answer computed while a cycle was cut is not remembered (asked first, it may differ)."""
+        cached = memo.get(key)
         if cached is None:
             if key in self._active:
                 self._cycles += 1
-                return False  # an import cycle: nothing new on this path
+                return on_cycle
             self._active.add(key)
             cycles = self._cycles
-            found = False
             read: dict[str, str] = {}
-            for local in sorted(text.called):
-                parts = text.imported[local].split(".")
-                other = self.layout.module_file(parts) or (self.layout.module_file(parts[:-1]) if len(parts) > 1 else None)
-                inner = self._text(other) if other is not None and other != path else None
-                if inner is not None:
-                    if self._dispatches(other, inner, read, hops + 1):  # type: ignore[arg-type]
-                        found = True
-                        break
-            self._active.discard(key)
-            cached = (found, read)
+            try:
+                cached = (compute(read), read)
+            finally:
+                self._active.discard(key)
             if self._cycles == cycles:
-                _DISPATCHES[key] = cached
-                while len(_DISPATCHES) > KEEP_SUMMARIES:
-                    del _DISPATCHES[next(iter(_DISPATCHES))]
-        found, read = cached
+                _remember(memo, key, cached)
+        value, read = cached
         depends.update(read)
-        return found
+        return value
 
     def _text(self, path: Path) -> _Text | None:
         """The module's text, read once per process while the file is unchanged (same size,
@@ -355,9 +361,7 @@ class _Finder:
         dispatching = all(any(needle in data for needle in group) for group in _DISPATCHING)
         facts = repr((dispatching, sorted(imported.items()), sorted(called), sorted(defined))).encode("utf-8", "surrogatepass")
         text = _Text(digest(data), defined, segments, imported, called, dispatching, hashlib.blake2b(facts, digest_size=12).hexdigest())
-        _TEXTS[path] = (stamp, text)
-        while len(_TEXTS) > KEEP_SUMMARIES:
-            del _TEXTS[next(iter(_TEXTS))]
+        _remember(_TEXTS, path, (stamp, text))
         return text
 
     def _wraps(self, path: Path, text: _Text, name: str, depends: dict[str, str], depth: int) -> Signature | None:
@@ -366,32 +370,19 @@ class _Finder:
         or to one imported. Only that function's own lines are parsed (the whole module when
         they cannot be cut)."""
         key = (str(path), text.digest, self.layout.import_roots, name)
-        cached = _WRAPS.get(key)
-        if cached is None:
-            depends[_key(name, path, self.layout)] = _fingerprint(text, name)
-            if key in self._active:
-                self._cycles += 1
-                return None  # a cycle of calls asks here again: no wrapper on this path
-            self._active.add(key)
-            cycles = self._cycles
-            read: dict[str, str] = {_key(name, path, self.layout): _fingerprint(text, name)}
-            function = _function(path, text, name)
-            signature = None
-            if function is not None:
-                dispatched = frozenset(param for callee, params in _callees(function) if self._wrapping(path, text, callee, read, depth) for param in params)
-                if dispatched:
-                    arguments = function.args
-                    positional = tuple(item.arg for item in (*arguments.posonlyargs, *arguments.args))
-                    signature = Signature(positional, len(arguments.posonlyargs), dispatched)
-            self._active.discard(key)
-            cached = (signature, read)
-            if self._cycles == cycles:
-                _WRAPS[key] = cached
-                while len(_WRAPS) > KEEP_SUMMARIES:
-                    del _WRAPS[next(iter(_WRAPS))]
-        signature, read = cached
-        depends.update(read)
-        return signature
+        depends[_key(name, path, self.layout)] = _fingerprint(text, name)
+        return self._answer(_WRAPS, key, None, depends, lambda read: self._signature(path, text, name, read, depth))  # type: ignore[no-any-return]
+
+    def _signature(self, path: Path, text: _Text, name: str, read: dict[str, str], depth: int) -> Signature | None:
+        read[_key(name, path, self.layout)] = _fingerprint(text, name)
+        function = _function(path, text, name)
+        if function is None:
+            return None
+        dispatched = frozenset(param for callee, params in _callees(function) if self._wrapping(path, text, callee, read, depth) for param in params)
+        if not dispatched:
+            return None
+        arguments = function.args
+        return Signature(tuple(item.arg for item in (*arguments.posonlyargs, *arguments.args)), len(arguments.posonlyargs), dispatched)
 
     def _wrapping(self, path: Path, text: _Text, callee: ast.expr, depends: dict[str, str], depth: int) -> bool:
         """Whether what a function calls with one of its parameters dispatches it."""
@@ -530,6 +521,14 @@ def _dispatch_like(callee: ast.expr) -> bool:
 
 
 KEEP_SUMMARIES = 8192
+
+
+def _remember(memo: dict[Any, Any], key: object, value: object) -> None:
+    """Keep ``value``, and at most ``KEEP_SUMMARIES`` entries (the oldest go first)."""
+    memo[key] = value
+    while len(memo) > KEEP_SUMMARIES:
+        del memo[next(iter(memo))]
+
 # path -> ((size, mtime, inode, import roots), what its text says)
 _TEXTS: dict[Path, tuple[tuple[int, int, int, tuple[Path, ...]], _Text]] = {}
 # (path, digest, import roots) -> whether it, or a project module it calls, may dispatch
