@@ -330,6 +330,33 @@ def test_mutually_recursive_wrappers_are_found_in_any_order(tmp_path: Path) -> N
         assert "app/b_second.py:14:" in result.stdout and ": COW101 " in result.stdout, result.stdout
 
 
+def test_the_answer_a_cycle_returns_to_is_remembered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found measuring a 4M-line tree: no answer that met a cycle was remembered, not even the
+    one the cycle returns to (whole: a path through it again adds nothing), so each caller
+    parsed the cycle's functions again (the wrapper test took 2.7x as long)."""
+    from cowlint.config import Config
+    from cowlint.engine.project import wrappers
+    from cowlint.engine.project.index import ProjectIndexes
+
+    wrapper = (
+        "from multiprocessing import Pool\n\n\ndef first(fn, items, again=False):\n"
+        "    if again:\n        return second(fn, items)\n    with Pool() as pool:\n        return pool.map(fn, items)\n\n\n"
+        "def second(fn, items):\n    return first(fn, items)\n"
+    )
+    project = _wrapper_project(tmp_path, wrapper, {f"caller{index}": ("from app.par import first", "first") for index in range(3)})
+    parsed: list[str] = []
+    function = wrappers._function
+    monkeypatch.setattr(wrappers, "_function", lambda path, text, name: parsed.append(name) or function(path, text, name))
+    projects = ProjectIndexes(Config())
+    for index in range(3):
+        path = project / "app" / f"caller{index}.py"
+        view = projects.place(path)
+        assert view is not None
+        found, _ = wrappers.wrapper_candidates(path.read_bytes(), view)
+        assert set(found) == {"first"}
+    assert sorted(parsed) == ["first", "second"]  # each once, for the first caller
+
+
 def test_a_function_the_wrapper_starts_defining_rechecks_its_callers(tmp_path: Path) -> None:
     """Found in review: ``parallel`` calls ``_impl``, which the module only later defines as a
     function that dispatches; the names a module defines are part of what its callers depend on."""

@@ -38,8 +38,10 @@ MAX_HELPER_HOPS = 1
 # bigger modules are not read for this (as for linking: their names stay unknown)
 MAX_WRAPPER_BYTES = 256 * 1024
 
-_FROM_IMPORT = re.compile(rb"(?:^|;)[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)", re.MULTILINE)
-_PLAIN_IMPORT = re.compile(rb"(?:^|;)[ \t]*import[ \t]+([^\n#;]+)", re.MULTILINE)
+# an import statement, matched where a line or a ``;`` starts one (never searched for: a
+# pattern that may start anywhere costs a step at every byte of the text)
+_FROM_IMPORT = re.compile(rb"[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)")
+_PLAIN_IMPORT = re.compile(rb"[ \t]*import[ \t]+([^\n#;]+)")
 _COMMENT = re.compile(rb"#[^\n]*")
 _TOP_LEVEL_DEF = re.compile(rb"^(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
 _NEXT_TOP_LEVEL = re.compile(rb"^[^\s#)\]}]", re.MULTILINE)
@@ -218,19 +220,37 @@ def _imports(data: bytes, named: tuple[str, bool] | None) -> list[tuple[str, str
         return found
     if b"\\" in data:
         data = data.replace(b"\\\r\n", b" ").replace(b"\\\n", b" ")  # ``from m import a, \``
-    for match in _FROM_IMPORT.finditer(data):
-        module = match.group(1).decode("ascii", "replace")
-        level = len(module) - len(module.lstrip("."))
-        base = absolute_module(level, module[level:], named)
-        if base is None:
-            continue
-        for name, alias in _names(match.group(2).strip(b"()")):
-            if name != "*" and "." not in name:
-                found.append((alias or name, f"{base}.{name}" if base else name))
-    for match in _PLAIN_IMPORT.finditer(data):
-        for name, alias in _names(match.group(1)):
-            found.append((alias or name, name))
+    for start in _statement_starts(data, b"import"):
+        if (match := _FROM_IMPORT.match(data, start)) is not None:
+            module = match.group(1).decode("ascii", "replace")
+            level = len(module) - len(module.lstrip("."))
+            base = absolute_module(level, module[level:], named)
+            if base is None:
+                continue
+            for name, alias in _names(match.group(2).strip(b"()")):
+                if name != "*" and "." not in name:
+                    found.append((alias or name, f"{base}.{name}" if base else name))
+        elif (match := _PLAIN_IMPORT.match(data, start)) is not None:
+            for name, alias in _names(match.group(1)):
+                found.append((alias or name, name))
     return found
+
+
+def _statement_starts(data: bytes, word: bytes) -> Iterator[int]:
+    """Where a statement may start on each line that holds ``word``: the line's start, and after
+    each ``;`` before the word's last occurrence on it."""
+    at = data.find(word)
+    while at != -1:
+        start = data.rfind(b"\n", 0, at) + 1
+        end = data.find(b"\n", at)
+        end = len(data) if end == -1 else end
+        last = data.rfind(word, at, end)
+        yield start
+        semicolon = data.find(b";", start, last)
+        while semicolon != -1:
+            yield semicolon + 1
+            semicolon = data.find(b";", semicolon + 1, last)
+        at = data.find(word, end)
 
 
 def _names(raw: bytes) -> list[tuple[str, str | None]]:
@@ -259,16 +279,19 @@ class _Text:
     module_facts: str  # a digest of what the question reads of the module as a whole
 
 
+_NO_CYCLE = 1 << 30
+
+
 class _Finder:
     """Which functions of the project's modules may be pool wrappers, asked by name."""
 
     def __init__(self, layout: Layout, script: Path | None) -> None:
         self.layout = layout
         self.script = script
-        # questions being answered, and how many answers a cycle through them cut short: an
-        # answer computed while a cycle was cut is not remembered (asked first, it may differ)
-        self._active: set[tuple[object, ...]] = set()
-        self._cycles = 0
+        # the questions being answered, each with how deep it was asked; and the least depth a
+        # cycle cut short in the answer being computed (see ``_answer``)
+        self._active: dict[tuple[object, ...], int] = {}
+        self._cut_at = _NO_CYCLE
 
     def may_wrap(self, qualname: str, depends: dict[str, str], depth: int) -> Signature | None:
         """Whether the project function ``module.name`` may hand a parameter to a dispatch
@@ -314,21 +337,25 @@ class _Finder:
 
     def _answer(self, memo: dict[Any, Any], key: tuple[object, ...], on_cycle: Any, depends: dict[str, str], compute: Callable[[dict[str, str]], Any]) -> Any:
         """``compute(read)`` once per process for ``key``, with the files it read added to
-        ``depends``; a cycle back to a question still being answered gets ``on_cycle``, and an
-        answer computed while a cycle was cut is not remembered (asked first, it may differ)."""
+        ``depends``. A cycle back to a question still being answered gets ``on_cycle``. The
+        answer of the question a cycle returns to is whole (a path through it again adds
+        nothing) and is remembered; those asked inside the cycle, which saw it cut short, are
+        not (asked first, each may differ)."""
         cached = memo.get(key)
         if cached is None:
-            if key in self._active:
-                self._cycles += 1
+            asked = self._active.get(key)
+            if asked is not None:
+                self._cut_at = min(self._cut_at, asked)
                 return on_cycle
-            self._active.add(key)
-            cycles = self._cycles
+            depth = self._active[key] = len(self._active)
+            outer, self._cut_at = self._cut_at, _NO_CYCLE
             read: dict[str, str] = {}
             try:
                 cached = (compute(read), read)
             finally:
-                self._active.discard(key)
-            if self._cycles == cycles:
+                del self._active[key]
+                cut_at, self._cut_at = self._cut_at, min(outer, self._cut_at)
+            if cut_at >= depth:
                 _remember(memo, key, cached)
         value, read = cached
         depends.update(read)
