@@ -204,6 +204,23 @@ def test_a_class_is_rechecked_when_the_module_that_constructs_it_changes(tmp_pat
     assert "app/client.py" not in third.stdout, third.stdout  # Registry holds one short string now: provably small
 
 
+def test_what_a_constructor_keeps_follows_the_class_module(tmp_path: Path) -> None:
+    """``Index(np.load(path))`` in shop/jobs.py ships an array because shop/index.py keeps the
+    argument as it is: the cached result of jobs.py depends on index.py, and a class that stops
+    keeping the argument (or an annotation that calls it small) changes the finding."""
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURES / "projects" / "constructor_args", project)
+    first = run_cowlint("--output-format", "concise", ".", cwd=project)
+    assert "shop/jobs.py:14:25: COW102 index.nearest (shop.index.Index instance, holding bulk data in self.vectors)" in first.stdout, first.stdout
+    index = project / "shop" / "index.py"
+    index.write_text(index.read_text().replace("        self.vectors = vectors\n", "        self.vectors = None\n"))
+    second = run_cowlint("--output-format", "concise", ".", cwd=project)
+    assert "shop/jobs.py:14:" not in second.stdout and "shop/jobs.py:20:" not in second.stdout, second.stdout
+    index.write_text(index.read_text().replace("    def __init__(self, size: int, out: Path):", "    def __init__(self, size, out):"))
+    third = run_cowlint("--output-format", "concise", ".", cwd=project)
+    assert "shop/jobs.py:50:25: COW101 bound method thumbnailer.make ships the whole shop.index.Thumbnailer instance (size unknown)" in third.stdout, third.stdout
+
+
 def test_a_caller_of_a_pool_wrapper_is_rechecked_when_the_wrapper_changes(tmp_path: Path) -> None:
     """app/prices.py names no pool: whether it is checked at all depends on app/parallel.py, so
     its cached result (found or ruled out by the prefilter) is dropped when parallel.py changes."""

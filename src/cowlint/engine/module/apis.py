@@ -99,6 +99,29 @@ BULK_TYPES = frozenset(
         "polars.DataFrame",
     }
 )
+# parameter annotations of values that are small: numbers, flags, paths, dates (a ``str`` may be
+# long, but a parameter annotated so is in practice a name, a label or a path)
+SMALL_TYPES = frozenset(
+    {
+        "builtins.int",
+        "builtins.float",
+        "builtins.bool",
+        "builtins.complex",
+        "builtins.str",
+        "pathlib.Path",
+        "pathlib.PurePath",
+        "pathlib.PosixPath",
+        "pathlib.WindowsPath",
+        "datetime.datetime",
+        "datetime.date",
+        "datetime.time",
+        "datetime.timedelta",
+        "decimal.Decimal",
+        "uuid.UUID",
+    }
+)
+# what one of them is taken to take when pickled (a float is 9 bytes in a pickle, a short path ~60)
+SMALL_VALUE_BYTES = 64
 # calls whose result is bulk data of unknown size (arrays, frames, tensors, loaded objects)
 BULK_CONSTRUCTORS = frozenset(
     {

@@ -11,6 +11,7 @@ use; from an enclosing scope, every binding.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -46,6 +47,8 @@ from cowlint.engine.module.values import (
     argument,
     bound_argument,
     const_size,
+    passed_for,
+    with_attributes,
 )
 
 if TYPE_CHECKING:
@@ -72,7 +75,7 @@ class Resolver:
         self._reach_memo: dict[int, set[int]] = {}
         self._frame_calls: dict[int, list[CallSite]] | None = None
         self._callers_index: dict[int, list[CallSite]] | None = None
-        self._instance_memo: dict[tuple[int, int], InstanceSize] = {}
+        self._instance_memo: dict[tuple[int, int, frozenset[str]], InstanceSize] = {}
         # the constructor calls whose arguments bind __init__'s parameters right now (innermost last)
         self._constructions: list[Construction | None] = []
         self._elsewhere: dict[tuple[int, bool], Value | None] = {}  # id(param) -> what the class's callers pass
@@ -175,26 +178,39 @@ class Resolver:
         constructed = self._constructor_argument(binding, depth)
         if constructed is None and (not self._constructions or self._constructions[-1] is None):
             constructed = self._passed_by_callers(binding, depth)
-        if constructed is not None:
+        if constructed is not None and not isinstance(constructed, Unknown):
             return constructed
         param = binding.node
         if isinstance(param, cst.Param) and param.annotation is None and binding.name in apis.CONTEXT_PARAMETER_NAMES:
             return self._passed_context(binding, param, depth)
-        if not isinstance(param, cst.Param) or param.annotation is None:
-            return UNKNOWN
+        annotated = self.annotated(param, scope.parent or scope, binding.order) if isinstance(param, cst.Param) else None
+        return annotated if annotated is not None else UNKNOWN
+
+    def annotated(self, param: cst.Param, outer: Scope, at: int) -> Value | None:
+        """What a parameter's annotation says of its value: a pool or executor, bulk data
+        (``np.ndarray``), or a small value (``float``, ``str | None``, ``Optional[Path]``)."""
+        if param.annotation is None:
+            return None
         annotation = param.annotation.annotation
+        if isinstance(annotation, cst.BinaryOperation) and isinstance(annotation.operator, cst.BitOr) and _is_none(annotation.right):
+            annotation = annotation.left  # ``str | None``
+        elif isinstance(annotation, cst.Subscript) and len(annotation.slice) == 1 and isinstance(annotation.slice[0].slice, cst.Index):
+            if self.qualname(annotation.value, outer, at) == "typing.Optional":
+                annotation = annotation.slice[0].slice.value
         if isinstance(annotation, cst.SimpleString):
-            return UNKNOWN
-        outer = scope.parent or scope
-        qualname = self.qualname(annotation, outer, binding.order)
+            return None
+        qualname = self.qualname(annotation, outer, at)
         if qualname is None:
-            return UNKNOWN
+            return None
         kind = apis.constructor_kind(qualname)
         if kind is not None:
             return PoolValue(kind, qualname, self.project_default, "high")
+        name = param.name.value
         if qualname in apis.BULK_TYPES:
-            return Data(None, True, f"parameter {binding.name}: {apis.short(qualname)}", "medium")
-        return UNKNOWN
+            return Data(None, True, f"parameter {name}: {apis.short(qualname)}", "medium")
+        if qualname in apis.SMALL_TYPES:
+            return Data(apis.SMALL_VALUE_BYTES, False, f"parameter {name}: {apis.short(qualname)}", "medium")
+        return None
 
     def _constructor_argument(self, binding: Binding, depth: int) -> Value | None:
         """A parameter of ``__init__`` while an instance made by a known call is evaluated: the
@@ -488,6 +504,8 @@ class Resolver:
                 linked = self.project.returned_value(name)
                 if linked is None and self._reaching:
                     linked = self.project.instance_value(name)
+                    if isinstance(linked, ForeignInstance):
+                        linked = self.bind_foreign(linked, call, scope, at, depth)
                 if linked is not None:
                     return linked
             estimate = estimate_call(self, name, call, scope, at, depth)
@@ -611,10 +629,11 @@ class Resolver:
             return self.size_of(value.receiver)
         return None, False, False
 
-    def instance_size(self, info: ClassInfo, made: Construction | None = None) -> InstanceSize:
+    def instance_size(self, info: ClassInfo, made: Construction | None = None, skip: frozenset[str] = frozenset()) -> InstanceSize:
         """What pickling one instance of ``info`` ships, estimated from its attributes (and, for
-        an instance made by a known call, from the arguments its constructor keeps)."""
-        key = (id(info), (id(made.call) if made is not None else 0) * 2 + (self._reaching > 0))
+        an instance made by a known call, from the arguments its constructor keeps), leaving
+        out the attributes ``skip``."""
+        key = (id(info), (id(made.call) if made is not None else 0) * 2 + (self._reaching > 0), skip)
         cached = self._instance_memo.get(key)
         if cached is not None:
             return cached
@@ -624,7 +643,7 @@ class Resolver:
         self._sizing.append(id(info))
         self._constructions.append(made)
         try:
-            result = self._instance_size(info)
+            result = self._instance_size(info, skip)
         finally:
             self._constructions.pop()
             self._sizing.pop()
@@ -654,13 +673,10 @@ class Resolver:
                     built.append(name)
         return built
 
-    def _instance_size(self, info: ClassInfo) -> InstanceSize:
-        total = 0
-        known = True
-        bulk = False
-        small = True
-        parts: list[tuple[str, int | None, str]] = []
+    def _instance_size(self, info: ClassInfo, skip: frozenset[str] = frozenset()) -> InstanceSize:
+        known = small = True
         custom = False
+        items: list[tuple[str, int | None, bool, bool, str]] = []
         for cls in self.class_chain(info):
             if any(name in cls.methods for name in ("__getstate__", "__reduce__", "__reduce_ex__")):
                 custom = True
@@ -672,27 +688,66 @@ class Resolver:
                     continue  # module classes are walked themselves; object and Process hold little
                 small = False  # a base class from elsewhere may hold anything
                 known = False
-            attributes: dict[str, Value] = {name: self.join(self.eval_binding(b) for b in bindings) for name, bindings in cls.attributes.items()}
+            attributes: dict[str, Value] = {name: self.join(self.eval_binding(b) for b in bindings) for name, bindings in cls.attributes.items() if name not in skip}
             if cls.is_dataclass:
                 for name, node in cls.fields.items():
-                    if name not in attributes:
+                    if name not in attributes and name not in skip:
                         attributes[name] = self._field_value(cls, name, node)
             filled = self.filled_attributes(cls)
             for name, value in attributes.items():
                 size, item_bulk, item_small = self.size_of(value)
                 if name in filled and isinstance(value, Container):
                     size, item_small = None, False  # ``self.paths = {}`` that a method fills: as big as it gets
-                small = small and item_small
-                bulk = bulk or item_bulk
-                what = value.what if isinstance(value, Data) else ""
-                parts.append((name, size, what))
-                if size is None:
-                    known = known and item_bulk
+                items.append((name, size, item_bulk, item_small, value.what if isinstance(value, Data) else ""))
+        return with_attributes(InstanceSize(0 if known else None, False, small, (), custom_pickling=custom), items)
+
+    def constructor_template(self, info: ClassInfo) -> tuple[dict[str, str], InstanceSize, cst.FunctionDef] | None:
+        """For a module that makes an instance of ``info`` with a call it knows: the attributes
+        the instance keeps exactly as ``__init__`` was given them (attribute -> parameter; every
+        assignment of the attribute is ``self.attr = param`` in that ``__init__``), the size of
+        everything else it holds, and the ``__init__`` that runs. None when it keeps nothing so."""
+        chain = self.class_chain(info)
+        init = next((cls.methods["__init__"] for cls in chain if "__init__" in cls.methods), None)
+        scope = self.facts.scopes.get(init) if init is not None else None
+        if init is None or scope is None:
+            return None
+        named = {param.name.value for param in (*init.params.posonly_params, *init.params.params, *init.params.kwonly_params)}
+        kept: dict[str, str] = {}
+        for cls in chain:
+            filled = self.filled_attributes(cls)
+            for name, bindings in cls.attributes.items():
+                params = set()
+                for binding in bindings:
+                    value = binding.value
+                    found = self.lookup(value.value, binding.eval_scope, binding.order) if binding.kind == "assign" and isinstance(value, cst.Name) else []
+                    if not found or any(item.kind != "param" or item.scope is not scope or item.name not in named for item in found):
+                        break
+                    params.add(found[0].name)
                 else:
-                    total += size
-        size = total if known and not bulk else (total or None) if bulk else None
-        parts.sort(key=lambda part: -(part[1] or 0))
-        return InstanceSize(size, bulk, small and not bulk, tuple(parts), custom_pickling=custom, known_bytes=total)
+                    if len(params) == 1 and name not in filled and name not in kept:
+                        kept[name] = params.pop()
+        if not kept:
+            return None
+        return kept, self.instance_size(info, skip=frozenset(kept)), init
+
+    def bind_foreign(self, instance: ForeignInstance, call: cst.Call, scope: Scope, at: int, depth: int) -> ForeignInstance:
+        """The instance ``call`` makes of another module's class, its size with what the call
+        passes for the parameters the instance keeps (``Index(np.load(path))`` keeps an array)."""
+        if not instance.kept or instance.fixed is None:
+            return instance
+        hidden = any(arg.star for arg in call.args)  # ``*args``/``**options`` may pass anything
+        items = []
+        for kept in instance.kept:
+            expr = passed_for(call, instance.positional, instance.posonly, kept.param)
+            if expr is not None:
+                value = self.eval(expr, scope, at, depth + 1)
+            else:
+                value = kept.default if kept.default is not None and not hidden else UNKNOWN
+            if isinstance(value, Unknown) and kept.annotated is not None:
+                value = kept.annotated
+            size, bulk, small = self.size_of(value)
+            items.append((kept.attribute, size, bulk, small, value.what if isinstance(value, Data) else ""))
+        return dataclasses.replace(instance, size=with_attributes(instance.fixed, items), kept=(), fixed=None)
 
     # ---------------------------------------------------------------- multiprocessing
 
@@ -913,6 +968,10 @@ _FOLD: dict[type, Callable[[object, object], object]] = {
 
 # Folded integers past 2**64 are not sizes of anything; computing them can take minutes.
 _MAX_FOLD_BITS = 64
+
+
+def _is_none(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
 
 
 def _too_big(left: float, right: float, op: cst.BaseBinaryOp) -> bool:

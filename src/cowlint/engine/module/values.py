@@ -6,6 +6,7 @@ with their start method, instances of classes of the module, and data with a siz
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -193,17 +194,54 @@ class InstanceSize:
     known_bytes: int = 0  # the sum over the attributes whose size is known (a lower bound)
 
 
+def with_attributes(base: InstanceSize, items: Iterable[tuple[str, int | None, bool, bool, str]]) -> InstanceSize:
+    """``base`` and more attributes, each ``(name, bytes or None, is bulk data, is provably
+    small, what)``: a size is known while every attribute's is (or some is bulk data, which
+    counts what is known as a lower bound)."""
+    total, bulk, small = base.known_bytes, base.bulk, base.provably_small
+    known = base.size is not None or base.bulk
+    parts = list(base.parts)
+    for name, size, item_bulk, item_small, what in items:
+        small = small and item_small
+        bulk = bulk or item_bulk
+        parts.append((name, size, what))
+        if size is None:
+            known = known and item_bulk
+        else:
+            total += size
+    size = total if known and not bulk else (total or None) if bulk else None
+    parts.sort(key=lambda part: -(part[1] or 0))
+    return InstanceSize(size, bulk, small and not bulk, tuple(parts), base.custom_pickling, known_bytes=total)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """An attribute an instance keeps as its constructor was given it (``self.vectors =
+    vectors`` in ``__init__``), with the parameter's default when it has a portable one, and
+    what its annotation says."""
+
+    attribute: str
+    param: str
+    default: Value | None
+    annotated: Value | None = None  # what the parameter's annotation says (``rate: float``: small)
+
+
 @dataclass(frozen=True)
 class ForeignInstance(Value):
     """An instance of a class of another module of the project, as that module describes it:
-    plain data, so it crosses the module boundary. Its constructor's arguments are not bound
-    (what it keeps from them is of unknown size)."""
+    plain data, so it crosses the module boundary. ``size`` leaves the constructor's arguments
+    unknown; ``fixed`` is the size of what the instance holds besides the attributes it keeps
+    as they were passed (``kept``), which a known call binds (``Index(np.load(path))``)."""
 
     qualname: str  # module.Class, absolute
     name: str
     size: InstanceSize
     built: tuple[str, ...]  # the attributes the class builds itself (see Resolver.built_attributes)
     methods: frozenset[str]  # the methods that bind the instance: not static, class or property
+    kept: tuple[Kept, ...] = ()
+    fixed: InstanceSize | None = None
+    positional: tuple[str, ...] = ()  # ``__init__``'s positional parameters after ``self``
+    posonly: int = 0  # how many of them are positional-only
     is_self = False
 
     @property
@@ -246,9 +284,16 @@ def bound_argument(call: cst.Call, function: cst.FunctionDef, param: str, *, bou
     bound already (a constructor call, ``obj.method(...)``)."""
     params = function.params
     positional = [item.name.value for item in (*params.posonly_params, *params.params)]
+    posonly = len(params.posonly_params)
     if bound_instance and positional:
-        positional = positional[1:]
-    keyword_allowed = param not in {item.name.value for item in params.posonly_params}
+        positional, posonly = positional[1:], max(posonly - 1, 0)
+    return passed_for(call, tuple(positional), posonly, param)
+
+
+def passed_for(call: cst.Call, positional: tuple[str, ...], posonly: int, param: str) -> cst.BaseExpression | None:
+    """The expression ``call`` passes for ``param`` of a function whose positional parameters
+    are ``positional`` (the first ``posonly`` positional-only); None as for :func:`bound_argument`."""
+    keyword_allowed = param not in positional[:posonly]
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value == param and keyword_allowed:
             return arg.value

@@ -16,6 +16,7 @@ only while the files it depends on are unchanged.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import OrderedDict
 from collections.abc import Callable
@@ -487,7 +488,7 @@ def _instance(linked: _Linked, resolver: Resolver, name: str) -> Value | None:
     import libcst as cst
 
     from cowlint.engine.module import apis
-    from cowlint.engine.module.values import Foreign, ForeignInstance
+    from cowlint.engine.module.values import Foreign, ForeignInstance, Kept
 
     classes = [b.node for b in resolver.facts.scope.bindings.get(name, ()) if b.kind == "class" and isinstance(b.node, cst.ClassDef)]
     info = resolver.facts.classes.get(classes[-1]) if classes else None
@@ -497,7 +498,25 @@ def _instance(linked: _Linked, resolver: Resolver, name: str) -> Value | None:
         return Foreign(f"{linked.name}.{name}")
     chain = resolver.class_chain(info)
     methods = frozenset(method for cls in chain for method in cls.methods if method not in cls.plain_functions and method not in cls.properties)
-    return ForeignInstance(f"{linked.name}.{name}", name, resolver.instance_size(info), tuple(resolver.built_attributes(info)), methods)
+    instance = ForeignInstance(f"{linked.name}.{name}", name, resolver.instance_size(info), tuple(resolver.built_attributes(info)), methods)
+    template = resolver.constructor_template(info)
+    if template is None:
+        return instance
+    kept, fixed, init = template
+    params = init.params
+    positional = tuple(param.name.value for param in (*params.posonly_params, *params.params))[1:]
+    named = {param.name.value: param for param in (*params.posonly_params, *params.params, *params.kwonly_params)}
+    scope = resolver.facts.scopes.get(init)
+    outer = scope.parent if scope is not None and scope.parent is not None else resolver.facts.scope
+
+    def portable(value: Value | None) -> Value | None:
+        return value if value is not None and _portable(value) else None
+
+    def default(param: cst.Param) -> Value | None:
+        return portable(resolver.eval(param.default, outer, 0)) if param.default is not None else None
+
+    bound = tuple(Kept(attribute, param, default(named[param]), portable(resolver.annotated(named[param], outer, 0))) for attribute, param in kept.items())
+    return dataclasses.replace(instance, kept=bound, fixed=fixed, positional=positional, posonly=max(len(params.posonly_params) - 1, 0))
 
 
 def _portable(value: Value) -> bool:

@@ -49,9 +49,13 @@ class SelfShippedToPool(Rule):
 
     ## Known problems
     The instance size is estimated from the attributes the class assigns
-    (`self.x = np.zeros(N)` with a literal `N`); attributes set from
-    parameters are of unknown size, so the rule stays quiet only when every
-    attribute is provably small (literal scalars, short strings, `None`).
+    (`self.x = np.zeros(N)` with a literal `N`), and from what a known call
+    of the class passes to `__init__`, in the module or in another of the
+    project. An attribute set from a parameter that no known call fills is of
+    the size its annotation says (`rate: float`, `out: Path | None` are small,
+    `weights: np.ndarray` is bulk data) and otherwise unknown, so the rule
+    stays quiet only when every attribute is provably small (literal scalars,
+    short strings, `None`, parameters annotated as numbers, strings or paths).
     When nothing known about the instance is large, the finding has medium
     confidence.
     Classes with `__getstate__` or `__reduce__` control their own pickling and
