@@ -211,14 +211,27 @@ def test_what_a_constructor_keeps_follows_the_class_module(tmp_path: Path) -> No
     project = tmp_path / "project"
     shutil.copytree(FIXTURES / "projects" / "constructor_args", project)
     first = run_cowlint("--output-format", "concise", ".", cwd=project)
-    assert "shop/jobs.py:14:25: COW102 index.nearest (shop.index.Index instance, holding bulk data in self.vectors)" in first.stdout, first.stdout
+    assert "shop/jobs.py:15:25: COW102 index.nearest (shop.index.Index instance, holding bulk data in self.vectors)" in first.stdout, first.stdout
     index = project / "shop" / "index.py"
     index.write_text(index.read_text().replace("        self.vectors = vectors\n", "        self.vectors = None\n"))
     second = run_cowlint("--output-format", "concise", ".", cwd=project)
-    assert "shop/jobs.py:14:" not in second.stdout and "shop/jobs.py:20:" not in second.stdout, second.stdout
+    assert "shop/jobs.py:15:" not in second.stdout and "shop/jobs.py:21:" not in second.stdout, second.stdout
     index.write_text(index.read_text().replace("    def __init__(self, size: int, out: Path):", "    def __init__(self, size, out):"))
     third = run_cowlint("--output-format", "concise", ".", cwd=project)
-    assert "shop/jobs.py:50:25: COW101 bound method thumbnailer.make ships the whole shop.index.Thumbnailer instance (size unknown)" in third.stdout, third.stdout
+    assert "shop/jobs.py:51:25: COW101 bound method thumbnailer.make ships the whole shop.index.Thumbnailer instance (size unknown)" in third.stdout, third.stdout
+
+
+def test_a_plain_function_parameter_follows_the_callers_of_other_modules(tmp_path: Path) -> None:
+    """``lookups(catalog, keys)`` in shop/lookups.py ships ``catalog.lookup``: shop/jobs.py passes
+    a ``Catalog`` holding a loaded table. The cached result of lookups.py depends on jobs.py."""
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURES / "projects" / "constructor_args", project)
+    first = run_cowlint("--output-format", "concise", ".", cwd=project)
+    assert "shop/lookups.py:9:25: COW102 catalog.lookup (shop.index.Catalog instance, holding bulk data in self.table)" in first.stdout, first.stdout
+    jobs = project / "shop" / "jobs.py"
+    jobs.write_text(jobs.read_text().replace('lookups(Catalog("/srv/catalog.json"), keys)', 'lookups(Converter("/srv/catalog"), keys)'))
+    second = run_cowlint("--output-format", "concise", ".", cwd=project)
+    assert "shop/lookups.py" not in second.stdout, second.stdout
 
 
 def test_a_caller_of_a_pool_wrapper_is_rechecked_when_the_wrapper_changes(tmp_path: Path) -> None:

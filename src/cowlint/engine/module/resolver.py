@@ -304,6 +304,13 @@ class Resolver:
             passed = bound_argument(call.node, function, binding.name)
             if passed is not None:
                 values.append(self.eval(passed, call.scope, call.order, depth + 1))
+        module = self.project.view.module if self.project is not None else None
+        if self._reaching and self.project is not None and module is not None and binding.scope.parent is self.facts.scope:
+            # a module-level function: its callers in the project's other modules too
+            positional = tuple(p.name.value for p in (*function.params.posonly_params, *function.params.params))
+            passed_elsewhere = self.project.constructor_argument(f"{module[0]}.{function.name.value}", positional, binding.name)
+            if passed_elsewhere is not None:
+                values.append(passed_elsewhere)
         joined = self.join(values) if values else UNKNOWN
         return None if isinstance(joined, Unknown) else joined
 
