@@ -18,6 +18,7 @@ SECTIONS = (
     "Use instead",
     "Options",
     "Platform notes",
+    "Libraries",
     "Verify",
     "Fix safety",
     "References",

@@ -6,6 +6,8 @@ Everything is keyed by qualified name, whatever spelling the import used
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 # constructors -> kind of object made
 POOL_CONSTRUCTORS = frozenset({"multiprocessing.Pool", "multiprocessing.pool.Pool", "multiprocessing.context.BaseContext.Pool"})
 EXECUTOR_CONSTRUCTORS = frozenset({"concurrent.futures.ProcessPoolExecutor", "concurrent.futures.process.ProcessPoolExecutor"})
@@ -61,8 +63,93 @@ _PINNED_PROCESS = {
     "multiprocessing.context.ForkServerProcess": "forkserver",
 }
 
+
+
+@dataclass(frozen=True)
+class LibraryPool:
+    """A process pool of a library other than multiprocessing, as its documentation and source
+    define it: how it pickles, which start method its workers get, and what its methods send.
+
+    ``methods`` maps each dispatch method to its shape: ``map`` (a function and iterables whose
+    items are the tasks), ``apply`` (a function with ``args``/``kwargs``), ``call`` (a function
+    and its positional arguments, one task). ``callable_at_start``: the function travels to the
+    workers when they start (inherited under fork, pickled once per worker otherwise), not with
+    each task. ``start``: the workers' start method when the constructor names none, None for
+    the platform's default; ``fork-if-available``: fork where the platform has it, else spawn."""
+
+    label: str
+    pickler: str  # "pickle", "dill" or "cloudpickle" (the last two send lambdas and closures by value)
+    start: str | None
+    start_note: str
+    methods: tuple[tuple[str, str], ...]
+    start_keyword: str | None = None  # the constructor's keyword that chooses the start method
+    dill_keyword: str | None = None  # the constructor's keyword that turns dill on
+    workers_keyword: str | None = None
+    callable_at_start: bool = False
+    shared_keyword: str | None = None  # objects handed to every worker at start (mpire's shared_objects)
+    shared_position: int | None = None
+    thread_starts: tuple[str, ...] = ()  # start methods that run the tasks in threads (mpire's "threading")
+    # the workers start on the first dispatch, not when the pool is made (pathos, mpire)
+    lazy: bool = True
+    # a worker that is not forked imports the main module anew (not ppft's servers, which get the
+    # function's source and nothing of the parent's modules)
+    imports_main: bool = True
+
+
+_PATHOS_METHODS = (("map", "map"), ("imap", "map"), ("uimap", "map"), ("amap", "map"), ("pipe", "call"), ("apipe", "call"))
+_PATHOS = LibraryPool("pathos ProcessPool", "dill", None, "multiprocess's default start method", _PATHOS_METHODS, workers_keyword="nodes")
+_PPFT = LibraryPool("pathos ParallelPool", "dill", "spawn", "ppft servers, fresh interpreters", _PATHOS_METHODS, workers_keyword="nodes", imports_main=False)
+_MPIRE = LibraryPool(
+    "mpire WorkerPool",
+    "pickle",
+    "fork-if-available",
+    "mpire's default start method, fork where the platform has it",
+    (("map", "map"), ("map_unordered", "map"), ("imap", "map"), ("imap_unordered", "map"), ("apply", "apply"), ("apply_async", "apply")),
+    start_keyword="start_method",
+    dill_keyword="use_dill",
+    workers_keyword="n_jobs",
+    callable_at_start=True,
+    shared_keyword="shared_objects",
+    shared_position=3,
+    thread_starts=("threading",),
+)
+LIBRARY_POOLS: dict[str, LibraryPool] = {
+    "pathos.multiprocessing.ProcessPool": _PATHOS,
+    "pathos.multiprocessing.ProcessingPool": _PATHOS,
+    "pathos.pools.ProcessPool": _PATHOS,
+    "pathos.pools.ParallelPool": _PPFT,
+    "pathos.parallel.ParallelPool": _PPFT,
+    "pathos.parallel.ParallelPythonPool": _PPFT,
+    "pathos.pp.ParallelPool": _PPFT,
+    "mpire.WorkerPool": _MPIRE,
+    "mpire.pool.WorkerPool": _MPIRE,
+}
+# pools of those libraries that run tasks in threads or in the calling process
+LIBRARY_THREAD_POOLS = frozenset(
+    {"pathos.pools.ThreadPool", "pathos.threading.ThreadPool", "pathos.pools.SerialPool", "pathos.serial.SerialPool", "pathos.multiprocessing.ThreadPool"}
+)
+
+# joblib: ``Parallel(n_jobs=4)(delayed(f)(x) for x in xs)``. Its default backend, loky, starts
+# fresh interpreters (fork and exec on POSIX: nothing of the parent's run-time state is
+# inherited), pickles with cloudpickle, and memory-maps numpy arrays over ``max_nbytes`` (1 MB
+# by default) instead of pickling them with every batch of tasks. scikit-learn re-exports it.
+JOBLIB_PARALLEL = frozenset(
+    {"joblib.Parallel", "joblib.parallel.Parallel", "sklearn.utils.parallel.Parallel", "sklearn.utils.fixes.Parallel", "sklearn.externals.joblib.Parallel"}
+)
+JOBLIB_DELAYED = frozenset(
+    {"joblib.delayed", "joblib.parallel.delayed", "sklearn.utils.parallel.delayed", "sklearn.utils.fixes.delayed", "sklearn.externals.joblib.delayed"}
+)
+# ``with parallel_config(backend="threading"):`` changes what every Parallel inside runs on
+JOBLIB_BACKEND_CONTEXTS = frozenset(
+    {"joblib.parallel_backend", "joblib.parallel_config", "joblib.parallel.parallel_backend", "joblib.parallel.parallel_config", "sklearn.utils.parallel_backend", "sklearn.utils.parallel_config"}
+)
+JOBLIB_THREAD_BACKENDS = frozenset({"threading", "sequential"})
+JOBLIB_LOKY_NOTE = "joblib's loky backend, which starts fresh interpreters"
+
 # the last name of every constructor: a cheap filter before resolving a call
-CONSTRUCTOR_ATTRIBUTES = frozenset(name.rsplit(".", 1)[-1] for name in POOL_CONSTRUCTORS | EXECUTOR_CONSTRUCTORS | PROCESS_CONSTRUCTORS | MANAGER_CONSTRUCTORS)
+CONSTRUCTOR_ATTRIBUTES = frozenset(
+    name.rsplit(".", 1)[-1] for name in POOL_CONSTRUCTORS | EXECUTOR_CONSTRUCTORS | PROCESS_CONSTRUCTORS | MANAGER_CONSTRUCTORS | LIBRARY_POOLS.keys() | JOBLIB_PARALLEL
+)
 
 # calls that fork the calling process directly (by last name)
 FORK_NAMES = frozenset({"fork", "forkpty"})
@@ -74,11 +161,12 @@ CONTEXT_FACTORIES = {"Pool": "pool", "Process": "process", "Manager": "manager"}
 
 POOL_METHODS = frozenset({"map", "map_async", "imap", "imap_unordered", "starmap", "starmap_async", "apply", "apply_async"})
 EXECUTOR_METHODS = frozenset({"submit", "map"})
-DISPATCH_METHODS = POOL_METHODS | EXECUTOR_METHODS
+LIBRARY_METHODS = frozenset(method for pool in LIBRARY_POOLS.values() for method, _ in pool.methods)
+DISPATCH_METHODS = POOL_METHODS | EXECUTOR_METHODS | LIBRARY_METHODS
 # Every finding starts from a name among these (a constructor, a dispatch method, a fork)
 # used in the code: a file whose syntax tree has none of them is not parsed by libcst.
 # preload_app: a gunicorn configuration, whose master forks the workers (engine.servers)
-CANDIDATE_NAMES = CONSTRUCTOR_ATTRIBUTES | DISPATCH_METHODS | FORK_NAMES | {RUN_IN_EXECUTOR, "DataLoader", "freeze", "preload_app"}
+CANDIDATE_NAMES = CONSTRUCTOR_ATTRIBUTES | DISPATCH_METHODS | FORK_NAMES | {RUN_IN_EXECUTOR, "DataLoader", "freeze", "preload_app", "delayed"}
 
 PARTIAL = frozenset({"functools.partial"})
 DATACLASS_FIELD = frozenset({"dataclasses.field", "attr.ib", "attr.field", "attrs.field"})
@@ -209,8 +297,10 @@ def constructor_kind(qualname: str) -> str | None:
         return "process"
     if qualname in MANAGER_CONSTRUCTORS:
         return "manager"
-    if qualname in THREAD_CONSTRUCTORS:
+    if qualname in THREAD_CONSTRUCTORS or qualname in LIBRARY_THREAD_POOLS:
         return "thread"
+    if qualname in LIBRARY_POOLS or qualname in JOBLIB_PARALLEL:
+        return "pool"
     return None
 
 
@@ -236,7 +326,7 @@ CONSTRUCTOR_NEEDLES = tuple(sorted(name.encode() for name in CONSTRUCTOR_ATTRIBU
 # The bytes a module that dispatches holds (groups: one of each): a multiprocessing/concurrent
 # import or a receiver named like a pool or executor, and a dispatch method or a constructor.
 DISPATCH_NEEDLES = (
-    (b"multiprocess", b"concurrent", b"billiard", *POOL_NAME_PARTS),
+    (b"multiprocess", b"concurrent", b"billiard", b"joblib", b"pathos", b"mpire", b"delayed", *POOL_NAME_PARTS),
     (*sorted(f".{method}".encode() for method in DISPATCH_METHODS | {RUN_IN_EXECUTOR}), *CONSTRUCTOR_NEEDLES),
 )
 

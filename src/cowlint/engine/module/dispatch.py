@@ -37,6 +37,7 @@ class Payload:
     expr: cst.BaseExpression
     items: bool
     frequency: str
+    at_start: bool = False  # sent when the workers start (mpire's function): inherited under fork
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class DispatchSite:
     def ships_at_start(self, payload: Payload) -> bool:
         """Whether ``payload`` travels when a worker or process starts (initargs, Process
         arguments, a Process subclass): pickled under spawn/forkserver, inherited under fork."""
-        return self.receiver.kind == "process" or payload.role in ("initializer", "initargs")
+        return self.receiver.kind == "process" or payload.role in ("initializer", "initargs") or payload.at_start
 
 
 _KIND_LABEL = {"pool": "Pool", "executor": "ProcessPoolExecutor", "process": "Process"}
@@ -112,8 +113,78 @@ def _method_payloads(kind: str, method: str, call: cst.Call, in_loop: bool) -> t
     return None
 
 
-def _constructor_payloads(kind: str, call: cst.Call) -> tuple[Payload, ...]:
+def _library_payloads(spec: apis.LibraryPool, method: str, call: cst.Call, in_loop: bool) -> tuple[Payload, ...] | None:
+    """What a pathos or mpire pool method sends (see ``apis.LibraryPool``)."""
+    shape = dict(spec.methods).get(method)
+    if shape is None:
+        return None
+    once = EVERY_TASK if in_loop else THIS_CALL
+    func = argument(call, None, 0)
+    for passed in call.args:
+        if passed.keyword is not None and passed.keyword.value in ("func", "function", "f"):
+            func = passed.value
     payloads: list[Payload] = []
+    if shape == "map":
+        if func is not None:
+            if spec.callable_at_start:
+                payloads.append(Payload("callable", func, False, PER_WORKER, at_start=True))
+            else:
+                payloads.append(Payload("callable", func, False, EVERY_TASK))
+        iterables = _positional_from(call, 1) + [passed.value for passed in call.args if passed.keyword is not None and passed.keyword.value == "iterable_of_args"]
+        payloads.extend(Payload("items", value, True, EVERY_TASK) for value in iterables)
+        init = argument(call, "worker_init", None)
+        if init is not None:
+            payloads.append(Payload("initializer", init, False, PER_WORKER))
+    elif shape == "apply":
+        if func is not None:
+            payloads.append(Payload("callable", func, False, once))
+        payloads.extend(_argument_payloads(call, (("args", 1), ("kwargs", 2)), once))
+    else:  # "call": the function and its positional arguments, one task
+        if func is not None:
+            payloads.append(Payload("callable", func, False, once))
+        payloads.extend(Payload("args", value, False, once) for value in _positional_from(call, 1))
+    return tuple(payloads)
+
+
+def delayed_call(expr: cst.BaseExpression) -> cst.Call | None:
+    """``delayed(f)(x, y)`` (by its shape: the names are checked by the caller): the outer call."""
+    if type(expr) is cst.Call and type(expr.func) is cst.Call:
+        inner = expr.func.func
+        last = inner.value if type(inner) is cst.Name else inner.attr.value if type(inner) is cst.Attribute else ""
+        if last == "delayed" and expr.func.args:
+            return expr
+    return None
+
+
+def _joblib_site(call_site: CallSite, resolver: Resolver) -> DispatchSite | None:
+    """``Parallel(n_jobs=4)(delayed(f)(x) for x in xs)``, or a ``Parallel`` object called so:
+    the function travels with every batch of tasks, and so does what every task's arguments
+    repeat (the comprehension's items are the tasks)."""
+    call, scope, order = call_site.node, call_site.scope, call_site.order
+    tasks = argument(call, "iterable", 0)
+    if not isinstance(tasks, (cst.GeneratorExp, cst.ListComp)):
+        return None
+    delayed = delayed_call(tasks.elt)
+    if delayed is None:
+        return None
+    inner = resolver.facts.scopes.get(tasks, scope)
+    if (resolver.qualname(delayed.func.func, inner, order) or "") not in apis.JOBLIB_DELAYED:  # type: ignore[attr-defined]
+        return None
+    receiver = resolver.eval(call.func, scope, order)
+    if not isinstance(receiver, PoolValue) or receiver.api not in apis.JOBLIB_PARALLEL or receiver.kind != "pool":
+        return None
+    function = delayed.func.args[0].value  # type: ignore[attr-defined]
+    payloads = (Payload("callable", function, False, EVERY_TASK), Payload("items", tasks, True, EVERY_TASK))
+    return DispatchSite(call, scope, order, "Parallel", receiver, receiver.start, receiver.confidence, payloads)
+
+
+def _constructor_payloads(kind: str, call: cst.Call, library: apis.LibraryPool | None = None) -> tuple[Payload, ...]:
+    payloads: list[Payload] = []
+    if library is not None:  # its own keywords, not multiprocessing's positions
+        shared = argument(call, library.shared_keyword, library.shared_position) if library.shared_keyword else None
+        if shared is not None:
+            payloads.append(Payload("initargs", shared, False, PER_WORKER))
+        return tuple(payloads)
     if kind in ("pool", "executor"):
         init_position, args_position = (1, 2) if kind == "pool" else (2, 3)
         initializer = argument(call, "initializer", init_position)
@@ -358,11 +429,19 @@ def _classify(call_site: CallSite, resolver: Resolver) -> DispatchSite | None:
     in_loop = bool(call_site.loops)
     if isinstance(func, cst.Attribute) and func.attr.value == apis.RUN_IN_EXECUTOR:
         return _run_in_executor(call_site, resolver)
+    if call.args and type(call.args[0].value) in (cst.GeneratorExp, cst.ListComp) and delayed_call(call.args[0].value.elt) is not None:  # type: ignore[attr-defined]
+        return _joblib_site(call_site, resolver)
     if isinstance(func, cst.Attribute) and func.attr.value in apis.DISPATCH_METHODS:
         method = func.attr.value
         receiver = resolver.eval(func.value, scope, order)
+        if isinstance(receiver, PoolValue) and receiver.library is not None:
+            payloads = _library_payloads(receiver.library, method, call, in_loop)
+            if not payloads:
+                return None
+            api = f"{receiver.library.label.rsplit(' ', 1)[-1]}.{method}"
+            return DispatchSite(call, scope, order, api, receiver, receiver.start, receiver.confidence, payloads)
         if isinstance(receiver, PoolValue):
-            if receiver.kind not in ("pool", "executor"):
+            if receiver.kind not in ("pool", "executor") or receiver.api in apis.JOBLIB_PARALLEL:
                 return None
         elif isinstance(receiver, Unknown):
             name = _receiver_name(func.value)
@@ -383,12 +462,14 @@ def _classify(call_site: CallSite, resolver: Resolver) -> DispatchSite | None:
     if constructed is None:
         return None
     made, start = constructed
+    if made.api in apis.JOBLIB_PARALLEL:
+        return None  # the call of the Parallel object dispatches (``_joblib_site``)
     if made.subclass is not None:
         payloads = _subclass_payloads(call)
         api = f"Process subclass {made.subclass.name}"
     else:
-        payloads = _constructor_payloads(made.kind, call)
-        api = _KIND_LABEL[made.kind]
+        payloads = _constructor_payloads(made.kind, call, made.library)
+        api = made.library.label.rsplit(" ", 1)[-1] if made.library is not None else _KIND_LABEL[made.kind]
     if not payloads:
         return None
     return DispatchSite(call, scope, order, api, made, start, made.confidence, payloads)
@@ -434,6 +515,6 @@ def find_process_starts(facts: ModuleFacts, resolver: Resolver) -> list[ProcessS
         if isinstance(func, cst.Attribute) and func.attr.value not in apis.CONSTRUCTOR_ATTRIBUTES:
             continue
         constructed = _constructed(call_site, resolver, ("pool", "executor", "process", "manager"))
-        if constructed is not None:
+        if constructed is not None and constructed[0].api not in apis.JOBLIB_PARALLEL:  # loky's workers are no forks of this process
             starts.append(ProcessStart(call_site, *constructed))
     return starts

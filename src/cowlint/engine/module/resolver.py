@@ -75,6 +75,7 @@ class Resolver:
         self._reach_memo: dict[int, set[int]] = {}
         self._frame_calls: dict[int, list[CallSite]] | None = None
         self._callers_index: dict[int, list[CallSite]] | None = None
+        self._joblib_blocks: _JoblibBlocks | None = None
         self._instance_memo: dict[tuple[int, int, frozenset[str]], InstanceSize] = {}
         # the constructor calls whose arguments bind __init__'s parameters right now (innermost last)
         self._constructions: list[Construction | None] = []
@@ -207,7 +208,7 @@ class Resolver:
             return PoolValue(kind, qualname, self.project_default, "high")
         name = param.name.value
         if qualname in apis.BULK_TYPES:
-            return Data(None, True, f"parameter {name}: {apis.short(qualname)}", "medium")
+            return Data(None, True, f"parameter {name}: {apis.short(qualname)}", "medium", array=qualname.startswith("numpy."))
         if qualname in apis.SMALL_TYPES:
             return Data(apis.SMALL_VALUE_BYTES, False, f"parameter {name}: {apis.short(qualname)}", "medium")
         return None
@@ -778,7 +779,7 @@ class Resolver:
             return default
         qualname = self.qualname(node.annotation.annotation, cls.outer, 0)
         if qualname in apis.BULK_TYPES:
-            return Data(None, True, f"field {name}: {apis.short(qualname)}", "medium")
+            return Data(None, True, f"field {name}: {apis.short(qualname)}", "medium", array=qualname is not None and qualname.startswith("numpy."))
         return default if node.value is not None else UNKNOWN
 
     def _field_default(self, cls: ClassInfo, value: cst.BaseExpression) -> Value:
@@ -796,6 +797,10 @@ class Resolver:
 
     def pool_value(self, kind: str, api: str, call: cst.Call, scope: Scope, at: int, start: StartMethod, dill: bool = False) -> PoolValue:
         """A pool/executor/process object made by ``call``; ``context=``/``mp_context=`` pin its start."""
+        if api in apis.LIBRARY_POOLS:
+            return self._library_pool(apis.LIBRARY_POOLS[api], api, call, scope, at, start)
+        if api in apis.JOBLIB_PARALLEL:
+            return self._joblib_pool(api, call, scope, at, start)
         keyword = "mp_context" if kind == "executor" else "context" if kind == "pool" else None
         workers = None
         if keyword is not None:
@@ -810,6 +815,65 @@ class Resolver:
             if isinstance(value, Const) and isinstance(value.value, int) and not isinstance(value.value, bool) and value.value > 0:
                 workers = value.value
         return PoolValue(kind, api, start, "high", workers=workers, dill=dill)
+
+    def literal_argument(self, call: cst.Call, keyword: str | None, position: int | None, scope: Scope, at: int) -> object:
+        """The literal value a constructor's argument is given; ``_MISSING`` when it is not
+        passed, ``_UNKNOWN_ARGUMENT`` when it is not a literal known here."""
+        expr = argument(call, keyword, position) if keyword is not None or position is not None else None
+        if expr is None:
+            return _MISSING
+        value = self.eval(expr, scope, at)
+        return value.value if isinstance(value, Const) else _UNKNOWN_ARGUMENT
+
+    def _library_pool(self, spec: apis.LibraryPool, api: str, call: cst.Call, scope: Scope, at: int, start: StartMethod) -> PoolValue:
+        """A pathos or mpire pool: its start method (its own default, or the one its constructor
+        names), whether it pickles with dill, and how many workers it has."""
+        chosen = self.literal_argument(call, spec.start_keyword, None, scope, at)
+        if chosen in spec.thread_starts:
+            return PoolValue("thread", api, start, "high")
+        if isinstance(chosen, str):
+            start = StartMethod(chosen, f'{spec.start_keyword}="{chosen}"')
+        elif spec.start == "fork-if-available":
+            start = StartMethod("fork", spec.start_note, conditional=True)  # spawn on Windows
+        elif spec.start is not None:
+            start = StartMethod(spec.start, spec.start_note)
+        dill = spec.pickler != "pickle" or self.literal_argument(call, spec.dill_keyword, None, scope, at) is True
+        count = self.literal_argument(call, spec.workers_keyword, 0, scope, at)
+        workers = count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else None
+        return PoolValue("pool", api, start, "high", workers=workers, dill=dill, library=spec)
+
+    def _joblib_pool(self, api: str, call: cst.Call, scope: Scope, at: int, start: StartMethod) -> PoolValue:
+        """``Parallel(n_jobs=4)``: loky processes (fresh interpreters, cloudpickle, numpy arrays
+        memory-mapped), unless it runs in threads or in this process: a thread backend or
+        preference, a ``with parallel_config(backend="threading"):`` around it, ``n_jobs`` left
+        out or 1 outside a context that sets it."""
+        backend = self.literal_argument(call, "backend", 1, scope, at)
+        prefer = self.literal_argument(call, "prefer", None, scope, at)
+        require = self.literal_argument(call, "require", None, scope, at)
+        jobs = self.literal_argument(call, "n_jobs", 0, scope, at)
+        around, elsewhere = self._joblib_contexts(call)
+        threads = backend in apis.JOBLIB_THREAD_BACKENDS or prefer == "threads" or require == "sharedmem"
+        # a backend or preference given by a variable (a parametrised test, a user's option) may be threads
+        threads = threads or _UNKNOWN_ARGUMENT in (backend, prefer, require)
+        if threads or (backend is _MISSING and "threads" in around) or (jobs in (_MISSING, None, 1) and "processes" not in around):
+            return PoolValue("thread", api, start, "high")
+        # ``n_jobs=self.n_jobs`` is often 1; a context elsewhere in the module may be around a caller
+        confidence = "medium" if jobs is _UNKNOWN_ARGUMENT or (elsewhere and backend is _MISSING) else "high"
+        memmaps = self.literal_argument(call, "max_nbytes", None, scope, at) is not None
+        workers = jobs if isinstance(jobs, int) and not isinstance(jobs, bool) and jobs > 0 else None
+        if backend == "multiprocessing":
+            return PoolValue("pool", api, start, confidence, workers=workers, memmaps=memmaps)
+        return PoolValue("pool", api, StartMethod("spawn", apis.JOBLIB_LOKY_NOTE), confidence, workers=workers, dill=True, memmaps=memmaps)
+
+    def _joblib_contexts(self, call: cst.Call) -> tuple[set[str], bool]:
+        """What the ``with parallel_config(...)``/``parallel_backend(...)`` blocks around ``call``
+        may make it run on (``threads``, ``processes``; a backend or ``n_jobs`` not known here
+        counts as both), and whether the module has such a block elsewhere."""
+        if self._joblib_blocks is None:
+            self._joblib_blocks = _JoblibBlocks(self)
+            self.facts.module.visit(self._joblib_blocks)
+        blocks = self._joblib_blocks
+        return blocks.around.get(id(call), set()), blocks.found
 
     def context_start(self, call: cst.Call, scope: Scope, at: int) -> StartMethod:
         """The start method of ``get_context(...)``: its literal argument, or the module default."""
@@ -975,6 +1039,47 @@ _FOLD: dict[type, Callable[[object, object], object]] = {
 
 # Folded integers past 2**64 are not sizes of anything; computing them can take minutes.
 _MAX_FOLD_BITS = 64
+
+
+class _JoblibBlocks(cst.CSTVisitor):
+    """The calls inside each ``with parallel_config(...)`` block of the module, with what the
+    block may make a ``Parallel`` there run on."""
+
+    def __init__(self, resolver: Resolver) -> None:
+        self.resolver = resolver
+        self.kinds: list[set[str]] = []  # the open blocks' kinds, innermost last
+        self.around: dict[int, set[str]] = {}
+        self.found = False
+
+    def visit_With(self, node: cst.With) -> None:
+        kinds: set[str] = set()
+        for item in node.items:
+            expr = item.item
+            if not isinstance(expr, cst.Call):
+                continue
+            scope = self.resolver.facts.scope
+            if (self.resolver.qualname(expr.func, scope, 1 << 30) or "") not in apis.JOBLIB_BACKEND_CONTEXTS:
+                continue
+            backend = self.resolver.literal_argument(expr, "backend", 0, scope, 1 << 30)
+            if backend in apis.JOBLIB_THREAD_BACKENDS:
+                kinds.add("threads")
+            elif isinstance(backend, str) or backend is _MISSING:
+                kinds.add("processes")  # loky, or only n_jobs set
+            else:
+                kinds.update(("threads", "processes"))
+        self.found = self.found or bool(kinds)
+        self.kinds.append(kinds)
+
+    def leave_With(self, original_node: cst.With) -> None:
+        self.kinds.pop()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.kinds and any(self.kinds):
+            self.around[id(node)] = set().union(*self.kinds)
+
+
+_MISSING = object()  # an argument not passed
+_UNKNOWN_ARGUMENT = object()  # an argument whose value is not a literal known here
 
 
 def _is_none(node: cst.BaseExpression) -> bool:

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 import libcst as cst
 
 from cowlint.engine.module import apis
-from cowlint.engine.module.dispatch import DispatchSite, Payload
+from cowlint.engine.module.dispatch import DispatchSite, Payload, delayed_call
 from cowlint.engine.module.facts import Binding, ModuleFacts, Scope
 from cowlint.engine.module.resolver import Resolver
 from cowlint.engine.module.snippets import snippet
-from cowlint.engine.module.values import BoundMethod, Data, ForeignBound, ForeignInstance, Instance, Value
+from cowlint.engine.module.values import BoundMethod, Const, Data, ForeignBound, ForeignInstance, Instance, Value
 
 MAX_DEPTH = 40  # nesting depth of the payload expression; every node is visited once
 
@@ -100,6 +100,11 @@ class _Search:
             for arg in expr.args:
                 yield from self.value(arg.value, scope, at, here, varying, depth + 1, repeated)
             return
+        task = delayed_call(expr)
+        if task is not None and isinstance(task.func, cst.Call) and (self.resolver.qualname(task.func.func, scope, at) or "") in apis.JOBLIB_DELAYED:
+            for arg in task.args:  # ``delayed(f)(big, i)``: a task of f's arguments (f is the site's callable)
+                yield from self.value(arg.value, scope, at, here, varying, depth + 1, repeated)
+            return
         if isinstance(expr, cst.Lambda):
             return  # the standard pickler refuses lambdas outright: an error, not a copy
         if isinstance(expr, (cst.Call, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)) and repeated:
@@ -117,6 +122,8 @@ class _Search:
         elif isinstance(value, ForeignInstance):
             yield Shipped(self.site, self.payload, "instance", value, path, repeated, bound)
         elif isinstance(value, Data):
+            if (value.array or value.memmap) and self.site.receiver.memmaps:
+                return  # joblib memory-maps numpy arrays: the workers share the pages, nothing is copied per task
             yield Shipped(self.site, self.payload, "data", value, path, repeated)
 
     # per-item search ---------------------------------------------------------
@@ -127,6 +134,8 @@ class _Search:
             return
         here = (*path, self.code(expr))
         if isinstance(expr, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+            if self._one_item(expr, scope, at):
+                return  # ``for _ in range(1)``: one task, nothing is repeated
             inner = self.facts.scopes.get(expr, scope)
             element = expr.key if isinstance(expr, cst.DictComp) else expr.elt
             yield from self.value(element, inner, at, here, (expr,), depth + 1, True)
@@ -170,6 +179,19 @@ class _Search:
             yield from self.value(args[1], scope, at, path, loops, depth + 1, True)
         elif method in ("extend", "extendleft"):
             yield from self.items(args[0], scope, at, path, depth + 1)
+
+    def _one_item(self, expr: cst.BaseComp, scope: Scope, at: int) -> bool:
+        """A comprehension of at most one item: one loop over ``range(1)`` or a display of one."""
+        loop = expr.for_in
+        if loop.inner_for_in is not None or loop.ifs:
+            return False
+        source = loop.iter
+        if isinstance(source, (cst.List, cst.Tuple)):
+            return len(source.elements) <= 1 and not any(isinstance(element, cst.StarredElement) for element in source.elements)
+        if isinstance(source, cst.Call) and len(source.args) == 1 and self.resolver.qualname(source.func, scope, at) == "builtins.range":
+            count = self.resolver.eval(source.args[0].value, scope, at)
+            return isinstance(count, Const) and isinstance(count.value, int) and count.value <= 1
+        return False
 
     def _is_structural(self, expr: cst.BaseExpression, scope: Scope, at: int) -> bool:
         """Expressions searched element by element rather than evaluated as a whole."""

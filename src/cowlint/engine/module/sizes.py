@@ -122,8 +122,8 @@ def _dtype_size(resolver: Resolver, expr: cst.BaseExpression | None, scope: Scop
 
 def _array(count: int | None, itemsize: int, dtype: str, label: object) -> Value:
     if count is None:
-        return Data(None, True, f"{label} array")
-    return Data(count * itemsize, False, f"{label} {dtype} array")
+        return Data(None, True, f"{label} array", array=True)
+    return Data(count * itemsize, False, f"{label} {dtype} array", array=True)
 
 
 class _Label:
@@ -155,7 +155,7 @@ def estimate_call(resolver: Resolver, name: str, call: cst.Call, scope: Scope, a
         for arg in call.args:
             dimension = _int(resolver, arg.value, scope, at, depth) if arg.keyword is None and not arg.star else None
             if dimension is None:
-                return Data(None, True, f"{label} array")
+                return Data(None, True, f"{label} array", array=True)
             count *= max(dimension, 0)
         return _array(count, 8, "float64", label)
     if name in _NUMPY_RANDOM_SIZED:
@@ -172,7 +172,7 @@ def estimate_call(resolver: Resolver, name: str, call: cst.Call, scope: Scope, a
             count = max(0, -(-(stop - start) // step)) if step else None  # type: ignore[operator]
             itemsize, dtype = _dtype_size(resolver, argument(call, "dtype", None), scope, at, 8)
             return _array(count, itemsize, dtype if dtype != "float64" or argument(call, "dtype", None) else "int64", label)
-        return Data(None, True, f"{label} array")
+        return Data(None, True, f"{label} array", array=True)
     if name in _TORCH_SHAPED:
         dims = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
         if name == "torch.full":
@@ -219,7 +219,7 @@ def estimate_call(resolver: Resolver, name: str, call: cst.Call, scope: Scope, a
         literals = literal_count(call, lambda callee: _builds_from_arguments(resolver.qualname(callee, scope, at) or ""))
         if _builds_from_arguments(name) and literals is not None and literals < LITERAL_LIMIT:
             return Data(literals * 64, False, f"{label} of {literals} literal values")  # a small test table
-        return Data(None, True, f"{label} result")
+        return Data(None, True, f"{label} result", array=name.startswith("numpy."))
     return UNKNOWN
 
 

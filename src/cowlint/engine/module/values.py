@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from cowlint.engine.module import apis
 from cowlint.engine.module.facts import ClassInfo, Scope
 
 if TYPE_CHECKING:
@@ -96,7 +97,9 @@ class PoolValue(Value):
     confidence: str = "high"
     subclass: ClassInfo | None = None  # a Process subclass defined in the module
     workers: int | None = None  # processes=/max_workers= when a literal
-    dill: bool = False  # pickles with dill: lambdas and nested functions travel by value
+    dill: bool = False  # pickles with dill (or cloudpickle): lambdas and nested functions travel by value
+    library: apis.LibraryPool | None = None  # a pool of another library (pathos, mpire): its methods' shapes
+    memmaps: bool = False  # joblib: numpy arrays over max_nbytes are memory-mapped, not pickled per batch
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,7 @@ class Data(Value):
     what: str
     confidence: str = "high"
     memmap: bool = False  # a memory-mapped array: pickling it copies all of its data
+    array: bool = False  # a numpy array (joblib memory-maps those instead of pickling them)
 
 
 @dataclass(frozen=True)

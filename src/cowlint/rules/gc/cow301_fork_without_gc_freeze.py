@@ -114,6 +114,12 @@ class ForkWithoutGcFreeze(Rule):
     forkserver on every target is not reported; an unpinned one is reported
     when a target forks by default (Linux before Python 3.14).
 
+    ## Libraries
+    Forks by `os.fork` and by the process pools cowlint knows under fork
+    (`multiprocessing`, `concurrent.futures`, pathos, mpire), and gunicorn's
+    `preload_app = True`. joblib's loky workers are fresh interpreters: their
+    heap is their own.
+
     ## Verify
     `cowlint --verify script.py --compare freeze` runs the script twice,
     with and without `gc.freeze()` injected right before every fork, and

@@ -70,6 +70,9 @@ class FreezeWithoutEarlyDisable(Rule):
     Matters wherever the processes fork: `os.fork()`, pools pinned to fork,
     and unpinned pools on Linux before Python 3.14.
 
+    ## Libraries
+    Independent of the pool: it reads the `gc` calls around the heap's build.
+
     ## Verify
     `cowlint --verify script.py --compare freeze` shows what each worker
     copied as the script is, and with `gc.freeze()` injected right before

@@ -105,6 +105,11 @@ class CopyOnReadContainer(Rule):
     a target forks by default (Linux before Python 3.14); under spawn the data
     is rebuilt or pickled instead (COW202, COW101).
 
+    ## Libraries
+    Forked workers of `multiprocessing`, `concurrent.futures`, pathos and
+    mpire, and PyTorch's `DataLoader` workers; joblib's loky workers are not
+    forks.
+
     ## Verify
     `cowlint --verify script.py` shows each worker's copied memory at this
     call site (and, with `--report`, growing over time while it reads).

@@ -78,6 +78,11 @@ class WorkerMutatesInheritedGlobal(Rule):
     The same under every start method: fork copies the pages, spawn and
     forkserver start from a fresh import; no start method sends the change back.
 
+    ## Libraries
+    Forked workers of `multiprocessing`, `concurrent.futures`, pathos and
+    mpire; joblib's loky workers (fresh interpreters) never see the parent's
+    container either.
+
     ## Verify
     `cowlint --verify script.py` shows each worker's copied memory at this
     call site.

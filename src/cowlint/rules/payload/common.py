@@ -62,6 +62,8 @@ def start_note(shipped: Shipped, verdict: StartVerdict) -> str:
     site = shipped.site
     if not site.ships_at_start(shipped.payload):
         return ""
+    if site.start.conditional:  # fork where the platform has it
+        return f" (fork, from {site.start.how}, is not there: {verdict.defaults_text()})"
     if site.start.method is not None:
         return f" (the start method is {site.start.method}, from {site.start.how})"
     return f" (the start method is not pinned to fork: {verdict.defaults_text()})"

@@ -120,6 +120,15 @@ class SelfShippedToPool(Rule):
     `context` or `mp_context` parameter is followed when every call of the
     helper in the module passes one (`self._start(queue, ctx)`).
 
+    ## Libraries
+    `multiprocessing` and `concurrent.futures` (and `torch.multiprocessing`,
+    `billiard`, `multiprocess`); joblib's `Parallel(...)(delayed(f)(x) ...)`,
+    whose function travels with every batch of tasks; pathos's `ProcessPool`
+    (`map`, `imap`, `uimap`, `amap`, `pipe`); mpire's `WorkerPool`, whose
+    function travels once per worker when it starts, and only where the
+    workers are not forked (mpire forks where the platform has fork). Thread
+    pools of these libraries are quiet. See docs/libraries.md.
+
     ## Verify
     `cowlint --verify script.py` runs the script, counts the bytes pickled
     per task at this call site and measures what each worker copied; the

@@ -105,6 +105,15 @@ class LargeObjectShippedToPool(Rule):
     pinned fork context (`multiprocessing.get_context("fork")`) they are
     inherited and not reported.
 
+    ## Libraries
+    `multiprocessing` and `concurrent.futures` (and `torch.multiprocessing`,
+    `billiard`, `multiprocess`); joblib's `Parallel`, except numpy arrays,
+    which joblib memory-maps instead of pickling them (over `max_nbytes`, 1 MB
+    by default; `max_nbytes=None` turns that off and is reported); pathos's
+    `ProcessPool`; mpire's `WorkerPool`, whose `shared_objects` travel once
+    per worker where the workers are not forked. Thread pools are quiet. See
+    docs/libraries.md.
+
     ## Verify
     `cowlint --verify script.py` runs the script, counts the bytes pickled
     per task at this call site and measures what each worker copied; the

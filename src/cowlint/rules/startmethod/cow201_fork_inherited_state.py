@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import libcst as cst
 
+from cowlint.engine.module import apis
 from cowlint.engine.module.context import ModuleContext
 from cowlint.engine.module.dispatch import DispatchSite
 from cowlint.engine.module.facts import MODULE, CallSite, Scope
@@ -128,6 +129,17 @@ class ForkInheritedState(StartMethodRule):
     ## Platform notes
     {platform_table}
 
+    ## Libraries
+    `multiprocessing` and `concurrent.futures` under their start methods;
+    joblib's default loky backend, whose workers are fresh interpreters on
+    every platform: a function of an importable module travels by reference
+    and the worker imports the module anew, without what the parent set at
+    run time (a module with a main guard is taken for a script, whose own
+    functions cloudpickle sends by value with the globals they read; a thread
+    backend shares them); pathos (multiprocess's start method); mpire (fork
+    where the platform has it: Windows, or `start_method="spawn"`). See
+    docs/libraries.md.
+
     ## Verify
     `cowlint --verify script.py --compare spawn` runs the script again with
     the default start method forced to spawn and reports whether its output
@@ -154,8 +166,11 @@ class ForkInheritedState(StartMethodRule):
             verdict = module.start_of(site.start)
             if verdict.always_forks or site.confidence != "high":
                 continue  # every target forks, or the receiver may be a thread pool
+            # cloudpickle (joblib) sends a function of the main script by value, with the globals
+            # it reads: a script's workers see the parent's values (copied, not inherited)
+            by_value = site.receiver.api in apis.JOBLIB_PARALLEL and site.receiver.dill and module.facts.has_main_guard
             for payload, worker in module.workers_of(site):
-                if id(payload.expr) in reported:
+                if id(payload.expr) in reported or by_value:
                     continue
                 broken = [(read, fills) for read in worker_globals(module.resolver, worker) if (fills := self._fills(module, site, read))]
                 # globals of other project modules, read through their functions (the fill there

@@ -100,6 +100,13 @@ class HeavyImportUnderSpawn(StartMethodRule):
     ## Platform notes
     {platform_table}
 
+    ## Libraries
+    Every process pool cowlint knows: `multiprocessing`, `concurrent.futures`,
+    joblib (loky's workers import the modules of the functions they run),
+    pathos's `ProcessPool` and mpire (where they do not fork); not pathos's
+    `ParallelPool`, whose ppft servers get the function's source and import
+    nothing of the parent's. See docs/libraries.md.
+
     ## Verify
     `cowlint --verify script.py --compare spawn` measures each worker's
     memory with the default start method forced to spawn.
@@ -147,7 +154,7 @@ class HeavyImportUnderSpawn(StartMethodRule):
         anything when the module is a script) without forking on every target."""
         for site in module.dispatch_sites:
             verdict = module.start_of(site.start)
-            if verdict.always_forks or site.confidence != "high":
+            if verdict.always_forks or site.confidence != "high" or (site.receiver.library is not None and not site.receiver.library.imports_main):
                 continue
             for _, worker in module.workers_of(site):
                 if not worker.is_local:

@@ -82,6 +82,13 @@ class UnguardedProcessStart(StartMethodRule):
     ## Platform notes
     {platform_table}
 
+    ## Libraries
+    `multiprocessing`, `concurrent.futures`, pathos and mpire (where they do
+    not fork). pathos and mpire pools start their workers on their first map,
+    which is reported (making the pool is harmless). joblib's loky backend and
+    pathos's `ParallelPool` (ppft servers) do not re-run the main module in
+    their workers: not reported. See docs/libraries.md.
+
     ## Verify
     `cowlint --verify script.py --compare spawn` runs the script under spawn;
     the bootstrapping error shows in the report.
@@ -126,15 +133,20 @@ class UnguardedProcessStart(StartMethodRule):
         DataLoader's workers where it is first iterated."""
         starts = []
         for made in module.process_starts:
-            if made.made.kind != "executor":
+            if made.made.kind != "executor" and made.made.library is None:  # pathos and mpire pools start on their first dispatch
                 what = _KIND.get(made.made.kind, "a process")
                 how = module.code(made.site.node.func, 30)
                 starts.append(_Start(made.site.node, made.site.scope.frame(), made.site.guarded, made.start, f"{what} is started at module level", what, how, made.made.confidence))
+        first: set[tuple[int, str]] = set()  # a lazy pool starts its workers on its first dispatch in a frame
         for site in module.dispatch_sites:
-            if site.receiver.kind == "executor" and site.api.startswith("ProcessPoolExecutor.") and site.confidence == "high":
+            library = site.receiver.library
+            lazy = library is not None and library.lazy and library.imports_main
+            if (lazy or (site.receiver.kind == "executor" and site.api.startswith("ProcessPoolExecutor."))) and site.confidence == "high":
                 call_site = module.facts.call_site(site.call)
-                if call_site is not None:
-                    what, how = _KIND["executor"], module.code(site.call.func, 30)
+                receiver = module.code(site.call.func.value, 60) if isinstance(site.call.func, cst.Attribute) else ""
+                if call_site is not None and (receiver == "" or (id(call_site.scope.frame()), receiver) not in first):
+                    first.add((id(call_site.scope.frame()), receiver))
+                    what, how = _KIND["pool" if lazy else "executor"], module.code(site.call.func, 30)
                     starts.append(_Start(site.call, call_site.scope.frame(), call_site.guarded, site.start, f"{what} starts its workers here, at module level", what, how, "high"))
         for loader in module.data_loaders:
             if not loader.has_workers:

@@ -95,6 +95,14 @@ class UnpicklableCallable(StartMethodRule):
     Pool and executor calls pickle the callable with every start method, fork
     included.
 
+    ## Libraries
+    `multiprocessing` and `concurrent.futures` pickle with the standard
+    pickler. joblib (cloudpickle), pathos and `multiprocess` (dill) send
+    lambdas and nested functions by value: never reported. mpire pickles with
+    the standard pickler (unless `use_dill=True`), but sends its `map`
+    function only when its workers start: reported where they are not forked
+    (Windows, or `start_method="spawn"`). See docs/libraries.md.
+
     ## Verify
     `cowlint --verify script.py --compare spawn` runs the script under
     spawn; the pickling error shows in the report.
@@ -147,7 +155,7 @@ class UnpicklableCallable(StartMethodRule):
             return None  # a receiver named like a pool, of unknown origin: it may be a thread pool
         if site.receiver.dill:
             return None  # multiprocess pickles with dill: lambdas and local functions travel by value
-        always_pickled = payload.role == "callable"
+        always_pickled = payload.role == "callable" and not payload.at_start  # mpire sends its function when the workers start
         verdict = module.start_of(site.start)
         if not always_pickled and verdict.always_forks:
             return None

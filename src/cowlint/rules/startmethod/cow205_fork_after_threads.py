@@ -98,6 +98,11 @@ class ForkAfterThreads(StartMethodRule):
 
     `os.fork()` forks on every platform that has it.
 
+    ## Libraries
+    Forks by `os.fork`, `os.forkpty`, `pty.fork`, `gevent.fork` and by the
+    process pools cowlint knows under fork (`multiprocessing`, pathos, mpire);
+    joblib's loky workers are not forks of the parent.
+
     ## Verify
     `cowlint --verify` does not measure this one: a deadlock after a fork is
     a race, not a cost, so the finding is listed as not observed.

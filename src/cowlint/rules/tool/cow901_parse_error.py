@@ -47,6 +47,9 @@ class ParseError(Rule):
     ## Platform notes
     None.
 
+    ## Libraries
+    Not applicable: the file could not be read as Python.
+
     ## Verify
     Not applicable.
 

@@ -38,6 +38,9 @@ class ReadError(Rule):
     ## Platform notes
     None.
 
+    ## Libraries
+    Not applicable: the file could not be read.
+
     ## Verify
     Not applicable.
 
