@@ -204,3 +204,27 @@ def test_mpire_forks_by_default_and_pickles_its_function_only_under_spawn(tmp_pa
     assert len(lines) == 2, result.stdout
     assert f"probe.py:{_line(tmp_path, 'forked = pool.map')}:" in lines[0] and "breaks under spawn: Windows" in lines[0], lines
     assert f"probe.py:{_line(tmp_path, 'pool.map(scale, range(3))') + 3}:" in lines[1] and 'start_method="spawn"' in lines[1], lines
+
+
+def test_verify_says_which_pools_it_sees_only_as_processes(tmp_path: Path) -> None:
+    """--verify counts bytes pickled through multiprocessing's pickler; joblib's loky pickles with
+    cloudpickle, which it does not count: the report says so, and still measures the workers."""
+    script = tmp_path / "probe.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            from joblib import Parallel, delayed
+
+            def double(i):
+                return 2 * i
+
+            if __name__ == "__main__":
+                print(sum(Parallel(n_jobs=2)(delayed(double)(i) for i in range(8))))
+            """
+        )
+    )
+    result = run_cowlint("--verify", "probe.py", "--output-format", "json", cwd=tmp_path)
+    report = json.loads(result.stdout)
+    problems = report["run"]["problems"]
+    assert any("joblib (loky pickles its tasks with cloudpickle)" in problem and "not counted" in problem for problem in problems), problems
+    assert any(site["start_method"] == "loky" and site["workers"] == 2 for site in report["call_sites"]), report["call_sites"]

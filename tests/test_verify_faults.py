@@ -221,11 +221,14 @@ def test_gigabytes_of_output_are_counted_not_flooded(tmp_path: Path) -> None:
 
 
 def test_shared_memory_left_by_a_killed_run_is_released(tmp_path: Path) -> None:
+    """The segment is taken off multiprocessing's resource tracker, which would otherwise race
+    cowlint to unlink it when the run is killed (under load, it sometimes won)."""
     path = script(
         tmp_path,
         "import time\n"
-        "from multiprocessing import shared_memory\n"
+        "from multiprocessing import resource_tracker, shared_memory\n"
         "segment = shared_memory.SharedMemory(create=True, size=4 << 20)\n"
+        "resource_tracker.unregister(segment._name, 'shared_memory')\n"
         "open(PIDS + '.shm', 'w').write(segment.name)\n"
         "time.sleep(600)\n",
     )

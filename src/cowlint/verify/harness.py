@@ -29,7 +29,7 @@ from typing import IO, Any
 import psutil
 
 from cowlint.verify import probe as probe_module
-from cowlint.verify.probe import EVENTS_ENV, FREEZE_ENV, START_ENV
+from cowlint.verify.probe import EVENTS_ENV, FREEZE_ENV, OWN_PICKLERS, START_ENV
 
 PROBE_PATH = str(Path(probe_module.__file__).resolve())
 PASSTHROUGH_LIMIT = 1 << 20  # bytes of the script's output shown per stream
@@ -523,6 +523,12 @@ def _absorb(result: RunResult, events: list[dict[str, Any]]) -> None:
             result.start_method = event.get("start_method")
         elif kind == "end":
             result.script_status = event.get("status")
+            own = [OWN_PICKLERS[name] for name in event.get("own_picklers") or () if name in OWN_PICKLERS]
+            if own:
+                result.problems.append(
+                    f"the script used {', '.join(own)}: what those pools pickle is not counted (their workers are measured as processes: "
+                    "what each copied); bytes pickled are counted for multiprocessing, concurrent.futures and mpire"
+                )
         elif kind == "fork":
             pid = int(event["pid"])
             tracked = result.processes.get(pid)

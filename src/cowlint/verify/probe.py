@@ -603,10 +603,18 @@ def main(argv: list[str]) -> None:
     finally:
         if os.getpid() == _ROOT_PID:
             probe.flush()
-            probe.sink.emit("end", status=status)
+            probe.sink.emit("end", status=status, own_picklers=[name for name in OWN_PICKLERS if name in sys.modules])
 
 
 _ROOT_PID = os.getpid()
+
+# libraries whose pools pickle tasks with a pickler of their own, which the probe does not count
+# (mpire's default one is multiprocessing's, which it does): name -> how the report says it
+OWN_PICKLERS = {
+    "joblib": "joblib (loky pickles its tasks with cloudpickle)",
+    "multiprocess": "multiprocess or pathos (dill)",
+    "ppft": "pathos's ParallelPool (ppft)",
+}
 
 if __name__ == "__main__":
     main(sys.argv[1:])
