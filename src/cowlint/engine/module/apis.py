@@ -129,6 +129,21 @@ LIBRARY_THREAD_POOLS = frozenset(
     {"pathos.pools.ThreadPool", "pathos.threading.ThreadPool", "pathos.pools.SerialPool", "pathos.serial.SerialPool", "pathos.multiprocessing.ThreadPool"}
 )
 
+# functions that map a function over iterables in a process pool they make and close:
+# ``process_map(fn, *iterables, max_workers=...)`` -> (label, pickles with dill, its pool)
+MAP_FUNCTIONS: dict[str, tuple[str, bool, str]] = {
+    "tqdm.contrib.concurrent.process_map": ("process_map", False, "concurrent.futures.ProcessPoolExecutor"),
+    "p_tqdm.p_map": ("p_map", True, "pathos.pools.ProcessPool"),
+    "p_tqdm.p_umap": ("p_umap", True, "pathos.pools.ProcessPool"),
+    "p_tqdm.p_imap": ("p_imap", True, "pathos.pools.ProcessPool"),
+    "p_tqdm.p_uimap": ("p_uimap", True, "pathos.pools.ProcessPool"),
+    "p_tqdm.p_tqdm.p_map": ("p_map", True, "pathos.pools.ProcessPool"),
+    "p_tqdm.p_tqdm.p_umap": ("p_umap", True, "pathos.pools.ProcessPool"),
+    "p_tqdm.p_tqdm.p_imap": ("p_imap", True, "pathos.pools.ProcessPool"),
+    "p_tqdm.p_tqdm.p_uimap": ("p_uimap", True, "pathos.pools.ProcessPool"),
+}
+MAP_FUNCTION_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in MAP_FUNCTIONS)
+
 # joblib: ``Parallel(n_jobs=4)(delayed(f)(x) for x in xs)``. Its default backend, loky, starts
 # fresh interpreters (fork and exec on POSIX: nothing of the parent's run-time state is
 # inherited), pickles with cloudpickle, and memory-maps numpy arrays over ``max_nbytes`` (1 MB
@@ -166,7 +181,7 @@ DISPATCH_METHODS = POOL_METHODS | EXECUTOR_METHODS | LIBRARY_METHODS
 # Every finding starts from a name among these (a constructor, a dispatch method, a fork)
 # used in the code: a file whose syntax tree has none of them is not parsed by libcst.
 # preload_app: a gunicorn configuration, whose master forks the workers (engine.servers)
-CANDIDATE_NAMES = CONSTRUCTOR_ATTRIBUTES | DISPATCH_METHODS | FORK_NAMES | {RUN_IN_EXECUTOR, "DataLoader", "freeze", "preload_app", "delayed"}
+CANDIDATE_NAMES = CONSTRUCTOR_ATTRIBUTES | DISPATCH_METHODS | FORK_NAMES | MAP_FUNCTION_NAMES | {RUN_IN_EXECUTOR, "DataLoader", "freeze", "preload_app", "delayed"}
 
 PARTIAL = frozenset({"functools.partial"})
 DATACLASS_FIELD = frozenset({"dataclasses.field", "attr.ib", "attr.field", "attrs.field"})
@@ -326,8 +341,8 @@ CONSTRUCTOR_NEEDLES = tuple(sorted(name.encode() for name in CONSTRUCTOR_ATTRIBU
 # The bytes a module that dispatches holds (groups: one of each): a multiprocessing/concurrent
 # import or a receiver named like a pool or executor, and a dispatch method or a constructor.
 DISPATCH_NEEDLES = (
-    (b"multiprocess", b"concurrent", b"billiard", b"joblib", b"pathos", b"mpire", b"delayed", *POOL_NAME_PARTS),
-    (*sorted(f".{method}".encode() for method in DISPATCH_METHODS | {RUN_IN_EXECUTOR}), *CONSTRUCTOR_NEEDLES),
+    (b"multiprocess", b"concurrent", b"billiard", b"joblib", b"pathos", b"mpire", b"delayed", b"p_tqdm", *POOL_NAME_PARTS),
+    (*sorted(f".{method}".encode() for method in DISPATCH_METHODS | {RUN_IN_EXECUTOR}), *CONSTRUCTOR_NEEDLES, *sorted(name.encode() for name in MAP_FUNCTION_NAMES)),
 )
 
 

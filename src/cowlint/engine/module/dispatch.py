@@ -178,6 +178,19 @@ def _joblib_site(call_site: CallSite, resolver: Resolver) -> DispatchSite | None
     return DispatchSite(call, scope, order, "Parallel", receiver, receiver.start, receiver.confidence, payloads)
 
 
+def _map_function_site(call_site: CallSite, resolver: Resolver) -> DispatchSite | None:
+    """``process_map(fn, items, max_workers=4)`` (tqdm), ``p_map(fn, items)`` (p_tqdm): a pool
+    made, mapped over and closed by one call; the function and the items travel with the tasks."""
+    call, scope, order = call_site.node, call_site.scope, call_site.order
+    known = apis.MAP_FUNCTIONS.get(resolver.qualname(call.func, scope, order) or "")
+    if known is None or not call.args or call.args[0].keyword is not None or call.args[0].star:
+        return None
+    label, dill, pool = known
+    receiver = PoolValue("executor", pool, resolver.default_start(scope, order), "high", dill=dill)
+    payloads = (Payload("callable", call.args[0].value, False, EVERY_TASK), *(Payload("items", value, True, EVERY_TASK) for value in _positional_from(call, 1)))
+    return DispatchSite(call, scope, order, label, receiver, receiver.start, receiver.confidence, payloads)
+
+
 def _constructor_payloads(kind: str, call: cst.Call, library: apis.LibraryPool | None = None) -> tuple[Payload, ...]:
     payloads: list[Payload] = []
     if library is not None:  # its own keywords, not multiprocessing's positions
@@ -431,6 +444,8 @@ def _classify(call_site: CallSite, resolver: Resolver) -> DispatchSite | None:
         return _run_in_executor(call_site, resolver)
     if call.args and type(call.args[0].value) in (cst.GeneratorExp, cst.ListComp) and delayed_call(call.args[0].value.elt) is not None:  # type: ignore[attr-defined]
         return _joblib_site(call_site, resolver)
+    if (func.value if type(func) is cst.Name else func.attr.value if type(func) is cst.Attribute else "") in apis.MAP_FUNCTION_NAMES:
+        return _map_function_site(call_site, resolver)
     if isinstance(func, cst.Attribute) and func.attr.value in apis.DISPATCH_METHODS:
         method = func.attr.value
         receiver = resolver.eval(func.value, scope, order)
@@ -464,6 +479,8 @@ def _classify(call_site: CallSite, resolver: Resolver) -> DispatchSite | None:
     made, start = constructed
     if made.api in apis.JOBLIB_PARALLEL:
         return None  # the call of the Parallel object dispatches (``_joblib_site``)
+    if made.kind == "process" and made.subclass is None and never_started(call_site):
+        return None  # ``proc = Process(target=f)`` that nothing starts: nothing is pickled
     if made.subclass is not None:
         payloads = _subclass_payloads(call)
         api = f"Process subclass {made.subclass.name}"
@@ -498,6 +515,58 @@ def _constructed(call_site: CallSite, resolver: Resolver, kinds: tuple[str, ...]
     return made, start
 
 
+# calls that look at an object without starting it (a test's ``self.assertTrue(proc)``)
+_INERT_CALLS = frozenset({"print", "repr", "str", "id", "type", "isinstance", "bool", "hash"})
+
+
+class _Uses(cst.CSTVisitor):
+    """How a frame uses one name: ``name.start()``, other attribute uses, and uses that may hand
+    the object on (returned, stored, passed to a call that is not inert)."""
+
+    def __init__(self, name: str, frame: cst.CSTNode) -> None:
+        self.name, self.frame = name, frame
+        self.started = False
+        self.handed_on = 0
+        self.inert = 0
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return node is self.frame  # a nested function has its own names (a closure may start it: handed on)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        if isinstance(node.value, cst.Name) and node.value.value == self.name:
+            self.started = self.started or node.attr.value == "start"
+            return False  # ``proc.start``, ``proc.daemon``: a use of the object, not a hand-over
+        return True
+
+    def visit_Call(self, node: cst.Call) -> None:
+        callee = node.func
+        last = callee.value if isinstance(callee, cst.Name) else callee.attr.value if isinstance(callee, cst.Attribute) else ""
+        if last in _INERT_CALLS or last.startswith("assert"):
+            self.inert += sum(1 for arg in node.args if isinstance(arg.value, cst.Name) and arg.value.value == self.name)
+
+    def visit_Assert(self, node: cst.Assert) -> None:
+        if isinstance(node.test, cst.Name) and node.test.value == self.name:
+            self.inert += 1
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == self.name:
+            self.handed_on += 1
+
+
+def never_started(call_site: CallSite) -> bool:
+    """``proc = Process(target=f)`` in a frame that never calls ``proc.start()`` and never hands
+    ``proc`` on (returns it, stores it, passes it to a call that may start it)."""
+    scope = call_site.scope
+    names = [binding.name for bindings in scope.bindings.values() for binding in bindings if binding.kind == "assign" and binding.value is call_site.node]
+    frame = scope.frame().node
+    if len(names) != 1 or not isinstance(frame, (cst.FunctionDef, cst.Module)):
+        return False
+    uses = _Uses(names[0], frame)
+    frame.visit(uses)
+    assignments = sum(1 for binding in scope.bindings.get(names[0], ()) if binding.kind in ("assign", "augassign", "unpack", "element", "enter"))
+    return not uses.started and uses.handed_on - uses.inert - assignments <= 0
+
+
 @dataclass(frozen=True)
 class ProcessStart:
     """A call that makes a process pool, executor or Process: where processes are started."""
@@ -515,6 +584,8 @@ def find_process_starts(facts: ModuleFacts, resolver: Resolver) -> list[ProcessS
         if isinstance(func, cst.Attribute) and func.attr.value not in apis.CONSTRUCTOR_ATTRIBUTES:
             continue
         constructed = _constructed(call_site, resolver, ("pool", "executor", "process", "manager"))
+        if constructed is not None and constructed[0].kind == "process" and constructed[0].subclass is None and never_started(call_site):
+            continue
         if constructed is not None and constructed[0].api not in apis.JOBLIB_PARALLEL:  # loky's workers are no forks of this process
             starts.append(ProcessStart(call_site, *constructed))
     return starts

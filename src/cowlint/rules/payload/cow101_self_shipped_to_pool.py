@@ -126,8 +126,9 @@ class SelfShippedToPool(Rule):
     whose function travels with every batch of tasks; pathos's `ProcessPool`
     (`map`, `imap`, `uimap`, `amap`, `pipe`); mpire's `WorkerPool`, whose
     function travels once per worker when it starts, and only where the
-    workers are not forked (mpire forks where the platform has fork). Thread
-    pools of these libraries are quiet. See docs/libraries.md.
+    workers are not forked (mpire forks where the platform has fork); tqdm's
+    `process_map` and p_tqdm's `p_map`. Thread pools of these libraries are
+    quiet. See docs/libraries.md.
 
     ## Verify
     `cowlint --verify script.py` runs the script, counts the bytes pickled

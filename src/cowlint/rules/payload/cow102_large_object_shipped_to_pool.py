@@ -111,8 +111,8 @@ class LargeObjectShippedToPool(Rule):
     which joblib memory-maps instead of pickling them (over `max_nbytes`, 1 MB
     by default; `max_nbytes=None` turns that off and is reported); pathos's
     `ProcessPool`; mpire's `WorkerPool`, whose `shared_objects` travel once
-    per worker where the workers are not forked. Thread pools are quiet. See
-    docs/libraries.md.
+    per worker where the workers are not forked; tqdm's `process_map` and
+    p_tqdm's `p_map`. Thread pools are quiet. See docs/libraries.md.
 
     ## Verify
     `cowlint --verify script.py` runs the script, counts the bytes pickled

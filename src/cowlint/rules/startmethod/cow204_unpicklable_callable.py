@@ -97,7 +97,8 @@ class UnpicklableCallable(StartMethodRule):
 
     ## Libraries
     `multiprocessing` and `concurrent.futures` pickle with the standard
-    pickler. joblib (cloudpickle), pathos and `multiprocess` (dill) send
+    pickler, and so does tqdm's `process_map`. joblib (cloudpickle), pathos,
+    p_tqdm and `multiprocess` (dill) send
     lambdas and nested functions by value: never reported. mpire pickles with
     the standard pickler (unless `use_dill=True`), but sends its `map`
     function only when its workers start: reported where they are not forked
