@@ -234,6 +234,18 @@ def test_a_plain_function_parameter_follows_the_callers_of_other_modules(tmp_pat
     assert "shop/lookups.py" not in second.stdout, second.stdout
 
 
+def test_a_file_shipped_with_the_code_is_measured_and_followed_by_the_cache(tmp_path: Path) -> None:
+    """PAGE = (HERE / "templates" / "page.html").read_text() is an 8 KB file: small, quiet. The
+    cached result depends on the file: grown past what is measured, it is bulk data again."""
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURES / "projects" / "shipped_files", project)
+    first = run_cowlint("--output-format", "concise", ".", cwd=project)
+    assert "webapp/render.py:12:" not in first.stdout and "webapp/render.py:16:8: COW202" in first.stdout, first.stdout
+    (project / "webapp" / "templates" / "page.html").write_text("<p>row</p>" * 40_000)
+    second = run_cowlint("--output-format", "concise", ".", cwd=project)
+    assert "webapp/render.py:12:8: COW202" in second.stdout, second.stdout
+
+
 def test_a_caller_of_a_pool_wrapper_is_rechecked_when_the_wrapper_changes(tmp_path: Path) -> None:
     """app/prices.py names no pool: whether it is checked at all depends on app/parallel.py, so
     its cached result (found or ruled out by the prefilter) is dropped when parallel.py changes."""

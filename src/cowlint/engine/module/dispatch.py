@@ -523,14 +523,11 @@ class _Uses(cst.CSTVisitor):
     """How a frame uses one name: ``name.start()``, other attribute uses, and uses that may hand
     the object on (returned, stored, passed to a call that is not inert)."""
 
-    def __init__(self, name: str, frame: cst.CSTNode) -> None:
-        self.name, self.frame = name, frame
+    def __init__(self, name: str) -> None:
+        self.name = name
         self.started = False
         self.handed_on = 0
         self.inert = 0
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return node is self.frame  # a nested function has its own names (a closure may start it: handed on)
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         if isinstance(node.value, cst.Name) and node.value.value == self.name:
@@ -561,7 +558,7 @@ def never_started(call_site: CallSite) -> bool:
     frame = scope.frame().node
     if len(names) != 1 or not isinstance(frame, (cst.FunctionDef, cst.Module)):
         return False
-    uses = _Uses(names[0], frame)
+    uses = _Uses(names[0])  # nested functions too: a closure or a function using the global may start it
     frame.visit(uses)
     assignments = sum(1 for binding in scope.bindings.get(names[0], ()) if binding.kind in ("assign", "augassign", "unpack", "element", "enter"))
     return not uses.started and uses.handed_on - uses.inert - assignments <= 0

@@ -14,6 +14,7 @@ import builtins
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -56,6 +57,8 @@ if TYPE_CHECKING:
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
 MAX_DEPTH = 40
+# a file shipped with the code is measured (read, never run) up to this size; bigger stays bulk data
+MAX_MEASURED_BYTES = 256 * 1024
 
 
 class Resolver:
@@ -556,16 +559,112 @@ class Resolver:
         return self.join(self.eval(item.value, item.scope, item.order, depth) for item in self.facts.returns.get(id(function), ()))
 
     def _read_result(self, method: str, call: cst.Call, scope: Scope, at: int, depth: int) -> Value:
-        """``f.read()`` is the whole file; ``f.read(4)`` four bytes; ``parser.read("x.ini")`` not data."""
+        """``f.read()`` is the whole file; ``f.read(4)`` four bytes; ``parser.read("x.ini")`` not data.
+        A file shipped with the code (``Path(__file__).parent / "t.html"``) is as big as it is."""
         if method in apis.LOADER_METHODS:
             return Data(None, True, f".{method}() result")
         if not call.args:
-            return Data(None, True, f".{method}() result")
+            measured = self._measured_read(method, call, scope, at) if method in ("read", "read_text", "read_bytes") else None
+            return measured if measured is not None else Data(None, True, f".{method}() result")
         if method == "read" and len(call.args) == 1 and call.args[0].keyword is None:
             count = self.eval(call.args[0].value, scope, at, depth)
             if isinstance(count, Const) and isinstance(count.value, int) and not isinstance(count.value, bool):
                 return Data(max(count.value, 0), False, f".read({count.value}) result") if count.value >= 0 else Data(None, True, ".read() result")
         return UNKNOWN
+
+    def _measured_read(self, method: str, call: cst.Call, scope: Scope, at: int) -> Value | None:
+        """``fp.read()`` of ``with open(P) as fp``, ``open(P).read()`` or ``P.read_text()`` where
+        ``P`` is a file beside the module (``__file__``'s folder, a package's resources): its size,
+        from a stat and a read of at most ``MAX_MEASURED_BYTES`` (never by running anything), with
+        the file recorded among what the cached result depends on."""
+        if self.project is None or not isinstance(call.func, cst.Attribute):
+            return None
+        receiver = call.func.value
+        path = None
+        if method == "read":
+            opened = receiver
+            if isinstance(receiver, cst.Name):
+                bindings = self.lookup(receiver.value, scope, at)
+                opened = bindings[0].value if len(bindings) == 1 and bindings[0].kind in ("enter", "assign") and bindings[0].value is not None else None  # type: ignore[assignment]
+            if isinstance(opened, cst.Call):
+                path = self._opened(opened, scope, at)
+        else:
+            path = self.static_path(receiver, scope, at, 0)
+        if path is None:
+            return None
+        from cowlint.engine.source import TruncatedRead, digest, read_file
+
+        try:
+            if not path.is_file() or path.stat().st_size > MAX_MEASURED_BYTES:
+                return None
+            data = read_file(path, limit=MAX_MEASURED_BYTES)
+        except OSError:
+            return None
+        if isinstance(data, TruncatedRead):
+            return None
+        self.project.depends[str(path)] = digest(data)
+        return Data(len(data) + 49, False, f"{path.name}, a {len(data):,}-byte file shipped with the code")
+
+    def _opened(self, call: cst.Call, scope: Scope, at: int) -> Path | None:
+        """The path ``open(P)`` or ``P.open()`` opens, when it is a file beside the module."""
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value == "open":
+            return self.static_path(call.func.value, scope, at, 0)
+        if self.qualname(call.func, scope, at) in ("builtins.open", "io.open") and call.args and call.args[0].keyword is None:
+            return self.static_path(call.args[0].value, scope, at, 0)
+        return None
+
+    def static_path(self, expr: cst.BaseExpression, scope: Scope, at: int, depth: int) -> Path | None:
+        """The file or folder ``expr`` names when it is built from the module's own location:
+        ``__file__``, ``Path(__file__).parent / "x"``, ``os.path.join(os.path.dirname(__file__),
+        "x")``, ``importlib.resources.files("pkg") / "x"``; None for anything else (a path given
+        by the user, the working directory)."""
+        if depth > 8 or self.project is None:
+            return None
+        here = self.project.view.path
+        if isinstance(expr, cst.Name):
+            if expr.value == "__file__" and not self.lookup("__file__", scope, at):
+                return here
+            bindings = self.lookup(expr.value, scope, at)
+            if len(bindings) == 1 and bindings[0].kind == "assign" and bindings[0].value is not None:
+                return self.static_path(bindings[0].value, bindings[0].eval_scope, bindings[0].order, depth + 1)
+            return None
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Divide):
+            base = self.static_path(expr.left, scope, at, depth + 1)
+            part = self.eval(expr.right, scope, at)
+            return base / part.value if base is not None and isinstance(part, Const) and isinstance(part.value, str) else None
+        if isinstance(expr, cst.Attribute) and expr.attr.value == "parent":
+            base = self.static_path(expr.value, scope, at, depth + 1)
+            return base.parent if base is not None else None
+        if not isinstance(expr, cst.Call):
+            return None
+        if isinstance(expr.func, cst.Attribute) and expr.func.attr.value in ("resolve", "absolute", "with_name", "joinpath"):
+            base = self.static_path(expr.func.value, scope, at, depth + 1)
+            parts = [self.eval(arg.value, scope, at) for arg in expr.args]
+            if base is None or not all(isinstance(part, Const) and isinstance(part.value, str) for part in parts):
+                return None
+            names = [str(part.value) for part in parts]  # type: ignore[attr-defined]
+            if expr.func.attr.value == "with_name":
+                return base.with_name(names[0]) if len(names) == 1 else None
+            return base.joinpath(*names) if expr.func.attr.value == "joinpath" else base
+        name = self.qualname(expr.func, scope, at)
+        args = [arg.value for arg in expr.args if arg.keyword is None and not arg.star]
+        if name in ("pathlib.Path", "pathlib.PurePath", "os.path.abspath", "os.path.realpath", "os.path.normpath") and len(args) == 1:
+            return self.static_path(args[0], scope, at, depth + 1)
+        if name == "os.path.dirname" and len(args) == 1:
+            base = self.static_path(args[0], scope, at, depth + 1)
+            return base.parent if base is not None else None
+        if name == "os.path.join" and args:
+            base = self.static_path(args[0], scope, at, depth + 1)
+            parts = [self.eval(arg, scope, at) for arg in args[1:]]
+            if base is None or not all(isinstance(part, Const) and isinstance(part.value, str) for part in parts):
+                return None
+            return base.joinpath(*(str(part.value) for part in parts))  # type: ignore[attr-defined]
+        if name in ("importlib.resources.files", "importlib_resources.files") and len(args) == 1:
+            package = self.eval(args[0], scope, at)
+            if isinstance(package, Const) and isinstance(package.value, str):
+                found = self.project.view.layout.module_file(package.value.split("."))
+                return found.parent if found is not None and found.name == "__init__.py" else None
+        return None
 
     def _eval_binary(self, expr: cst.BinaryOperation, scope: Scope, at: int, depth: int) -> Value:
         left = self.eval(expr.left, scope, at, depth)

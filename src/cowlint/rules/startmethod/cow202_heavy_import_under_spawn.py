@@ -50,7 +50,10 @@ class HeavyImportUnderSpawn(StartMethodRule):
     ## Known problems
     Only dispatches in the same module are seen: a library module whose
     functions are dispatched from elsewhere is not reported. Bulk data of
-    unknown size (a loaded file) may turn out to be small.
+    unknown size (a loaded file) may turn out to be small. A file shipped
+    with the code (named from `__file__` or `importlib.resources.files()`,
+    up to 256 KiB, in a project) is measured instead: read, never run, and
+    the cached result depends on it.
 
     ## Example
     ```python
