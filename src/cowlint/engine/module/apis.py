@@ -176,8 +176,12 @@ CONTEXT_FACTORIES = {"Pool": "pool", "Process": "process", "Manager": "manager"}
 
 POOL_METHODS = frozenset({"map", "map_async", "imap", "imap_unordered", "starmap", "starmap_async", "apply", "apply_async"})
 EXECUTOR_METHODS = frozenset({"submit", "map"})
-LIBRARY_METHODS = frozenset(method for pool in LIBRARY_POOLS.values() for method, _ in pool.methods)
-DISPATCH_METHODS = POOL_METHODS | EXECUTOR_METHODS | LIBRARY_METHODS
+# the methods every finding on a pool of multiprocessing or concurrent.futures starts from (the
+# prefilters' needles, the names the second tier looks for, the wrapper test's dispatch names)
+DISPATCH_METHODS = POOL_METHODS | EXECUTOR_METHODS
+# pathos's and mpire's own methods: read on a pool known to be theirs, never searched for (``.pipe``
+# is os.pipe and pandas' pipe far more often; a module that makes such a pool names its class)
+LIBRARY_METHODS = frozenset(method for pool in LIBRARY_POOLS.values() for method, _ in pool.methods) - DISPATCH_METHODS
 # Every finding starts from a name among these (a constructor, a dispatch method, a fork)
 # used in the code: a file whose syntax tree has none of them is not parsed by libcst.
 # preload_app: a gunicorn configuration, whose master forks the workers (engine.servers)
@@ -341,7 +345,7 @@ CONSTRUCTOR_NEEDLES = tuple(sorted(name.encode() for name in CONSTRUCTOR_ATTRIBU
 # The bytes a module that dispatches holds (groups: one of each): a multiprocessing/concurrent
 # import or a receiver named like a pool or executor, and a dispatch method or a constructor.
 DISPATCH_NEEDLES = (
-    (b"multiprocess", b"concurrent", b"billiard", b"joblib", b"pathos", b"mpire", b"delayed", b"p_tqdm", *POOL_NAME_PARTS),
+    (b"multiprocess", b"concurrent", b"billiard", b"joblib", b"pathos", b"mpire", b"delayed(", b"p_tqdm", *POOL_NAME_PARTS),
     (*sorted(f".{method}".encode() for method in DISPATCH_METHODS | {RUN_IN_EXECUTOR}), *CONSTRUCTOR_NEEDLES, *sorted(name.encode() for name in MAP_FUNCTION_NAMES)),
 )
 

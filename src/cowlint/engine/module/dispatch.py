@@ -446,7 +446,7 @@ def _classify(call_site: CallSite, resolver: Resolver) -> DispatchSite | None:
         return _joblib_site(call_site, resolver)
     if (func.value if type(func) is cst.Name else func.attr.value if type(func) is cst.Attribute else "") in apis.MAP_FUNCTION_NAMES:
         return _map_function_site(call_site, resolver)
-    if isinstance(func, cst.Attribute) and func.attr.value in apis.DISPATCH_METHODS:
+    if isinstance(func, cst.Attribute) and (func.attr.value in apis.DISPATCH_METHODS or func.attr.value in apis.LIBRARY_METHODS):
         method = func.attr.value
         receiver = resolver.eval(func.value, scope, order)
         if isinstance(receiver, PoolValue) and receiver.library is not None:
