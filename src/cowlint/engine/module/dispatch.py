@@ -15,7 +15,7 @@ import libcst as cst
 from cowlint.engine.module import apis
 from cowlint.engine.module.facts import FUNCTION, CallSite, ModuleFacts, Scope, dotted_name
 from cowlint.engine.module.resolver import Resolver
-from cowlint.engine.module.values import DEFAULT_START, PoolValue, Qualified, StartMethod, Unknown, argument, bound_argument
+from cowlint.engine.module.values import DEFAULT_START, Instance, PoolValue, Qualified, StartMethod, Unknown, argument, bound_argument
 
 # how often a payload is pickled
 EVERY_TASK = "every task"
@@ -171,6 +171,10 @@ def _joblib_site(call_site: CallSite, resolver: Resolver) -> DispatchSite | None
     if (resolver.qualname(delayed.func.func, inner, order) or "") not in apis.JOBLIB_DELAYED:  # type: ignore[attr-defined]
         return None
     receiver = resolver.eval(call.func, scope, order)
+    if isinstance(receiver, Instance) and receiver.made is not None and resolver.joblib_subclass(receiver.cls):
+        # ``class ProgressParallel(Parallel)`` of this module, made with Parallel's own keywords
+        made = receiver.made
+        receiver = resolver.pool_value("pool", "joblib.Parallel", made.call, made.scope, made.at, resolver.default_start(made.scope, made.at))
     if not isinstance(receiver, PoolValue) or receiver.api not in apis.JOBLIB_PARALLEL or receiver.kind != "pool":
         return None
     function = delayed.func.args[0].value  # type: ignore[attr-defined]

@@ -964,6 +964,15 @@ class Resolver:
             return PoolValue("pool", api, start, confidence, workers=workers, memmaps=memmaps)
         return PoolValue("pool", api, StartMethod("spawn", apis.JOBLIB_LOKY_NOTE), confidence, workers=workers, dill=True, memmaps=memmaps)
 
+    def joblib_subclass(self, info: ClassInfo) -> bool:
+        """Whether a class of the module derives from joblib's ``Parallel`` (``ProgressParallel``)."""
+        for cls in self.class_chain(info):
+            for base in cls.node.bases:
+                value = self.eval(base.value, cls.outer, 0)
+                if isinstance(value, Qualified) and value.name in apis.JOBLIB_PARALLEL:
+                    return True
+        return False
+
     def _joblib_contexts(self, call: cst.Call) -> tuple[set[str], bool]:
         """What the ``with parallel_config(...)``/``parallel_backend(...)`` blocks around ``call``
         may make it run on (``threads``, ``processes``; a backend or ``n_jobs`` not known here
