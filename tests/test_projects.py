@@ -358,14 +358,18 @@ def test_wrappers_and_imports_the_text_test_once_missed_are_found(tmp_path: Path
     assert reported == {f"app/{name}.py" for name in callers}, result.stdout
 
 
+# first() and second() call each other; first() owns the pool
+_MUTUAL_WRAPPERS = (
+    "from multiprocessing import Pool\n\n\ndef first(fn, items, again=False):\n"
+    "    if again:\n        return second(fn, items)\n    with Pool() as pool:\n        return pool.map(fn, items)\n\n\n"
+    "def second(fn, items):\n    return first(fn, items)\n"
+)
+
+
 def test_mutually_recursive_wrappers_are_found_in_any_order(tmp_path: Path) -> None:
     """Found in review: the answer for second() was remembered as "no wrapper" while first() was
     being asked (a cycle), so it depended on which file was checked first."""
-    wrapper = (
-        "from multiprocessing import Pool\n\n\ndef first(fn, items, again=False):\n"
-        "    if again:\n        return second(fn, items)\n    with Pool() as pool:\n        return pool.map(fn, items)\n\n\n"
-        "def second(fn, items):\n    return first(fn, items)\n"
-    )
+    wrapper = _MUTUAL_WRAPPERS
     project = _wrapper_project(tmp_path, wrapper, {"a_first": ("from app.par import first", "first"), "b_second": ("from app.par import second", "second")})
     for shown in (".", "app/b_second.py"):
         result = run_cowlint("--no-cache", "--jobs", "1", "--output-format", "concise", shown, cwd=project)
@@ -380,11 +384,7 @@ def test_the_answer_a_cycle_returns_to_is_remembered(tmp_path: Path, monkeypatch
     from cowlint.engine.project import wrappers
     from cowlint.engine.project.index import ProjectIndexes
 
-    wrapper = (
-        "from multiprocessing import Pool\n\n\ndef first(fn, items, again=False):\n"
-        "    if again:\n        return second(fn, items)\n    with Pool() as pool:\n        return pool.map(fn, items)\n\n\n"
-        "def second(fn, items):\n    return first(fn, items)\n"
-    )
+    wrapper = _MUTUAL_WRAPPERS
     project = _wrapper_project(tmp_path, wrapper, {f"caller{index}": ("from app.par import first", "first") for index in range(3)})
     parsed: list[str] = []
     function = wrappers._function

@@ -911,8 +911,7 @@ class Resolver:
                     start = context.start
             count = argument(call, "max_workers" if kind == "executor" else "processes", 0)
             value = self.eval(count, scope, at) if count is not None else UNKNOWN
-            if isinstance(value, Const) and isinstance(value.value, int) and not isinstance(value.value, bool) and value.value > 0:
-                workers = value.value
+            workers = _positive_int(value.value) if isinstance(value, Const) else None
         return PoolValue(kind, api, start, "high", workers=workers, dill=dill)
 
     def literal_argument(self, call: cst.Call, keyword: str | None, position: int | None, scope: Scope, at: int) -> object:
@@ -938,7 +937,7 @@ class Resolver:
             start = StartMethod(spec.start, spec.start_note)
         dill = spec.pickler != "pickle" or self.literal_argument(call, spec.dill_keyword, None, scope, at) is True
         count = self.literal_argument(call, spec.workers_keyword, 0, scope, at)
-        workers = count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else None
+        workers = _positive_int(count)
         return PoolValue("pool", api, start, "high", workers=workers, dill=dill, library=spec)
 
     def _joblib_pool(self, api: str, call: cst.Call, scope: Scope, at: int, start: StartMethod) -> PoolValue:
@@ -959,7 +958,7 @@ class Resolver:
         # ``n_jobs=self.n_jobs`` is often 1; a context elsewhere in the module may be around a caller
         confidence = "medium" if jobs is _UNKNOWN_ARGUMENT or (elsewhere and backend is _MISSING) else "high"
         memmaps = self.literal_argument(call, "max_nbytes", None, scope, at) is not None
-        workers = jobs if isinstance(jobs, int) and not isinstance(jobs, bool) and jobs > 0 else None
+        workers = _positive_int(jobs)
         if backend == "multiprocessing":
             return PoolValue("pool", api, start, confidence, workers=workers, memmaps=memmaps)
         return PoolValue("pool", api, StartMethod("spawn", apis.JOBLIB_LOKY_NOTE), confidence, workers=workers, dill=True, memmaps=memmaps)
@@ -1188,6 +1187,11 @@ class _JoblibBlocks(cst.CSTVisitor):
 
 _MISSING = object()  # an argument not passed
 _UNKNOWN_ARGUMENT = object()  # an argument whose value is not a literal known here
+
+
+def _positive_int(value: object) -> int | None:
+    """A literal worker count: a positive int (not a bool), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 def _is_none(node: cst.BaseExpression) -> bool:
