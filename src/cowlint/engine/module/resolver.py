@@ -21,7 +21,7 @@ import libcst as cst
 
 from cowlint.engine.module import apis
 from cowlint.engine.module.budget import spend
-from cowlint.engine.module.facts import CLASS, MODULE, Binding, CallSite, ClassInfo, ModuleFacts, Scope, dotted_name
+from cowlint.engine.module.facts import CLASS, COMPREHENSION, LAMBDA, MODULE, Binding, CallSite, ClassInfo, ModuleFacts, Scope, dotted_name
 from cowlint.engine.module.sizes import comprehension_size, estimate_call, repetition_size
 from cowlint.engine.module.values import (
     DEFAULT_START,
@@ -78,6 +78,7 @@ class Resolver:
         self._reach_memo: dict[int, set[int]] = {}
         self._frame_calls: dict[int, list[CallSite]] | None = None
         self._callers_index: dict[int, list[CallSite]] | None = None
+        self._direct_calls: dict[int, list[tuple[int, CallSite]]] | None = None
         self._joblib_blocks: _JoblibBlocks | None = None
         self._instance_memo: dict[tuple[int, int, frozenset[str]], InstanceSize] = {}
         # the constructor calls whose arguments bind __init__'s parameters right now (innermost last)
@@ -1114,6 +1115,24 @@ class Resolver:
             for call in self.facts.calls:
                 self._frame_calls.setdefault(id(call.scope.frame()), []).append(call)
         return self._frame_calls.get(id(frame), [])
+
+    def direct_calls(self, *bodies: Scope) -> list[CallSite]:
+        """The calls that run when one of ``bodies`` runs: their own, their comprehensions' and
+        their lambdas' (a lambda nested in the body through lambdas and comprehensions), in order."""
+        if self._direct_calls is None:
+            self._direct_calls = {}
+            for position, call in enumerate(self.facts.calls):
+                frame = call.scope.frame()
+                self._direct_calls.setdefault(id(frame), []).append((position, call))
+                current: Scope | None = call.scope
+                while current is not None and current.kind in (LAMBDA, COMPREHENSION):
+                    current = current.parent
+                    if current is not None and current is not frame:
+                        self._direct_calls.setdefault(id(current), []).append((position, call))
+        if len(bodies) == 1:
+            return [call for _, call in self._direct_calls.get(id(bodies[0]), ())]
+        found = {position: call for body in bodies for position, call in self._direct_calls.get(id(body), ())}
+        return [found[position] for position in sorted(found)]
 
     def module_start_method(self) -> StartMethod:
         """The default start method for code inside functions (a Process subclass's start)."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from cowlint.engine.module import apis
-from cowlint.engine.module.facts import CLASS, COMPREHENSION, FUNCTION, LAMBDA, MODULE, Binding, ModuleFacts, Mutation, Scope, iter_children, walk
+from cowlint.engine.module.facts import CLASS, FUNCTION, LAMBDA, MODULE, Binding, ModuleFacts, Mutation, Scope, iter_children, walk
 from cowlint.engine.module.resolver import Resolver
 from cowlint.engine.module.values import BoundMethod, ClassRef, FunctionRef, Instance, argument
 
@@ -241,25 +241,13 @@ def called_functions(resolver: Resolver, function: Callee) -> list[Callee]:
         return []
     result: list[Callee] = []
     seen: set[int] = set()
-    for site in resolver.facts.calls:
-        if site.scope.frame() is not scope and not _inside(site.scope, scope):
-            continue
+    for site in resolver.direct_calls(scope):
         found = callee(resolver, site.node.func, site.scope, site.order)
         if found is None or isinstance(found.node, cst.ClassDef) or id(found.node) in seen or found.node is function.node:
             continue
         seen.add(id(found.node))
         result.append(found)
     return result
-
-
-def _inside(scope: Scope, outer: Scope) -> bool:
-    """Whether ``scope`` is a lambda or comprehension nested in ``outer`` (runs when it runs)."""
-    current: Scope | None = scope
-    while current is not None and current.kind in (LAMBDA, COMPREHENSION):
-        current = current.parent
-        if current is outer:
-            return True
-    return False
 
 
 HELPER_DEPTH = 3  # calls followed from a worker into the module's functions
@@ -449,10 +437,7 @@ def foreign_calls(resolver: Resolver, functions: list[Callee]) -> list[str]:
         return []
     scopes = [function.scope for function in functions if function.scope is not None]
     names: list[str] = []
-    for site in resolver.facts.calls:
-        frame = site.scope.frame()
-        if not any(frame is scope or _inside(site.scope, scope) for scope in scopes):
-            continue
+    for site in resolver.direct_calls(*scopes):
         func = site.node.func
         absolute = project_function(resolver, func, site.scope, site.order)
         if absolute and absolute not in names:
