@@ -48,6 +48,7 @@ examples:
   cowlint src/                     check a tree
   cowlint --output-format json .   machine-readable findings
   cowlint --explain COW101         what a rule finds, why, and the fix
+  cowlint server                   a language server for editors (docs/editors.md)
   cat app.py | cowlint - --stdin-filename app.py
   cowlint --verify app.py --compare freeze,spawn -- --workers 4
                                    run app.py (with its arguments after --),
@@ -217,8 +218,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     from cowlint.verify import command as verify
 
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["server"]:
+        from cowlint.integrations.lsp import serve
+
+        return serve(arguments[1:])
     parser = build_parser()
-    own_args, script_args = verify.split_script_args(list(sys.argv[1:] if argv is None else argv))
+    own_args, script_args = verify.split_script_args(arguments)
     args = parser.parse_args(own_args)
     out, err = sys.stdout, sys.stderr
     try:

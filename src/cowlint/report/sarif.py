@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -27,20 +26,14 @@ def _level(code: str) -> str:
     return "error" if code in ENGINE_CODES else "warning"
 
 
-def _first_paragraph(rule: type[Rule], section: str) -> str:
-    doc = rule.documentation()
-    match = re.search(rf"^## {re.escape(section)}\n(.*?)(?:\n\n|\n## |\Z)", doc, re.DOTALL | re.MULTILINE)
-    return " ".join(match.group(1).split()) if match else rule.summary
-
-
 def _rule(rule: type[Rule]) -> dict[str, object]:
     return {
         "id": rule.code,
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
-        "fullDescription": {"text": _first_paragraph(rule, "What it does")},
+        "fullDescription": {"text": rule.first_paragraph("What it does")},
         "helpUri": DOCS_URI.format(code=rule.code),
-        "help": {"text": _first_paragraph(rule, "Why is this bad?"), "markdown": rule.documentation()},
+        "help": {"text": rule.first_paragraph("Why is this bad?"), "markdown": rule.documentation()},
         "defaultConfiguration": {"level": _level(rule.code)},
         "properties": {"tags": ["multiprocessing", "memory"] if rule.code not in ENGINE_CODES else ["tool"]},
     }

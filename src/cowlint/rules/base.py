@@ -8,6 +8,7 @@ it and ``cowlint --explain COWnnn`` prints it.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -63,3 +64,9 @@ class Rule:
             f"| {cls.code} | {cls.name} | {cls.since} | {cls.fix_availability} |\n"
         )
         return f"{header}\n{body}\n"
+
+    @classmethod
+    def first_paragraph(cls, section: str) -> str:
+        """The first paragraph of one section of the rule's page, on one line (the summary when it has none)."""
+        match = re.search(rf"^## {re.escape(section)}\n(.*?)(?:\n\n|\n## |\Z)", cls.documentation(), re.DOTALL | re.MULTILINE)
+        return " ".join(match.group(1).split()) if match else cls.summary

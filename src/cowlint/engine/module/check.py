@@ -12,7 +12,7 @@ import gc
 import re
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from cowlint.engine.module.fixes import InsertBefore
+    from cowlint.engine.module.reparse import StatementCache
     from cowlint.engine.project.index import ProjectIndexes, ProjectView
     from cowlint.rules.base import Report, Rule
 
@@ -77,6 +78,7 @@ class Plan:
     report_parse_errors: bool
     tiered: bool  # the syntax-tree prefilter applies too
     project: ProjectView | None = None  # the file's project: its layout, the start method its entry points leave in force
+    statements: StatementCache | None = None  # the trees of the last check's statements, for an editor's re-check
 
 def plan_file(
     data: bytes, path: str, config: Config, use_prefilter: bool, project: ProjectView | None = None, placed: Callable[[], ProjectView | None] | None = None
@@ -116,27 +118,37 @@ def plan_file(
 
 
 def check_bytes(
-    data: bytes, path: str, config: Config, *, use_prefilter: bool = True, apply_noqa: bool = True, project: ProjectView | None = None
+    data: bytes,
+    path: str,
+    config: Config,
+    *,
+    use_prefilter: bool = True,
+    apply_noqa: bool = True,
+    project: ProjectView | None = None,
+    statements: StatementCache | None = None,
 ) -> FileResult:
     """Check one module given as bytes (decoded per PEP 263).
 
     ``apply_noqa=False`` leaves ``# noqa`` comments to the caller (flake8 reads them itself);
-    ``project`` is how the module's project sees it (see :mod:`cowlint.engine.project`).
+    ``project`` is how the module's project sees it (see :mod:`cowlint.engine.project`);
+    ``statements`` keeps the trees of the statements for the next check of the same document.
     """
     result, plan = plan_file(data, path, config, use_prefilter, project)
     if plan is not None:
-        check_planned(data, plan, result, apply_noqa)
+        check_planned(data, replace(plan, statements=statements), result, apply_noqa)
     return result
 
 
-def check_in_project(data: bytes, path: str, config: Config, projects: ProjectIndexes, *, apply_noqa: bool = True) -> FileResult:
+def check_in_project(
+    data: bytes, path: str, config: Config, projects: ProjectIndexes, *, apply_noqa: bool = True, statements: StatementCache | None = None
+) -> FileResult:
     """Check the module at ``path`` (a file of some project, or none) given as bytes: like
     :func:`check_bytes`, with the start method its project leaves in force. The project's
     entry points are read only when the prefilter lets the file through (its layout always: a
     file that names no pool may call another module's pool wrapper)."""
     result, plan = plan_file(data, path, config, use_prefilter=True, placed=lambda: projects.place(Path(path)))
     if plan is not None:
-        check_planned(data, replace(plan, project=projects.view(Path(path))), result, apply_noqa)
+        check_planned(data, replace(plan, project=projects.view(Path(path)), statements=statements), result, apply_noqa)
     return result
 
 
@@ -286,6 +298,7 @@ class _FixRequest:
 
     module: cst.Module | None = None
     fixes: list[InsertBefore] = field(default_factory=list)
+    only: frozenset[tuple[str, int, int]] | None = None  # the findings (code, line, column) to fix; None: all
 
 
 # libcst's tree of a module costs ~2 KiB per node of CPython's tree plus ~150 bytes per source
@@ -318,14 +331,16 @@ def _check_parsed(source: SourceText, plan: Plan, result: FileResult, apply_noqa
     if plan.tiered and not ast_candidate(tree):
         return  # nothing any rule starts from: no libcst parse
     cost = parse_cost(tree, len(source.text))
-    del tree
     if cost > PARSE_MEMORY_BUDGET:
         if report_parse_errors:
             message = f"analysing it would take ~{format_size(cost)} of memory for libcst's syntax tree (the limit is {format_size(PARSE_MEMORY_BUDGET)}): not checked"
             result.findings.append(engine_finding("COW901", path, 1, 1, message, "split the module into smaller ones, or exclude it"))
         return
+    statements = plan.statements
+    if statements is None:
+        del tree  # a whole parse does not need it: free it first
     try:
-        module = _libcst().parse_module(source.text)
+        module = statements.parse(source.text, tree) if statements is not None else _libcst().parse_module(source.text)
     except Exception as error:  # noqa: BLE001 - libcst raises ParserSyntaxError, RecursionError and others
         if report_parse_errors:
             line, column, message, fix = _libcst_failure(error)
@@ -357,7 +372,8 @@ def _analyse(module: cst.Module, source: SourceText, plan: Plan, result: FileRes
             reports: list[tuple[type[Rule], Report]] = []
             for rule in plan.rules:
                 reports.extend((rule, report) for report in rule().check(context))
-        spans = locate(module, [report.node for _, report in reports])
+        nodes = [report.node for _, report in reports]
+        spans = plan.statements.locate(module, nodes) if plan.statements is not None else locate(module, nodes)
     except budget.OverBudget:
         result.cacheable = False  # the machine may be busy: the next run tries again
         if report_parse_errors:
@@ -390,7 +406,7 @@ def _analyse(module: cst.Module, source: SourceText, plan: Plan, result: FileRes
             continue
         seen.add(key)
         autofix = report.autofix if report.autofix is not None and is_safe(module, report.autofix) else None
-        if autofix is not None and request is not None:
+        if autofix is not None and request is not None and (request.only is None or (rule.code, span.line, span.column + 1) in request.only):
             request.module = module
             request.fixes.append(autofix)
         result.findings.append(
@@ -412,8 +428,12 @@ def _analyse(module: cst.Module, source: SourceText, plan: Plan, result: FileRes
     result.findings.sort(key=Finding.sort_key)
 
 
-def fix_bytes(data: bytes, path: str, config: Config, project: ProjectView | None = None) -> tuple[bytes, int] | None:
-    """The file with the safe fixes of its findings applied, and how many; None when none apply."""
+def fix_bytes(
+    data: bytes, path: str, config: Config, project: ProjectView | None = None, *, only: Iterable[tuple[str, int, int]] | None = None
+) -> tuple[bytes, int] | None:
+    """The file with the safe fixes of its findings applied, and how many; None when none apply.
+
+    ``only`` names the findings to fix by code, line and column (as a :class:`Finding` has them)."""
     from cowlint.engine.module.fixes import apply_fixes, merge_insertions
 
     result, plan = plan_file(data, path, config, use_prefilter=True, project=project)
@@ -423,7 +443,7 @@ def fix_bytes(data: bytes, path: str, config: Config, project: ProjectView | Non
         source = decode_source(data, path)
     except UndecodableSource:
         return None
-    request = _FixRequest()
+    request = _FixRequest(only=frozenset(only) if only is not None else None)
 
     def fixed_code() -> str | None:
         _check_parsed(source, plan, result, True, request)

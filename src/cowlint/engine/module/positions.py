@@ -40,7 +40,8 @@ def locate(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[cst.CSTNode
         return _locate_by_provider(module, wanted)
 
 
-def _locate_by_codegen(module: cst.Module, wanted: dict[int, cst.CSTNode]) -> dict[cst.CSTNode, Span]:
+def _locate_by_codegen(module: cst.Module, wanted: dict[int, cst.CSTNode], *, partial: bool = False) -> dict[cst.CSTNode, Span]:
+    """The spans of the wanted nodes; ``partial``: of those the module holds (the others are left out)."""
     from libcst._nodes.internal import CodegenState
     from libcst.metadata.position_provider import NEWLINE_RE
 
@@ -85,9 +86,20 @@ def _locate_by_codegen(module: cst.Module, wanted: dict[int, cst.CSTNode]) -> di
         module._codegen(state)
     except _Done:
         pass
-    if len(found) != len(wanted):
+    if len(found) != len(wanted) and not partial:
         raise LookupError("some nodes were not reached")
     return found
+
+
+def locate_within(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[cst.CSTNode, Span]:
+    """The spans of those of ``nodes`` that ``module`` holds (a piece of a bigger module, see
+    :mod:`cowlint.engine.module.reparse`); an empty dict when libcst's private API changed."""
+    try:
+        return _locate_by_codegen(module, {id(node): node for node in nodes}, partial=True)
+    except RecursionError:
+        raise
+    except Exception:  # noqa: BLE001 - private libcst API changed: the caller locates in the whole module
+        return {}
 
 
 def _locate_by_provider(module: cst.Module, wanted: dict[int, cst.CSTNode]) -> dict[cst.CSTNode, Span]:

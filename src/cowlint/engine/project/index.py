@@ -409,6 +409,31 @@ class ProjectIndexes:
         layout = self.layout(root)
         return ProjectView(layout, resolved, layout.module_name(resolved), None)
 
+    def refresh(self, path: Path) -> None:
+        """Read one written (or deleted) file of a project again: only its summary changes (an
+        editor saves one file at a time; the other files' summaries are kept)."""
+        try:
+            resolved = path.resolve()
+        except OSError:
+            return
+        for root, index in list(self._indexes.items()):
+            if root not in resolved.parents:
+                continue
+            try:
+                data: bytes | None = resolved.read_bytes()
+            except OSError:
+                data = None
+            if not index.summaries:  # nothing in the project pinned a start method when it was read
+                if data is not None and PIN_NEEDLE in data:
+                    del self._indexes[root]  # now something may: read the whole project on next use
+                continue
+            summaries = dict(index.summaries)
+            if data is None or resolved.suffix not in (".py", ".pyi"):
+                summaries.pop(resolved, None)
+            else:
+                summaries[resolved] = summarize(data)
+            self._indexes[root] = ProjectIndex(index.layout, summaries)
+
     def layout(self, root: Path) -> Layout:
         """The layout of the project at ``root``, read once."""
         if root not in self._layouts:
