@@ -317,3 +317,22 @@ def test_a_fix_meeting_a_fault_mid_write_loses_nothing(tmp_path: Path, fault: st
     else:
         assert "app.py: changed while cowlint was fixing it: left as it is now" in done.stderr, done.stderr
         assert (tree / "app.py").read_bytes() == original + b"\nLATE = 1\n"
+
+
+def test_fix_bytes_fixes_only_the_findings_named() -> None:
+    """The language server's quick fix applies one finding's fix, not every fix of the file."""
+    from cowlint import Config
+    from cowlint.engine.module.check import check_bytes, fix_bytes
+
+    block = "def run{n}():\n    rows = [(i, [i]) for i in range(2_000_000)]\n    with Pool(4) as pool:\n        return pool.map(work, range(len(rows)))\n\n\n"
+    source = ("from multiprocessing import Pool\n\n\ndef work(item):\n    return item\n\n\n" + block.format(n=1) + block.format(n=2)).encode()
+    findings = [finding for finding in check_bytes(source, "two.py", Config()).findings if finding.code == "COW301"]
+    assert len(findings) == 2 and all(finding.autofix for finding in findings)
+    every = fix_bytes(source, "two.py", Config())
+    assert every is not None and every[1] == 2
+    second = findings[1]
+    one = fix_bytes(source, "two.py", Config(), only=[(second.code, second.line, second.column)])
+    assert one is not None and one[1] == 1
+    text = one[0].decode()
+    assert text.count("gc.freeze()") == 1
+    assert text.index("gc.freeze()") > text.index("def run2")

@@ -148,6 +148,40 @@ def test_layout_names_modules_in_flat_and_src_layouts(tmp_path: Path) -> None:
     assert again.module_name(tmp_path / "lib" / "shop" / "cli.py") == ("shop.cli", False)
 
 
+def test_an_index_reads_one_saved_file_again(tmp_path: Path) -> None:
+    """What the language server does on save: one file's summary is read again, the others kept."""
+    from cowlint.engine.project.index import ProjectIndexes
+
+    (tmp_path / "pyproject.toml").write_text("[tool.cowlint]\n")
+    (tmp_path / "work.py").write_text("def run():\n    pass\n")
+    entry = tmp_path / "main.py"
+    entry.write_text("import multiprocessing\nimport work\n\nif __name__ == '__main__':\n    multiprocessing.set_start_method('fork')\n    work.run()\n")
+    projects = ProjectIndexes(project_config(tmp_path))
+    view = projects.view(tmp_path / "work.py")
+    assert view is not None and view.inherited is not None and view.inherited.method == "fork"
+    entry.write_text("import multiprocessing\nimport work\n\nif __name__ == '__main__':\n    multiprocessing.set_start_method('spawn')\n    work.run()\n")
+    assert projects.view(tmp_path / "work.py").inherited.method == "fork"  # type: ignore[union-attr]  # kept until told
+    projects.refresh(entry)
+    assert projects.view(tmp_path / "work.py").inherited.method == "spawn"  # type: ignore[union-attr]
+    entry.unlink()
+    projects.refresh(entry)
+    assert projects.view(tmp_path / "work.py").inherited is None
+
+
+def test_an_index_without_pins_is_read_whole_once_a_saved_file_pins(tmp_path: Path) -> None:
+    from cowlint.engine.project.index import ProjectIndexes
+
+    (tmp_path / "pyproject.toml").write_text("[tool.cowlint]\n")
+    (tmp_path / "work.py").write_text("def run():\n    pass\n")
+    entry = tmp_path / "main.py"
+    entry.write_text("import work\n\nif __name__ == '__main__':\n    work.run()\n")
+    projects = ProjectIndexes(project_config(tmp_path))
+    assert projects.view(tmp_path / "work.py").inherited is None  # type: ignore[union-attr]
+    entry.write_text("import multiprocessing\nimport work\n\nif __name__ == '__main__':\n    multiprocessing.set_start_method('fork')\n    work.run()\n")
+    projects.refresh(entry)
+    assert projects.view(tmp_path / "work.py").inherited.method == "fork"  # type: ignore[union-attr]
+
+
 def test_import_cycles_and_unreadable_files_end(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.cowlint]\n")
     (tmp_path / "a.py").write_text("import b\nimport multiprocessing\nmultiprocessing.set_start_method('fork')\n")

@@ -184,6 +184,9 @@ async def test_quick_fix_matches_the_cli_fix(tmp_path: Path) -> None:
     _open(client, uri, HEAP_THEN_FORK)
     diagnostics = await _diagnostics(client, uri, 0)
     assert [d.code for d in diagnostics] == ["COW301"]
+    (related,) = diagnostics[0].related_information or []
+    assert related.location.uri == uri and related.location.range.start.line == HEAP_THEN_FORK.splitlines().index("    rows = [(i, [i]) for i in range(2_000_000)]")
+    assert related.message.startswith("rows is built here")
     actions = await client.text_document_code_action_async(
         types.CodeActionParams(
             text_document=types.TextDocumentIdentifier(uri=uri),
@@ -309,3 +312,11 @@ def test_server_without_the_extra_says_what_to_install(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "cowlint", "server"], capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL)
     assert result.returncode == 2
     assert "pip install 'cowlint[server]'" in result.stderr
+
+
+def test_server_help() -> None:
+    import subprocess
+
+    result = subprocess.run([console_script(), "server", "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert "Language Server Protocol" in " ".join(result.stdout.split()) and "docs/editors.md" in result.stdout

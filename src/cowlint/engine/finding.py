@@ -21,6 +21,8 @@ class Finding:
     confidence: str = "high"
     size_bytes: int | None = None
     autofix: str | None = None  # what ``--fix`` would do, when it can do it safely
+    # other places of the same file the finding involves: (line, column, end_line, end_column, what is there)
+    related: tuple[tuple[int, int, int, int, str], ...] = ()
 
     def sort_key(self) -> tuple[str, int, int, str]:
         """Order used for every report: path, then position, then code."""

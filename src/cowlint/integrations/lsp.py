@@ -208,7 +208,7 @@ class Session:
             return
         text, found = checked
         document = self.server.workspace.get_text_document(uri)
-        diagnostics = [self.diagnostic(finding, text) for finding in found]
+        diagnostics = [self.diagnostic(uri, finding, text) for finding in found]
         self.server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=document.version))
 
     def changed(self, uri: str) -> None:
@@ -239,17 +239,30 @@ class Session:
         end = ServerTextPosition(finding.end_line - 1, finding.end_column - 1)
         return self.server.workspace.position_codec.range_to_client_units(lines, ServerTextRange(start, end))
 
-    def diagnostic(self, finding: Finding, text: str, lines: Sequence[str] | None = None) -> types.Diagnostic:
+    def diagnostic(self, uri: str, finding: Finding, text: str, lines: Sequence[str] | None = None) -> types.Diagnostic:
         severity = types.DiagnosticSeverity.Warning
         if finding.code not in ENGINE_CODES and finding.confidence != "high":
             severity = types.DiagnosticSeverity.Information
+        lines = lines if lines is not None else python_lines(text)
+        codec = self.server.workspace.position_codec
+        related = [
+            types.DiagnosticRelatedInformation(
+                location=types.Location(
+                    uri=uri,
+                    range=codec.range_to_client_units(lines, ServerTextRange(ServerTextPosition(line - 1, column - 1), ServerTextPosition(end_line - 1, end_column - 1))),
+                ),
+                message=what,
+            )
+            for line, column, end_line, end_column, what in finding.related
+        ]
         return types.Diagnostic(
-            range=self.range_of(finding, lines if lines is not None else python_lines(text)),
+            range=self.range_of(finding, lines),
             message=f"{finding.message}\nhelp: {finding.fix}" if finding.fix else finding.message,
             severity=severity,
             code=finding.code,
             code_description=types.CodeDescription(href=DOCS_URI.format(code=finding.code)),
             source=SOURCE,
+            related_information=related or None,
             data={"name": finding.name, "fixable": finding.autofix is not None},
         )
 
@@ -396,7 +409,7 @@ def build_server() -> LanguageServer:
             checked = await session.findings(uri)
         text, found = checked
         lines = python_lines(text)
-        items = [session.diagnostic(finding, text, lines) for finding in found]
+        items = [session.diagnostic(uri, finding, text, lines) for finding in found]
         result_id = hashlib.blake2b(repr(found).encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
         if params.previous_result_id == result_id:
             return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
@@ -442,7 +455,7 @@ def build_server() -> LanguageServer:
         quick = wanted is None or any(kind.startswith(types.CodeActionKind.QuickFix) for kind in wanted)
         if quick:
             for finding in here:
-                diagnostic = session.diagnostic(finding, text, lines)
+                diagnostic = session.diagnostic(uri, finding, text, lines)
                 if finding.autofix is not None:
                     new = await loop.run_in_executor(session.analysis, session.fixed_text, uri, text, [finding])
                     if new is not None:

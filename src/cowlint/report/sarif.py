@@ -66,6 +66,17 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, object]:
                 }
             }
         ],
+        "relatedLocations": [
+            {
+                "id": number,
+                "physicalLocation": {
+                    "artifactLocation": {"uri": _uri(finding.path)},
+                    "region": {"startLine": line, "startColumn": column, "endLine": end_line, "endColumn": end_column},
+                },
+                "message": {"text": what},
+            }
+            for number, (line, column, end_line, end_column, what) in enumerate(finding.related)
+        ],
         "properties": {"size_bytes": finding.size_bytes, "confidence": finding.confidence, "fix": finding.fix},
     }
 

@@ -29,6 +29,7 @@ class Report:
     confidence: str = "high"
     size_bytes: int | None = None
     autofix: InsertBefore | None = None
+    related: tuple[tuple[cst.CSTNode, str], ...] = ()  # other nodes of the module the finding involves, each with what it is
 
 
 class Rule:

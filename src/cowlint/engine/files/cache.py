@@ -150,7 +150,10 @@ class Cache:
             return None
         try:
             # the path is this run's, never the entry's: a crafted entry cannot point --fix elsewhere
-            findings = [Finding(**{**{name: item[name] for name in _FINDING_FIELDS}, "path": path}) for item in entry["findings"]]
+            findings = [
+                Finding(**{**{name: item[name] for name in _FINDING_FIELDS}, "path": path, "related": tuple(tuple(place) for place in item["related"])})
+                for item in entry["findings"]
+            ]
             return FileResult(path, findings=findings, warnings=list(entry["warnings"]))
         except (KeyError, TypeError):
             return None  # an entry of another shape: check the file again

@@ -372,7 +372,7 @@ def _analyse(module: cst.Module, source: SourceText, plan: Plan, result: FileRes
             reports: list[tuple[type[Rule], Report]] = []
             for rule in plan.rules:
                 reports.extend((rule, report) for report in rule().check(context))
-        nodes = [report.node for _, report in reports]
+        nodes = [report.node for _, report in reports] + [node for _, report in reports for node, _ in report.related]
         spans = plan.statements.locate(module, nodes) if plan.statements is not None else locate(module, nodes)
     except budget.OverBudget:
         result.cacheable = False  # the machine may be busy: the next run tries again
@@ -423,6 +423,7 @@ def _analyse(module: cst.Module, source: SourceText, plan: Plan, result: FileRes
                 confidence=report.confidence,
                 size_bytes=report.size_bytes,
                 autofix=autofix.description if autofix is not None else None,
+                related=tuple((spans[node].line, spans[node].column + 1, spans[node].end_line, spans[node].end_column + 1, what) for node, what in report.related),
             )
         )
     result.findings.sort(key=Finding.sort_key)

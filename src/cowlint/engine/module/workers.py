@@ -292,6 +292,7 @@ class Fill:
     how: str  # e.g. 'assigned under if __name__ == "__main__"', 'filled by CACHE.update(...) in main()'
     order: int
     frame: Scope  # the body that makes the change
+    node: cst.CSTNode | None = None  # where it is made
 
 
 def _function_name(scope: Scope) -> str:
@@ -319,9 +320,9 @@ def run_time_fills(resolver: Resolver, name: str, worker_side: set[int], code: C
         frame = binding.eval_scope.frame()
         if frame is module_scope:
             if binding.guarded:
-                fills.append(Fill('assigned under if __name__ == "__main__"', binding.order, frame))
+                fills.append(Fill('assigned under if __name__ == "__main__"', binding.order, frame, binding.node))
         elif frame.kind in (FUNCTION, LAMBDA) and id(frame.node) not in worker_side:
-            fills.append(Fill(f"assigned in {_function_name(frame)} through 'global'", binding.order, frame))
+            fills.append(Fill(f"assigned in {_function_name(frame)} through 'global'", binding.order, frame, binding.node))
     for mutation in facts.mutations:
         if not (isinstance(mutation.target, cst.Name) and mutation.target.value == name):
             continue
@@ -331,7 +332,7 @@ def run_time_fills(resolver: Resolver, name: str, worker_side: set[int], code: C
             continue  # at import time, in a worker, or a local of the same name
         if all(isinstance(b.node, cst.Import) for b in bindings):
             continue  # ``np.insert(...)``: a module's function, which changes nothing of the module
-        fills.append(Fill(f"filled by {_mutation_text(mutation, code)} {where}", mutation.order, mutation.scope.frame()))
+        fills.append(Fill(f"filled by {_mutation_text(mutation, code)} {where}", mutation.order, mutation.scope.frame(), mutation.node))
     fills.sort(key=lambda fill: fill.order)
     return fills
 
@@ -366,7 +367,7 @@ def _class_attribute_fills(resolver: Resolver, name: str, worker_side: set[int],
         if where is None or not bindings or not all(b.scope is facts.scope and b.kind == "class" for b in bindings):
             continue
         how = f"assigned {where}" if change.method == "assign" else f"filled by {_mutation_text(change, code)} {where}"
-        fills.append(Fill(how, change.order, change.scope.frame()))
+        fills.append(Fill(how, change.order, change.scope.frame(), change.node))
     fills.sort(key=lambda fill: fill.order)
     return fills
 

@@ -181,7 +181,8 @@ class ForkWithoutGcFreeze(Rule):
                 "(2M small lists: ~127 MB per worker, ~2 MB after gc.freeze())"
             )
             fix = InsertBefore(site.node, "gc.freeze()", ("gc",), "insert gc.freeze() before the fork") if self._gc_is_free(module) else None
-            yield Report(node=site.node, message=message, fix=FIX, confidence="high" if heap.count else "medium", autofix=fix)
+            related = ((heap.node, f"{heap.name} is built here ({heap.what})"),)
+            yield Report(node=site.node, message=message, fix=FIX, confidence="high" if heap.count else "medium", autofix=fix, related=related)
 
     @staticmethod
     def _gc_is_free(module: ModuleContext) -> bool:

@@ -189,7 +189,7 @@ class ForkInheritedState(StartMethodRule):
                     yield self._report(module, site, payload.expr, module.code(payload.expr, 40), [], foreign, verdict.breaks_text())
 
     @staticmethod
-    def _fills(module: ModuleContext, site: DispatchSite, read: GlobalRead) -> list[str]:
+    def _fills(module: ModuleContext, site: DispatchSite, read: GlobalRead) -> list[Fill]:
         dispatch = module.facts.call_site(site.call)
         fills = [f for f in run_time_fills(module.resolver, read.name, set(module.worker_side), module.code) if dispatch is None or ForkInheritedState._may_precede(module, f, dispatch)]
         if not fills:
@@ -197,7 +197,7 @@ class ForkInheritedState(StartMethodRule):
         # the worker assigns the global itself (lazily, or in its initializer): it does not depend on the parent
         if set_by_workers(module.facts, read.name, module.worker_side):
             return []
-        return [fill.how for fill in fills]
+        return fills
 
     @staticmethod
     def _may_precede(module: ModuleContext, fill: Fill, dispatch: CallSite) -> bool:
@@ -211,12 +211,16 @@ class ForkInheritedState(StartMethodRule):
 
     @staticmethod
     def _report(
-        module: ModuleContext, site: DispatchSite, node: cst.CSTNode, who: str, broken: list[tuple[GlobalRead, list[str]]], foreign: list[ForeignRead], breaks: str
+        module: ModuleContext, site: DispatchSite, node: cst.CSTNode, who: str, broken: list[tuple[GlobalRead, list[Fill]]], foreign: list[ForeignRead], breaks: str
     ) -> Report:
         described = []
+        related: list[tuple[cst.CSTNode, str]] = []
         for read, fills in broken:
             through = f", through {read.helper}()" if read.helper else ""
-            described.append(f"{read.name} ({fills[0]}{through}; a spawned worker sees {import_time_text(module.facts, read.name, module.code)})")
+            described.append(f"{read.name} ({fills[0].how}{through}; a spawned worker sees {import_time_text(module.facts, read.name, module.code)})")
+            if fills[0].node is not None:
+                related.append((fills[0].node, f"{read.name} {fills[0].how}"))
+            related.append((read.node, f"the worker reads {read.name} in {read.reader}()"))
         for item in foreign:
             through = f", through {item.through}()" if item.through.rsplit(".", 1)[-1] != who.rsplit(".", 1)[-1] else ""
             described.append(f"{item.shown} ({item.how} in {item.module}{through}; a spawned worker sees {item.seen})")
@@ -228,7 +232,7 @@ class ForkInheritedState(StartMethodRule):
             f"worker {who} ({site.api}) reads {noun} {' and '.join(described[:MAX_NAMED])}{more}, set by the parent at run time: "
             f"only a forked worker inherits {it}; breaks under {breaks}"
         )
-        return Report(node=node, message=message, fix=FIX, confidence=site.confidence)
+        return Report(node=node, message=message, fix=FIX, confidence=site.confidence, related=tuple(related))
 
 
 def _who(worker: Callee) -> str:
