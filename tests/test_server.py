@@ -320,3 +320,25 @@ def test_server_help() -> None:
     result = subprocess.run([console_script(), "server", "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
     assert "Language Server Protocol" in " ".join(result.stdout.split()) and "docs/editors.md" in result.stdout
+
+
+@pytest.mark.asyncio
+async def test_a_bad_configuration_is_shown_once_and_read_again_when_fixed(tmp_path: Path) -> None:
+    path = _project(tmp_path, "index.py", SHIPS_SELF)
+    pyproject = tmp_path / "pyproject.toml"
+    good = pyproject.read_text()
+    pyproject.write_text(good + '\n[tool.cowlint]\nlarge-threshold = "lots"\n')
+    client = await _start(tmp_path)
+    uri = path.as_uri()
+    _open(client, uri, SHIPS_SELF)
+    assert await _diagnostics(client, uri, 0) == []
+    seen = _published(client)
+    _replace(client, uri, 2, SHIPS_SELF + "\n")
+    assert await _diagnostics(client, uri, seen) == []
+    shown = [message.message for message in client.messages]
+    assert len(shown) == 1 and "large-threshold" in shown[0], shown
+    pyproject.write_text(good)
+    seen = _published(client)
+    client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=pyproject.as_uri())))
+    assert [d.code for d in await _diagnostics(client, uri, seen)] == ["COW101"]
+    assert await _stop(client) == 0

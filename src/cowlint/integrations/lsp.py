@@ -93,6 +93,7 @@ class Session:
         self.analysis = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cowlint-check")
         self._configs: dict[tuple[str, str, int], Config] = {}
         self._projects: dict[Config, ProjectIndexes] = {}
+        self.told: set[str] = set()  # problems already shown to the user
 
     # ------------------------------------------------------------ checking (in the analysis thread)
 
@@ -121,24 +122,22 @@ class Session:
         path = to_fs_path(uri)
         return Path(path) if path else None
 
-    def check(self, uri: str, text: str, parser: StatementCache | None) -> list[Finding]:
-        """The CLI's findings for ``text`` as the file at ``uri``."""
+    def check(self, uri: str, text: str, parser: StatementCache | None) -> tuple[list[Finding], list[str]]:
+        """The CLI's findings for ``text`` as the file at ``uri``, and the errors and warnings of the
+        check (sent by the caller: only the event loop writes to the client)."""
         path = self.path_of(uri)
         root = self.server.workspace.root_path
         folder = path.parent if path is not None else Path(root) if root else Path.cwd()
         try:
             config = self.config_for(folder)
         except ConfigError as error:
-            self.server.window_show_message(types.ShowMessageParams(types.MessageType.Error, f"cowlint: {error}"))
-            return []
+            return [], [f"cowlint: {error}"]
         data = buffer_bytes(text)
         if path is not None:
             result = check_in_project(data, str(path), config, self.projects_for(config), statements=parser)
         else:
             result = check_bytes(data, uri, config, statements=parser)
-        for line in result.errors + result.warnings:
-            self.server.window_log_message(types.LogMessageParams(types.MessageType.Warning, f"cowlint: {line}"))
-        return result.findings
+        return result.findings, [f"cowlint: {line}" for line in result.errors + result.warnings]
 
     def fixed_text(self, uri: str, text: str, only: Sequence[Finding] | None) -> str | None:
         """``text`` with the safe fixes applied (of ``only``, or of every finding)."""
@@ -193,10 +192,14 @@ class Session:
         generation = state.generation
         loop = asyncio.get_running_loop()
         try:
-            found = await loop.run_in_executor(self.analysis, self.check, uri, text, state.parser)
+            found, notes = await loop.run_in_executor(self.analysis, self.check, uri, text, state.parser)
         except Exception as error:  # noqa: BLE001 - one document's failure must not end the server
-            self.server.window_log_message(types.LogMessageParams(types.MessageType.Error, f"cowlint: internal error, please report it: {describe_error(error)}"))
-            found = []
+            found, notes = [], [f"cowlint: internal error, please report it: {describe_error(error)}"]
+        for note in notes:
+            if note not in self.told:  # each problem once, not at every keystroke
+                self.told.add(note)
+                self.server.window_show_message(types.ShowMessageParams(types.MessageType.Warning, note))
+            self.server.window_log_message(types.LogMessageParams(types.MessageType.Warning, note))
         if state.generation != generation or uri not in self.documents:
             return None
         state.checked_text, state.findings = text, found
