@@ -139,6 +139,15 @@ def _apply(text: str, edit: types.WorkspaceEdit, uri: str) -> str:
     return text[: offset(change.range.start)] + change.new_text + text[offset(change.range.end) :]
 
 
+async def _opened(tmp_path: Path, name: str, text: str) -> tuple[LanguageClient, str, list[types.Diagnostic]]:
+    """A server on a project holding ``name`` with ``text``, the document opened: its first diagnostics."""
+    path = _project(tmp_path, name, text)
+    client = await _start(tmp_path)
+    uri = path.as_uri()
+    _open(client, uri, text)
+    return client, uri, await _diagnostics(client, uri, 0)
+
+
 async def _stop(client: LanguageClient) -> int | None:
     await client.shutdown_session()
     process = client._server
@@ -178,11 +187,7 @@ async def test_open_change_and_syntax_error(tmp_path: Path) -> None:
 
 @pytest.mark.asyncio
 async def test_quick_fix_matches_the_cli_fix(tmp_path: Path) -> None:
-    path = _project(tmp_path, "server.py", HEAP_THEN_FORK)
-    client = await _start(tmp_path)
-    uri = path.as_uri()
-    _open(client, uri, HEAP_THEN_FORK)
-    diagnostics = await _diagnostics(client, uri, 0)
+    client, uri, diagnostics = await _opened(tmp_path, "server.py", HEAP_THEN_FORK)
     assert [d.code for d in diagnostics] == ["COW301"]
     (related,) = diagnostics[0].related_information or []
     assert related.location.uri == uri and related.location.range.start.line == HEAP_THEN_FORK.splitlines().index("    rows = [(i, [i]) for i in range(2_000_000)]")
@@ -225,11 +230,7 @@ async def test_quick_fix_matches_the_cli_fix(tmp_path: Path) -> None:
 
 @pytest.mark.asyncio
 async def test_suppress_with_noqa_and_hover(tmp_path: Path) -> None:
-    path = _project(tmp_path, "index.py", SHIPS_SELF)
-    client = await _start(tmp_path)
-    uri = path.as_uri()
-    _open(client, uri, SHIPS_SELF)
-    (diagnostic,) = await _diagnostics(client, uri, 0)
+    client, uri, (diagnostic,) = await _opened(tmp_path, "index.py", SHIPS_SELF)
 
     hover = await client.text_document_hover_async(types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=diagnostic.range.start))
     assert hover is not None and isinstance(hover.contents, types.MarkupContent)

@@ -44,6 +44,15 @@ class SourceText:
         return _LINE_END.split(self.text.removesuffix("\n").removesuffix("\r")) if self.text else []
 
 
+_PYTHON_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def python_lines(text: str) -> list[str]:
+    """The lines as Python counts them, ends kept: only ``\\r``, ``\\n`` and ``\\r\\n`` end one
+    (``str.splitlines`` also cuts at form feeds and U+2028, which would shift every line number after them)."""
+    return _PYTHON_LINE.findall(text) or [""]
+
+
 def decode_source(data: bytes, path: str) -> SourceText:
     """Decode ``data`` the way the interpreter would, or raise UndecodableSource."""
     try:

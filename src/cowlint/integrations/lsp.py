@@ -34,6 +34,7 @@ from cowlint.engine.finding import Finding
 from cowlint.engine.module.check import check_bytes, check_in_project, describe_error, fix_bytes
 from cowlint.engine.module.reparse import StatementCache
 from cowlint.engine.project.index import ProjectIndexes
+from cowlint.engine.source import decode_source, python_lines
 from cowlint.report.sarif import DOCS_URI
 from cowlint.rules import ENGINE_CODES
 
@@ -52,14 +53,6 @@ KEPT_TREES = 16  # documents whose statement trees are kept for the next re-chec
 SOURCE = "cowlint"
 FIX_ALL = "source.fixAll.cowlint"
 _COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
-
-
-def python_lines(text: str) -> list[str]:
-    """The lines as Python counts them (only ``\\r``, ``\\n`` and ``\\r\\n`` end one)."""
-    return _LINE.findall(text) or [""]
-
-
 def buffer_bytes(text: str) -> bytes:
     """The buffer as the file's bytes: in the encoding its PEP 263 cookie declares, else UTF-8."""
     head = text[:400].encode("utf-8", "surrogatepass")
@@ -150,7 +143,7 @@ class Session:
         fixed = fix_bytes(data, str(path) if path is not None else uri, config, view, only=wanted)
         if fixed is None:
             return None
-        code = fixed[0].decode(_encoding_of(data, fixed[0]))
+        code = decode_source(fixed[0], str(path) if path is not None else uri).text
         return code if code != text else None
 
     def saved(self, uri: str) -> None:
@@ -268,17 +261,6 @@ class Session:
             related_information=related or None,
             data={"name": finding.name, "fixable": finding.autofix is not None},
         )
-
-
-def _encoding_of(original: bytes, fixed: bytes) -> str:
-    match = _COOKIE.search(b"\n".join(original.splitlines()[:2]))
-    if match is not None:
-        try:
-            fixed.decode(match.group(1).decode("ascii"))
-            return match.group(1).decode("ascii")
-        except (LookupError, UnicodeError):
-            pass
-    return "utf-8"
 
 
 def text_edit(server: LanguageServer, old: str, new: str) -> types.TextEdit:
@@ -455,6 +437,9 @@ def build_server() -> LanguageServer:
         def edit(new: str) -> types.WorkspaceEdit:
             return types.WorkspaceEdit(changes={uri: [text_edit(ls, text, new)]})
 
+        def quick_fix(title: str, diagnostic: types.Diagnostic, new: str, *, preferred: bool = False) -> types.CodeAction:
+            return types.CodeAction(title=title, kind=types.CodeActionKind.QuickFix, diagnostics=[diagnostic], is_preferred=preferred or None, edit=edit(new))
+
         quick = wanted is None or any(kind.startswith(types.CodeActionKind.QuickFix) for kind in wanted)
         if quick:
             for finding in here:
@@ -462,25 +447,10 @@ def build_server() -> LanguageServer:
                 if finding.autofix is not None:
                     new = await loop.run_in_executor(session.analysis, session.fixed_text, uri, text, [finding])
                     if new is not None:
-                        actions.append(
-                            types.CodeAction(
-                                title=f"cowlint: {finding.autofix} ({finding.code})",
-                                kind=types.CodeActionKind.QuickFix,
-                                diagnostics=[diagnostic],
-                                is_preferred=True,
-                                edit=edit(new),
-                            )
-                        )
+                        actions.append(quick_fix(f"cowlint: {finding.autofix} ({finding.code})", diagnostic, new, preferred=True))
                 suppressed = noqa_text(text, finding) if finding.code not in ENGINE_CODES else None
                 if suppressed is not None:
-                    actions.append(
-                        types.CodeAction(
-                            title=f"cowlint: suppress {finding.code} on line {finding.line} (noqa comment)",
-                            kind=types.CodeActionKind.QuickFix,
-                            diagnostics=[diagnostic],
-                            edit=edit(suppressed),
-                        )
-                    )
+                    actions.append(quick_fix(f"cowlint: suppress {finding.code} on line {finding.line} (noqa comment)", diagnostic, suppressed))
         fix_all = wanted is None or any(FIX_ALL.startswith(kind) for kind in wanted)
         if fix_all and any(finding.autofix is not None for finding in found):
             new = await loop.run_in_executor(session.analysis, session.fixed_text, uri, text, None)

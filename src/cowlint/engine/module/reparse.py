@@ -22,13 +22,9 @@ from dataclasses import dataclass
 import libcst as cst
 
 from cowlint.engine.module.positions import Span, locate, locate_within
+from cowlint.engine.source import python_lines
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")  # Python's lines: a form feed or U+2028 ends none
-
-
-def _lines(text: str) -> list[str]:
-    return _LINE.findall(text)
 
 
 @dataclass(frozen=True)
@@ -54,7 +50,7 @@ def _opens_block(node: ast.AST, lines: Sequence[str]) -> bool:
 def pieces(text: str, tree: ast.Module) -> list[_Piece] | None:
     """``text`` cut before each top-level statement that starts a line of its own (None when the
     tree does not place its statements, which CPython always does)."""
-    lines = _lines(text)
+    lines = python_lines(text)
     if not tree.body:
         return [_Piece(text, False)]
     starts: list[int] = []  # 0-based first line of each piece but the first
@@ -153,7 +149,7 @@ class StatementCache:
         line = 0
         for piece, module, fresh in zip(cut, modules, new, strict=True):
             self._layout.append((line, module, fresh))
-            line += len(_lines(piece.text))
+            line += len(python_lines(piece.text))
         live = {id(module) for (_, module, fresh) in self._layout if not fresh}  # a new tree may reuse a freed one's id
         self._spans = {key: spans for key, spans in self._spans.items() if key in live}
         return joined
