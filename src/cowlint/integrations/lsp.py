@@ -204,7 +204,8 @@ class Session:
             return
         text, found = checked
         document = self.server.workspace.get_text_document(uri)
-        diagnostics = [self.diagnostic(uri, finding, text) for finding in found]
+        lines = python_lines(text)
+        diagnostics = [self.diagnostic(uri, finding, text, lines) for finding in found]
         self.server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=document.version))
 
     def changed(self, uri: str) -> None:
