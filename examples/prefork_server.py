@@ -2,7 +2,8 @@
 
 The workers share the table's pages only until the garbage collector runs in
 them: its first collection writes the header of every tracked object and copies
-every page. `cowlint --fix` inserts gc.freeze() before the fork.
+every page. `cowlint --fix` disables the collector before the load, and freezes and
+enables it again before the loop of forks.
 """
 
 import json

@@ -60,6 +60,19 @@ def test_fixtures_are_reported_with_exit_1() -> None:
     assert _concise_lines(result.stdout) == expected
 
 
+def test_check_subcommand_is_the_plain_command(tmp_path: Path) -> None:
+    """ruff's spelling, ``cowlint check PATH``: the same findings, not a path named "check"."""
+    plain = run_cowlint("--isolated", "--no-cache", "--output-format", "concise", "fixtures/COW101")
+    checked = run_cowlint("check", "--isolated", "--no-cache", "--output-format", "concise", "fixtures/COW101")
+    assert checked.returncode == plain.returncode == 1
+    assert checked.stdout == plain.stdout and "COW902" not in checked.stdout
+    folder = tmp_path / "check"
+    folder.mkdir()
+    (folder / "ok.py").write_text("x = 1\n")
+    named = run_cowlint("check", "./check", "--isolated", "--no-cache", cwd=tmp_path)
+    assert named.returncode == 0 and "1 file read" in named.stdout, named.stdout + named.stderr
+
+
 def test_own_source_is_clean() -> None:
     result = run_cowlint("src/")
     assert result.returncode == 0, result.stdout + result.stderr

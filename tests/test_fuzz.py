@@ -29,7 +29,7 @@ hypothesmith = pytest.importorskip("hypothesmith")
 
 EXAMPLES = int(os.environ.get("COWLINT_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=EXAMPLES <= 100)
-CONFIG = Config()
+CONFIG = Config(unsafe_fixes=True)  # the fix properties hold for unsafe fixes too
 
 # Generated code alone rarely touches multiprocessing, so every module is also
 # checked between a prelude and an epilogue that make every rule family look at it.

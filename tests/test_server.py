@@ -228,6 +228,39 @@ async def test_quick_fix_matches_the_cli_fix(tmp_path: Path) -> None:
     assert await _stop(client) == 0
 
 
+MODULE_HEAP = (
+    "import multiprocessing\n\nROWS = [[n] for n in range(2_000_000)]\n\n\ndef work(i):\n    return len(ROWS[i])\n\n\n"
+    'if __name__ == "__main__":\n    with multiprocessing.get_context("fork").Pool(2) as pool:\n        pool.map(work, range(3))\n'
+)
+
+
+@pytest.mark.asyncio
+async def test_an_unsafe_fix_is_offered_marked_and_left_out_of_fix_all(tmp_path: Path) -> None:
+    client, uri, diagnostics = await _opened(tmp_path, "job.py", MODULE_HEAP)
+    assert [d.code for d in diagnostics] == ["COW301"]
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(text_document=types.TextDocumentIdentifier(uri=uri), range=diagnostics[0].range, context=types.CodeActionContext(diagnostics=diagnostics))
+    )
+    assert actions is not None
+    (unsafe,) = [action for action in actions if isinstance(action, types.CodeAction) and "unsafe" in action.title]
+    assert unsafe.kind == types.CodeActionKind.QuickFix and not unsafe.is_preferred and unsafe.edit is not None
+    fixed = _apply(MODULE_HEAP, unsafe.edit, uri)
+    cli_copy = tmp_path / "cli" / "job.py"
+    cli_copy.parent.mkdir()
+    cli_copy.write_text(MODULE_HEAP)
+    run_cowlint("--fix", "--unsafe-fixes", "--no-cache", str(cli_copy), cwd=tmp_path)
+    assert fixed == cli_copy.read_text() and "gc.disable()\nROWS" in fixed
+    fix_all = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(types.Position(0, 0), types.Position(0, 0)),
+            context=types.CodeActionContext(diagnostics=[], only=["source.fixAll"]),
+        )
+    )
+    assert not fix_all  # safe fixes only, and there is none
+    assert await _stop(client) == 0
+
+
 @pytest.mark.asyncio
 async def test_suppress_with_noqa_and_hover(tmp_path: Path) -> None:
     client, uri, (diagnostic,) = await _opened(tmp_path, "index.py", SHIPS_SELF)

@@ -14,7 +14,8 @@ from cowlint.config import Config, ConfigError, load_config, parse_codes, parse_
 from cowlint.engine.files.cache import CACHE_DIR, Cache
 from cowlint.engine.files.run import CheckResult, _merge, check_paths, fix_files
 from cowlint.engine.finding import Finding
-from cowlint.engine.module.check import check_bytes
+from cowlint.engine.module.check import check_bytes, fix_bytes
+from cowlint.engine.source import decode_source
 from cowlint.report import RENDERERS
 from cowlint.rules import RULE_NAMES
 
@@ -39,13 +40,15 @@ EPILOG = """\
 exit status: 0 no findings, 1 findings, 2 usage, configuration or internal error.
 
 configuration: [tool.cowlint] in the nearest pyproject.toml (select, ignore,
-per-file-ignores, exclude, large-threshold, max-file-size, max-analysis-seconds, platforms, python)
+per-file-ignores, exclude, large-threshold, max-file-size, max-analysis-seconds, platforms, python,
+unsafe-fixes)
 and [project] requires-python; flags override them. A file may set its own context in a leading comment:
 "# cowlint: large-threshold=100MiB platforms=linux python=<3.14".
 Suppress one finding with "# noqa: COW101" in a comment on its line.
 
 examples:
-  cowlint src/                     check a tree
+  cowlint src/                     check a tree ("cowlint check src/" is the same)
+  cowlint --diff src/              the fixes --fix would make, as a diff
   cowlint --output-format json .   machine-readable findings
   cowlint --explain COW101         what a rule finds, why, and the fix
   cowlint server                   a language server for editors (docs/editors.md)
@@ -92,7 +95,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="PYPROJECT", help="read [tool.cowlint] from this file instead of the nearest pyproject.toml")
     parser.add_argument("--isolated", action="store_true", help="ignore every configuration file")
     parser.add_argument("--jobs", "-j", type=int, metavar="N", default=None, help="worker processes for big trees (default: the number of CPUs; 1 checks in this process)")
-    parser.add_argument("--fix", action="store_true", help="apply the safe automatic fixes (COW301: gc.freeze() before a fork), then report what remains")
+    parser.add_argument(
+        "--fix",
+        action="store_true",
+        help="apply the safe automatic fixes (COW301: gc.disable() before the build, gc.freeze() and gc.enable() before the fork), then report what remains; "
+        "with standard input, print the fixed source",
+    )
+    parser.add_argument(
+        "--unsafe-fixes",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="apply the unsafe fixes too, those that may change what the program does (default: [tool.cowlint] unsafe-fixes, else no)",
+    )
+    parser.add_argument("--fix-only", action="store_true", help="apply the fixes and report nothing else (implies --fix); exit 0 unless an error")
+    parser.add_argument("--diff", action="store_true", help="print the fixes as unified diffs instead of writing them (implies --fix-only); exit 1 when there is one")
     parser.add_argument("--no-cache", action="store_true", help=f"check every file again instead of reusing the results kept in {CACHE_DIR}/ for unchanged files")
     parser.add_argument("--force-exclude", action="store_true", help="apply exclude to the paths named on the command line too (for pre-commit, which names every file)")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
@@ -141,6 +157,8 @@ def resolve_config(args: argparse.Namespace) -> Config:
         changes["platforms"] = parse_platforms("--platforms", args.platforms)
     if args.python is not None:
         changes["python"] = parse_python("--python", args.python)
+    if getattr(args, "unsafe_fixes", None) is not None:
+        changes["unsafe_fixes"] = args.unsafe_fixes
     return config.with_overrides(**changes) if changes else config
 
 
@@ -170,6 +188,39 @@ def run_stdin(name: str, config: Config, use_prefilter: bool) -> CheckResult:
     data = sys.stdin.buffer.read()
     _merge(outcome, check_bytes(data, name, config, use_prefilter=use_prefilter))
     return outcome
+
+
+def fix_stdin(name: str, config: Config, args: argparse.Namespace) -> int:
+    """``--fix``/``--fix-only``/``--diff`` on standard input: the fixed source on standard output
+    (or its diff), what remains on standard error, as ruff does for editors that pipe a buffer."""
+    data = sys.stdin.buffer.read()
+    outcome = fix_bytes(data, name, config)
+    after = outcome[0] if outcome is not None else data
+    if args.diff:
+        sys.stdout.write(unified_diff(name, data, after))
+        return 1 if outcome is not None else 0
+    sys.stdout.buffer.write(after)
+    sys.stdout.flush()
+    if outcome is not None:
+        sys.stderr.write(f"cowlint: fixed {_plural(outcome[1], 'finding')}\n")
+    if args.fix_only:
+        return 0
+    remaining = check_bytes(after, name, config)
+    sys.stderr.write(RENDERERS["concise"](remaining.findings, {}))
+    for error_line in remaining.errors:
+        sys.stderr.write(f"cowlint: error: {error_line}\n")
+    if remaining.errors:
+        return 2
+    return 1 if remaining.findings and not args.exit_zero else 0
+
+
+def unified_diff(path: str, before: bytes, after: bytes) -> str:
+    """The change from ``before`` to ``after`` of the file at ``path``, as ``diff -u`` shows it."""
+    import difflib
+
+    old, new = decode_source(before, path).text, decode_source(after, path).text
+    lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=f"a/{path}", tofile=f"b/{path}")
+    return "".join(line if line.endswith(("\n", "\r")) else line + "\n" for line in lines)
 
 
 def statistics(findings: list[Finding]) -> str:
@@ -223,6 +274,8 @@ def _main(argv: Sequence[str] | None) -> int:
         from cowlint.integrations.lsp import serve
 
         return serve(arguments[1:])
+    if arguments[:1] == ["check"]:  # ruff's spelling: "cowlint check src/" is "cowlint src/" (a path named check: ./check)
+        arguments = arguments[1:]
     parser = build_parser()
     own_args, script_args = verify.split_script_args(arguments)
     args = parser.parse_args(own_args)
@@ -241,26 +294,39 @@ def _main(argv: Sequence[str] | None) -> int:
         if "-" in paths and len(paths) > 1:
             raise UsageError("'-' (standard input) cannot be combined with other paths")
         use_prefilter = not args.no_prefilter
+        fixing = args.fix or args.fix_only or args.diff
         if paths == ["-"]:
-            if args.fix:
-                raise UsageError("--fix rewrites files: it cannot be used with standard input")
-            result = run_stdin(args.stdin_filename or "-", config, use_prefilter)
+            name = args.stdin_filename or "-"
+            if fixing:
+                return fix_stdin(name, config, args)
+            result = run_stdin(name, config, use_prefilter)
         else:
             if args.jobs is not None and args.jobs < 1:
                 raise UsageError("--jobs: expected a number of processes, 1 or more")
             jobs = args.jobs or os.cpu_count() or 1
+
             def run() -> CheckResult:
                 cache = None if args.no_cache else Cache.for_run(config, use_prefilter)
                 return check_paths(paths, config, use_prefilter=use_prefilter, force_exclude=args.force_exclude, jobs=jobs, cache=cache)
 
             result = run()
-            if args.fix:
-                fixed, changed, problems = fix_files(result.findings, config)
+            if fixing:
+                fixed, changed, problems, edits = fix_files(result.findings, config, write=not args.diff)
+                for problem in problems:
+                    err.write(f"cowlint: error: {problem}\n")
+                if args.diff:
+                    for path, before, after in edits:
+                        out.write(unified_diff(path, before, after))
+                    if edits:
+                        err.write(f"cowlint: would fix {_plural(fixed, 'finding')} in {_plural(changed, 'file')}\n")
+                    return 2 if problems else 1 if edits else 0
+                if changed:
+                    err.write(f"cowlint: fixed {_plural(fixed, 'finding')} in {_plural(changed, 'file')}\n")
+                if args.fix_only:
+                    return 2 if problems or result.errors else 0
                 if changed:
                     result = run()
                 result.errors.extend(problems)
-                if changed:
-                    err.write(f"cowlint: fixed {_plural(fixed, 'finding')} in {_plural(changed, 'file')}\n")
     except (ConfigError, UsageError) as error:
         err.write(f"cowlint: error: {error}\n")
         return 2

@@ -124,6 +124,7 @@ class Config:
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     max_analysis_seconds: float = DEFAULT_MAX_ANALYSIS_SECONDS  # one module's analysis; past it, COW901
     python: str | None = None  # targeted Python versions (a requires-python specifier); None: every version
+    unsafe_fixes: bool = field(default=False, compare=False)  # --fix applies unsafe fixes too (not a finding's input)
     root: Path | None = field(default=None, compare=False)
     source: Path | None = field(default=None, compare=False)
 
@@ -296,6 +297,12 @@ def parse_codes(key: str, value: object) -> tuple[str, ...]:
     return codes
 
 
+def _boolean(key: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    return value
+
+
 def _strings(key: str, value: object) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{key}: expected a list of strings")
@@ -383,6 +390,7 @@ _KEYS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "max-analysis-seconds": ("max_analysis_seconds", parse_seconds),
     "platforms": ("platforms", parse_platforms),
     "python": ("python", parse_python),
+    "unsafe-fixes": ("unsafe_fixes", _boolean),
 }
 
 

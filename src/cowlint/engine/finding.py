@@ -20,7 +20,8 @@ class Finding:
     fix: str
     confidence: str = "high"
     size_bytes: int | None = None
-    autofix: str | None = None  # what ``--fix`` would do, when it can do it safely
+    autofix: str | None = None  # what ``--fix`` would do, when it has a fix
+    fix_applicability: str = "safe"  # of ``autofix``: safe (``--fix``) or unsafe (``--fix --unsafe-fixes``)
     # other places of the same file the finding involves: (line, column, end_line, end_column, what is there)
     related: tuple[tuple[int, int, int, int, str], ...] = ()
 

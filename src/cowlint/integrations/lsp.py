@@ -8,8 +8,9 @@ imports the user's code and never runs ``--verify``.
 - Diagnostics are pushed after ``didOpen``, ``didSave`` and, debounced, ``didChange``; a client that
   can pull them (``textDocument/diagnostic``) pulls instead. Severity follows the confidence:
   high is a warning, medium information; a file that cannot be checked (COW901) is a warning too.
-- Code actions: a rule's safe fix (``quickfix``), "suppress with ``# noqa: COWnnn``", and
-  ``source.fixAll.cowlint`` for every safe fix of the file.
+- Code actions: a rule's fix (``quickfix``; an unsafe one says so in its title and is not the
+  preferred action), "suppress with ``# noqa: COWnnn``", and ``source.fixAll.cowlint`` for every
+  safe fix of the file (unsafe ones too where ``unsafe-fixes = true`` is configured).
 - Hover on a finding: the rule, its summary, the size estimate and the platforms where it breaks.
 - A re-check parses only the top-level statements whose text changed
   (:mod:`cowlint.engine.module.reparse`).
@@ -133,14 +134,15 @@ class Session:
         return result.findings, [f"cowlint: {line}" for line in result.errors + result.warnings]
 
     def fixed_text(self, uri: str, text: str, only: Sequence[Finding] | None) -> str | None:
-        """``text`` with the safe fixes applied (of ``only``, or of every finding)."""
+        """``text`` with the fixes of ``only`` applied (unsafe ones too: the user picked them), or
+        the safe fixes of every finding (and the unsafe ones when ``unsafe-fixes`` is configured)."""
         path = self.path_of(uri)
         folder = path.parent if path is not None else Path.cwd()
         config = self.config_for(folder)
         view = self.projects_for(config).view(path) if path is not None else None
         wanted = [(finding.code, finding.line, finding.column) for finding in only] if only is not None else None
         data = buffer_bytes(text)
-        fixed = fix_bytes(data, str(path) if path is not None else uri, config, view, only=wanted)
+        fixed = fix_bytes(data, str(path) if path is not None else uri, config, view, only=wanted, unsafe=True if only is not None else None)
         if fixed is None:
             return None
         code = decode_source(fixed[0], str(path) if path is not None else uri).text
@@ -448,12 +450,14 @@ def build_server() -> LanguageServer:
                 if finding.autofix is not None:
                     new = await loop.run_in_executor(session.analysis, session.fixed_text, uri, text, [finding])
                     if new is not None:
-                        actions.append(quick_fix(f"cowlint: {finding.autofix} ({finding.code})", diagnostic, new, preferred=True))
+                        safe = finding.fix_applicability == "safe"
+                        title = f"cowlint: {finding.autofix} ({finding.code})" if safe else f"cowlint: {finding.autofix} ({finding.code}, unsafe)"
+                        actions.append(quick_fix(title, diagnostic, new, preferred=safe))
                 suppressed = noqa_text(text, finding) if finding.code not in ENGINE_CODES else None
                 if suppressed is not None:
                     actions.append(quick_fix(f"cowlint: suppress {finding.code} on line {finding.line} (noqa comment)", diagnostic, suppressed))
         fix_all = wanted is None or any(FIX_ALL.startswith(kind) for kind in wanted)
-        if fix_all and any(finding.autofix is not None for finding in found):
+        if fix_all and any(finding.autofix is not None and finding.fix_applicability == "safe" for finding in found):
             new = await loop.run_in_executor(session.analysis, session.fixed_text, uri, text, None)
             if new is not None:
                 actions.append(types.CodeAction(title="cowlint: apply every safe fix in the file", kind=FIX_ALL, edit=edit(new)))

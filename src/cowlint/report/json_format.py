@@ -23,6 +23,7 @@ def as_dict(finding: Finding) -> dict[str, object]:
         "confidence": finding.confidence,
         "size_bytes": finding.size_bytes,
         "autofix": finding.autofix,
+        "fix_applicability": finding.fix_applicability if finding.autofix else None,
         "related": [
             {"line": line, "column": column, "end_line": end_line, "end_column": end_column, "message": what} for line, column, end_line, end_column, what in finding.related
         ],

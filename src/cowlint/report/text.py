@@ -34,7 +34,10 @@ def render_one(finding: Finding, source: SourceText | None) -> str:
     indent = " " * len(str(finding.line)) if body else ""
     tail = f"{indent} = help: {finding.fix}\n" if finding.fix else ""
     if finding.autofix:
-        tail += f"{indent} = fix available: {finding.autofix} (cowlint --fix)\n"
+        if finding.fix_applicability == "safe":
+            tail += f"{indent} = fix available: {finding.autofix} (cowlint --fix)\n"
+        else:
+            tail += f"{indent} = unsafe fix available: {finding.autofix} (cowlint --fix --unsafe-fixes)\n"
     if finding.confidence != "high":
         tail += f"{indent} = note: {finding.confidence} confidence: {MEDIUM_NOTE}\n"
     return head + body + tail

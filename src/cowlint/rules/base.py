@@ -16,7 +16,7 @@ from typing import ClassVar
 import libcst as cst
 
 from cowlint.engine.module.context import ModuleContext
-from cowlint.engine.module.fixes import InsertBefore
+from cowlint.engine.module.fixes import Fix
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Report:
     fix: str
     confidence: str = "high"
     size_bytes: int | None = None
-    autofix: InsertBefore | None = None
+    autofix: Fix | None = None
     related: tuple[tuple[cst.CSTNode, str], ...] = ()  # other nodes of the module the finding involves, each with what it is
 
 

@@ -109,8 +109,8 @@ def run(args: argparse.Namespace, script_args: list[str], config: Config) -> int
     """Run the script (and its variants), join with the static findings, print the report."""
     if args.verify and args.verify_module:
         raise ConfigError("--verify and --verify-module: choose one")
-    if args.fix:
-        raise ConfigError("--fix rewrites files; it does not combine with --verify (run cowlint --fix first)")
+    if args.fix or args.fix_only or args.diff:
+        raise ConfigError("--fix, --fix-only and --diff work on the static findings; they do not combine with --verify (run cowlint --fix first)")
     module = bool(args.verify_module)
     target: str = args.verify_module or args.verify
     if args.paths:

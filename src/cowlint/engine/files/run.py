@@ -219,20 +219,29 @@ def _decoded(data: bytes, path: str) -> SourceText | None:
         return None
 
 
-def fix_files(findings: list[Finding], config: Config) -> tuple[int, int, list[str]]:
-    """Apply the safe fixes of ``findings`` to their files: (findings fixed, files changed, errors)."""
+def fixable(finding: Finding, config: Config) -> bool:
+    """Whether ``--fix`` applies the finding's fix under ``config`` (unsafe ones need ``unsafe-fixes``)."""
+    return finding.autofix is not None and (finding.fix_applicability == "safe" or config.unsafe_fixes)
+
+
+def fix_files(findings: list[Finding], config: Config, *, write: bool = True) -> tuple[int, int, list[str], list[tuple[str, bytes, bytes]]]:
+    """Apply the fixes of ``findings`` to their files (the safe ones; the unsafe ones too with
+    ``unsafe-fixes``): (findings fixed, files changed, errors, and each changed file's path with
+    its content before and after). ``write=False`` only computes them (``--diff``)."""
     from cowlint.engine.project.index import ProjectIndexes
 
     fixed = changed = 0
     errors = []
+    edits: list[tuple[str, bytes, bytes]] = []
     projects = ProjectIndexes(config)
-    for path in sorted({finding.path for finding in findings if finding.autofix}):
+    for path in sorted({finding.path for finding in findings if fixable(finding, config)}):
         try:
             data = Path(path).read_bytes()
             outcome = fix_bytes(data, path, config, projects.view(Path(path)))
             if outcome is None:
                 continue
-            replace_file(Path(path), data, outcome[0])
+            if write:
+                replace_file(Path(path), data, outcome[0])
         except ChangedWhileFixing:
             errors.append(f"{path}: changed while cowlint was fixing it: left as it is now; run --fix again")
             continue
@@ -244,7 +253,8 @@ def fix_files(findings: list[Finding], config: Config) -> tuple[int, int, list[s
             continue
         fixed += outcome[1]
         changed += 1
-    return fixed, changed, errors
+        edits.append((path, data, outcome[0]))
+    return fixed, changed, errors, edits
 
 
 def _merge(outcome: CheckResult, result: FileResult) -> None:

@@ -29,7 +29,7 @@ from cowlint.rules import ENGINE_CODES, RULE_NAMES
 if TYPE_CHECKING:
     import libcst as cst
 
-    from cowlint.engine.module.fixes import InsertBefore
+    from cowlint.engine.module.fixes import Fix
     from cowlint.engine.module.reparse import StatementCache
     from cowlint.engine.project.index import ProjectIndexes, ProjectView
     from cowlint.rules.base import Report, Rule
@@ -294,11 +294,12 @@ def _gc_paused() -> Iterator[None]:
 
 @dataclass
 class _FixRequest:
-    """Filled by a check that is asked for fixes: the parsed module and the safe fixes of its findings."""
+    """Filled by a check that is asked for fixes: the parsed module and the fixes of its findings."""
 
     module: cst.Module | None = None
-    fixes: list[InsertBefore] = field(default_factory=list)
+    fixes: list[Fix] = field(default_factory=list)
     only: frozenset[tuple[str, int, int]] | None = None  # the findings (code, line, column) to fix; None: all
+    unsafe: bool = False  # unsafe fixes too
 
 
 # libcst's tree of a module costs ~2 KiB per node of CPython's tree plus ~150 bytes per source
@@ -354,7 +355,7 @@ def _check_parsed(source: SourceText, plan: Plan, result: FileResult, apply_noqa
 def _analyse(module: cst.Module, source: SourceText, plan: Plan, result: FileResult, apply_noqa: bool, request: _FixRequest | None) -> None:
     from cowlint.engine.module.context import ModuleContext
     from cowlint.engine.module.facts import collect_facts
-    from cowlint.engine.module.fixes import is_safe
+    from cowlint.engine.module.fixes import applicable
     from cowlint.engine.module.positions import locate
     from cowlint.engine.module.values import StartMethod
     from cowlint.engine.project.linking import ProjectModules
@@ -405,8 +406,9 @@ def _analyse(module: cst.Module, source: SourceText, plan: Plan, result: FileRes
         if key in seen:
             continue
         seen.add(key)
-        autofix = report.autofix if report.autofix is not None and is_safe(module, report.autofix) else None
-        if autofix is not None and request is not None and (request.only is None or (rule.code, span.line, span.column + 1) in request.only):
+        autofix = report.autofix if report.autofix is not None and applicable(module, report.autofix) else None
+        wanted = request is not None and (request.only is None or (rule.code, span.line, span.column + 1) in request.only)
+        if autofix is not None and request is not None and wanted and (autofix.safe or request.unsafe):
             request.module = module
             request.fixes.append(autofix)
         result.findings.append(
@@ -423,6 +425,7 @@ def _analyse(module: cst.Module, source: SourceText, plan: Plan, result: FileRes
                 confidence=report.confidence,
                 size_bytes=report.size_bytes,
                 autofix=autofix.description if autofix is not None else None,
+                fix_applicability="safe" if autofix is None or autofix.safe else "unsafe",
                 related=tuple((spans[node].line, spans[node].column + 1, spans[node].end_line, spans[node].end_column + 1, what) for node, what in report.related),
             )
         )
@@ -430,11 +433,18 @@ def _analyse(module: cst.Module, source: SourceText, plan: Plan, result: FileRes
 
 
 def fix_bytes(
-    data: bytes, path: str, config: Config, project: ProjectView | None = None, *, only: Iterable[tuple[str, int, int]] | None = None
+    data: bytes,
+    path: str,
+    config: Config,
+    project: ProjectView | None = None,
+    *,
+    only: Iterable[tuple[str, int, int]] | None = None,
+    unsafe: bool | None = None,
 ) -> tuple[bytes, int] | None:
-    """The file with the safe fixes of its findings applied, and how many; None when none apply.
+    """The file with the fixes of its findings applied, and how many; None when none apply.
 
-    ``only`` names the findings to fix by code, line and column (as a :class:`Finding` has them)."""
+    ``only`` names the findings to fix by code, line and column (as a :class:`Finding` has them);
+    unsafe fixes are applied when ``unsafe`` says so (by default: ``config.unsafe_fixes``)."""
     from cowlint.engine.module.fixes import apply_fixes, merge_insertions
 
     result, plan = plan_file(data, path, config, use_prefilter=True, project=project)
@@ -444,7 +454,7 @@ def fix_bytes(
         source = decode_source(data, path)
     except UndecodableSource:
         return None
-    request = _FixRequest(only=frozenset(only) if only is not None else None)
+    request = _FixRequest(only=frozenset(only) if only is not None else None, unsafe=config.unsafe_fixes if unsafe is None else unsafe)
 
     def fixed_code() -> str | None:
         _check_parsed(source, plan, result, True, request)

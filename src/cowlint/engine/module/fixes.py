@@ -1,10 +1,11 @@
 """Automatic fixes: libcst edits that keep the file's formatting and comments.
 
-A rule attaches an :class:`InsertBefore` to a report: a statement to insert
-right before the statement that holds ``anchor`` (and modules to import if the
-file does not import them yet). Fixes are applied to the tree the report was
-made from, in one pass; applying them twice changes nothing, because the rules
-no longer report what a fix repaired.
+A rule attaches a :class:`Fix` to a report: statements to insert right before
+the statements that hold given nodes (and modules to import if the file does
+not import them yet), and whether the fix is safe (applied by ``--fix``) or
+unsafe (applied with ``--unsafe-fixes`` too). Fixes are applied to the tree the
+report was made from, in one pass; applying them twice changes nothing, because
+the rules no longer report what a fix repaired.
 """
 
 from __future__ import annotations
@@ -25,24 +26,111 @@ class InsertBefore:
 
     anchor: cst.CSTNode
     code: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    """One finding's fix: its insertions, in order, and how far it can be trusted."""
+
+    edits: tuple[InsertBefore, ...]
+    description: str
     imports: tuple[str, ...] = ()
-    description: str = ""
+    safe: bool = True  # False: it may change what the program does (``--unsafe-fixes``)
 
 
 _STATEMENTS = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
 
 
-def is_safe(module: cst.Module, fix: InsertBefore) -> bool:
-    """Safe when the statement before which ``code`` goes is in the same block as ``anchor``:
-    the innermost statement around ``anchor`` sits directly in a block. Not when ``anchor`` is
-    in a one-line body (``if ready: pool = Pool()``) or an ``elif`` test, where the insertion
-    would land outside the branch."""
-    path = _path_to(module, fix.anchor)
+def applicable(module: cst.Module, fix: Fix) -> bool:
+    """Whether every insertion of ``fix`` lands where it means to (see :func:`_lands`)."""
+    return all(lands(module, edit.anchor) for edit in fix.edits)
+
+
+def lands(module: cst.Module, anchor: cst.CSTNode) -> bool:
+    """Whether a line inserted before the statement holding ``anchor`` runs just before it: the
+    innermost statement around ``anchor`` sits directly in a block. Not when ``anchor`` is in a
+    one-line body (``if ready: pool = Pool()``) or an ``elif`` test, where the insertion would
+    land outside the branch."""
+    path = _path_to(module, anchor)
     if path is None or any(isinstance(node, cst.SimpleStatementSuite) for node in path):
         return False
     for parent, node in zip(reversed(path[:-1]), reversed(path[1:]), strict=True):
         if isinstance(node, _STATEMENTS):
             return isinstance(parent, (cst.Module, cst.IndentedBlock))
+    return False
+
+
+def statement_of(module: cst.Module, node: cst.CSTNode) -> cst.CSTNode | None:
+    """The innermost statement around ``node`` that sits directly in a block (where a line can go)."""
+    parents = _parents(module)
+    current: cst.CSTNode | None = node
+    while current is not None:
+        parent = parents.get(id(current))
+        if isinstance(current, _STATEMENTS) and isinstance(parent, (cst.Module, cst.IndentedBlock)):
+            return current
+        current = parent
+    return None
+
+
+def out_of_loops(module: cst.Module, statement: cst.CSTNode, keep: cst.CSTNode) -> cst.CSTNode:
+    """The outermost ``for``/``while`` loop of the same function whose body holds ``statement``
+    (through loop bodies only) and that does not hold ``keep``; ``statement`` when none does.
+    A line that must run once before a loop of forks goes before that loop."""
+    parents = _parents(module)
+    current = statement
+    while True:
+        block = parents.get(id(current))
+        loop = parents.get(id(block)) if isinstance(block, cst.IndentedBlock) else None
+        if not isinstance(loop, (cst.For, cst.While)) or loop.body is not block or _within(parents, keep, loop):
+            return current
+        if not isinstance(parents.get(id(loop)), (cst.Module, cst.IndentedBlock)):
+            return current
+        current = loop
+
+
+def sibling_holding(module: cst.Module, statement: cst.CSTNode, node: cst.CSTNode) -> cst.CSTNode | None:
+    """The statement of ``statement``'s block that holds ``node`` and comes before ``statement``."""
+    parents = _parents(module)
+    block = parents.get(id(statement))
+    current: cst.CSTNode | None = node
+    while current is not None and parents.get(id(current)) is not block:
+        current = parents.get(id(current))
+    if current is None or block is None or current is statement:
+        return None
+    body = block.body if isinstance(block, (cst.Module, cst.IndentedBlock)) else ()
+    order = [id(item) for item in body]
+    if id(current) not in order or order.index(id(current)) > order.index(id(statement)):
+        return None
+    return current
+
+
+def leaves_between(module: cst.Module, first: cst.CSTNode, last: cst.CSTNode) -> bool:
+    """Whether the statements of one block from ``first`` up to (not including) ``last`` can end
+    the block early other than by an exception: a ``return``, a ``raise``, a ``yield``, or a
+    ``break``/``continue`` of a loop around the block."""
+    block = _parents(module).get(id(first))
+    body = list(block.body) if isinstance(block, (cst.Module, cst.IndentedBlock)) else []
+    order = [id(item) for item in body]
+    if id(first) not in order or id(last) not in order:
+        return True
+    pending: list[tuple[cst.CSTNode, bool]] = [(item, False) for item in body[order.index(id(first)) : order.index(id(last))]]
+    while pending:
+        node, in_loop = pending.pop()
+        if isinstance(node, (cst.Return, cst.Raise, cst.Yield)) or (isinstance(node, (cst.Break, cst.Continue)) and not in_loop):
+            return True
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue  # defined, not run here
+        loop_body = node.body if isinstance(node, (cst.For, cst.While)) else None
+        pending.extend((child, in_loop or child is loop_body) for child in iter_children(node))
+    return False
+
+
+def _within(parents: dict[int, cst.CSTNode], node: cst.CSTNode, ancestor: cst.CSTNode) -> bool:
+    current: cst.CSTNode | None = node
+    while current is not None:
+        if current is ancestor:
+            return True
+        current = parents.get(id(current))
     return False
 
 
@@ -78,9 +166,11 @@ def _parents(root: cst.CSTNode) -> dict[int, cst.CSTNode]:
 
 
 class _Inserter(cst.CSTTransformer):
-    def __init__(self, fixes: Sequence[InsertBefore]) -> None:
+    def __init__(self, edits: Sequence[InsertBefore]) -> None:
         super().__init__()
-        self.anchors = {id(fix.anchor): fix for fix in fixes}
+        self.anchors: dict[int, list[InsertBefore]] = {}
+        for edit in edits:
+            self.anchors.setdefault(id(edit.anchor), []).append(edit)
         self.statements: list[cst.CSTNode] = []  # the statements around the node, innermost last
         self.in_block: set[int] = set()  # statements directly in a block: only there can lines go
         self.before: dict[int, list[InsertBefore]] = {}
@@ -90,9 +180,9 @@ class _Inserter(cst.CSTTransformer):
             self.in_block.update(id(statement) for statement in node.body)
         if isinstance(node, _STATEMENTS) and id(node) in self.in_block:
             self.statements.append(node)
-        fix = self.anchors.get(id(node))
-        if fix is not None and self.statements:
-            self.before.setdefault(id(self.statements[-1]), []).append(fix)
+        edits = self.anchors.get(id(node))
+        if edits is not None and self.statements:
+            self.before.setdefault(id(self.statements[-1]), []).extend(edits)
         return True
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode | cst.FlattenSentinel[cst.CSTNode]:  # type: ignore[override]
@@ -112,11 +202,12 @@ class _Inserter(cst.CSTTransformer):
         return cst.FlattenSentinel([*inserted, updated_node.with_changes(leading_lines=())])
 
 
-def apply_fixes(module: cst.Module, fixes: Sequence[InsertBefore]) -> cst.Module:
-    """The module with every fix applied (and the imports they need added)."""
+def apply_fixes(module: cst.Module, fixes: Sequence[Fix]) -> cst.Module:
+    """The module with every fix applied (and the imports they need added). The same line
+    inserted twice before one statement (two forks after one heap) is inserted once."""
     if not fixes:
         return module
-    fixed = module.visit(_Inserter(fixes))
+    fixed = module.visit(_Inserter([edit for fix in fixes for edit in fix.edits]))
     for name in dict.fromkeys(name for fix in fixes for name in fix.imports):
         if not _imports(fixed, name):
             fixed = _add_import(fixed, name)

@@ -14,7 +14,9 @@ file).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -23,6 +25,9 @@ from cowlint.engine.module.facts import Binding, CallSite, ModuleFacts, Mutation
 from cowlint.engine.module.resolver import Resolver
 from cowlint.engine.module.sizes import iterates_file, range_count
 from cowlint.engine.module.values import ClassRef, Data, Qualified
+
+if TYPE_CHECKING:
+    from cowlint.engine.module.flow import Flow
 
 HEAP_MIN_OBJECTS = 100_000
 _LIST_METHODS = frozenset({"split", "rsplit", "splitlines", "readlines"})  # str/file methods that return a new list
@@ -224,3 +229,8 @@ def python_container(resolver: Resolver, value: cst.BaseExpression, scope: Scope
             return python_container(resolver, inner, scope, at)
         return None
     return None  # [x] * n repeats one object: reading it writes one refcount, not n
+
+
+def disabled_before(flow: Flow, disables: Sequence[CallSite], heap: Heap) -> bool:
+    """Whether one of the ``gc.disable()`` calls runs before ``heap`` is built."""
+    return any(flow.precedes_point(disable.scope.frame(), disable.order, disable.guarded, heap.frame, heap.order, heap.node) for disable in disables)

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 from cowlint.engine.module.context import ModuleContext
 from cowlint.engine.module.facts import CallSite
-from cowlint.engine.module.fixes import InsertBefore
-from cowlint.engine.module.heap import Heap
+from cowlint.engine.module.fixes import Fix, InsertBefore, lands, leaves_between, out_of_loops, sibling_holding, statement_of
+from cowlint.engine.module.heap import Heap, disabled_before
 from cowlint.rules.base import Report, Rule
 from cowlint.rules.prefilters import FORK
 
@@ -126,15 +126,26 @@ class ForkWithoutGcFreeze(Rule):
     shows what each worker copied in each run.
 
     ## Fix safety
-    `cowlint --fix` inserts `gc.freeze()` (and `import gc` if missing)
-    immediately before the statement that forks. The fix is safe when that
-    statement is in the same block as the fork; a fork in a one-line body
-    (`if ready: pool = Pool()`) is left for you to fix. Freezing does not change
-    what the program computes; objects frozen in the parent are never
-    collected there (call `gc.unfreeze()` after the children exit if the parent
-    lives on). The fix does only the freeze: COW302 then reports the freeze
-    until `gc.disable()` runs before the build. A module that binds `gc` to
-    something else gets no fix.
+    `cowlint --fix` inserts `gc.disable()` before the statement that builds
+    the heap, and `gc.freeze()` then `gc.enable()` before the statement that
+    forks, or before the loop of forks, so the heap is frozen once (with
+    `import gc` if missing, or through an existing `import gc as name`). The
+    collector never runs during the build, so it leaves no holes in the heap's
+    pages (COW302 stays quiet); the children start with it enabled, as before,
+    and neither they nor the parent visit the frozen objects again. Where a
+    `gc.disable()` already runs before the build, only the freeze is inserted.
+
+    The fix is **safe** when the build and the fork are in one block with no
+    `return`, `raise`, `yield`, `break` or `continue` between them: every path
+    that does not raise enables the collector again. It is **unsafe**
+    (`--fix --unsafe-fixes`) when the build is elsewhere: at the module's top
+    level with the fork under the main guard (importing the module would leave
+    the collector off), in another function, or in an enclosing block. If the
+    build raises, the collector stays off while the exception propagates.
+    Objects frozen in the parent are never collected there (call
+    `gc.unfreeze()` after the children exit if the parent lives on). A fork in a
+    one-line body (`if ready: pool = Pool()`) gets no fix, nor does a module
+    that binds `gc` to something else and has no `import gc as name`.
 
     ## References
     - https://docs.python.org/3/library/gc.html#gc.freeze
@@ -180,14 +191,39 @@ class ForkWithoutGcFreeze(Rule):
                 "collection in each child writes the header of every tracked object and copies its pages "
                 "(2M small lists: ~127 MB per worker, ~2 MB after gc.freeze())"
             )
-            fix = InsertBefore(site.node, "gc.freeze()", ("gc",), "insert gc.freeze() before the fork") if self._gc_is_free(module) else None
+            fix = self._fix(module, heap, site)
             related = ((heap.node, f"{heap.name} is built here ({heap.what})"),)
             yield Report(node=site.node, message=message, fix=FIX, confidence="high" if heap.count else "medium", autofix=fix, related=related)
 
     @staticmethod
-    def _gc_is_free(module: ModuleContext) -> bool:
-        """Whether ``gc`` at module level can only be the gc module (the fix imports and calls it)."""
-        return all(binding.kind == "import" and binding.qualname == "gc" for binding in module.facts.scope.bindings.get("gc", ()))
+    def _fix(module: ModuleContext, heap: Heap, site: CallSite) -> Fix | None:
+        """Freeze once before the fork (before the loop of forks), and keep the collector off
+        while the heap is built: ``gc.disable()`` before the statement that builds it,
+        ``gc.enable()`` after the freeze. Safe when the build and the fork are in one block
+        with nothing between them that leaves it (the collector is on again on every path
+        that does not raise); unsafe when the build is elsewhere (another block, function or
+        the module's top level: a path that skips the fork would leave the collector off)."""
+        name = _gc_name(module)
+        tree = module.module
+        statement = statement_of(tree, site.node) if lands(tree, site.node) else None
+        if name is None or statement is None:
+            return None
+        imports = ("gc",) if name == "gc" else ()
+        freeze_at = out_of_loops(tree, statement, heap.node)
+        freeze = InsertBefore(freeze_at, f"{name}.freeze()")
+        disables = [call.site for call in module.gc_calls if call.action == "disable"]
+        if disabled_before(module.flow, disables, heap):
+            return Fix((freeze,), "insert gc.freeze() before the fork", imports)
+        build = sibling_holding(tree, freeze_at, heap.node)
+        safe = build is not None and not leaves_between(tree, build, freeze_at)
+        if build is None:
+            own = statement_of(tree, heap.node)
+            build = out_of_loops(tree, own, site.node) if own is not None else None
+        if build is None or build is freeze_at:
+            return None
+        description = f"insert gc.disable() before building {heap.name}, and gc.freeze() and gc.enable() before the fork"
+        edits = (InsertBefore(build, f"{name}.disable()"), freeze, InsertBefore(freeze_at, f"{name}.enable()"))
+        return Fix(edits, description, imports, safe=safe)
 
     @staticmethod
     def _unfrozen_before(module: ModuleContext, heap: Heap, fork: CallSite, freezes: list[CallSite], unfreezes: list[CallSite]) -> str:
@@ -204,3 +240,19 @@ class ForkWithoutGcFreeze(Rule):
         if not between:
             return "no gc.freeze() in between"
         return "its gc.freeze() undone by gc.unfreeze() before the fork" if len(undone) == len(between) else ""
+
+
+def _gc_name(module: ModuleContext) -> str | None:
+    """The module-level name the fix calls the gc module by: ``gc`` when it is only ever the gc
+    module, else a name bound only by ``import gc as name``, else ``gc`` when the name is free
+    (the fix imports it); None when ``gc`` is something else and no alias exists."""
+    bindings = module.facts.scope.bindings
+
+    def only_gc(name: str) -> bool:
+        found = bindings.get(name, ())
+        return bool(found) and all(binding.kind == "import" and binding.qualname == "gc" for binding in found)
+
+    if only_gc("gc"):
+        return "gc"
+    alias = next((name for name in sorted(bindings) if only_gc(name)), None)
+    return alias if alias is not None or "gc" in bindings else "gc"

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from cowlint.engine.module.context import ModuleContext
 from cowlint.engine.module.facts import CallSite
-from cowlint.engine.module.heap import Heap
+from cowlint.engine.module.heap import Heap, disabled_before
 from cowlint.rules.base import Report, Rule
 
 FIX = "call gc.disable() before building the data (and gc.enable() in the children), and do not call gc.collect() between building it and gc.freeze()"
@@ -109,7 +109,7 @@ class FreezeWithoutEarlyDisable(Rule):
                         message="gc.collect() between building the data and gc.freeze(): the objects it frees leave holes in shared pages, which the children fill and copy",
                         fix=FIX,
                     )
-            unguarded = next((heap for heap in built if not any(self._disabled_before(module, disable, heap) for disable in disables)), None)
+            unguarded = next((heap for heap in built if not disabled_before(module.flow, disables, heap)), None)
             if unguarded is not None:
                 yield Report(
                     node=freeze.node,
@@ -123,7 +123,3 @@ class FreezeWithoutEarlyDisable(Rule):
     @staticmethod
     def _before(module: ModuleContext, heap: Heap, site: CallSite) -> bool:
         return module.flow.precedes(heap.frame, heap.order, heap.guarded, site)
-
-    @staticmethod
-    def _disabled_before(module: ModuleContext, disable: CallSite, heap: Heap) -> bool:
-        return module.flow.precedes_point(disable.scope.frame(), disable.order, disable.guarded, heap.frame, heap.order, heap.node)
