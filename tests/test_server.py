@@ -376,3 +376,34 @@ async def test_a_bad_configuration_is_shown_once_and_read_again_when_fixed(tmp_p
     client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=pyproject.as_uri())))
     assert [d.code for d in await _diagnostics(client, uri, seen)] == ["COW101"]
     assert await _stop(client) == 0
+
+
+@pytest.mark.asyncio
+async def test_notifications_leave_nothing_behind() -> None:
+    """pygls 2.1 kept one future per notification (every keystroke) for the server's life; the
+    server's protocol drops each once its handler is done. Driven in this process, through the
+    server's real JSON-RPC protocol object."""
+    import io
+
+    from pygls.io_ import StdoutWriter
+
+    from cowlint.integrations.lsp import build_server
+
+    server = build_server()
+    protocol = server.protocol
+    protocol.set_writer(StdoutWriter(io.BytesIO()))
+
+    def send(message: dict[str, object]) -> None:
+        protocol.handle_message(protocol.structure_message({"jsonrpc": "2.0", **message}))
+
+    send({"id": 1, "method": "initialize", "params": {"capabilities": {}, "rootUri": None}})
+    send({"method": "initialized", "params": {}})
+    uri = "untitled:job.py"
+    send({"method": "textDocument/didOpen", "params": {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": "x = 1\n"}}})
+    for version in range(2, 202):
+        change = {"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": f"x = {version}\n"}]}
+        send({"method": "textDocument/didChange", "params": change})
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.5)
+    assert server.workspace.get_text_document(uri).source == "x = 201\n"  # every change was handled
+    assert len(protocol._request_futures) == 0

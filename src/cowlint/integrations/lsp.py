@@ -42,6 +42,7 @@ from cowlint.rules import ENGINE_CODES
 try:
     from lsprotocol import types
     from pygls.lsp.server import LanguageServer
+    from pygls.protocol import LanguageServerProtocol
     from pygls.uris import to_fs_path
     from pygls.workspace.position_codec import ServerTextPosition, ServerTextRange
 except ImportError:  # pragma: no cover - the optional extra is missing
@@ -256,7 +257,7 @@ class Session:
         ]
         return types.Diagnostic(
             range=self.range_of(finding, lines),
-            message=f"{finding.message}\nhelp: {finding.fix}" if finding.fix else finding.message,
+            message=f"{finding.explained()}\nhelp: {finding.fix}" if finding.fix else finding.explained(),
             severity=severity,
             code=finding.code,
             code_description=types.CodeDescription(href=DOCS_URI.format(code=finding.code)),
@@ -330,7 +331,7 @@ def hover_text(finding: Finding) -> str:
     parts = [f"**{finding.code}** `{finding.name}` ({finding.confidence} confidence)"]
     if rule is not None:
         parts.append(rule.summary)
-    parts.append(finding.message)
+    parts.append(finding.explained())
     if finding.size_bytes is not None:
         parts.append(f"Size: ~{format_size(finding.size_bytes)}")
     if rule is not None and finding.code not in ENGINE_CODES:
@@ -346,9 +347,29 @@ def _covers(finding: Finding, line: int, column: int) -> bool:
     return (finding.line, finding.column) <= (line, column) <= (finding.end_line, finding.end_column)
 
 
+if types is not None:
+
+    class _Protocol(LanguageServerProtocol):
+        """pygls 2.1 files the future of every notification whose handler is a coroutine or a
+        generator (its own document-sync handlers are) in ``_request_futures``, under a fresh id
+        that only a response would remove: one future per keystroke, kept for the server's life
+        (~1 MiB a minute of typing). Each is dropped here once it is done."""
+
+        def _handle_notification(self, method_name: str, params: object) -> None:
+            futures = self._request_futures
+            before = set(futures)
+            super()._handle_notification(method_name, params)
+            for key in [key for key in futures if key not in before]:
+
+                def forget(_done: object, key: object = key) -> None:
+                    futures.pop(key, None)  # type: ignore[call-overload]
+
+                futures[key].add_done_callback(forget)
+
+
 def build_server() -> LanguageServer:
     """The language server with every feature registered."""
-    server = LanguageServer("cowlint", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+    server = LanguageServer("cowlint", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental, protocol_cls=_Protocol)
     session = Session(server)
     server.cowlint = session  # type: ignore[attr-defined]
 
