@@ -274,7 +274,7 @@ def test_exponential_sharing_is_searched_once(tmp_path: Path) -> None:
     lines += ["def f(x):", "    return x", "with Pool() as pool:", "    pool.apply(f, (a7,))"]
     findings = check_source("\n".join(lines) + "\n", "blow.py", Config(select=("COW102",)))
     assert [(f.code, f.line) for f in findings] == [("COW102", len(lines))]
-    assert "a0 (np.load('x.npy') result" in findings[0].message
+    assert "a0 holds np.load('x.npy') result" in findings[0].detail
 
 
 def test_two_hundred_thousand_lines_are_reported_not_parsed(tmp_path: Path) -> None:

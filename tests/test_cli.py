@@ -60,6 +60,27 @@ def test_fixtures_are_reported_with_exit_1() -> None:
     assert _concise_lines(result.stdout) == expected
 
 
+def test_concise_lines_are_short_and_the_full_text_keeps_the_detail() -> None:
+    """A concise line is read at a glance (median <= 140 characters on the fixtures, as ruff's);
+    what it leaves out (the mechanism, the platforms, the fix) is in the text output and the JSON."""
+    import statistics
+
+    concise = run_cowlint("--isolated", "--no-cache", "--output-format", "concise", "-q", "fixtures/")
+    lines = [line for line in concise.stdout.splitlines() if ": COW" in line]
+    assert len(lines) >= 300
+    assert statistics.median(len(line) for line in lines) <= 140, statistics.median(len(line) for line in lines)
+    findings = json.loads(run_cowlint("--isolated", "--no-cache", "--output-format", "json", "-q", "fixtures/").stdout)
+    assert len(findings) == len(lines)
+    text = run_cowlint("--isolated", "--no-cache", "-q", "fixtures/").stdout
+    for finding in findings:
+        assert f"{finding['path']}:{finding['line']}:{finding['column']}: {finding['code']} {finding['message']}" in concise.stdout
+        if finding["detail"]:
+            assert f"= note: {finding['detail']}\n" in text, finding
+    with_detail = [finding for finding in findings if finding["detail"]]
+    assert len(with_detail) >= 0.8 * len(findings)
+    assert any("breaks under spawn/forkserver: macOS, Windows, Linux with Python >= 3.14" in finding["detail"] for finding in with_detail)
+
+
 def test_check_subcommand_is_the_plain_command(tmp_path: Path) -> None:
     """ruff's spelling, ``cowlint check PATH``: the same findings, not a path named "check"."""
     plain = run_cowlint("--isolated", "--no-cache", "--output-format", "concise", "fixtures/COW101")
@@ -112,10 +133,11 @@ def test_text_format_shows_source_caret_and_help(tmp_path: Path) -> None:
     script.write_text(SEED)
     result = run_cowlint(str(script))
     lines = result.stdout.splitlines()
-    assert lines[0].startswith(f"{script}:12:40: COW101 every task item of arg_lists")
+    assert lines[0].startswith(f"{script}:12:40: COW101 task items of arg_lists")
     assert lines[2] == "12 |         result = pool.map(call_method, arg_lists)"
     assert lines[3] == "   |                                        ^^^^^^^^^ COW101"
-    assert lines[5].startswith("   = help: move the work to a module-level function")
+    assert lines[5] == "   = note: every task item holds the instance"  # why: the detail the concise line leaves out
+    assert lines[6].startswith("   = help: move the work to a module-level function")
     assert lines[-1] == "Found 1 finding in 1 file (1 file read, 1 parsed)."
 
 

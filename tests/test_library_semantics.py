@@ -199,8 +199,8 @@ def test_mpire_forks_by_default_and_pickles_its_function_only_under_spawn(tmp_pa
         """,
     )
     assert found["forked"] == [0, 3, 6] and found["spawned"] != "ran", found
-    result = run_cowlint("--no-cache", "--output-format", "concise", "probe.py", cwd=tmp_path)
-    lines = [line for line in result.stdout.splitlines() if ": COW204 " in line]
+    result = run_cowlint("--no-cache", "--output-format", "github", "probe.py", cwd=tmp_path)  # one line each, the detail included
+    lines = [line.replace("probe.py,line=", "probe.py:").replace(",col=", ":") for line in result.stdout.splitlines() if "title=COW204" in line]
     assert len(lines) == 2, result.stdout
     assert f"probe.py:{_line(tmp_path, 'forked = pool.map')}:" in lines[0] and "breaks under spawn: Windows" in lines[0], lines
     assert f"probe.py:{_line(tmp_path, 'pool.map(scale, range(3))') + 3}:" in lines[1] and 'start_method="spawn"' in lines[1], lines

@@ -57,9 +57,9 @@ def test_one_file_checked_alone_inside_its_project_sees_the_project(project: Pat
 
 
 def test_messages_name_the_entry_points() -> None:
-    mixed = run_cowlint("--no-cache", "--output-format", "concise", ".", cwd=FIXTURES / "projects" / "mixed_entries")
+    mixed = run_cowlint("--no-cache", ".", cwd=FIXTURES / "projects" / "mixed_entries")
     assert 'breaks under spawn/forkserver: macOS, Windows, Linux with Python >= 3.14 (serve.py runs this module without the set_start_method("fork") that train.py runs)' in mixed.stdout
-    spawn = run_cowlint("--no-cache", "--output-format", "concise", ".", cwd=FIXTURES / "projects" / "entry_pins_spawn")
+    spawn = run_cowlint("--no-cache", ".", cwd=FIXTURES / "projects" / "entry_pins_spawn")
     assert 'breaks under spawn (set_start_method("spawn") in main.py): every platform' in spawn.stdout
 
 
@@ -211,12 +211,13 @@ def test_a_warm_run_rechecks_a_module_when_a_module_it_read_changes(tmp_path: Pa
 def test_a_worker_reading_another_modules_global_is_rechecked_when_that_module_changes(tmp_path: Path) -> None:
     project = tmp_path / "project"
     shutil.copytree(FIXTURES / "projects" / "worker_reads", project)
-    first = run_cowlint("--output-format", "concise", ".", cwd=project)
+    first = run_cowlint(".", cwd=project)  # the text output: the detail says through what
     assert first.stdout.count(": COW201 ") == 3, first.stdout
-    assert "reads the global settings.CONFIG (assigned in configure() through 'global' in app.settings, through settings.option();" in first.stdout
+    assert "reads settings.CONFIG, set by the parent at run time" in first.stdout
+    assert "the global settings.CONFIG is assigned in configure() through 'global' in app.settings, through settings.option();" in first.stdout
     settings = project / "app" / "settings.py"
     settings.write_text(settings.read_text().replace("global CONFIG\n", "").replace("CONFIG = json.load(handle)", "return json.load(handle)"))
-    second = run_cowlint("--output-format", "concise", ".", cwd=project)
+    second = run_cowlint(".", cwd=project)  # the text output: the detail says through what
     assert ": COW201 " not in second.stdout, second.stdout  # CONFIG keeps its import-time value now
 
 
@@ -226,7 +227,7 @@ def test_a_class_is_rechecked_when_the_module_that_constructs_it_changes(tmp_pat
     project = tmp_path / "project"
     shutil.copytree(FIXTURES / "projects" / "injected_instances", project)
     first = run_cowlint("--output-format", "concise", ".", cwd=project)
-    assert "app/client.py:14:38: COW101 bound method self._registry.invoke ships the whole app.catalog.Registry instance (size unknown)" in first.stdout, first.stdout
+    assert "app/client.py:14:38: COW101 self._registry.invoke pickles the whole app.catalog.Registry (size unknown)" in first.stdout, first.stdout
     main = project / "app" / "main.py"
     main.write_text(main.read_text().replace("client = Client(registry)", 'client = Client("registry-address")'))
     second = run_cowlint("--output-format", "concise", ".", cwd=project)
@@ -245,14 +246,14 @@ def test_what_a_constructor_keeps_follows_the_class_module(tmp_path: Path) -> No
     project = tmp_path / "project"
     shutil.copytree(FIXTURES / "projects" / "constructor_args", project)
     first = run_cowlint("--output-format", "concise", ".", cwd=project)
-    assert "shop/jobs.py:15:25: COW102 index.nearest (shop.index.Index instance, holding bulk data in self.vectors)" in first.stdout, first.stdout
+    assert "shop/jobs.py:15:25: COW102 index.nearest (a shop.index.Index, bulk data in self.vectors) is pickled into every task" in first.stdout, first.stdout
     index = project / "shop" / "index.py"
     index.write_text(index.read_text().replace("        self.vectors = vectors\n", "        self.vectors = None\n"))
     second = run_cowlint("--output-format", "concise", ".", cwd=project)
     assert "shop/jobs.py:15:" not in second.stdout and "shop/jobs.py:21:" not in second.stdout, second.stdout
     index.write_text(index.read_text().replace("    def __init__(self, size: int, out: Path):", "    def __init__(self, size, out):"))
     third = run_cowlint("--output-format", "concise", ".", cwd=project)
-    assert "shop/jobs.py:51:25: COW101 bound method thumbnailer.make ships the whole shop.index.Thumbnailer instance (size unknown)" in third.stdout, third.stdout
+    assert "shop/jobs.py:51:25: COW101 thumbnailer.make pickles the whole shop.index.Thumbnailer (size unknown)" in third.stdout, third.stdout
 
 
 def test_a_plain_function_parameter_follows_the_callers_of_other_modules(tmp_path: Path) -> None:
@@ -261,7 +262,7 @@ def test_a_plain_function_parameter_follows_the_callers_of_other_modules(tmp_pat
     project = tmp_path / "project"
     shutil.copytree(FIXTURES / "projects" / "constructor_args", project)
     first = run_cowlint("--output-format", "concise", ".", cwd=project)
-    assert "shop/lookups.py:9:25: COW102 catalog.lookup (shop.index.Catalog instance, holding bulk data in self.table)" in first.stdout, first.stdout
+    assert "shop/lookups.py:9:25: COW102 catalog.lookup (a shop.index.Catalog, bulk data in self.table) is pickled into every task" in first.stdout, first.stdout
     jobs = project / "shop" / "jobs.py"
     jobs.write_text(jobs.read_text().replace('lookups(Catalog("/srv/catalog.json"), keys)', 'lookups(Converter("/srv/catalog"), keys)'))
     second = run_cowlint("--output-format", "concise", ".", cwd=project)
@@ -288,14 +289,14 @@ def test_a_caller_of_a_pool_wrapper_is_rechecked_when_the_wrapper_changes(tmp_pa
     parallel = project / "app" / "parallel.py"
     original = parallel.read_text()
     parallel.write_text(original.replace("from multiprocessing import Pool", "from multiprocessing.dummy import Pool"))
-    threads = run_cowlint("--output-format", "concise", ".", cwd=project)
+    threads = run_cowlint(".", cwd=project)  # the text output: the detail says through what
     assert "through parallel()" not in threads.stdout and "through par.parallel()" not in threads.stdout, threads.stdout
     assert "through parallel_kw()" in threads.stdout, threads.stdout
     parallel.write_text(original)
-    processes = run_cowlint("--output-format", "concise", ".", cwd=project)
+    processes = run_cowlint(".", cwd=project)  # the text output: the detail says through what
     assert processes.stdout.count(": COW101 ") == 4 and "prices.py:45:25: COW101" in processes.stdout, processes.stdout
     parallel.write_text(original.replace("with Pool(processes) as pool:\n        return pool.map(fn, items)", "return list(map(fn, items))"))
-    plain = run_cowlint("--output-format", "concise", ".", cwd=project)
+    plain = run_cowlint(".", cwd=project)  # the text output: the detail says through what
     assert "through parallel()" not in plain.stdout and "through through_parallel()" not in plain.stdout, plain.stdout
     assert plain.stdout.count(": COW101 ") == 1, plain.stdout  # parallel_kw still ships self.score
     unchanged = run_cowlint(".", cwd=project)
@@ -317,10 +318,10 @@ def test_a_module_that_starts_calling_a_pool_wrapper_is_checked(tmp_path: Path) 
     helpers = project / "app" / "helpers.py"
     original = helpers.read_text()
     helpers.write_text(original.replace("    return parallel(fn, items)", "    return [fn(item) for item in items]"))
-    first = run_cowlint("--output-format", "concise", ".", cwd=project)
+    first = run_cowlint(".", cwd=project)  # the text output: the detail says through what
     assert "reports.py" not in first.stdout and "through_parallel()" not in first.stdout, first.stdout
     helpers.write_text(original)
-    second = run_cowlint("--output-format", "concise", ".", cwd=project)
+    second = run_cowlint(".", cwd=project)  # the text output: the detail says through what
     assert "reports.py:14:33: COW101" in second.stdout and "through through_parallel() -> parallel()" in second.stdout, second.stdout
 
 

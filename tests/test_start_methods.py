@@ -59,7 +59,7 @@ def test_defaults_report_fork_reliant_code_and_name_the_breaking_targets(tmp_pat
     assert _codes(result) == ["COW201", "COW202"]
     text = run_cowlint("--isolated", str(project)).stdout
     assert "breaks under spawn/forkserver: macOS, Windows, Linux with Python >= 3.14" in text
-    assert "~30.5 MiB × 4 workers = ~122.1 MiB" in text
+    assert "TABLE (~30.5 MiB) is built at import: each spawned worker of score rebuilds it (~122.1 MiB for 4)" in text
 
 
 def test_linux_before_314_project_is_quiet(tmp_path: Path) -> None:
@@ -74,7 +74,7 @@ def test_requires_python_alone_keeps_macos_and_windows(tmp_path: Path) -> None:
     result = run_cowlint("--output-format", "json", str(project), cwd=project)
     findings = json.loads(result.stdout)
     assert sorted(f["code"] for f in findings) == ["COW201", "COW202"]
-    assert all("macOS, Windows" in f["message"] and "3.14" not in f["message"] for f in findings)
+    assert all("macOS, Windows" in f["detail"] and "3.14" not in f["detail"] for f in findings)
 
 
 def test_flags_override_the_project(tmp_path: Path) -> None:
@@ -82,9 +82,9 @@ def test_flags_override_the_project(tmp_path: Path) -> None:
     result = run_cowlint("--output-format", "json", "--python", ">=3.12", str(project), cwd=project)
     findings = json.loads(result.stdout)
     assert sorted(f["code"] for f in findings) == ["COW201", "COW202"]
-    assert all(f["message"].endswith("forkserver: Linux with Python >= 3.14") or "forkserver: Linux with Python >= 3.14" in f["message"] for f in findings)
+    assert all(f["detail"].endswith("forkserver: Linux with Python >= 3.14") or "forkserver: Linux with Python >= 3.14" in f["detail"] for f in findings)
     windows = run_cowlint("--output-format", "json", "--platforms", "windows", str(project), cwd=project)
-    assert all("spawn: Windows" in f["message"] for f in json.loads(windows.stdout))
+    assert all("spawn: Windows" in f["detail"] for f in json.loads(windows.stdout))
 
 
 def test_bad_python_flag_is_a_usage_error() -> None:
@@ -158,7 +158,7 @@ def test_a_conditional_fork_pin_still_breaks_on_windows() -> None:
     )
     findings = check_source(source, "case.py", Config())
     assert [(f.code, f.line) for f in findings] == [("COW201", 10)]
-    assert findings[0].message.endswith("breaks under spawn: Windows")
+    assert findings[0].detail.endswith("breaks under spawn: Windows")
     assert _codes_of(source, Config(platforms=("linux", "macos"))) == []
     unconditional = source.replace("    if sys.platform != 'win32':\n        multiprocessing", "    multiprocessing")
     assert _codes_of(unconditional) == []

@@ -24,11 +24,16 @@ class Finding:
     fix_applicability: str = "safe"  # of ``autofix``: safe (``--fix``) or unsafe (``--fix --unsafe-fixes``)
     # other places of the same file the finding involves: (line, column, end_line, end_column, what is there)
     related: tuple[tuple[int, int, int, int, str], ...] = ()
+    detail: str = ""  # why it matters and where it breaks: the message is what is wrong, read at a glance
 
     def sort_key(self) -> tuple[str, int, int, str]:
         """Order used for every report: path, then position, then code."""
         return (self.path, self.line, self.column, self.code)
 
+    def explained(self) -> str:
+        """The message and its detail, for formats that show one text."""
+        return f"{self.message}: {self.detail}" if self.detail else self.message
+
     def one_line(self) -> str:
-        """The message and the fix in one line, for formats without a help line."""
-        return f"{self.message}; {self.fix}" if self.fix else self.message
+        """The message, its detail and the fix in one line, for formats without a help line."""
+        return f"{self.explained()}; {self.fix}" if self.fix else self.explained()

@@ -1,4 +1,5 @@
-"""``path:line:col: CODE message; fix`` — one finding per line, like flake8."""
+"""``path:line:col: CODE message`` — one finding per line, like ruff's concise output (the
+detail and the fix are in the full text output, the JSON and ``--explain``)."""
 
 from __future__ import annotations
 
@@ -8,4 +9,4 @@ from cowlint.engine.source import SourceText
 
 def render(findings: list[Finding], sources: dict[str, SourceText]) -> str:
     """One line per finding."""
-    return "".join(f"{f.path}:{f.line}:{f.column}: {f.code} {f.one_line()}\n" for f in findings)
+    return "".join(f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}\n" for f in findings)

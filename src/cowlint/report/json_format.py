@@ -14,6 +14,7 @@ def as_dict(finding: Finding) -> dict[str, object]:
         "code": finding.code,
         "name": finding.name,
         "message": finding.message,
+        "detail": finding.detail,
         "fix": finding.fix,
         "path": finding.path,
         "line": finding.line,

@@ -32,7 +32,8 @@ def render_one(finding: Finding, source: SourceText | None) -> str:
             f"{gutter} |\n"
         )
     indent = " " * len(str(finding.line)) if body else ""
-    tail = f"{indent} = help: {finding.fix}\n" if finding.fix else ""
+    tail = f"{indent} = note: {finding.detail}\n" if finding.detail else ""
+    tail += f"{indent} = help: {finding.fix}\n" if finding.fix else ""
     if finding.autofix:
         if finding.fix_applicability == "safe":
             tail += f"{indent} = fix available: {finding.autofix} (cowlint --fix)\n"

@@ -30,6 +30,7 @@ class Report:
     size_bytes: int | None = None
     autofix: Fix | None = None
     related: tuple[tuple[cst.CSTNode, str], ...] = ()  # other nodes of the module the finding involves, each with what it is
+    detail: str = ""  # the mechanism and the platforms: ``message`` says what is wrong in one short line
 
 
 class Rule:

@@ -12,7 +12,7 @@ import gc
 import re
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -309,16 +309,41 @@ class _FixRequest:
 PARSE_MEMORY_BUDGET = 1024 * 1024 * 1024
 
 
-def parse_cost(tree: ast.Module, size: int) -> int:
-    """The memory libcst needs to parse a module of ``size`` characters whose CPython tree is ``tree``."""
+def parse_cost(tree: ast.Module, size: int, memo: dict[tuple[str, int, int], tuple[int, int]] | None = None, lines: Sequence[str] = ()) -> int:
+    """The memory libcst needs to parse a module of ``size`` characters whose CPython tree is ``tree``.
+
+    With ``memo`` (and the module's ``lines``), each top-level statement's share is kept by its
+    text: an editor's re-check walks only the statements that changed. ``memo`` is left holding
+    only this module's statements."""
+    if memo is None:
+        nodes, depths = _subtree_cost(tree)
+        return 2048 * nodes + 150 * size + 45 * depths
+    nodes, depths = 1 + len(tree.type_ignores), len(tree.type_ignores)
+    kept: dict[tuple[str, int, int], tuple[int, int]] = {}
+    for statement in tree.body:
+        end = statement.end_lineno or statement.lineno
+        key = ("\n".join(lines[statement.lineno - 1 : end]), statement.col_offset, statement.end_col_offset or 0)
+        share = memo.get(key)
+        if share is None:
+            share = _subtree_cost(statement)
+        kept[key] = share
+        nodes += share[0]
+        depths += share[1] + share[0]  # one level below the module
+    memo.clear()
+    memo.update(kept)
+    return 2048 * nodes + 150 * size + 45 * depths
+
+
+def _subtree_cost(root: ast.AST) -> tuple[int, int]:
+    """The nodes under ``root`` (itself included) and the sum of their depths below it."""
     nodes = depths = 0
-    pending: list[tuple[ast.AST, int]] = [(tree, 0)]
+    pending: list[tuple[ast.AST, int]] = [(root, 0)]
     while pending:
         node, depth = pending.pop()
         nodes += 1
         depths += depth
         pending.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
-    return 2048 * nodes + 150 * size + 45 * depths
+    return nodes, depths
 
 
 def _check_parsed(source: SourceText, plan: Plan, result: FileResult, apply_noqa: bool, request: _FixRequest | None = None) -> None:
@@ -331,13 +356,13 @@ def _check_parsed(source: SourceText, plan: Plan, result: FileResult, apply_noqa
         return
     if plan.tiered and not ast_candidate(tree):
         return  # nothing any rule starts from: no libcst parse
-    cost = parse_cost(tree, len(source.text))
+    statements = plan.statements
+    cost = parse_cost(tree, len(source.text), statements.costs, source.lines) if statements is not None else parse_cost(tree, len(source.text))
     if cost > PARSE_MEMORY_BUDGET:
         if report_parse_errors:
             message = f"analysing it would take ~{format_size(cost)} of memory for libcst's syntax tree (the limit is {format_size(PARSE_MEMORY_BUDGET)}): not checked"
             result.findings.append(engine_finding("COW901", path, 1, 1, message, "split the module into smaller ones, or exclude it"))
         return
-    statements = plan.statements
     if statements is None:
         del tree  # a whole parse does not need it: free it first
     try:
@@ -391,14 +416,18 @@ def _analyse(module: cst.Module, source: SourceText, plan: Plan, result: FileRes
     if linker is not None:
         result.depends.update(linker.depends)
     lines = source.lines
-    comments = comments_by_line(source.text) if reports and apply_noqa else None
+    # only a line that says noqa can suppress: the file is tokenized (to tell comments from strings) only then
+    says_noqa = apply_noqa and any(0 < spans[report.node].line <= len(lines) and "noqa" in lines[spans[report.node].line - 1].lower() for _, report in reports)
+    comments = comments_by_line(source.text) if says_noqa else None
     seen: set[tuple[str, int, int, str]] = set()
     for rule, report in reports:
         span = spans[report.node]
         if apply_noqa:
-            if comments is not None:
+            if not says_noqa:
+                comment = ""
+            elif comments is not None:
                 comment = comments.get(span.line, "")
-            else:
+            else:  # the text does not tokenize: the whole line
                 comment = lines[span.line - 1] if 0 < span.line <= len(lines) else ""
             if suppressed(comment, rule.code):
                 continue
@@ -407,8 +436,8 @@ def _analyse(module: cst.Module, source: SourceText, plan: Plan, result: FileRes
             continue
         seen.add(key)
         autofix = report.autofix if report.autofix is not None and applicable(module, report.autofix) else None
-        wanted = request is not None and (request.only is None or (rule.code, span.line, span.column + 1) in request.only)
-        if autofix is not None and request is not None and wanted and (autofix.safe or request.unsafe):
+        asked = request is not None and (request.only is None or (rule.code, span.line, span.column + 1) in request.only)
+        if autofix is not None and request is not None and asked and (autofix.safe or request.unsafe):
             request.module = module
             request.fixes.append(autofix)
         result.findings.append(
@@ -421,6 +450,7 @@ def _analyse(module: cst.Module, source: SourceText, plan: Plan, result: FileRes
                 code=rule.code,
                 name=rule.name,
                 message=report.message,
+                detail=report.detail,
                 fix=report.fix,
                 confidence=report.confidence,
                 size_bytes=report.size_bytes,

@@ -93,6 +93,7 @@ class StatementCache:
         self._joined: cst.Module | None = None
         self._layout: list[tuple[int, cst.Module, bool]] = []  # each piece: its first line (0-based), its tree, whether it is new
         self._spans: dict[int, dict[int, Span]] = {}  # id(piece tree) -> id(node) -> span within the piece
+        self.costs: dict[tuple[str, int, int], tuple[int, int]] = {}  # check.parse_cost's share of each top-level statement
 
     def locate(self, module: cst.Module, nodes: Sequence[cst.CSTNode]) -> dict[cst.CSTNode, Span]:
         """The span of each node of ``module`` (the last one :meth:`parse` returned, else located whole)."""

@@ -14,6 +14,11 @@ from cowlint.rules.prefilters import FORK
 FIX = "call gc.freeze() right before the fork (best with gc.disable() before building the data and gc.enable() in each child)"
 
 
+WHY_SHORT = {
+    "no gc.freeze() in between": "without gc.freeze()",
+    "its gc.freeze() undone by gc.unfreeze() before the fork": "its gc.freeze() undone by gc.unfreeze()",
+}
+
 FIX_GUNICORN = (
     "define when_ready(server) in the configuration and call gc.freeze() there (the master runs it after preloading the app, "
     "before it forks the workers); gc.collect() first keeps garbage out of the frozen generation"
@@ -164,10 +169,8 @@ class ForkWithoutGcFreeze(Rule):
             hooks = f"its {' and '.join(preload.freeze_hooks)} hook never calls it" if preload.freeze_hooks else "no when_ready/pre_fork hook calls it"
             yield Report(
                 node=preload.node,
-                message=(
-                    f"gunicorn preloads the app in the master and forks {preload.workers} without gc.freeze() ({hooks}): "
-                    "the first garbage collection in each worker writes the header of every object of the preloaded app and copies its pages"
-                ),
+                message=f"gunicorn preloads the app and forks {preload.workers} without gc.freeze(): each worker's first collection copies it",
+                detail=f"{hooks}; the first garbage collection in each worker writes the header of every object of the preloaded app and copies its pages",
                 fix=FIX_GUNICORN,
                 confidence="medium",
             )
@@ -186,14 +189,14 @@ class ForkWithoutGcFreeze(Rule):
             if found is None:
                 continue
             heap, why = found
-            message = (
-                f"{what} forks after {heap.name} was built ({heap.what}) with {why}: the first garbage "
-                "collection in each child writes the header of every tracked object and copies its pages "
-                "(2M small lists: ~127 MB per worker, ~2 MB after gc.freeze())"
+            message = f"{what} forks after {heap.name} was built, {WHY_SHORT[why]}: each child's first collection copies it"
+            detail = (
+                f"{heap.name} holds {heap.what}; the first garbage collection in each child writes the header of every tracked object "
+                f"and copies its pages (2M small lists: ~127 MB per worker, ~2 MB after gc.freeze())"
             )
             fix = self._fix(module, heap, site)
             related = ((heap.node, f"{heap.name} is built here ({heap.what})"),)
-            yield Report(node=site.node, message=message, fix=FIX, confidence="high" if heap.count else "medium", autofix=fix, related=related)
+            yield Report(node=site.node, message=message, detail=detail, fix=FIX, confidence="high" if heap.count else "medium", autofix=fix, related=related)
 
     @staticmethod
     def _fix(module: ModuleContext, heap: Heap, site: CallSite) -> Fix | None:

@@ -106,16 +106,18 @@ class FreezeWithoutEarlyDisable(Rule):
                 if here and collect.scope.frame() is freeze.scope.frame() and max(here) < collect.order < freeze.order:
                     yield Report(
                         node=collect.node,
-                        message="gc.collect() between building the data and gc.freeze(): the objects it frees leave holes in shared pages, which the children fill and copy",
+                        message="gc.collect() between building the data and gc.freeze(): the children fill and copy the holes it leaves",
+                        detail="the objects it frees leave holes in the shared pages, which the children's allocations fill, copying those pages",
                         fix=FIX,
                     )
             unguarded = next((heap for heap in built if not disabled_before(module.flow, disables, heap)), None)
             if unguarded is not None:
                 yield Report(
                     node=freeze.node,
-                    message=(
-                        f"gc.freeze() after {unguarded.name} was built ({unguarded.what}) with the collector enabled: collections during the build "
-                        "freed objects inside the shared pages, and the children's allocations will fill and copy them"
+                    message=f"gc.freeze() after {unguarded.name} was built with the collector on: the children fill and copy its holes",
+                    detail=(
+                        f"{unguarded.name} holds {unguarded.what}; collections during the build freed objects inside the shared pages, "
+                        "and the children's allocations fill and copy them"
                     ),
                     fix=FIX,
                 )

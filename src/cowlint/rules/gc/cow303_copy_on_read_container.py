@@ -141,11 +141,12 @@ class CopyOnReadContainer(Rule):
                     continue
                 reported.add((id(function.node), name))
                 through = "" if function is worker else f" (through {function.name}())"
-                message = (
-                    f"worker {worker.name}{through} reads {reads} the inherited {name} ({what}): each read writes the item's "
-                    f"reference count, so each forked worker copies the pages holding them ({site.api}); gc.freeze() does not prevent it"
+                message = f"worker {worker.name}{through} reads {reads} the inherited {name}: each forked worker copies its pages"
+                detail = (
+                    f"{name} is {what}; each read writes the item's reference count, so each forked worker ({site.api}) copies the pages "
+                    "holding them; gc.freeze() does not prevent it"
                 )
-                yield Report(node=node, message=message, fix=FIX, confidence=_confidence(what))
+                yield Report(node=node, message=message, detail=detail, fix=FIX, confidence=_confidence(what))
 
     @staticmethod
     def _full_reads(module: ModuleContext, function: cst.CSTNode, scope: Scope) -> Iterator[tuple[str, cst.Name, str]]:
@@ -216,12 +217,13 @@ class CopyOnReadContainer(Rule):
             outer = holdings[0]
             listed = ", ".join(f"{'self' if holding is outer else holding.name}.{attr} ({what})" for holding, attr, what in held[:3])
             wraps = "".join(f" (wrapping {holding.name})" for holding in holdings[1:2] if any(h is holding for h, _, _ in held))
-            message = (
-                f"DataLoader with {loader.workers_text} forks workers that read the {outer.name} dataset{wraps}, which keeps Python containers: {listed}; "
-                "every item a worker reads has its reference count written, so each worker copies the dataset page by page (PyTorch issue 13246)"
+            message = f"DataLoader workers read the {outer.name} dataset of Python containers: each copies it page by page"
+            detail = (
+                f"the DataLoader with {loader.workers_text} forks workers that read the {outer.name} dataset{wraps}, which keeps {listed}; "
+                "every item a worker reads has its reference count written (PyTorch issue 13246)"
             )
             sure = isinstance(loader.workers, Const) and all(_confidence(what) == "high" for _, _, what in held)
-            yield Report(node=loader.site.node, message=message, fix=FIX_DATASET, confidence="high" if sure else "medium")
+            yield Report(node=loader.site.node, message=message, detail=detail, fix=FIX_DATASET, confidence="high" if sure else "medium")
 
 
 def _is_global(module: ModuleContext, name: str, scope: Scope) -> bool:

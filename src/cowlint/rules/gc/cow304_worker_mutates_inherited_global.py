@@ -108,11 +108,9 @@ class WorkerMutatesInheritedGlobal(Rule):
                     continue
                 reported.add(id(node))
                 through = "" if function is worker else f" (through {function.name}())"
-                message = (
-                    f"worker {worker.name}{through} changes the module-level {name} with {how}: it changes its own copy "
-                    f"(under fork, copying the pages it writes), and the parent's {name} never sees it ({site.api})"
-                )
-                yield Report(node=node, message=message, fix=FIX)
+                message = f"worker {worker.name}{through} changes the global {name}: the parent never sees it"
+                detail = f"it writes {name} with {how} ({site.api}): each worker changes its own copy (under fork, copying the pages it writes)"
+                yield Report(node=node, message=message, detail=detail, fix=FIX)
 
     def _writes(self, module: ModuleContext, function: cst.CSTNode, scope: Scope) -> Iterator[tuple[cst.CSTNode, str, str]]:
         """(node, global, how) for each write of a module-level container in one worker function."""

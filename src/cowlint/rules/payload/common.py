@@ -12,17 +12,25 @@ from cowlint.rules.prefilters import DISPATCH
 
 PREFILTER = DISPATCH
 
-FREQUENCY_PHRASE = {
-    EVERY_TASK: "to the worker with every task",
-    THIS_CALL: "to the worker with this call",
-    PER_WORKER: "to every worker process when it starts",
-    PER_PROCESS: "to the new process",
+# how often a payload is pickled, as a message says it
+SHORT_FREQUENCY = {
+    EVERY_TASK: "into every task",
+    THIS_CALL: "with this call",
+    PER_WORKER: "into every worker at start",
+    PER_PROCESS: "into the new process",
 }
 
-def frequency(shipped: Shipped) -> str:
-    """``to the worker with every task``, ``... through parallel()`` for a pool wrapper's call..."""
-    phrase = FREQUENCY_PHRASE[shipped.payload.frequency]
-    return f"{phrase}, through {shipped.site.through}" if shipped.site.through else phrase
+
+def payload_detail(shipped: Shipped, verdict: StartVerdict, what: str = "") -> str:
+    """The detail of a payload finding: what the object is, the pool wrapper it goes through, and
+    why it is pickled at all when it travels as a worker starts."""
+    parts = [what] if what else []
+    if shipped.site.through:
+        parts.append(f"through {shipped.site.through}")
+    note = start_note(shipped, verdict)
+    if note:
+        parts.append(note)
+    return "; ".join(parts)
 
 
 def instance_size_text(estimate: InstanceSize) -> str:
@@ -33,7 +41,7 @@ def instance_size_text(estimate: InstanceSize) -> str:
         text = f"~{format_size(estimate.size)}"
         return f"{text}, mostly self.{biggest}" if biggest and len(estimate.parts) > 1 else text
     if estimate.bulk and bulky:
-        return f"holding bulk data in self.{bulky}"
+        return f"bulk data in self.{bulky}"
     if estimate.known_bytes >= 1024 * 1024 and biggest:
         return f"at least ~{format_size(estimate.known_bytes)} in self.{biggest}"
     return "size unknown"
@@ -63,24 +71,25 @@ def start_note(shipped: Shipped, verdict: StartVerdict) -> str:
     if not site.ships_at_start(shipped.payload):
         return ""
     if site.start.conditional:  # fork where the platform has it
-        return f" (fork, from {site.start.how}, is not there: {verdict.defaults_text()})"
+        return f"fork, from {site.start.how}, is not there: {verdict.defaults_text()}"
     if site.start.method is not None:
-        return f" (the start method is {site.start.method}, from {site.start.how})"
-    return f" (the start method is not pinned to fork: {verdict.defaults_text()})"
+        return f"the start method is {site.start.method}, from {site.start.how}"
+    return f"the start method is not pinned to fork: {verdict.defaults_text()}"
 
 
-def large_shipped(module: ModuleContext, shipped: Shipped) -> tuple[int | None, str, str] | None:
-    """(size, description, confidence) when ``shipped`` is large or bulk data: what COW102 reports."""
+def large_shipped(module: ModuleContext, shipped: Shipped) -> tuple[int | None, str, str, str] | None:
+    """(size, what it is, its size as text, confidence) when ``shipped`` is large or bulk data:
+    what COW102 reports."""
     threshold = module.config.large_threshold
     value = shipped.value
     if shipped.kind == "data" and isinstance(value, Data):
         if value.size is not None and value.size < threshold and not value.bulk:
             return None
         confidence = "medium" if "medium" in (value.confidence, shipped.site.confidence) else "high"
-        return value.size, f"{value.what}, {size_text(value.size, value.bulk)}", confidence
+        return value.size, value.what, size_text(value.size, value.bulk), confidence
     if shipped.kind == "instance" and isinstance(value, (Instance, ForeignInstance)):
         estimate = module.resolver.estimate(value)
         if estimate.custom_pickling or not (estimate.bulk or (estimate.size is not None and estimate.size >= threshold)):
             return None
-        return estimate.size, f"{value.class_name} instance, {instance_size_text(estimate)}", shipped.site.confidence
+        return estimate.size, "", f"a {value.class_name}, {instance_size_text(estimate)}", shipped.site.confidence
     return None

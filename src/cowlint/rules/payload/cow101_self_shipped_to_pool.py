@@ -10,7 +10,7 @@ from cowlint.engine.module.context import ModuleContext
 from cowlint.engine.module.shipping import Shipped
 from cowlint.engine.module.values import ForeignInstance, Instance, InstanceSize
 from cowlint.rules.base import Report, Rule
-from cowlint.rules.payload.common import PREFILTER, carrier_text, frequency, instance_size_text, large_shipped, start_note
+from cowlint.rules.payload.common import PREFILTER, SHORT_FREQUENCY, carrier_text, instance_size_text, large_shipped, payload_detail
 
 FIX = "move the work to a module-level function and share the data through an initializer or a fork-inherited global"
 
@@ -158,21 +158,23 @@ class SelfShippedToPool(Rule):
             class_name = shipped.value.class_name
             size = instance_size_text(estimate)
             payload = shipped.payload
-            how = frequency(shipped)
+            how = SHORT_FREQUENCY[payload.frequency]
             carrier = carrier_text(module.code(payload.expr), shipped, isinstance(payload.expr, cst.Name))
+            whole = f"the whole {class_name} ({size})"
             if payload.role == "items":
-                message = f"every task item of {carrier} holds {shipped.leaf}, so the whole {class_name} instance ({size}) is pickled {how}"
+                message, what = f"task items of {carrier} hold {shipped.leaf}: {whole} is pickled {how}", "every task item holds the instance"
             elif payload.role in ("callable", "target", "initializer") and len(shipped.path) == 1 and shipped.bound:
-                message = f"bound method {carrier} ships the whole {class_name} instance ({size}) {how}"
+                message, what = f"{carrier} pickles {whole} {how}", f"{carrier} is a bound method: pickling it pickles its instance"
             elif payload.role in ("callable", "target", "initializer"):
-                message = f"callable {carrier} carries {shipped.leaf}, which ships the whole {class_name} instance ({size}) {how}"
+                message, what = f"{carrier} carries {shipped.leaf}: {whole} is pickled {how}", f"the callable carries {shipped.leaf}"
             elif carrier == shipped.leaf:
-                message = f"{carrier} is passed as an argument and ships the whole {class_name} instance ({size}) {how}"
+                message, what = f"{carrier} pickles {whole} {how}", "passed as an argument"
             else:
-                message = f"{carrier} holds {shipped.leaf}, which ships the whole {class_name} instance ({size}) {how}"
+                message, what = f"{carrier} holds {shipped.leaf}: {whole} is pickled {how}", ""
             yield Report(
                 node=payload.expr,
-                message=message + start_note(shipped, module.start_of(shipped.site.start)),
+                message=message,
+                detail=payload_detail(shipped, module.start_of(shipped.site.start), what),
                 fix=FIX,
                 confidence=_confidence(shipped.site.confidence, estimate, module.config.large_threshold),
                 size_bytes=estimate.size,

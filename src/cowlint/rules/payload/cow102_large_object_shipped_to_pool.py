@@ -11,7 +11,7 @@ from cowlint.engine.module.context import ModuleContext
 from cowlint.engine.module.shipping import Shipped
 from cowlint.engine.module.values import Data
 from cowlint.rules.base import Report, Rule
-from cowlint.rules.payload.common import PREFILTER, carrier_text, frequency, large_shipped, start_note
+from cowlint.rules.payload.common import PREFILTER, SHORT_FREQUENCY, carrier_text, large_shipped, payload_detail
 
 FIX = "inherit it as a module global under a pinned fork context, pass it once per worker through initializer/initargs, or use multiprocessing.shared_memory or np.memmap"
 FIX_MEMMAP = "pass the file path instead and open the memmap inside the worker (np.load(path, mmap_mode='r')), so the pages are shared by the page cache"
@@ -134,7 +134,7 @@ class LargeObjectShippedToPool(Rule):
 
     def check(self, module: ModuleContext) -> Iterable[Report]:
         # one report per payload expression, naming every large object it carries
-        grouped: dict[int, list[tuple[Shipped, int | None, str, str]]] = {}
+        grouped: dict[int, list[tuple[Shipped, int | None, str, str, str]]] = {}
         # a Process subclass made around ``self`` (``Reporter(self).start()``) is large because
         # ``self`` is: COW101 reports the constructor's ``self`` argument, naming the class whose
         # data it ships
@@ -149,34 +149,35 @@ class LargeObjectShippedToPool(Rule):
             yield self._report(module, items)
 
     @staticmethod
-    def _report(module: ModuleContext, items: list[tuple[Shipped, int | None, str, str]]) -> Report:
+    def _report(module: ModuleContext, items: list[tuple[Shipped, int | None, str, str, str]]) -> Report:
         first = items[0][0]
         payload = first.payload
         carrier = carrier_text(module.code(payload.expr), first, isinstance(payload.expr, cst.Name))
-        how = frequency(first)
+        how = SHORT_FREQUENCY[payload.frequency]
+        sizes = [size for _, size, _, _, _ in items]
+        whats = [f"{shipped.leaf} holds {what}" for shipped, _, what, _, _ in items if what]
         if len(items) == 1:
-            subject = f"{first.leaf} ({items[0][2]})"
+            subject = f"{first.leaf} ({items[0][3]})"
             verb, travel = "is", "travels"
         else:
             names = [shipped.leaf for shipped, *_ in items]
-            sizes = [size for _, size, _, _ in items]
             total = f"~{format_size(sum(s for s in sizes if s is not None))}" if all(s is not None for s in sizes) else "size unknown"
-            subject = f"{', '.join(names[:-1])} and {names[-1]} ({len(items)} large objects, {total})"
+            subject = f"{', '.join(names[:-1])} and {names[-1]} ({total})"
             verb, travel = "are", "travel"
         if payload.role == "items":
-            message = f"{subject} {verb} repeated into every task item of {carrier} and pickled {how}"
+            message = f"{subject} {verb} repeated into every task item of {carrier}"
         elif first.leaf == carrier and len(items) == 1:
             message = f"{subject} {verb} pickled {how}"
         else:
-            message = f"{subject} {travel} inside {carrier} and {verb} pickled {how}"
-        sizes = [size for _, size, _, _ in items]
+            message = f"{subject} {travel} inside {carrier}, pickled {how}"
         on_start = first.site.ships_at_start(payload)
         memmap = any(isinstance(shipped.value, Data) and shipped.value.memmap for shipped, *_ in items)
         if memmap:
-            message += "; pickling a memmap copies all of its data"
+            whats.append("pickling a memmap copies all of its data")
         return Report(
             node=payload.expr,
-            message=message + start_note(first, module.start_of(first.site.start)),
+            message=message,
+            detail=payload_detail(first, module.start_of(first.site.start), "; ".join(whats)),
             fix=FIX_MEMMAP if memmap else FIX_START if on_start else FIX,
             confidence="medium" if any(c == "medium" for *_, c in items) else "high",
             size_bytes=sum(s for s in sizes if s is not None) if all(s is not None for s in sizes) else None,

@@ -214,25 +214,34 @@ class ForkInheritedState(StartMethodRule):
         module: ModuleContext, site: DispatchSite, node: cst.CSTNode, who: str, broken: list[tuple[GlobalRead, list[Fill]]], foreign: list[ForeignRead], breaks: str
     ) -> Report:
         described = []
+        names = []
+        seen = []
         related: list[tuple[cst.CSTNode, str]] = []
         for read, fills in broken:
             through = f", through {read.helper}()" if read.helper else ""
-            described.append(f"{read.name} ({fills[0].how}{through}; a spawned worker sees {import_time_text(module.facts, read.name, module.code)})")
+            names.append(read.name)
+            seen.append(import_time_text(module.facts, read.name, module.code))
+            described.append(f"{read.name} is {fills[0].how}{through}")
             if fills[0].node is not None:
                 related.append((fills[0].node, f"{read.name} {fills[0].how}"))
             related.append((read.node, f"the worker reads {read.name} in {read.reader}()"))
         for item in foreign:
             through = f", through {item.through}()" if item.through.rsplit(".", 1)[-1] != who.rsplit(".", 1)[-1] else ""
-            described.append(f"{item.shown} ({item.how} in {item.module}{through}; a spawned worker sees {item.seen})")
-        more = f" and {len(described) - MAX_NAMED} more" if len(described) > MAX_NAMED else ""
+            names.append(item.shown)
+            seen.append(item.seen)
+            described.append(f"{item.shown} is {item.how} in {item.module}{through}")
+        more = f" and {len(names) - MAX_NAMED} more" if len(names) > MAX_NAMED else ""
         on_classes = not foreign and all("." in read.name for read, _ in broken)  # ``Registry.handlers``
-        noun = ("the class attribute" if on_classes else "the global") + ("" if len(described) == 1 else "s")
-        it = "it" if len(described) == 1 else "them"
-        message = (
-            f"worker {who} ({site.api}) reads {noun} {' and '.join(described[:MAX_NAMED])}{more}, set by the parent at run time: "
-            f"only a forked worker inherits {it}; breaks under {breaks}"
-        )
-        return Report(node=node, message=message, fix=FIX, confidence=site.confidence, related=tuple(related))
+        noun = "class attribute" if on_classes else "global"
+        if len(names) == 1:
+            message = f"worker {who} reads {names[0]}, set by the parent at run time (spawned workers see {seen[0]})"
+        else:
+            message = f"worker {who} reads {' and '.join(names[:MAX_NAMED])}{more}, set by the parent at run time"
+            described = [f"{text} (a spawned worker sees {value})" for text, value in zip(described, seen, strict=True)]
+            noun += "s"
+        it = "it" if len(names) == 1 else "them"
+        detail = f"the {noun} {'; '.join(described)}; only a forked worker inherits {it} ({site.api}); breaks under {breaks}"
+        return Report(node=node, message=message, detail=detail, fix=FIX, confidence=site.confidence, related=tuple(related))
 
 
 def _who(worker: Callee) -> str:

@@ -143,13 +143,14 @@ class HeavyImportUnderSpawn(StartMethodRule):
             if not isinstance(binding.value, _BUILDERS) or (value.bulk and isinstance(binding.value, _LITERALS)):
                 continue  # a name, view or container of data built elsewhere: built once, where that is
             count = site.receiver.workers
-            total = f": {size_text(value.size, value.bulk)} × {count} workers = ~{format_size(value.size * count)}" if count and value.size else ""
-            message = (
-                f"{binding.name} = {module.code(binding.value, 40)} ({size_text(value.size, value.bulk)}) is built when the module is imported, "
-                f"and {worker} is dispatched to worker processes ({site.api}) without a pinned fork context: every worker that is not forked "
-                f"re-imports the module and builds its own copy{total}; happens under {verdict.breaks_text()}"
+            size = size_text(value.size, value.bulk)
+            total = f" (~{format_size(value.size * count)} for {count})" if count and value.size else ""
+            message = f"{binding.name} ({size}) is built at import: each spawned worker of {worker} rebuilds it{total}"
+            detail = (
+                f"{binding.name} = {module.code(binding.value, 40)}; {worker} is dispatched ({site.api}) without a pinned fork context, and every "
+                f"worker that is not forked re-imports the module; happens under {verdict.breaks_text()}"
             )
-            yield Report(node=binding.value, message=message, fix=FIX, confidence=value.confidence, size_bytes=value.size * count if count and value.size else value.size)
+            yield Report(node=binding.value, message=message, detail=detail, fix=FIX, confidence=value.confidence, size_bytes=value.size * count if count and value.size else value.size)
 
     @staticmethod
     def _unpinned_dispatch(module: ModuleContext) -> tuple[DispatchSite, StartVerdict, str] | None:

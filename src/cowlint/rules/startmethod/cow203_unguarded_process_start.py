@@ -147,12 +147,12 @@ class UnguardedProcessStart(StartMethodRule):
                 if call_site is not None and (receiver == "" or (id(call_site.scope.frame()), receiver) not in first):
                     first.add((id(call_site.scope.frame()), receiver))
                     what, how = _KIND["pool" if lazy else "executor"], module.code(site.call.func, 30)
-                    starts.append(_Start(site.call, call_site.scope.frame(), call_site.guarded, site.start, f"{what} starts its workers here, at module level", what, how, "high"))
+                    starts.append(_Start(site.call, call_site.scope.frame(), call_site.guarded, site.start, f"{what} starts its workers at module level", what, how, "high"))
         for loader in module.data_loaders:
             if not loader.has_workers:
                 continue
             what = f"a DataLoader with {loader.workers_text}"
-            direct = f"iterating {what} starts its worker processes here, at module level"
+            direct = f"iterating {what} starts its workers at module level"
             seen: set[int] = set()
             for iteration in loader.iterations:  # the first in each body that iterates it
                 if id(iteration.frame) not in seen and not (iteration.frame.kind == MODULE and iteration.guarded):
@@ -163,12 +163,14 @@ class UnguardedProcessStart(StartMethodRule):
     @staticmethod
     def _report(module: ModuleContext, start: _Start, node: cst.CSTNode, through: str | None) -> Report:
         verdict = module.start_of(start.start)
-        where = start.direct if through is None else f"{through}() starts {start.what} ({start.how}) and is called at module level"
-        message = (
-            f'{where}, outside if __name__ == "__main__": a child that is not forked re-imports this module and runs it again, '
+        where = start.direct if through is None else f"{through}() starts {start.what} and is called at module level"
+        message = f"{where}, outside the main guard: spawned children re-run it and fail"
+        started = f"{through}() starts them {start.how}; " if through is not None else ""
+        detail = (
+            f'{started}not under if __name__ == "__main__": a child that is not forked re-imports this module and runs it again, '
             f"failing while it bootstraps; breaks under {verdict.breaks_text()}"
         )
-        return Report(node=node, message=message, fix=FIX, confidence=start.confidence)
+        return Report(node=node, message=message, detail=detail, fix=FIX, confidence=start.confidence)
 
 
 @dataclass(frozen=True)

@@ -142,11 +142,12 @@ class UnpicklableCallable(StartMethodRule):
                 if worker is None or what is None:
                     continue
                 partial = " inside functools.partial" if worker.through_partial else ""
-                message = (
-                    f"{what}{partial} is the {keyword} of a DataLoader with {loader.workers_text}, pickled to its workers when they are not forked; "
-                    f"pickle cannot send it to another process; breaks under {verdict.breaks_text()}"
+                message = f"{what}{partial}, the {keyword} of a DataLoader, cannot be pickled to its spawned workers"
+                detail = (
+                    f"the DataLoader has {loader.workers_text}; its {keyword} is pickled to its workers when they are not forked, "
+                    f"and pickle cannot send {what}; breaks under {verdict.breaks_text()}"
                 )
-                yield Report(node=expr, message=message, fix=FIX, confidence="high")
+                yield Report(node=expr, message=message, detail=detail, fix=FIX, confidence="high")
 
     @staticmethod
     def _check(module: ModuleContext, site: DispatchSite, payload: Payload, worker: Callee) -> Report | None:
@@ -162,18 +163,23 @@ class UnpicklableCallable(StartMethodRule):
             return None
         what = _what(worker)
         if what is not None:
-            when = "pickled with every start method" if always_pickled else f"pickled when the start method is not fork: breaks under {verdict.breaks_text()}"
             partial = " inside functools.partial" if worker.through_partial else ""
             role = f"passed in the {payload.role}" if payload.role in ("args", "initargs") else f"the {payload.role}"
-            message = f"{what}{partial} is {role} of {site.api}, {when}; pickle cannot send it to another process"
-            return Report(node=payload.expr, message=message, fix=FIX, confidence=site.confidence)
+            if always_pickled:
+                message = f"{what}{partial} cannot be pickled to the workers of {site.api}"
+                detail = f"{role} of {site.api} is pickled with every start method, and pickle cannot send {what}"
+            else:
+                message = f"{what}{partial} cannot be pickled to spawned workers of {site.api}"
+                detail = f"{role} of {site.api} is pickled when the start method is not fork, and pickle cannot send {what}; breaks under {verdict.breaks_text()}"
+            return Report(node=payload.expr, message=message, detail=detail, fix=FIX, confidence=site.confidence)
         if worker.under_main_guard and not verdict.always_forks:
-            message = (
+            message = f"{worker.name}, defined under the main guard, is not found by spawned workers of {site.api}"
+            detail = (
                 f'{worker.name} is defined under if __name__ == "__main__": and is the {payload.role} of {site.api}; pickle sends it by name, '
                 f"and a child that is not forked re-imports the module without running that block (AttributeError: Can't get attribute '{worker.name}'); "
                 f"breaks under {verdict.breaks_text()}"
             )
-            return Report(node=payload.expr, message=message, fix=FIX_GUARD, confidence=site.confidence)
+            return Report(node=payload.expr, message=message, detail=detail, fix=FIX_GUARD, confidence=site.confidence)
         return None
 
 

@@ -134,13 +134,14 @@ class ForkAfterThreads(StartMethodRule):
             if thread is not None:
                 what = f"{start.made.api.rsplit('.', 1)[-1]}(...)" if start.made.subclass is None else f"{start.made.subclass.name}(...)"
                 forks = f"pinned to fork by {start.start.how}" if start.start.method == "fork" else f"fork is the default start method on {verdict.forks_text()}"
-                message = f"{what} forks this process while threads may run ({self._thread_text(module, thread)} earlier): {self._danger()}; {forks}"
-                yield Report(node=start.site.node, message=message, fix=FIX, confidence=start.made.confidence, related=((thread.site.node, "a thread starts here"),))
+                message = f"{what} forks while a thread may run ({self._thread_text(module, thread)} earlier): deadlock risk"
+                related = ((thread.site.node, "a thread starts here"),)
+                yield Report(node=start.site.node, message=message, detail=f"{self._danger()}; {forks}", fix=FIX, confidence=start.made.confidence, related=related)
         for fork in module.flow.os_forks():
             thread = self._running(module, threads, fork.site)
             if thread is not None:
-                message = f"{module.code(fork.site.node.func, 20)}() while threads may run ({self._thread_text(module, thread)} earlier): {self._danger()}"
-                yield Report(node=fork.site.node, message=message, fix=FIX_OS, related=((thread.site.node, "a thread starts here"),))
+                message = f"{module.code(fork.site.node.func, 20)}() while a thread may run ({self._thread_text(module, thread)} earlier): deadlock risk"
+                yield Report(node=fork.site.node, message=message, detail=self._danger(), fix=FIX_OS, related=((thread.site.node, "a thread starts here"),))
 
     @staticmethod
     def _running(module: ModuleContext, threads: list[ThreadStart], site: CallSite) -> ThreadStart | None:
@@ -159,4 +160,4 @@ class ForkAfterThreads(StartMethodRule):
 
     @staticmethod
     def _danger() -> str:
-        return "the child keeps only the forking thread, and any lock another thread held stays locked in it (deadlock risk; DeprecationWarning since Python 3.12)"
+        return "the child keeps only the forking thread, and any lock another thread held stays locked in it (DeprecationWarning since Python 3.12)"
