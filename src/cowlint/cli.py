@@ -8,9 +8,10 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from cowlint._version import __version__
-from cowlint.config import Config, ConfigError, load_config, parse_codes, parse_platforms, parse_python, parse_seconds, parse_size, project_config
+from cowlint.config import CONFIG_KEYS, Config, ConfigError, load_config, parse_codes, parse_platforms, parse_python, parse_seconds, parse_size, parse_target_version, project_config
 from cowlint.engine.files.cache import CACHE_DIR, Cache
 from cowlint.engine.files.run import CheckResult, _merge, check_paths, fix_files
 from cowlint.engine.finding import Finding
@@ -40,8 +41,8 @@ EPILOG = """\
 exit status: 0 no findings, 1 findings, 2 usage, configuration or internal error.
 
 configuration: [tool.cowlint] in the nearest pyproject.toml (select, ignore,
-per-file-ignores, exclude, large-threshold, max-file-size, max-analysis-seconds, platforms, python,
-unsafe-fixes)
+per-file-ignores, exclude, extend-select, extend-ignore, extend-exclude, large-threshold, max-file-size,
+max-analysis-seconds, platforms, python, target-version, unsafe-fixes)
 and [project] requires-python; flags override them. A file may set its own context in a leading comment:
 "# cowlint: large-threshold=100MiB platforms=linux python=<3.14".
 Suppress one finding with "# noqa: COW101" in a comment on its line.
@@ -70,16 +71,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to check (default: .); '-' reads standard input")
     parser.add_argument("--version", action="version", version=f"cowlint {__version__}")
     parser.add_argument("--select", metavar="CODES", help="comma-separated codes or prefixes to report (e.g. COW101 or COW1); replaces the configured list")
-    parser.add_argument("--ignore", metavar="CODES", help="comma-separated codes or prefixes not to report")
+    parser.add_argument("--ignore", metavar="CODES", help="comma-separated codes or prefixes not to report (added to the configured ones)")
+    parser.add_argument("--extend-select", metavar="CODES", help="codes or prefixes to report on top of the configured select")
+    parser.add_argument("--extend-ignore", metavar="CODES", help="the same as --ignore (ruff's older spelling)")
+    parser.add_argument("--exclude", metavar="PATTERNS", help="comma-separated file patterns to skip; replaces [tool.cowlint] exclude")
+    parser.add_argument("--extend-exclude", metavar="PATTERNS", help="file patterns to skip on top of the configured exclude")
     parser.add_argument(
         "--output-format",
         choices=sorted(RENDERERS),
         default="text",
-        help="text (default: source excerpt and fix), concise (one line each), json, sarif (SARIF 2.1.0 for code scanning) or github (Actions annotations)",
+        help="text or full (default: source excerpt, note and fix), concise (one line each), grouped (by file), pylint, json, "
+        "sarif (SARIF 2.1.0 for code scanning) or github (Actions annotations)",
     )
+    parser.add_argument("--output-file", "-o", metavar="PATH", help="write the report to PATH instead of standard output")
     parser.add_argument("--statistics", action="store_true", help="print how many findings each rule has, instead of the findings")
     parser.add_argument("--large-threshold", metavar="SIZE", help="size at which an object counts as large, e.g. 1MiB (default), 512KiB, 10MB")
     parser.add_argument("--platforms", metavar="LIST", help="target platforms, comma-separated among linux, macos, windows (default: [tool.cowlint] platforms, or all three)")
+    parser.add_argument("--target-version", metavar="pyNNN", help="the oldest Python the code runs on, as ruff spells it (py310 is --python '>=3.10')")
     parser.add_argument(
         "--python",
         metavar="SPEC",
@@ -113,7 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--force-exclude", action="store_true", help="apply exclude to the paths named on the command line too (for pre-commit, which names every file)")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     parser.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary line")
-    parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
+    parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation (by code or name: COW101, self-shipped-to-pool) and exit")
+    parser.add_argument("--show-settings", action="store_true", help="print the configuration in force (file and flags together) and exit")
+    parser.add_argument("--show-files", action="store_true", help="print the files that would be checked and exit")
     parser.add_argument("--list-rules", action="store_true", help="list every rule with its code, name and summary, and exit")
     parser.add_argument("--no-prefilter", action="store_true", help=argparse.SUPPRESS)
     from cowlint.verify.command import add_arguments
@@ -139,11 +149,18 @@ def resolve_config(args: argparse.Namespace) -> Config:
         named = args.verify or args.stdin_filename or (args.paths[0] if args.paths and args.paths[0] != "-" else None)
         start = Path(named) if named else Path.cwd()
         config = project_config(start if start.exists() else Path.cwd())
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if args.select is not None:
         changes["select"] = parse_codes("--select", args.select)
-    if args.ignore is not None:
-        changes["ignore"] = config.ignore + parse_codes("--ignore", args.ignore)
+    if args.extend_select is not None:
+        changes["select"] = tuple(changes.get("select", config.select)) + parse_codes("--extend-select", args.extend_select)
+    for flag in ("ignore", "extend_ignore"):
+        if getattr(args, flag) is not None:
+            changes["ignore"] = tuple(changes.get("ignore", config.ignore)) + parse_codes(f"--{flag.replace('_', '-')}", getattr(args, flag))
+    if args.exclude is not None:
+        changes["exclude"] = _patterns(args.exclude)
+    if args.extend_exclude is not None:
+        changes["exclude"] = tuple(changes.get("exclude", config.exclude)) + _patterns(args.extend_exclude)
     for flag, field in (("large_threshold", "large_threshold"), ("max_file_size", "max_file_size")):
         value = getattr(args, flag)
         if value is not None:
@@ -155,6 +172,8 @@ def resolve_config(args: argparse.Namespace) -> Config:
         changes["max_analysis_seconds"] = parse_seconds("--max-analysis-seconds", args.max_analysis_seconds)
     if args.platforms is not None:
         changes["platforms"] = parse_platforms("--platforms", args.platforms)
+    if args.target_version is not None:
+        changes["python"] = parse_target_version("--target-version", args.target_version)
     if args.python is not None:
         changes["python"] = parse_python("--python", args.python)
     if getattr(args, "unsafe_fixes", None) is not None:
@@ -162,15 +181,42 @@ def resolve_config(args: argparse.Namespace) -> Config:
     return config.with_overrides(**changes) if changes else config
 
 
-def explain(code: str) -> str:
-    """The documentation of one rule."""
-    from cowlint.rules.registry import RULES_BY_CODE
+def _patterns(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
 
-    rule = RULES_BY_CODE.get(code.strip().upper())
+
+def explain(code: str) -> str:
+    """The documentation of one rule, named by its code or its name."""
+    from cowlint.rules.registry import ALL_RULES, RULES_BY_CODE
+
+    wanted = code.strip()
+    rule = RULES_BY_CODE.get(wanted.upper()) or next((rule for rule in ALL_RULES if rule.name == wanted.lower()), None)
     if rule is None:
-        known = ", ".join(RULES_BY_CODE)
+        known = ", ".join(f"{rule.code} ({rule.name})" for rule in ALL_RULES)
         raise UsageError(f"--explain: unknown rule {code!r}; known rules: {known}")
     return rule.documentation()
+
+
+def show_settings(config: Config) -> str:
+    """The configuration in force, as ``[tool.cowlint]`` keys (TOML)."""
+    import dataclasses
+    import json
+
+    keys = {field: key for key, (field, _) in CONFIG_KEYS.items() if key != "target-version"}
+    lines = [f"# read from {config.source}" if config.source else "# no configuration file: the defaults and the flags"]
+    for field in dataclasses.fields(config):
+        key = keys.get(field.name)
+        if key is None:
+            continue
+        value = getattr(config, field.name)
+        if field.name == "per_file_ignores":
+            shown = "{" + ", ".join(f"{json.dumps(pattern)} = {json.dumps(list(codes))}" for pattern, codes in value) + "}"
+        elif value is None:
+            shown = "\"\"  # every version" if field.name == "python" else '""'
+        else:
+            shown = json.dumps(list(value) if isinstance(value, tuple) else value)
+        lines.append(f"{key} = {shown}")
+    return "\n".join(lines) + "\n"
 
 
 def list_rules() -> str:
@@ -223,11 +269,39 @@ def unified_diff(path: str, before: bytes, after: bytes) -> str:
     return "".join(line if line.endswith(("\n", "\r")) else line + "\n" for line in lines)
 
 
-def statistics(findings: list[Finding]) -> str:
-    """Counts per code, most frequent first, like ruff's --statistics."""
+def show_files(paths: list[str], config: Config, force_exclude: bool) -> str:
+    """The files a check of ``paths`` reads, one per line."""
+    from cowlint.engine.files.discovery import FileToCheck, discover
+
+    if paths == ["-"]:
+        return ""
+    return "".join(f"{item.display}\n" for item in discover(paths, config, force_exclude=force_exclude) if isinstance(item, FileToCheck))
+
+
+def _output_file(name: str) -> Any:
+    """``--output-file``: the report's stream (its folder made if missing)."""
+    path = Path(name)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open("w", encoding="utf-8", errors="backslashreplace")
+    except OSError as error:
+        raise UsageError(f"--output-file {name}: cannot write it: {error.strerror or error}") from None
+
+
+def statistics(findings: list[Finding], config: Config, as_json: bool = False) -> str:
+    """Counts per code, most frequent first, like ruff's --statistics (a JSON array with ``as_json``)."""
+    import json
+
+    from cowlint.engine.files.run import fixable
+
     counts = Counter(f.code for f in findings)
+    fixes = Counter(f.code for f in findings if fixable(f, config))
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    if as_json:
+        rows = [{"code": code, "name": RULE_NAMES[code], "count": count, "fixable": fixes[code]} for code, count in ordered]
+        return json.dumps(rows, indent=2) + "\n"
     width = len(str(max(counts.values(), default=0)))
-    return "".join(f"{count:>{width}}\t{code}\t{RULE_NAMES[code]}\n" for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+    return "".join(f"{count:>{width}}\t{code}\t{RULE_NAMES[code]}\n" for code, count in ordered)
 
 
 def summary(result: CheckResult) -> str:
@@ -279,10 +353,15 @@ def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     own_args, script_args = verify.split_script_args(arguments)
     args = parser.parse_args(own_args)
+    if args.output_format == "full":
+        args.output_format = "text"
     out, err = sys.stdout, sys.stderr
     try:
         if args.verify or args.verify_module:
             return verify.run(args, script_args, resolve_config(args))
+        given = verify.flags_given(args)
+        if given:
+            raise UsageError(f"{', '.join(given)}: only with --verify SCRIPT (the static check has no run to measure)")
         if args.explain:
             out.write(explain(args.explain))
             return 0
@@ -290,9 +369,19 @@ def _main(argv: Sequence[str] | None) -> int:
             out.write(list_rules())
             return 0
         config = resolve_config(args)
+        if args.show_settings:
+            out.write(show_settings(config))
+            return 0
         paths = args.paths or (["-"] if args.stdin_filename else ["."])
         if "-" in paths and len(paths) > 1:
             raise UsageError("'-' (standard input) cannot be combined with other paths")
+        if args.show_files:
+            out.write(show_files(paths, config, args.force_exclude))
+            return 0
+        if paths == ["-"] and args.force_exclude and args.stdin_filename and config.is_excluded_anywhere(Path(args.stdin_filename)):
+            return 0  # an editor pipes an excluded file: nothing to report, as ruff does
+        if args.output_file:
+            out = _output_file(args.output_file)
         use_prefilter = not args.no_prefilter
         fixing = args.fix or args.fix_only or args.diff
         if paths == ["-"]:
@@ -339,11 +428,16 @@ def _main(argv: Sequence[str] | None) -> int:
         err.write(f"cowlint: warning: {warning}\n")
     for error_line in result.errors:
         err.write(f"cowlint: error: {error_line}\n")
-    rendered = statistics(result.findings) if args.statistics else RENDERERS[args.output_format](result.findings, result.sources)
+    if args.statistics:
+        rendered = statistics(result.findings, config, as_json=args.output_format == "json")
+    else:
+        rendered = RENDERERS[args.output_format](result.findings, result.sources)
     out.write(rendered)
-    if args.output_format == "text" and not args.quiet and not args.statistics:
+    if args.output_format == "text" and not args.quiet:
         out.write(("\n" if result.findings else "") + summary(result) + "\n")
     out.flush()
+    if out is not sys.stdout:
+        out.close()
     if result.errors:
         return 2
     return 1 if result.findings and not args.exit_zero else 0

@@ -330,14 +330,29 @@ def config_from_table(table: Mapping[str, object], *, root: Path | None = None, 
     """Build a Config from a ``[tool.cowlint]`` table; unknown keys and bad values raise ConfigError."""
     config = base or Config()
     changes: dict[str, Any] = {}
+    extended: dict[str, tuple[str, ...]] = {}
     where = f"{source}: [tool.cowlint]" if source else "[tool.cowlint]"
     for key, value in table.items():
         label = f"{where} {key}"
-        if key not in _KEYS:
-            raise ConfigError(f"{where}: unknown key {key!r}; known keys: {', '.join(_KEYS)}")
-        field_name, parse = _KEYS[key]
+        if key in EXTENDING:
+            field_name, parse = CONFIG_KEYS[EXTENDING[key]]
+            extended[field_name] = parse(label, value)
+            continue
+        if key not in CONFIG_KEYS:
+            raise ConfigError(f"{where}: unknown key {key!r}; known keys: {', '.join([*CONFIG_KEYS, *EXTENDING])}")
+        field_name, parse = CONFIG_KEYS[key]
         changes[field_name] = parse(label, value)
+    for field_name, more in extended.items():  # after the list they extend, wherever it was written
+        changes[field_name] = tuple(changes.get(field_name, getattr(config, field_name))) + more
     return replace(config, root=root, source=source, **changes)
+
+
+def parse_target_version(label: str, value: object) -> str:
+    """ruff's ``target-version`` (``py310``): the oldest Python the code runs on, as ``>=3.10``."""
+    match = re.fullmatch(r"py3(\d{1,2})", value.strip().lower()) if isinstance(value, str) else None
+    if match is None:
+        raise ConfigError(f"{label}: expected a version such as py310 or py314, not {value!r}")
+    return parse_python(label, f">=3.{int(match.group(1))}")
 
 
 def _size_setting(label: str, value: object) -> int:
@@ -380,7 +395,7 @@ def parse_python(label: str, value: object) -> str:
 
 
 # [tool.cowlint] key -> (Config field, parser)
-_KEYS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
+CONFIG_KEYS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "select": ("select", parse_codes),
     "ignore": ("ignore", parse_codes),
     "per-file-ignores": ("per_file_ignores", _per_file_ignores),
@@ -391,7 +406,10 @@ _KEYS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "platforms": ("platforms", parse_platforms),
     "python": ("python", parse_python),
     "unsafe-fixes": ("unsafe_fixes", _boolean),
+    "target-version": ("python", parse_target_version),
 }
+# keys that add to another key's list (as ruff's extend-select) instead of replacing it
+EXTENDING = {"extend-select": "select", "extend-ignore": "ignore", "extend-exclude": "exclude"}
 
 
 def _pyprojects_mentioning(start: Path, needle: bytes) -> Iterator[tuple[Path, bytes]]:

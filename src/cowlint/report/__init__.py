@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from cowlint.engine.finding import Finding
 from cowlint.engine.source import SourceText
-from cowlint.report import concise, github, json_format, sarif, text
+from cowlint.report import concise, github, grouped, json_format, pylint, sarif, text
 
 Renderer = Callable[[list[Finding], dict[str, SourceText]], str]
 
@@ -16,6 +16,9 @@ RENDERERS: dict[str, Renderer] = {
     "json": json_format.render,
     "sarif": sarif.render,
     "github": github.render,
+    "full": text.render,  # ruff's name for the text output
+    "grouped": grouped.render,
+    "pylint": pylint.render,
 }
 
 __all__ = ["RENDERERS", "Renderer"]

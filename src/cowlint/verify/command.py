@@ -30,6 +30,18 @@ more than --fail-over, 3 the script failed, hung or was stopped (the report
 says how), 130 interrupted. More: docs/verify.md."""
 
 
+# the verifier's own flags and their defaults: given without --verify, they would do nothing
+_DEFAULTS = {"compare": None, "min_cost": "1MiB", "fail_over": None, "report": None, "timeout": 300.0, "max_processes": 64, "sample_interval": 0.02}
+
+
+def flags_given(args: argparse.Namespace) -> list[str]:
+    """The verifier's flags set on a command line that does not run --verify."""
+    given = [f"--{name.replace('_', '-')}" for name, default in _DEFAULTS.items() if getattr(args, name) != default]
+    if args.interpreter != sys.executable:
+        given.append("--interpreter")
+    return given
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The verifier's flags, in their own help section."""
     group = parser.add_argument_group("dynamic verifier (--verify)", HELP)

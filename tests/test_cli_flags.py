@@ -1,0 +1,133 @@
+"""The command line's ruff-style flags, each on the real console script and real files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .conftest import run_cowlint
+
+SHIPS_SELF = (
+    "from multiprocessing import Pool\n\nimport numpy as np\n\n\n"
+    "class Index:\n    def __init__(self, path):\n        self.vectors = np.load(path)\n\n"
+    "    def nearest(self, query):\n        return float(self.vectors[query].sum())\n\n"
+    "    def run(self, queries):\n        with Pool(4) as pool:\n            return pool.map(self.nearest, queries)\n"
+)
+LAMBDA = "import multiprocessing\n\n\ndef main():\n    with multiprocessing.get_context('spawn').Pool(2) as pool:\n        return pool.map(lambda x: x, [1])\n"
+
+
+def _tree(tmp_path: Path, pyproject: str | None = None) -> Path:
+    (tmp_path / "index.py").write_text(SHIPS_SELF)  # COW101
+    (tmp_path / "jobs.py").write_text(LAMBDA)  # COW204
+    if pyproject is not None:
+        (tmp_path / "pyproject.toml").write_text(pyproject)
+    return tmp_path
+
+
+def _codes(stdout: str) -> list[str]:
+    return sorted(line.split(": ", 1)[1].split(" ", 1)[0] for line in stdout.splitlines() if ": COW" in line)
+
+
+def test_extend_select_and_extend_ignore_add_to_the_configured_lists(tmp_path: Path) -> None:
+    tree = _tree(tmp_path, '[tool.cowlint]\nselect = ["COW1"]\n')
+    assert _codes(run_cowlint("--no-cache", "--output-format", "concise", ".", cwd=tree).stdout) == ["COW101"]
+    extended = run_cowlint("--no-cache", "--output-format", "concise", "--extend-select", "COW204", ".", cwd=tree)
+    assert _codes(extended.stdout) == ["COW101", "COW204"], extended.stdout + extended.stderr
+    both = run_cowlint("--no-cache", "--output-format", "concise", "--extend-select", "COW2", "--extend-ignore", "COW101", ".", cwd=tree)
+    assert _codes(both.stdout) == ["COW204"]
+    (tree / "pyproject.toml").write_text('[tool.cowlint]\nselect = ["COW1"]\nextend-select = ["COW204"]\nextend-ignore = ["COW101"]\n')
+    assert _codes(run_cowlint("--no-cache", "--output-format", "concise", ".", cwd=tree).stdout) == ["COW204"]
+    bad = run_cowlint("--no-cache", "--extend-select", "COW999", ".", cwd=tree)
+    assert bad.returncode == 2 and "COW999" in bad.stderr
+
+
+def test_exclude_replaces_and_extend_exclude_adds(tmp_path: Path) -> None:
+    tree = _tree(tmp_path, '[tool.cowlint]\nexclude = ["index.py"]\n')
+    assert _codes(run_cowlint("--no-cache", "--output-format", "concise", ".", cwd=tree).stdout) == ["COW204"]
+    replaced = run_cowlint("--no-cache", "--output-format", "concise", "--exclude", "jobs.py", ".", cwd=tree)
+    assert _codes(replaced.stdout) == ["COW101"], replaced.stdout
+    extended = run_cowlint("--no-cache", "--output-format", "concise", "--extend-exclude", "jobs.py", ".", cwd=tree)
+    assert extended.returncode == 0 and _codes(extended.stdout) == [], extended.stdout
+
+
+def test_output_file_gets_the_report_and_stdout_stays_empty(tmp_path: Path) -> None:
+    tree = _tree(tmp_path)
+    target = tmp_path / "out" / "report.json"
+    done = run_cowlint("--isolated", "--no-cache", "--output-format", "json", "--output-file", str(target), ".", cwd=tree)
+    assert done.returncode == 1 and done.stdout == ""
+    assert sorted(finding["code"] for finding in json.loads(target.read_text())) == ["COW101", "COW204"]
+    unwritable = run_cowlint("--isolated", "--no-cache", "--output-file", str(tree / "index.py" / "x"), ".", cwd=tree)
+    assert unwritable.returncode == 2 and "--output-file" in unwritable.stderr and "Traceback" not in unwritable.stderr
+
+
+def test_explain_takes_a_rule_name_too() -> None:
+    by_code = run_cowlint("--explain", "COW101")
+    by_name = run_cowlint("--explain", "self-shipped-to-pool")
+    assert by_name.returncode == 0 and by_name.stdout == by_code.stdout and "## What it does" in by_name.stdout
+    unknown = run_cowlint("--explain", "no-such-rule")
+    assert unknown.returncode == 2 and "self-shipped-to-pool" in unknown.stderr
+
+
+def test_full_grouped_and_pylint_formats(tmp_path: Path) -> None:
+    tree = _tree(tmp_path)
+    full = run_cowlint("--isolated", "--no-cache", "--output-format", "full", ".", cwd=tree)
+    text = run_cowlint("--isolated", "--no-cache", ".", cwd=tree)
+    assert full.stdout == text.stdout and "= help:" in full.stdout
+    grouped = run_cowlint("--isolated", "--no-cache", "--output-format", "grouped", ".", cwd=tree).stdout
+    assert grouped.startswith("index.py:\n  15:29 COW101 self.nearest pickles the whole Index"), grouped
+    assert "\njobs.py:\n  6:25 COW204 a lambda cannot be pickled" in grouped
+    pylint = run_cowlint("--isolated", "--no-cache", "--output-format", "pylint", ".", cwd=tree).stdout.splitlines()
+    assert pylint[0].startswith("index.py:15: [COW101] self.nearest pickles") and pylint[1].startswith("jobs.py:6: [COW204] "), pylint
+
+
+def test_statistics_as_json_and_when_clean(tmp_path: Path) -> None:
+    tree = _tree(tmp_path)
+    stats = run_cowlint("--isolated", "--no-cache", "--statistics", "--output-format", "json", ".", cwd=tree)
+    assert stats.returncode == 1
+    assert json.loads(stats.stdout) == [
+        {"code": "COW101", "name": "self-shipped-to-pool", "count": 1, "fixable": 0},
+        {"code": "COW204", "name": "unpicklable-callable", "count": 1, "fixable": 0},
+    ]
+    text = run_cowlint("--isolated", "--no-cache", "--statistics", ".", cwd=tree)
+    assert text.stdout.splitlines()[0] == "1\tCOW101\tself-shipped-to-pool" and text.stdout.rstrip().endswith("(2 files read, 2 parsed).")
+    (tree / "index.py").unlink()
+    (tree / "jobs.py").write_text("x = 1\n")
+    clean = run_cowlint("--isolated", "--no-cache", "--statistics", ".", cwd=tree)
+    assert clean.returncode == 0 and clean.stdout.startswith("All checks passed"), clean.stdout
+    assert json.loads(run_cowlint("--isolated", "--no-cache", "--statistics", "--output-format", "json", ".", cwd=tree).stdout) == []
+
+
+def test_verifier_flags_without_verify_are_refused(tmp_path: Path) -> None:
+    for flags in (["--report", "r.html"], ["--compare", "freeze"], ["--fail-over", "10MiB"], ["--timeout", "5"]):
+        done = run_cowlint("--isolated", *flags, ".", cwd=tmp_path)
+        assert done.returncode == 2 and "only with --verify" in done.stderr, (flags, done.stderr)
+
+
+def test_force_exclude_applies_to_the_stdin_filename(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.cowlint]\nexclude = ["generated/*"]\n')
+    kept = run_cowlint("--no-cache", "--stdin-filename", "generated/index.py", "-", cwd=tmp_path, stdin=SHIPS_SELF.encode())
+    assert kept.returncode == 1 and "COW101" in kept.stdout  # without --force-exclude, what is piped in is checked
+    dropped = run_cowlint("--no-cache", "--force-exclude", "--stdin-filename", "generated/index.py", "-", cwd=tmp_path, stdin=SHIPS_SELF.encode())
+    assert dropped.returncode == 0 and "COW101" not in dropped.stdout, dropped.stdout
+
+
+def test_show_settings_and_show_files(tmp_path: Path) -> None:
+    tree = _tree(tmp_path, '[tool.cowlint]\nignore = ["COW204"]\nplatforms = ["linux"]\n')
+    (tree / "notes.txt").write_text("not python\n")
+    settings = run_cowlint("--show-settings", "--large-threshold", "2MiB", ".", cwd=tree)
+    assert settings.returncode == 0, settings.stderr
+    assert "ignore = [\"COW204\"]" in settings.stdout and 'platforms = ["linux"]' in settings.stdout
+    assert "large-threshold = 2097152" in settings.stdout and str(tree / "pyproject.toml") in settings.stdout
+    files = run_cowlint("--show-files", ".", cwd=tree)
+    assert files.returncode == 0 and files.stdout.splitlines() == ["index.py", "jobs.py"], files.stdout
+
+
+def test_target_version_names_the_oldest_python(tmp_path: Path) -> None:
+    tree = tmp_path
+    (tree / "job.py").write_text(SHIPS_SELF)
+    settings = run_cowlint("--show-settings", "--target-version", "py314", ".", cwd=tree)
+    assert 'python = ">=3.14"' in settings.stdout, settings.stdout
+    bad = run_cowlint("--target-version", "python3", ".", cwd=tree)
+    assert bad.returncode == 2 and "py310" in bad.stderr
+    (tree / "pyproject.toml").write_text('[tool.cowlint]\ntarget-version = "py312"\n')
+    assert 'python = ">=3.12"' in run_cowlint("--show-settings", ".", cwd=tree).stdout
