@@ -131,3 +131,18 @@ def test_target_version_names_the_oldest_python(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "py310" in bad.stderr
     (tree / "pyproject.toml").write_text('[tool.cowlint]\ntarget-version = "py312"\n')
     assert 'python = ">=3.12"' in run_cowlint("--show-settings", ".", cwd=tree).stdout
+
+
+def test_add_noqa_silences_every_finding_once(tmp_path: Path) -> None:
+    tree = _tree(tmp_path)
+    (tree / "index.py").write_text(SHIPS_SELF.replace("pool.map(self.nearest, queries)", "pool.map(self.nearest, queries)  # the hot loop"))
+    done = run_cowlint("--isolated", "--no-cache", "--add-noqa", ".", cwd=tree)
+    assert done.returncode == 0 and "added 2 noqa directives" in done.stderr, done.stderr
+    assert "pool.map(self.nearest, queries)  # the hot loop  # noqa: COW101\n" in (tree / "index.py").read_text()
+    assert "pool.map(lambda x: x, [1])  # noqa: COW204\n" in (tree / "jobs.py").read_text()
+    clean = run_cowlint("--isolated", "--no-cache", ".", cwd=tree)
+    assert clean.returncode == 0, clean.stdout
+    again = run_cowlint("--isolated", "--no-cache", "--add-noqa", ".", cwd=tree)
+    assert "added 0 noqa directives" in again.stderr
+    for path in (tree / "index.py", tree / "jobs.py"):
+        compile(path.read_text(), str(path), "exec")

@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="apply the unsafe fixes too, those that may change what the program does (default: [tool.cowlint] unsafe-fixes, else no)",
     )
+    parser.add_argument("--add-noqa", action="store_true", help="add a '# noqa: CODE' comment to every line with a finding (to adopt cowlint on old code), and exit")
     parser.add_argument("--fix-only", action="store_true", help="apply the fixes and report nothing else (implies --fix); exit 0 unless an error")
     parser.add_argument("--diff", action="store_true", help="print the fixes as unified diffs instead of writing them (implies --fix-only); exit 1 when there is one")
     parser.add_argument("--no-cache", action="store_true", help=f"check every file again instead of reusing the results kept in {CACHE_DIR}/ for unchanged files")
@@ -269,6 +270,33 @@ def unified_diff(path: str, before: bytes, after: bytes) -> str:
     return "".join(line if line.endswith(("\n", "\r")) else line + "\n" for line in lines)
 
 
+def add_noqa(findings: list[Finding]) -> tuple[int, list[str]]:
+    """``--add-noqa``: each finding's code in a noqa comment on its line; (codes added, errors)."""
+    from cowlint.engine.files.writing import ChangedWhileFixing, replace_file
+    from cowlint.engine.module.noqa import with_noqa
+    from cowlint.engine.source import UndecodableSource
+    from cowlint.rules import ENGINE_CODES
+
+    added, problems = 0, []
+    for path in sorted({finding.path for finding in findings if finding.code not in ENGINE_CODES}):
+        try:
+            data = Path(path).read_bytes()
+            source = decode_source(data, path)
+            text, count = source.text, 0
+            for finding in sorted({(f.line, f.code) for f in findings if f.path == path and f.code not in ENGINE_CODES}):
+                changed = with_noqa(text, *finding)
+                if changed is not None:
+                    text, count = changed, count + 1
+            if count:
+                replace_file(Path(path), data, text.encode(source.encoding))
+                added += count
+        except ChangedWhileFixing:
+            problems.append(f"{path}: changed while cowlint was writing it: left as it is now; run --add-noqa again")
+        except (OSError, UndecodableSource) as error:
+            problems.append(f"{path}: cannot add noqa comments, the file was left as it was: {getattr(error, 'strerror', None) or error}")
+    return added, problems
+
+
 def show_files(paths: list[str], config: Config, force_exclude: bool) -> str:
     """The files a check of ``paths`` reads, one per line."""
     from cowlint.engine.files.discovery import FileToCheck, discover
@@ -399,6 +427,12 @@ def _main(argv: Sequence[str] | None) -> int:
                 return check_paths(paths, config, use_prefilter=use_prefilter, force_exclude=args.force_exclude, jobs=jobs, cache=cache)
 
             result = run()
+            if args.add_noqa:
+                added, problems = add_noqa(result.findings)
+                for problem in problems:
+                    err.write(f"cowlint: error: {problem}\n")
+                err.write(f"cowlint: added {_plural(added, 'noqa directive')}\n")
+                return 2 if problems or result.errors else 0
             if fixing:
                 fixed, changed, problems, edits = fix_files(result.findings, config, write=not args.diff)
                 for problem in problems:

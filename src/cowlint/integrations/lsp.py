@@ -33,6 +33,7 @@ from cowlint._version import __version__
 from cowlint.config import Config, ConfigError, find_pyproject, format_size, project_config
 from cowlint.engine.finding import Finding
 from cowlint.engine.module.check import check_bytes, check_in_project, describe_error, fix_bytes
+from cowlint.engine.module.noqa import with_noqa
 from cowlint.engine.module.reparse import StatementCache
 from cowlint.engine.project.index import ProjectIndexes
 from cowlint.engine.source import decode_source, python_lines
@@ -288,40 +289,7 @@ def text_edit(server: LanguageServer, old: str, new: str) -> types.TextEdit:
 def noqa_text(text: str, finding: Finding) -> str | None:
     """``text`` with ``finding``'s code added to a ``# noqa`` comment on its line (None when the line
     ends inside a string, where a comment cannot go)."""
-    import io
-    import tokenize
-
-    lines = python_lines(text)
-    number = finding.line
-    if not 0 < number <= len(lines):
-        return None
-    comment = None
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            if token.start[0] > number:
-                break
-            if token.type == tokenize.STRING and token.start[0] <= number < token.end[0]:
-                return None  # the line ends inside a multi-line string
-            if token.type == tokenize.COMMENT and token.start[0] == number:
-                comment = token
-    except (tokenize.TokenError, SyntaxError):
-        return None
-    line = lines[number - 1]
-    body = line.rstrip("\r\n")
-    ending = line[len(body) :]
-    if comment is not None:
-        match = re.search(r"#\s*noqa\s*:\s*([A-Z0-9,\s]*[A-Z0-9])", comment.string, re.IGNORECASE)
-        if match is not None:
-            at = comment.start[1] + match.end(1)
-            body = body[:at] + f", {finding.code}" + body[at:]
-        elif re.search(r"#\s*noqa\b", comment.string, re.IGNORECASE):
-            return None  # a bare noqa comment already suppresses every code
-        else:
-            body = f"{body}  # noqa: {finding.code}"
-    else:
-        body = f"{body.rstrip()}  # noqa: {finding.code}"
-    lines[number - 1] = body + ending
-    return "".join(lines)
+    return with_noqa(text, finding.line, finding.code)
 
 
 def hover_text(finding: Finding) -> str:

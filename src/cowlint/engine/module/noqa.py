@@ -39,3 +39,41 @@ def suppressed(comment: str, code: str) -> bool:
         if any(_CODE.match(token) and code.upper().startswith(token) for token in tokens):
             return True
     return False
+
+
+def with_noqa(text: str, number: int, code: str) -> str | None:
+    """``text`` with ``code`` added to the ``# noqa`` comment of line ``number`` (1-based), or a
+    new ``# noqa: code`` comment there. None when the line ends inside a string (a comment cannot
+    go there), the text does not tokenize, or a noqa comment already covers the code."""
+    from cowlint.engine.source import python_lines
+
+    lines = python_lines(text)
+    if not 0 < number <= len(lines):
+        return None
+    comment = None
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.start[0] > number:
+                break
+            if token.type == tokenize.STRING and token.start[0] <= number < token.end[0]:
+                return None  # the line ends inside a multi-line string
+            if token.type == tokenize.COMMENT and token.start[0] == number:
+                comment = token
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    line = lines[number - 1]
+    body = line.rstrip("\r\n")
+    ending = line[len(body) :]
+    if comment is not None:
+        if suppressed(comment.string, code):
+            return None
+        match = re.search(r"#\s*noqa\s*:\s*([A-Z0-9,\s]*[A-Z0-9])", comment.string, re.IGNORECASE)
+        if match is not None:
+            at = comment.start[1] + match.end(1)
+            body = body[:at] + f", {code}" + body[at:]
+        else:
+            body = f"{body}  # noqa: {code}"
+    else:
+        body = f"{body.rstrip()}  # noqa: {code}"
+    lines[number - 1] = body + ending
+    return "".join(lines)
