@@ -146,3 +146,15 @@ def test_add_noqa_silences_every_finding_once(tmp_path: Path) -> None:
     assert "added 0 noqa directives" in again.stderr
     for path in (tree / "index.py", tree / "jobs.py"):
         compile(path.read_text(), str(path), "exec")
+
+
+def test_a_file_header_after_the_docstring_counts_and_a_bad_one_is_named(tmp_path: Path) -> None:
+    job = tmp_path / "job.py"
+    body = "import multiprocessing\n\n\ndef main():\n    child = multiprocessing.Process(target=lambda: None)\n    child.start()\n"
+    assert "COW204" in run_cowlint("--isolated", "--no-cache", "-", stdin=body.encode()).stdout  # spawned somewhere: pickled
+    job.write_text('"""Prices, converted by worker processes.\n\nThe table is read once.\n"""\n# cowlint: platforms=linux python=<3.14\n' + body)
+    quiet = run_cowlint("--isolated", "--no-cache", str(job))
+    assert quiet.returncode == 0, quiet.stdout  # fork on Linux before 3.14: the target is never pickled
+    job.write_text('"""One line."""\n# cowlint: large-threshold=lots\nx = 1\n')
+    warned = run_cowlint("--isolated", "--no-cache", str(job))
+    assert "'# cowlint:' header large-threshold: invalid size 'lots'" in warned.stderr and "[tool.cowlint]" not in warned.stderr, warned.stderr

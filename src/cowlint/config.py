@@ -326,12 +326,16 @@ def parse_platforms(key: str, value: object) -> tuple[str, ...]:
     return tuple(result)
 
 
-def config_from_table(table: Mapping[str, object], *, root: Path | None = None, source: Path | None = None, base: Config | None = None) -> Config:
-    """Build a Config from a ``[tool.cowlint]`` table; unknown keys and bad values raise ConfigError."""
+def config_from_table(
+    table: Mapping[str, object], *, root: Path | None = None, source: Path | None = None, base: Config | None = None, where: str | None = None
+) -> Config:
+    """Build a Config from a ``[tool.cowlint]`` table; unknown keys and bad values raise ConfigError
+    (naming ``where`` the table was read, by default the ``[tool.cowlint]`` of ``source``)."""
     config = base or Config()
     changes: dict[str, Any] = {}
     extended: dict[str, tuple[str, ...]] = {}
-    where = f"{source}: [tool.cowlint]" if source else "[tool.cowlint]"
+    if where is None:
+        where = f"{source}: [tool.cowlint]" if source else "[tool.cowlint]"
     for key, value in table.items():
         label = f"{where} {key}"
         if key in EXTENDING:
@@ -487,6 +491,7 @@ def project_config(start: Path) -> Config:
 # ---------------------------------------------------------------- per-file header
 
 _HEADER = re.compile(rb"^#\s*cowlint:\s*(?P<settings>.*?)\s*$")
+_DOCSTRING = re.compile(rb"^[rRuU]?(?P<quotes>\"\"\"|\'\'\')")
 _HEADER_KEYS = {
     "large-threshold": "large-threshold",
     "platforms": "platforms",
@@ -499,15 +504,29 @@ _HEADER_KEYS = {
 def with_file_header(config: Config, data: bytes) -> Config:
     """Apply a ``# cowlint: platforms=linux large-threshold=100MiB`` header comment.
 
-    The header must be among the comment lines at the top of the file. It is
-    data only, like ``[tool.cowlint]``, and accepts the same keys for one file.
+    The header must be among the comment lines at the top of the file, before or after the
+    module docstring. It is data only, like ``[tool.cowlint]``, and accepts the same keys for
+    one file.
     """
     if b"cowlint:" not in data[:4096]:
         return config
     table: dict[str, object] = {}
+    closing: bytes | None = None  # inside the docstring: the quotes that end it
+    docstring_seen = False
     for raw in data[:4096].splitlines():
         line = raw.strip()
+        if closing is not None:
+            if closing in line:
+                closing = None
+            continue
         if not line:
+            continue
+        opening = _DOCSTRING.match(line)
+        if opening is not None and not docstring_seen:
+            docstring_seen = True
+            quotes = opening.group("quotes")
+            if line.count(quotes) < 2 or line == quotes:  # the docstring goes on below
+                closing = quotes
             continue
         if not line.startswith(b"#"):
             break
@@ -521,4 +540,4 @@ def with_file_header(config: Config, data: bytes) -> Config:
             table[_HEADER_KEYS[key]] = value.split(",") if key == "platforms" else value
     if not table:
         return config
-    return config_from_table(table, root=config.root, source=config.source, base=config)
+    return config_from_table(table, root=config.root, source=config.source, base=config, where="'# cowlint:' header")
