@@ -158,3 +158,43 @@ def test_a_file_header_after_the_docstring_counts_and_a_bad_one_is_named(tmp_pat
     job.write_text('"""One line."""\n# cowlint: large-threshold=lots\nx = 1\n')
     warned = run_cowlint("--isolated", "--no-cache", str(job))
     assert "'# cowlint:' header large-threshold: invalid size 'lots'" in warned.stderr and "[tool.cowlint]" not in warned.stderr, warned.stderr
+
+
+def test_colour_only_on_a_terminal_or_when_asked_and_never_with_no_color(tmp_path: Path) -> None:
+    import os
+    import pty
+    import re
+    import subprocess
+
+    from .conftest import console_script
+
+    tree = _tree(tmp_path)
+    plain = run_cowlint("--isolated", "--no-cache", ".", cwd=tree).stdout
+    assert "\x1b[" not in plain  # a pipe: no colour
+    forced = run_cowlint("--isolated", "--no-cache", "--color", "always", ".", cwd=tree).stdout
+    assert "\x1b[1;31mCOW101\x1b[0m" in forced
+    assert re.sub(r"\x1b\[[0-9;]*m", "", forced) == plain  # colour adds nothing but escapes
+
+    def on_a_terminal(*flags: str, **env: str) -> str:
+        leader, follower = pty.openpty()
+        environment = {key: value for key, value in os.environ.items() if key != "NO_COLOR"} | env
+        command = [console_script(), "--isolated", "--no-cache", "--output-format", "concise", *flags, "."]
+        done = subprocess.run(command, cwd=tree, stdout=follower, stderr=subprocess.DEVNULL, env=environment, timeout=120)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(leader)
+        assert done.returncode == 1
+        return b"".join(chunks).decode()
+
+    assert "\x1b[1;31mCOW101" in on_a_terminal()
+    assert "\x1b[" not in on_a_terminal(NO_COLOR="1")
+    assert "\x1b[" not in on_a_terminal("--color", "never")
+    assert "\x1b[1;31mCOW101" in on_a_terminal("--color", "always", NO_COLOR="1")  # the flag wins over the variable

@@ -17,7 +17,9 @@ from cowlint.engine.files.run import CheckResult, _merge, check_paths, fix_files
 from cowlint.engine.finding import Finding
 from cowlint.engine.module.check import check_bytes, fix_bytes
 from cowlint.engine.source import decode_source
-from cowlint.report import RENDERERS
+from cowlint.report import RENDERERS, style
+from cowlint.report import concise as concise_report
+from cowlint.report import text as text_report
 from cowlint.rules import RULE_NAMES
 
 DESCRIPTION = """\
@@ -84,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
         "sarif (SARIF 2.1.0 for code scanning) or github (Actions annotations)",
     )
     parser.add_argument("--output-file", "-o", metavar="PATH", help="write the report to PATH instead of standard output")
+    parser.add_argument(
+        "--color",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="colour the text, concise and summary output: auto (default) on a terminal unless NO_COLOR is set, always, never",
+    )
     parser.add_argument("--statistics", action="store_true", help="print how many findings each rule has, instead of the findings")
     parser.add_argument("--large-threshold", metavar="SIZE", help="size at which an object counts as large, e.g. 1MiB (default), 512KiB, 10MB")
     parser.add_argument("--platforms", metavar="LIST", help="target platforms, comma-separated among linux, macos, windows (default: [tool.cowlint] platforms, or all three)")
@@ -462,8 +470,11 @@ def _main(argv: Sequence[str] | None) -> int:
         err.write(f"cowlint: warning: {warning}\n")
     for error_line in result.errors:
         err.write(f"cowlint: error: {error_line}\n")
+    color = args.output_format in ("text", "concise") and style.wanted(args.color, out)
     if args.statistics:
         rendered = statistics(result.findings, config, as_json=args.output_format == "json")
+    elif color:
+        rendered = (text_report.render if args.output_format == "text" else concise_report.render)(result.findings, result.sources, color=True)
     else:
         rendered = RENDERERS[args.output_format](result.findings, result.sources)
     out.write(rendered)

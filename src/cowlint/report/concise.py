@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from cowlint.engine.finding import Finding
 from cowlint.engine.source import SourceText
+from cowlint.report.style import head
 
 
-def render(findings: list[Finding], sources: dict[str, SourceText]) -> str:
+def render(findings: list[Finding], sources: dict[str, SourceText], color: bool = False) -> str:
     """One line per finding."""
-    return "".join(f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}\n" for f in findings)
+    return "".join(head(f, color) + "\n" for f in findings)

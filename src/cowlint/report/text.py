@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cowlint.engine.finding import Finding
 from cowlint.engine.source import SourceText
+from cowlint.report.style import BLUE, BOLD, CYAN, RED, head, paint
 
 MEDIUM_NOTE = "part of this is inferred, not traced: a pool known only by its name or an annotation, or data whose size cannot be known statically"
 
@@ -15,35 +16,36 @@ def _caret_line(line: str, start: int, end: int) -> str:
     return prefix + "^" * width
 
 
-def render_one(finding: Finding, source: SourceText | None) -> str:
-    """One finding as a block of text."""
-    head = f"{finding.path}:{finding.line}:{finding.column}: {finding.code} {finding.message}\n"
+def render_one(finding: Finding, source: SourceText | None, color: bool = False) -> str:
+    """One finding as a block of text (ANSI colours when ``color``)."""
+    first = head(finding, color) + "\n"
     lines = source.lines if source is not None else []
+    bar = paint("|", BLUE, BOLD, on=color)
     if not 0 < finding.line <= len(lines):
         body = ""
     else:
         line = lines[finding.line - 1]
         end = finding.end_column if finding.end_line == finding.line else len(line) + 1
         gutter = " " * len(str(finding.line))
-        body = (
-            f"{gutter} |\n"
-            f"{finding.line} | {line}\n"
-            f"{gutter} | {_caret_line(line, finding.column, end)} {finding.code}\n"
-            f"{gutter} |\n"
-        )
+        carets = paint(f"{_caret_line(line, finding.column, end)} {finding.code}", RED, BOLD, on=color)
+        body = f"{gutter} {bar}\n{paint(str(finding.line), BLUE, BOLD, on=color)} {bar} {line}\n{gutter} {bar} {carets}\n{gutter} {bar}\n"
     indent = " " * len(str(finding.line)) if body else ""
-    tail = f"{indent} = note: {finding.detail}\n" if finding.detail else ""
-    tail += f"{indent} = help: {finding.fix}\n" if finding.fix else ""
+
+    def label(name: str) -> str:
+        return f"{indent} {paint('=', BLUE, BOLD, on=color)} {paint(name, BOLD, on=color)}"
+
+    tail = f"{label('note:')} {finding.detail}\n" if finding.detail else ""
+    tail += f"{label('help:')} {finding.fix}\n" if finding.fix else ""
     if finding.autofix:
         if finding.fix_applicability == "safe":
-            tail += f"{indent} = fix available: {finding.autofix} (cowlint --fix)\n"
+            tail += f"{label('fix available:')} {finding.autofix} ({paint('cowlint --fix', CYAN, on=color)})\n"
         else:
-            tail += f"{indent} = unsafe fix available: {finding.autofix} (cowlint --fix --unsafe-fixes)\n"
+            tail += f"{label('unsafe fix available:')} {finding.autofix} ({paint('cowlint --fix --unsafe-fixes', CYAN, on=color)})\n"
     if finding.confidence != "high":
-        tail += f"{indent} = note: {finding.confidence} confidence: {MEDIUM_NOTE}\n"
-    return head + body + tail
+        tail += f"{label('note:')} {finding.confidence} confidence: {MEDIUM_NOTE}\n"
+    return first + body + tail
 
 
-def render(findings: list[Finding], sources: dict[str, SourceText]) -> str:
+def render(findings: list[Finding], sources: dict[str, SourceText], color: bool = False) -> str:
     """All findings, separated by blank lines."""
-    return "\n".join(render_one(f, sources.get(f.path)) for f in findings)
+    return "\n".join(render_one(f, sources.get(f.path), color) for f in findings)
