@@ -74,7 +74,7 @@ def _at(finding: dict[str, object], location: dict[str, object]) -> bool:
     name the bug is about (``mentions``), names it: a finding at the dispatch must name the global."""
     if finding["path"] != location["path"] or finding["line"] not in location["lines"]:  # type: ignore[operator]
         return False
-    return str(location.get("mentions", "")) in str(finding["message"])
+    return str(location.get("mentions", "")) in f"{finding['message']}: {finding.get('detail', '')}"
 
 
 def recall(data: dict[str, object], checkouts: Path, cowlint: str, only: set[str]) -> None:
