@@ -469,3 +469,18 @@ def test_fix_calls_gc_by_the_module_s_own_alias(tmp_path: Path) -> None:
     shadowed.write_text(source)
     done = run_cowlint("--isolated", "--no-cache", "--fix", str(shadowed))
     assert shadowed.read_text() == source and "fixed" not in done.stderr  # gc is something else here
+
+
+def test_show_fixes_and_the_fixable_count(tmp_path: Path) -> None:
+    safe = tmp_path / "job.py"
+    safe.write_text(HEAP_THEN_FORK)
+    unsafe = tmp_path / "script.py"
+    unsafe.write_text(MODULE_HEAP)
+    report = run_cowlint("--isolated", "--no-cache", str(tmp_path))
+    assert report.stdout.rstrip().endswith("[*] 1 fixable with --fix.\n(1 more fixable with --fix --unsafe-fixes.)"), report.stdout
+    shown = run_cowlint("--isolated", "--no-cache", "--diff", "--show-fixes", str(tmp_path))
+    assert f"Would fix 1 finding:\n- {safe}:\n    1 × COW301 (fork-without-gc-freeze)\n" in shown.stderr, shown.stderr
+    fixed = run_cowlint("--isolated", "--no-cache", "--fix", "--unsafe-fixes", "--show-fixes", str(tmp_path))
+    each = "    1 × COW301 (fork-without-gc-freeze)\n"
+    assert f"Fixed 2 findings:\n- {safe}:\n{each}- {unsafe}:\n{each}" in fixed.stderr, fixed.stderr
+    assert fixed.returncode == 0 and "fixable" not in fixed.stdout

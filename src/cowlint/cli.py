@@ -123,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="apply the unsafe fixes too, those that may change what the program does (default: [tool.cowlint] unsafe-fixes, else no)",
     )
+    parser.add_argument("--show-fixes", action="store_true", help="with --fix or --diff, list the findings the fixes repair, per file and rule")
     parser.add_argument("--add-noqa", action="store_true", help="add a '# noqa: CODE' comment to every line with a finding (to adopt cowlint on old code), and exit")
     parser.add_argument("--fix-only", action="store_true", help="apply the fixes and report nothing else (implies --fix); exit 0 unless an error")
     parser.add_argument("--diff", action="store_true", help="print the fixes as unified diffs instead of writing them (implies --fix-only); exit 1 when there is one")
@@ -340,8 +341,10 @@ def statistics(findings: list[Finding], config: Config, as_json: bool = False) -
     return "".join(f"{count:>{width}}\t{code}\t{RULE_NAMES[code]}\n" for code, count in ordered)
 
 
-def summary(result: CheckResult) -> str:
-    """The closing line of a text report."""
+def summary(result: CheckResult, config: Config | None = None) -> str:
+    """The closing line of a text report, and what --fix could do (as ruff's ``[*] N fixable``)."""
+    from cowlint.engine.files.run import fixable
+
     files = f"{_plural(result.files_checked, 'file')} read, {result.files_parsed} parsed"
     if result.files_cached:
         files += f", {result.files_cached} unchanged since the last run"
@@ -349,7 +352,28 @@ def summary(result: CheckResult) -> str:
         return f"All checks passed ({files})."
     count = len(result.findings)
     with_files = len({f.path for f in result.findings})
-    return f"Found {_plural(count, 'finding')} in {_plural(with_files, 'file')} ({files})."
+    line = f"Found {_plural(count, 'finding')} in {_plural(with_files, 'file')} ({files})."
+    safe = sum(1 for f in result.findings if fixable(f, config or Config()))
+    hidden = sum(1 for f in result.findings if f.autofix is not None and not fixable(f, config or Config()))
+    if safe:
+        line += f"\n[*] {safe} fixable with --fix."
+    if hidden:
+        line += f"\n({hidden} more fixable with --fix --unsafe-fixes.)"
+    return line
+
+
+def fixed_summary(findings: list[Finding], config: Config, edits: list[tuple[str, bytes, bytes]], verb: str) -> str:
+    """``--show-fixes``: each changed file with the findings its fixes repaired, per rule."""
+    from cowlint.engine.files.run import fixable
+
+    changed = {path for path, _, _ in edits}
+    repaired = [f for f in findings if f.path in changed and fixable(f, config)]
+    lines = [f"{verb} {_plural(len(repaired), 'finding')}:"]
+    for path in sorted(changed):
+        lines.append(f"- {path}:")
+        counts = Counter((f.code, f.name) for f in repaired if f.path == path)
+        lines.extend(f"    {count} × {code} ({name})" for (code, name), count in sorted(counts.items()))
+    return "\n".join(lines) + "\n"
 
 
 def _plural(count: int, noun: str) -> str:
@@ -450,9 +474,13 @@ def _main(argv: Sequence[str] | None) -> int:
                         out.write(unified_diff(path, before, after))
                     if edits:
                         err.write(f"cowlint: would fix {_plural(fixed, 'finding')} in {_plural(changed, 'file')}\n")
+                    if args.show_fixes and edits:
+                        err.write(fixed_summary(result.findings, config, edits, "Would fix"))
                     return 2 if problems else 1 if edits else 0
                 if changed:
                     err.write(f"cowlint: fixed {_plural(fixed, 'finding')} in {_plural(changed, 'file')}\n")
+                if args.show_fixes and edits:
+                    err.write(fixed_summary(result.findings, config, edits, "Fixed"))
                 if args.fix_only:
                     return 2 if problems or result.errors else 0
                 if changed:
@@ -479,7 +507,7 @@ def _main(argv: Sequence[str] | None) -> int:
         rendered = RENDERERS[args.output_format](result.findings, result.sources)
     out.write(rendered)
     if args.output_format == "text" and not args.quiet:
-        out.write(("\n" if result.findings else "") + summary(result) + "\n")
+        out.write(("\n" if result.findings else "") + summary(result, config) + "\n")
     out.flush()
     if out is not sys.stdout:
         out.close()
