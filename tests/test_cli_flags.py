@@ -198,3 +198,49 @@ def test_colour_only_on_a_terminal_or_when_asked_and_never_with_no_color(tmp_pat
     assert "\x1b[" not in on_a_terminal(NO_COLOR="1")
     assert "\x1b[" not in on_a_terminal("--color", "never")
     assert "\x1b[1;31mCOW101" in on_a_terminal("--color", "always", NO_COLOR="1")  # the flag wins over the variable
+
+
+def test_watch_checks_again_when_a_file_changes(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import threading
+    import time
+
+    from .conftest import console_script
+
+    (tmp_path / "jobs.py").write_text("x = 1\n")
+    process = subprocess.Popen(
+        [console_script(), "--isolated", "--no-cache", "--watch", "--output-format", "concise", "."],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen: list[str] = []
+    errors: list[str] = []
+    readers = [
+        threading.Thread(target=lambda: seen.extend(iter(process.stdout.readline, "")), daemon=True),  # type: ignore[union-attr]
+        threading.Thread(target=lambda: errors.extend(iter(process.stderr.readline, "")), daemon=True),  # type: ignore[union-attr]
+    ]
+    for reader in readers:
+        reader.start()
+
+    def wait_for(predicate: object, what: str) -> None:
+        deadline = time.monotonic() + 60
+        while not predicate():  # type: ignore[operator]
+            assert time.monotonic() < deadline, (what, seen, errors)
+            time.sleep(0.05)
+
+    try:
+        wait_for(lambda: sum("watching" in line for line in errors) == 1, "the first run")
+        assert not any("COW" in line for line in seen)
+        time.sleep(0.05)
+        (tmp_path / "jobs.py").write_text(LAMBDA)
+        wait_for(lambda: any(": COW204 " in line for line in seen), "a run after the change")
+        wait_for(lambda: sum("watching" in line for line in errors) == 2, "watching again")
+    finally:
+        process.send_signal(signal.SIGINT)
+        status = process.wait(timeout=30)
+    assert status == 0
+    refused = run_cowlint("--watch", "--fix", ".", cwd=tmp_path)
+    assert refused.returncode == 2 and "--watch" in refused.stderr

@@ -123,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="apply the unsafe fixes too, those that may change what the program does (default: [tool.cowlint] unsafe-fixes, else no)",
     )
+    parser.add_argument("--watch", action="store_true", help="check again whenever a file under PATH changes, until Ctrl-C")
     parser.add_argument("--show-fixes", action="store_true", help="with --fix or --diff, list the findings the fixes repair, per file and rule")
     parser.add_argument("--add-noqa", action="store_true", help="add a '# noqa: CODE' comment to every line with a finding (to adopt cowlint on old code), and exit")
     parser.add_argument("--fix-only", action="store_true", help="apply the fixes and report nothing else (implies --fix); exit 0 unless an error")
@@ -445,6 +446,8 @@ def _main(argv: Sequence[str] | None) -> int:
         use_prefilter = not args.no_prefilter
         fixing = args.fix or args.fix_only or args.diff
         if paths == ["-"]:
+            if args.watch:
+                raise UsageError("--watch watches files: it cannot be used with standard input")
             name = args.stdin_filename or "-"
             if fixing:
                 return fix_stdin(name, config, args)
@@ -458,6 +461,10 @@ def _main(argv: Sequence[str] | None) -> int:
                 cache = None if args.no_cache else Cache.for_run(config, use_prefilter)
                 return check_paths(paths, config, use_prefilter=use_prefilter, force_exclude=args.force_exclude, jobs=jobs, cache=cache)
 
+            if args.watch:
+                if fixing or args.add_noqa:
+                    raise UsageError("--watch reports; it does not combine with --fix, --fix-only, --diff or --add-noqa")
+                return watch(paths, config, args, run, out, err)
             result = run()
             if args.add_noqa:
                 added, problems = add_noqa(result.findings)
@@ -492,6 +499,14 @@ def _main(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:
         err.write("cowlint: interrupted\n")
         return 130
+    status = emit(result, args, config, paths, out, err)
+    if out is not sys.stdout:
+        out.close()
+    return status
+
+
+def emit(result: CheckResult, args: argparse.Namespace, config: Config, paths: list[str], out: Any, err: Any) -> int:
+    """Write one run's warnings, errors and report; its exit status."""
     if result.files_checked == 0 and not result.findings and paths != ["-"] and not args.force_exclude:
         result.warnings.append(f"no Python files found under {' '.join(paths)}")
     for warning in result.warnings:
@@ -509,10 +524,40 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.output_format == "text" and not args.quiet:
         out.write(("\n" if result.findings else "") + summary(result, config) + "\n")
     out.flush()
-    if out is not sys.stdout:
-        out.close()
     if result.errors:
         return 2
     return 1 if result.findings and not args.exit_zero else 0
+
+
+def watch(paths: list[str], config: Config, args: argparse.Namespace, run: Any, out: Any, err: Any, interval: float = 0.5) -> int:
+    """``--watch``: check, then check again whenever a Python file or a configuration file under
+    ``paths`` changes (polled: no extra dependency), until interrupted."""
+    import time
+
+    from cowlint.engine.files.discovery import FileToCheck, discover
+
+    def stamps() -> dict[str, tuple[int, int]]:
+        seen = {}
+        candidates = [item.path for item in discover(paths, config, force_exclude=args.force_exclude) if isinstance(item, FileToCheck)]
+        candidates += [Path(path) / name for path in paths for name in ("pyproject.toml", "setup.cfg")]
+        for path in candidates:
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            seen[str(path)] = (stat.st_mtime_ns, stat.st_size)
+        return seen
+
+    try:
+        while True:
+            before = stamps()
+            emit(run(), args, config, paths, out, err)
+            err.write(f"cowlint: watching {_plural(len(before), 'file')} for changes (Ctrl-C stops)\n")
+            err.flush()
+            while stamps() == before:
+                time.sleep(interval)
+            out.write("\n")
+    except KeyboardInterrupt:
+        return 0
 
 
