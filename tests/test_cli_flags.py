@@ -244,3 +244,44 @@ def test_watch_checks_again_when_a_file_changes(tmp_path: Path) -> None:
     assert status == 0
     refused = run_cowlint("--watch", "--fix", ".", cwd=tmp_path)
     assert refused.returncode == 2 and "--watch" in refused.stderr
+
+
+def test_gitignore_is_respected_as_git_reads_it(tmp_path: Path) -> None:
+    """The files a walk checks are the Python files git itself does not ignore (``git ls-files
+    --others --exclude-standard`` on a fresh repository), and all of them with --no-respect-gitignore."""
+    import shutil
+    import subprocess
+
+    tree = tmp_path / "repo"
+    layout = {
+        ".gitignore": "# generated\nout/\n*.gen.py\n!keep.gen.py\n/top.py\ndocs/**/draft_*.py\nspaced.py   \n\\#hash.py\nlogs\n",
+        "sub/.gitignore": "local.py\n/anchored/\n",
+        ".git/info/exclude": "private_*.py\n",
+    }
+    files = [
+        "ok.py", "top.py", "sub/top.py", "x.gen.py", "keep.gen.py", "out/a.py", "sub/out/b.py", "sub/local.py",
+        "other/local.py", "docs/a/b/draft_1.py", "docs/final.py", "spaced.py", "#hash.py", "private_key.py",
+        "sub/anchored/c.py", "anchored/d.py", "logs/e.py", "sub/logs.py",
+    ]
+    for name, text in layout.items():
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_text(text)
+    for name in files:
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_text("x = 1\n")
+    shown = run_cowlint("--isolated", "--show-files", ".", cwd=tree).stdout.splitlines()
+    everything = run_cowlint("--isolated", "--show-files", "--no-respect-gitignore", ".", cwd=tree).stdout.splitlines()
+    assert sorted(everything) == sorted(files)
+    expected = {"ok.py", "sub/top.py", "keep.gen.py", "other/local.py", "docs/final.py", "anchored/d.py", "sub/logs.py"}
+    assert set(shown) == expected, sorted(shown)
+    git = shutil.which("git")
+    if git is not None:  # and git agrees
+        (tree / ".git" / "info" / "exclude").unlink()
+        shutil.rmtree(tree / ".git")
+        subprocess.run([git, "init", "-q", str(tree)], check=True)
+        (tree / ".git" / "info").mkdir(exist_ok=True)
+        (tree / ".git" / "info" / "exclude").write_text(layout[".git/info/exclude"])
+        listed = subprocess.run([git, "-c", "core.fsmonitor=false", "ls-files", "--others", "--exclude-standard"], cwd=tree, capture_output=True, text=True, check=True).stdout
+        assert {line.strip('"') for line in listed.splitlines() if line.endswith(".py") or line.endswith('.py"')} == expected
+    (tree / "pyproject.toml").write_text("[tool.cowlint]\nrespect-gitignore = false\n")
+    assert len(run_cowlint("--show-files", ".", cwd=tree).stdout.splitlines()) == len(files)

@@ -85,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="text or full (default: source excerpt, note and fix), concise (one line each), grouped (by file), pylint, json, "
         "sarif (SARIF 2.1.0 for code scanning) or github (Actions annotations)",
     )
+    parser.add_argument(
+        "--respect-gitignore",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="skip the files the work tree's .gitignore files ignore when walking folders (default: yes; [tool.cowlint] respect-gitignore)",
+    )
     parser.add_argument("--output-file", "-o", metavar="PATH", help="write the report to PATH instead of standard output")
     parser.add_argument(
         "--color",
@@ -189,6 +195,8 @@ def resolve_config(args: argparse.Namespace) -> Config:
         changes["python"] = parse_python("--python", args.python)
     if getattr(args, "unsafe_fixes", None) is not None:
         changes["unsafe_fixes"] = args.unsafe_fixes
+    if getattr(args, "respect_gitignore", None) is not None:
+        changes["respect_gitignore"] = args.respect_gitignore
     return config.with_overrides(**changes) if changes else config
 
 

@@ -125,6 +125,7 @@ class Config:
     max_analysis_seconds: float = DEFAULT_MAX_ANALYSIS_SECONDS  # one module's analysis; past it, COW901
     python: str | None = None  # targeted Python versions (a requires-python specifier); None: every version
     unsafe_fixes: bool = field(default=False, compare=False)  # --fix applies unsafe fixes too (not a finding's input)
+    respect_gitignore: bool = field(default=True, compare=False)  # a walk skips what .gitignore ignores (which files, not what is found in one)
     root: Path | None = field(default=None, compare=False)
     source: Path | None = field(default=None, compare=False)
 
@@ -410,6 +411,7 @@ CONFIG_KEYS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "platforms": ("platforms", parse_platforms),
     "python": ("python", parse_python),
     "unsafe-fixes": ("unsafe_fixes", _boolean),
+    "respect-gitignore": ("respect_gitignore", _boolean),
     "target-version": ("python", parse_target_version),
 }
 # keys that add to another key's list (as ruff's extend-select) instead of replacing it

@@ -2,7 +2,8 @@
 
 Explicitly named files are always checked (whatever their suffix); folders are
 walked for ``*.py`` files, skipping version-control folders, virtualenvs,
-build output and the configured ``exclude`` patterns. Symlinked folders are
+build output, what the work tree's ``.gitignore`` files ignore (``respect-gitignore``)
+and the configured ``exclude`` patterns. Symlinked folders are
 followed once: a symlink loop is reported and skipped, never walked forever.
 """
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cowlint.config import Config
+from cowlint.engine.files.gitignore import Ignores
 
 PYTHON_SUFFIXES = (".py", ".pyw")
 
@@ -68,7 +70,8 @@ def discover(paths: list[str], config: Config, *, force_exclude: bool = False) -
             yield PathProblem(_display(path), f"cannot read: {error.strerror or error}", fatal=True)
             continue
         if stat.S_ISDIR(info.st_mode):
-            yield from _walk(path, config, {(info.st_dev, info.st_ino)}, seen)
+            ignores = Ignores.for_walk(path) if config.respect_gitignore else None
+            yield from _walk(path, config, {(info.st_dev, info.st_ino)}, seen, ignores)
         elif _remember(path, seen):
             yield FileToCheck(path, _display(path))
 
@@ -84,7 +87,7 @@ def _remember(path: Path, seen: set[str]) -> bool:
     return True
 
 
-def _walk(directory: Path, config: Config, ancestors: set[tuple[int, int]], seen: set[str]) -> Iterator[FileToCheck | PathProblem]:
+def _walk(directory: Path, config: Config, ancestors: set[tuple[int, int]], seen: set[str], ignores: Ignores | None) -> Iterator[FileToCheck | PathProblem]:
     try:
         with os.scandir(directory) as listing:
             entries = sorted(listing, key=lambda entry: entry.name)
@@ -99,6 +102,8 @@ def _walk(directory: Path, config: Config, ancestors: set[tuple[int, int]], seen
             is_dir = entry.is_dir()  # follows symlinks
         except OSError:
             is_dir = False
+        if ignores is not None and ignores.ignored(path, is_dir):
+            continue
         if is_dir:
             try:
                 info = path.stat()
@@ -109,7 +114,7 @@ def _walk(directory: Path, config: Config, ancestors: set[tuple[int, int]], seen
             if key in ancestors:
                 yield PathProblem(_display(path), "symlink loop: this folder contains itself; skipped", fatal=False)
                 continue
-            yield from _walk(path, config, ancestors | {key}, seen)
+            yield from _walk(path, config, ancestors | {key}, seen, ignores.entering(path) if ignores is not None else None)
             continue
         if not entry.name.endswith(PYTHON_SUFFIXES):
             continue
