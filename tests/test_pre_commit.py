@@ -114,3 +114,25 @@ def test_hook_fails_on_the_finding_then_passes_once_fixed(tmp_path: Path) -> Non
     passing = _run_hooks(repo, tmp_path)
     assert passing.returncode == 0, passing.stdout + passing.stderr
     assert "Passed" in passing.stdout
+
+
+def test_local_hook_recipe_runs_the_installed_cowlint(tmp_path: Path) -> None:
+    """docs/recipes/pre-commit-local.yaml, as documented: the cowlint installed in the environment
+    (this checkout's), run by the real pre-commit on the staged files of a temporary repository."""
+    repo = tmp_path / "project"
+    repo.mkdir()
+    _git("init", "-q", cwd=repo)
+    (repo / ".pre-commit-config.yaml").write_text((ROOT / "docs" / "recipes" / "pre-commit-local.yaml").read_text())
+    (repo / "index.py").write_text(FLAGGED)
+    _git("add", ".", cwd=repo)
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([_pre_commit(), "run", "--all-files", "--color", "never"], cwd=repo, capture_output=True, text=True, env=env, timeout=300)
+
+    failing = run()
+    assert failing.returncode == 1 and "index.py:15:29: COW101" in failing.stdout, failing.stdout + failing.stderr
+    (repo / "index.py").write_text(FIXED)
+    _git("add", ".", cwd=repo)
+    passing = run()
+    assert passing.returncode == 0 and "Passed" in passing.stdout, passing.stdout + passing.stderr

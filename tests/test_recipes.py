@@ -77,4 +77,4 @@ def test_pre_commit_recipe_uses_the_published_hook_id() -> None:
 
 def test_readme_pre_commit_snippet_is_the_recipe() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "```yaml\n" + (RECIPES / "pre-commit-config.yaml").read_text(encoding="utf-8") + "```" in readme
+    assert "```yaml\n" + (RECIPES / "pre-commit-local.yaml").read_text(encoding="utf-8") + "```" in readme  # run by test_pre_commit
