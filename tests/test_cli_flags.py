@@ -285,3 +285,10 @@ def test_gitignore_is_respected_as_git_reads_it(tmp_path: Path) -> None:
         assert {line.strip('"') for line in listed.splitlines() if line.endswith(".py") or line.endswith('.py"')} == expected
     (tree / "pyproject.toml").write_text("[tool.cowlint]\nrespect-gitignore = false\n")
     assert len(run_cowlint("--show-files", ".", cwd=tree).stdout.splitlines()) == len(files)
+
+
+def test_a_header_below_the_code_is_a_warning_not_ignored_silently(tmp_path: Path) -> None:
+    job = tmp_path / "job.py"
+    job.write_text('"""Doc."""\nfrom __future__ import annotations\n# cowlint: platforms=linux\nimport os\n')
+    done = run_cowlint("--isolated", "--no-cache", str(job))
+    assert "'# cowlint:' header on line 3 comes after the code starts (line 2)" in done.stderr, done.stderr

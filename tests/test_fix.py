@@ -398,7 +398,7 @@ def test_diff_prints_the_fix_writes_nothing_and_exits_1(tmp_path: Path) -> None:
     shown = run_cowlint("--isolated", "--no-cache", "--diff", str(target))
     assert shown.returncode == 1, shown.stderr
     assert target.read_text() == HEAP_THEN_FORK
-    assert shown.stdout.startswith(f"--- a/{target}\n+++ b/{target}\n@@ "), shown.stdout
+    assert shown.stdout.startswith(f"--- {target}\n+++ {target}\n@@ "), shown.stdout  # an absolute path as it is
     assert [line for line in shown.stdout.splitlines() if line.startswith("+") and not line.startswith("+++")] == [
         "+import gc",
         "+    gc.disable()",
@@ -408,7 +408,7 @@ def test_diff_prints_the_fix_writes_nothing_and_exits_1(tmp_path: Path) -> None:
     assert "would fix 1 finding in 1 file" in shown.stderr
     # what --diff shows is what --fix writes
     run_cowlint("--isolated", "--no-cache", "--fix", str(target))
-    written = difflib.unified_diff(HEAP_THEN_FORK.splitlines(keepends=True), target.read_text().splitlines(keepends=True), fromfile=f"a/{target}", tofile=f"b/{target}")
+    written = difflib.unified_diff(HEAP_THEN_FORK.splitlines(keepends=True), target.read_text().splitlines(keepends=True), fromfile=str(target), tofile=str(target))
     assert "".join(written) == shown.stdout
     clean = run_cowlint("--isolated", "--no-cache", "--diff", str(target))
     assert (clean.returncode, clean.stdout) == (0, ""), clean.stderr
@@ -484,3 +484,21 @@ def test_show_fixes_and_the_fixable_count(tmp_path: Path) -> None:
     each = "    1 × COW301 (fork-without-gc-freeze)\n"
     assert f"Fixed 2 findings:\n- {safe}:\n{each}- {unsafe}:\n{each}" in fixed.stderr, fixed.stderr
     assert fixed.returncode == 0 and "fixable" not in fixed.stdout
+
+
+def test_no_fix_where_gc_is_a_local_name_and_the_freeze_goes_before_a_collect(tmp_path: Path) -> None:
+    """Found in review: a parameter or local named gc took the inserted gc.disable() (AttributeError
+    at run time), and a gc.collect() between the build and the fork left the freeze after it (COW302)."""
+    shadowed = tmp_path / "shadowed.py"
+    source = "import os\n\n\ndef main(gc):\n    rows = [[i] for i in range(2_000_000)]\n    pid = os.fork()\n    if pid == 0:\n        print(len(rows), gc)\n        os._exit(0)\n"
+    shadowed.write_text(source)
+    assert _codes(shadowed) == ["COW301"]
+    run_cowlint("--isolated", "--no-cache", "--fix", "--unsafe-fixes", str(shadowed))
+    assert shadowed.read_text() == source
+    collecting = tmp_path / "collecting.py"
+    plain = source.replace("main(gc)", "main()").replace(", gc)", ")")
+    collecting.write_text(plain.replace("import os\n", "import gc\nimport os\n").replace("    pid = os.fork()", "    gc.collect()\n    pid = os.fork()"))
+    done = run_cowlint("--isolated", "--no-cache", "--fix", str(collecting))
+    assert "fixed 1 finding" in done.stderr, done.stderr
+    assert "    gc.freeze()\n    gc.enable()\n    gc.collect()\n" in collecting.read_text()
+    assert _codes(collecting) == []

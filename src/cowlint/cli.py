@@ -284,7 +284,8 @@ def unified_diff(path: str, before: bytes, after: bytes) -> str:
     import difflib
 
     old, new = decode_source(before, path).text, decode_source(after, path).text
-    lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=f"a/{path}", tofile=f"b/{path}")
+    before_name, after_name = (path, path) if os.path.isabs(path) else (f"a/{path}", f"b/{path}")  # git's a/ b/ on relative paths
+    lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=before_name, tofile=after_name)
     return "".join(line if line.endswith(("\n", "\r")) else line + "\n" for line in lines)
 
 

@@ -515,7 +515,8 @@ def with_file_header(config: Config, data: bytes) -> Config:
     table: dict[str, object] = {}
     closing: bytes | None = None  # inside the docstring: the quotes that end it
     docstring_seen = False
-    for raw in data[:4096].splitlines():
+    lines = data[:4096].splitlines()
+    for number, raw in enumerate(lines, start=1):
         line = raw.strip()
         if closing is not None:
             if closing in line:
@@ -531,6 +532,9 @@ def with_file_header(config: Config, data: bytes) -> Config:
                 closing = quotes
             continue
         if not line.startswith(b"#"):
+            late = next((later for later, text in enumerate(lines[number:], start=number + 1) if _HEADER.match(text.strip())), None)
+            if late is not None:
+                raise ConfigError(f"'# cowlint:' header on line {late} comes after the code starts (line {number}): move it above the first statement")
             break
         match = _HEADER.match(line)
         if match is None:
