@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, console_script
+from .conftest import ROOT
 
 RECIPES = ROOT / "docs" / "recipes"
 yaml = pytest.importorskip("yaml", reason="PyYAML comes with pre-commit, in the test extra")
@@ -23,11 +23,24 @@ def _workspace(tmp_path: Path) -> Path:
     return work
 
 
-def _shell(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    # 'pip install cowlint' is what a fresh CI machine runs; here the checkout is installed already
-    command = command.replace("pip install cowlint", ":")
-    env = {**os.environ, "PATH": f"{Path(console_script()).parent}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(["sh", "-c", command], cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """What a fresh CI machine has after the recipes' first step: a virtual environment with pip,
+    and COWLINT naming a wheel built from this checkout (cowlint is not on PyPI yet)."""
+    import sys
+
+    work = tmp_path_factory.mktemp("ci")
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(work / "dist"), str(ROOT)], capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (work / "dist").glob("cowlint-*.whl")
+    subprocess.run([sys.executable, "-m", "venv", str(work / "venv")], check=True, timeout=300)
+    return {"PATH": f"{work / 'venv' / 'bin'}{os.pathsep}{os.environ['PATH']}", "COWLINT": str(wheel), "VIRTUAL_ENV": str(work / "venv")}
+
+
+def _shell(command: str, cwd: Path, installed: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A recipe's command as a CI shell runs it, in the fresh environment (its pip install included)."""
+    env = {**os.environ, **installed}
+    return subprocess.run(["sh", "-c", command], cwd=cwd, capture_output=True, text=True, env=env, timeout=600)
 
 
 def _run_steps(workflow: str) -> list[str]:
@@ -41,27 +54,27 @@ def test_every_recipe_is_shown_verbatim_in_the_integrations_page() -> None:
         assert recipe.read_text(encoding="utf-8") in page, f"{recipe.name} is not shown verbatim in docs/integrations.md"
 
 
-def test_code_scanning_recipe_writes_sarif_without_failing_the_step(tmp_path: Path) -> None:
+def test_code_scanning_recipe_writes_sarif_without_failing_the_step(tmp_path: Path, installed: dict[str, str]) -> None:
     work = _workspace(tmp_path)
     for command in _run_steps("github-code-scanning.yml"):
-        result = _shell(command, work)
+        result = _shell(command, work, installed)
         assert result.returncode == 0, (command, result.stderr)
     log = json.loads((work / "cowlint.sarif").read_text())
     assert log["version"] == "2.1.0" and len(log["runs"][0]["results"]) > 40
 
 
-def test_annotations_recipe_fails_the_step_with_annotations(tmp_path: Path) -> None:
+def test_annotations_recipe_fails_the_step_with_annotations(tmp_path: Path, installed: dict[str, str]) -> None:
     work = _workspace(tmp_path)
     *setup, check = _run_steps("github-annotations.yml")
-    assert all(_shell(command, work).returncode == 0 for command in setup)
-    result = _shell(check, work)
+    assert all(_shell(command, work, installed).returncode == 0 for command in setup)
+    result = _shell(check, work, installed)
     assert result.returncode == 1
     assert result.stdout.startswith("::warning file=")
 
 
-def test_plain_ci_recipe(tmp_path: Path) -> None:
+def test_plain_ci_recipe(tmp_path: Path, installed: dict[str, str]) -> None:
     work = _workspace(tmp_path)
-    result = _shell((RECIPES / "plain-ci.sh").read_text(), work)
+    result = _shell((RECIPES / "plain-ci.sh").read_text(), work, installed)
     assert result.returncode == 1
     assert len(json.loads((work / "cowlint.json").read_text())) > 40
     assert "COW101" in result.stdout  # the statistics
@@ -78,3 +91,17 @@ def test_pre_commit_recipe_uses_the_published_hook_id() -> None:
 def test_readme_pre_commit_snippet_is_the_recipe() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "```yaml\n" + (RECIPES / "pre-commit-local.yaml").read_text(encoding="utf-8") + "```" in readme  # run by test_pre_commit
+
+
+def test_flake8_snippet_as_shown(tmp_path: Path, installed: dict[str, str]) -> None:
+    """The shell block of the flake8 section, run as it is in the fresh environment: flake8 finds the COW codes."""
+    import re
+
+    page = (ROOT / "docs" / "integrations.md").read_text(encoding="utf-8")
+    section = page.split("## flake8", 1)[1]
+    (snippet,) = re.findall(r"```sh\n(.*?)```", section.split("\n## ", 1)[0], re.DOTALL)
+    work = tmp_path / "repo"
+    shutil.copytree(ROOT / "examples", work / "src")
+    result = _shell("set -e\n" + snippet, work, installed)
+    assert result.returncode == 1, result.stdout + result.stderr  # flake8 exits 1 on findings
+    assert "COW101" in result.stdout and "embedding_search.py" in result.stdout
