@@ -91,5 +91,6 @@ def large_shipped(module: ModuleContext, shipped: Shipped) -> tuple[int | None, 
         estimate = module.resolver.estimate(value)
         if estimate.custom_pickling or not (estimate.bulk or (estimate.size is not None and estimate.size >= threshold)):
             return None
-        return estimate.size, "", f"a {value.class_name}, {instance_size_text(estimate)}", shipped.site.confidence
+        article = "an" if value.class_name[:1].lower() in "aeiou" else "a"
+        return estimate.size, "", f"{article} {value.class_name}, {instance_size_text(estimate)}", shipped.site.confidence
     return None
