@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -148,18 +149,26 @@ def test_layout_names_modules_in_flat_and_src_layouts(tmp_path: Path) -> None:
     assert again.module_name(tmp_path / "lib" / "shop" / "cli.py") == ("shop.cli", False)
 
 
-def test_an_index_reads_one_saved_file_again(tmp_path: Path) -> None:
-    """What the language server does on save: one file's summary is read again, the others kept."""
+def _entry_project(tmp_path: Path, entry_text: str) -> tuple[Any, Path]:
+    """A project of work.py run by main.py (``entry_text``), and its indexes."""
     from cowlint.engine.project.index import ProjectIndexes
 
     (tmp_path / "pyproject.toml").write_text("[tool.cowlint]\n")
     (tmp_path / "work.py").write_text("def run():\n    pass\n")
     entry = tmp_path / "main.py"
-    entry.write_text("import multiprocessing\nimport work\n\nif __name__ == '__main__':\n    multiprocessing.set_start_method('fork')\n    work.run()\n")
-    projects = ProjectIndexes(project_config(tmp_path))
+    entry.write_text(entry_text)
+    return ProjectIndexes(project_config(tmp_path)), entry
+
+
+PINNED = "import multiprocessing\nimport work\n\nif __name__ == '__main__':\n    multiprocessing.set_start_method('{method}')\n    work.run()\n"
+
+
+def test_an_index_reads_one_saved_file_again(tmp_path: Path) -> None:
+    """What the language server does on save: one file's summary is read again, the others kept."""
+    projects, entry = _entry_project(tmp_path, PINNED.format(method="fork"))
     view = projects.view(tmp_path / "work.py")
     assert view is not None and view.inherited is not None and view.inherited.method == "fork"
-    entry.write_text("import multiprocessing\nimport work\n\nif __name__ == '__main__':\n    multiprocessing.set_start_method('spawn')\n    work.run()\n")
+    entry.write_text(PINNED.format(method="spawn"))
     assert projects.view(tmp_path / "work.py").inherited.method == "fork"  # type: ignore[union-attr]  # kept until told
     projects.refresh(entry)
     assert projects.view(tmp_path / "work.py").inherited.method == "spawn"  # type: ignore[union-attr]
@@ -169,15 +178,9 @@ def test_an_index_reads_one_saved_file_again(tmp_path: Path) -> None:
 
 
 def test_an_index_without_pins_is_read_whole_once_a_saved_file_pins(tmp_path: Path) -> None:
-    from cowlint.engine.project.index import ProjectIndexes
-
-    (tmp_path / "pyproject.toml").write_text("[tool.cowlint]\n")
-    (tmp_path / "work.py").write_text("def run():\n    pass\n")
-    entry = tmp_path / "main.py"
-    entry.write_text("import work\n\nif __name__ == '__main__':\n    work.run()\n")
-    projects = ProjectIndexes(project_config(tmp_path))
+    projects, entry = _entry_project(tmp_path, "import work\n\nif __name__ == '__main__':\n    work.run()\n")
     assert projects.view(tmp_path / "work.py").inherited is None  # type: ignore[union-attr]
-    entry.write_text("import multiprocessing\nimport work\n\nif __name__ == '__main__':\n    multiprocessing.set_start_method('fork')\n    work.run()\n")
+    entry.write_text(PINNED.format(method="fork"))
     projects.refresh(entry)
     assert projects.view(tmp_path / "work.py").inherited.method == "fork"  # type: ignore[union-attr]
 

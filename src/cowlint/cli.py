@@ -18,8 +18,6 @@ from cowlint.engine.finding import Finding
 from cowlint.engine.module.check import check_bytes, fix_bytes
 from cowlint.engine.source import decode_source
 from cowlint.report import RENDERERS, style
-from cowlint.report import concise as concise_report
-from cowlint.report import text as text_report
 from cowlint.rules import RULE_NAMES
 
 DESCRIPTION = """\
@@ -271,7 +269,7 @@ def fix_stdin(name: str, config: Config, args: argparse.Namespace) -> int:
     if args.fix_only:
         return 0
     remaining = check_bytes(after, name, config)
-    sys.stderr.write(RENDERERS["concise"](remaining.findings, {}))
+    sys.stderr.write(RENDERERS["concise"](remaining.findings, {}, style.wanted(args.color, sys.stderr)))
     for error_line in remaining.errors:
         sys.stderr.write(f"cowlint: error: {error_line}\n")
     if remaining.errors:
@@ -522,13 +520,10 @@ def emit(result: CheckResult, args: argparse.Namespace, config: Config, paths: l
         err.write(f"cowlint: warning: {warning}\n")
     for error_line in result.errors:
         err.write(f"cowlint: error: {error_line}\n")
-    color = args.output_format in ("text", "concise") and style.wanted(args.color, out)
     if args.statistics:
         rendered = statistics(result.findings, config, as_json=args.output_format == "json")
-    elif color:
-        rendered = (text_report.render if args.output_format == "text" else concise_report.render)(result.findings, result.sources, color=True)
     else:
-        rendered = RENDERERS[args.output_format](result.findings, result.sources)
+        rendered = RENDERERS[args.output_format](result.findings, result.sources, style.wanted(args.color, out))
     out.write(rendered)
     if args.output_format == "text" and not args.quiet:
         out.write(("\n" if result.findings else "") + summary(result, config) + "\n")

@@ -1,4 +1,5 @@
-"""Reporters: one module per output format, each with one ``render()``."""
+"""Reporters: one module per output format, each with one ``render(findings, sources, color)``
+(``color``: ANSI colours, which the text and concise formats use and the others ignore)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from cowlint.engine.finding import Finding
 from cowlint.engine.source import SourceText
 from cowlint.report import concise, github, grouped, json_format, pylint, sarif, text
 
-Renderer = Callable[[list[Finding], dict[str, SourceText]], str]
+Renderer = Callable[[list[Finding], dict[str, SourceText], bool], str]
 
 RENDERERS: dict[str, Renderer] = {
     "text": text.render,

@@ -15,7 +15,7 @@ def _property(text: str) -> str:
     return _data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def render(findings: list[Finding], sources: dict[str, SourceText]) -> str:
+def render(findings: list[Finding], sources: dict[str, SourceText], color: bool = False) -> str:
     """``::warning file=PATH,line=L,col=C,title=CODE::message; fix`` per finding."""
     return "".join(
         f"::warning file={_property(f.path)},line={f.line},col={f.column},title={_property(f.code)}::{_data(f.one_line())}\n" for f in findings

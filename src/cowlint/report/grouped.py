@@ -8,7 +8,7 @@ from cowlint.engine.finding import Finding
 from cowlint.engine.source import SourceText
 
 
-def render(findings: list[Finding], sources: dict[str, SourceText]) -> str:
+def render(findings: list[Finding], sources: dict[str, SourceText], color: bool = False) -> str:
     """The findings of each file under its path, a blank line between files."""
     blocks = []
     for path, group in groupby(findings, key=lambda finding: finding.path):

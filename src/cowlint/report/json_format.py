@@ -31,6 +31,6 @@ def as_dict(finding: Finding) -> dict[str, object]:
     }
 
 
-def render(findings: list[Finding], sources: dict[str, SourceText]) -> str:
+def render(findings: list[Finding], sources: dict[str, SourceText], color: bool = False) -> str:
     """The findings as a JSON array."""
     return json.dumps([as_dict(f) for f in findings], indent=2) + "\n"

@@ -81,7 +81,7 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, object]:
     }
 
 
-def render(findings: list[Finding], sources: dict[str, SourceText]) -> str:
+def render(findings: list[Finding], sources: dict[str, SourceText], color: bool = False) -> str:
     """One SARIF log with one run."""
     from cowlint.rules.registry import ALL_RULES  # the rule pages describe the rules: load them only for SARIF
 

@@ -30,16 +30,12 @@ more than --fail-over, 3 the script failed, hung or was stopped (the report
 says how), 130 interrupted. More: docs/verify.md."""
 
 
-# the verifier's own flags and their defaults: given without --verify, they would do nothing
-_DEFAULTS = {"compare": None, "min_cost": "1MiB", "fail_over": None, "report": None, "timeout": 300.0, "max_processes": 64, "sample_interval": 0.02}
-
-
 def flags_given(args: argparse.Namespace) -> list[str]:
-    """The verifier's flags set on a command line that does not run --verify."""
-    given = [f"--{name.replace('_', '-')}" for name, default in _DEFAULTS.items() if getattr(args, name) != default]
-    if args.interpreter != sys.executable:
-        given.append("--interpreter")
-    return given
+    """The verifier's own flags set away from their defaults (given without --verify, they would do nothing)."""
+    alone = argparse.ArgumentParser(add_help=False)
+    add_arguments(alone)
+    defaults = vars(alone.parse_args([]))
+    return [f"--{name.replace('_', '-')}" for name, default in defaults.items() if name not in ("verify", "verify_module") and getattr(args, name) != default]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
