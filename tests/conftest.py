@@ -14,6 +14,18 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 
 
+def interruptible() -> dict:
+    """Popen arguments for a child that a test stops with SIGINT (Ctrl-C). A shell without job control starts
+    background commands with SIGINT ignored (`pytest &`, `nohup`, some CI runners), the ignored disposition is
+    inherited across exec, and Python then installs no KeyboardInterrupt handler: the child must get the
+    default disposition back, as a terminal's foreground process has it."""
+    import signal
+
+    if os.name == "nt":
+        return {}
+    return {"preexec_fn": lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)}
+
+
 def console_script() -> str:
     """The installed ``cowlint`` script next to this interpreter (never the source tree's module)."""
     candidate = Path(sys.executable).parent / ("cowlint.exe" if os.name == "nt" else "cowlint")

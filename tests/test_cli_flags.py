@@ -206,7 +206,7 @@ def test_watch_checks_again_when_a_file_changes(tmp_path: Path) -> None:
     import threading
     import time
 
-    from .conftest import console_script
+    from .conftest import console_script, interruptible
 
     (tmp_path / "jobs.py").write_text("x = 1\n")
     process = subprocess.Popen(
@@ -215,6 +215,7 @@ def test_watch_checks_again_when_a_file_changes(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        **interruptible(),
     )
     seen: list[str] = []
     errors: list[str] = []

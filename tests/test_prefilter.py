@@ -17,14 +17,15 @@ from cowlint import Config, check_paths
 from .conftest import ROOT
 
 
-def _same_findings(paths: list[str], jobs: int = 1) -> int:
+def _same_findings(paths: list[str], jobs: int = 1) -> tuple[int, int]:
+    """(files the prefilter kept from libcst, files in all)."""
     config = Config()
     filtered = check_paths(paths, config, jobs=jobs)
     unfiltered = check_paths(paths, config, use_prefilter=False, jobs=jobs)
     assert not filtered.errors and not unfiltered.errors
     assert [f for f in filtered.findings if f.code != "COW901"] == [f for f in unfiltered.findings if f.code != "COW901"]
     assert unfiltered.files_parsed >= filtered.files_parsed
-    return unfiltered.files_parsed - filtered.files_parsed
+    return unfiltered.files_parsed - filtered.files_parsed, unfiltered.files_parsed
 
 
 def test_prefilter_is_sound_on_project_files() -> None:
@@ -32,7 +33,8 @@ def test_prefilter_is_sound_on_project_files() -> None:
 
 
 def test_prefilter_is_sound_on_the_standard_library() -> None:
-    # ~1 minute on 2 cores: libcst parses all 1,790 files once, without the prefilter
+    # ~1 minute on 2 cores: libcst parses all files once without the prefilter (1,790 in a full CPython
+    # 3.11 install; 668 in Debian's python3.11, which leaves the test package out)
     stdlib = sysconfig.get_paths()["stdlib"]
-    skipped = _same_findings([stdlib], jobs=2)
-    assert skipped > 1000  # the prefilter does skip most of the tree
+    skipped, total = _same_findings([stdlib], jobs=2)
+    assert total > 500 and skipped > 0.9 * total  # the prefilter does skip most of the tree

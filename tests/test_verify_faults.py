@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from .conftest import console_script, run_cowlint
+from .conftest import console_script, interruptible, run_cowlint
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the verifier measures through /proc (Linux)")
 
@@ -194,7 +194,7 @@ def test_ctrl_c_kills_the_run_and_still_reports(tmp_path: Path) -> None:
         tmp_path,
         STALLING_POOL,
     )
-    cowlint = subprocess.Popen([console_script(), "--verify", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cowlint = subprocess.Popen([console_script(), "--verify", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **interruptible())
     deadline = time.monotonic() + 60
     while len(recorded(tmp_path)) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
