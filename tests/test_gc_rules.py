@@ -6,7 +6,7 @@ from pathlib import Path
 
 from cowlint import Config, check_source
 
-from .conftest import run_cowlint
+from .conftest import ROOT, run_cowlint
 
 
 def _codes(source: str, code: str) -> list[int]:
@@ -60,3 +60,13 @@ def test_fix_skips_elif_tests_and_a_shadowed_gc(tmp_path: Path) -> None:
         assert "Traceback" not in result.stderr and result.returncode == 1, result.stderr
         assert path.read_text() == source
         assert "COW301" in result.stdout
+
+
+def test_cow302_quotes_the_gc_calls_as_written() -> None:
+    """`from gc import collect, freeze` or `import gc as g`: the message names the call the code makes,
+    not a `gc.collect()` the reader will not find in the file."""
+    findings = [f for f in check_source((ROOT / "fixtures" / "COW302" / "imported_names.py").read_bytes(), "imported_names.py", Config()) if f.code == "COW302"]
+    assert [f.message.split(" ")[0] for f in findings] == ["collect()", "freeze()"]
+    aliased = "import gc as g\nimport os\n\ndef main():\n    t = [[i] for i in range(10**6)]\n    g.freeze()\n    os.fork()\n"
+    (finding,) = [f for f in check_source(aliased, "case.py", Config()) if f.code == "COW302"]
+    assert finding.message.startswith("g.freeze() after t was built")

@@ -105,3 +105,61 @@ def test_flake8_snippet_as_shown(tmp_path: Path, installed: dict[str, str]) -> N
     result = _shell("set -e\n" + snippet, work, installed)
     assert result.returncode == 1, result.stdout + result.stderr  # flake8 exits 1 on findings
     assert "COW101" in result.stdout and "embedding_search.py" in result.stdout
+
+
+def _lsp_exchange(server: list[str], env: dict[str, str], source: str, uri: str) -> list[dict]:
+    """Initialize a real `cowlint server` over stdio, open one document, and collect what it sends until
+    its diagnostics for that document arrive (framing by Content-Length, as every LSP client does)."""
+    process = subprocess.Popen(server, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert process.stdin is not None and process.stdout is not None
+
+    def send(message: dict) -> None:
+        body = json.dumps(message).encode()
+        process.stdin.write(f"Content-Length: {len(body)}\r\n\r\n".encode() + body)  # type: ignore[union-attr]
+        process.stdin.flush()  # type: ignore[union-attr]
+
+    def receive() -> dict:
+        length = 0
+        while (header := process.stdout.readline().strip()):  # type: ignore[union-attr]
+            if header.lower().startswith(b"content-length:"):
+                length = int(header.split(b":")[1])
+        assert length, "the server closed its output"
+        return json.loads(process.stdout.read(length))  # type: ignore[union-attr]
+
+    received = []
+    try:
+        send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": None, "rootUri": None, "capabilities": {}}})
+        received.append(receive())
+        send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+        send({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": source}}})
+        while not (received[-1].get("method") == "textDocument/publishDiagnostics" and received[-1]["params"]["uri"] == uri):
+            received.append(receive())
+        send({"jsonrpc": "2.0", "id": 2, "method": "shutdown"})
+        send({"jsonrpc": "2.0", "method": "exit"})
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.kill()
+        process.wait()
+    return received
+
+
+def test_server_extra_as_the_readme_says(tmp_path: Path, installed: dict[str, str]) -> None:
+    """README: "pip install '.[server]' adds a language server". Without the extra, `cowlint server` says which
+    extra to install; with it (from the wheel, in the fresh environment), a real LSP exchange over stdio reports
+    the example's finding."""
+    plain = _shell('pip install -q "$COWLINT" && cowlint server', tmp_path, installed)
+    pygls_there = _shell('python -c "import pygls"', tmp_path, installed).returncode == 0
+    if not pygls_there:  # another test of this module may have installed the extra already
+        assert plain.returncode == 2 and "pip install 'cowlint[server]'" in plain.stderr, plain.stderr
+    extra = _shell('pip install -q "$COWLINT[server]"', tmp_path, installed)
+    assert extra.returncode == 0, extra.stderr
+    example = ROOT / "examples" / "embedding_search.py"
+    env = {**os.environ, **installed}
+    messages = _lsp_exchange([str(Path(installed["VIRTUAL_ENV"]) / "bin" / "cowlint"), "server"], env, example.read_text(encoding="utf-8"), example.as_uri())
+    assert messages[0]["result"]["capabilities"]["codeActionProvider"], messages[0]
+    diagnostics = messages[-1]["params"]["diagnostics"]
+    cli = json.loads(_shell(f"cowlint --output-format json {example}", tmp_path, installed).stdout)
+    assert "COW101" in {d["code"] for d in diagnostics}
+    assert sorted((d["code"], d["range"]["start"]["line"] + 1, d["range"]["start"]["character"] + 1) for d in diagnostics) == sorted(
+        (f["code"], f["line"], f["column"]) for f in cli
+    )

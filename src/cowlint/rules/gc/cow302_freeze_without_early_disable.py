@@ -106,7 +106,10 @@ class FreezeWithoutEarlyDisable(Rule):
                 if here and collect.scope.frame() is freeze.scope.frame() and max(here) < collect.order < freeze.order:
                     yield Report(
                         node=collect.node,
-                        message="gc.collect() between building the data and gc.freeze(): the children fill and copy the holes it leaves",
+                        message=(
+                            f"{module.code(collect.node)} between building the data and {module.code(freeze.node)}: "
+                            "the children fill and copy the holes it leaves"
+                        ),
                         detail="the objects it frees leave holes in the shared pages, which the children's allocations fill, copying those pages",
                         fix=FIX,
                     )
@@ -114,7 +117,7 @@ class FreezeWithoutEarlyDisable(Rule):
             if unguarded is not None:
                 yield Report(
                     node=freeze.node,
-                    message=f"gc.freeze() after {unguarded.name} was built with the collector on: the children fill and copy its holes",
+                    message=f"{module.code(freeze.node)} after {unguarded.name} was built with the collector on: the children fill and copy its holes",
                     detail=(
                         f"{unguarded.name} holds {unguarded.what}; collections during the build freed objects inside the shared pages, "
                         "and the children's allocations fill and copy them"
