@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from .conftest import run_cowlint
 
 SHIPS_SELF = (
@@ -286,6 +288,40 @@ def test_gitignore_is_respected_as_git_reads_it(tmp_path: Path) -> None:
         assert {line.strip('"') for line in listed.splitlines() if line.endswith(".py") or line.endswith('.py"')} == expected
     (tree / "pyproject.toml").write_text("[tool.cowlint]\nrespect-gitignore = false\n")
     assert len(run_cowlint("--show-files", ".", cwd=tree).stdout.splitlines()) == len(files)
+
+
+@pytest.mark.parametrize("index_version", [2, 3, 4])
+def test_tracked_files_are_checked_even_where_gitignore_matches(tmp_path: Path, index_version: int) -> None:
+    """Ignoring is for untracked files (aria's `data/` in .gitignore, with aria/data/datasets.py committed,
+    hid a real COW204): tracked files under an ignored folder or name are checked, untracked ones beside them
+    are not, whatever the index version git wrote (3: an intent-to-add entry's extended flags; 4: prefix-
+    compressed paths). What the walk keeps is what `git ls-files --cached --others --exclude-standard` lists."""
+    import shutil
+    import subprocess
+
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed")
+    tree = tmp_path / "repo"
+    tree.mkdir()
+    quiet = {"cwd": tree, "check": True, "capture_output": True}
+    subprocess.run([git, "init", "-q"], **quiet)
+    (tree / ".gitignore").write_text("data/\n*_gen.py\n")
+    for name in ("pkg/data/loader.py", "pkg/data/scratch.py", "pkg/data/deep/more.py", "pkg/models_gen.py", "pkg/other_gen.py", "pkg/run.py", "pkg/new.py"):
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_text("x = 1\n")
+    subprocess.run([git, "add", "-f", "pkg/data/loader.py", "pkg/data/deep/more.py", "pkg/models_gen.py", "pkg/run.py", ".gitignore"], **quiet)
+    if index_version == 3:
+        subprocess.run([git, "add", "--intent-to-add", "pkg/new.py"], **quiet)
+    subprocess.run([git, "update-index", "--index-version", str(index_version)], **quiet)
+    assert (tree / ".git" / "index").read_bytes()[4:8] == index_version.to_bytes(4, "big")
+    shown = set(run_cowlint("--isolated", "--show-files", ".", cwd=tree).stdout.splitlines())
+    listed = subprocess.run(
+        [git, "-c", "core.fsmonitor=false", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=tree, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert shown == {name for name in listed if name.endswith(".py")}
+    assert {"pkg/data/loader.py", "pkg/data/deep/more.py", "pkg/models_gen.py"} <= shown
+    assert not shown & {"pkg/data/scratch.py", "pkg/other_gen.py"}
 
 
 def test_a_header_below_the_code_is_a_warning_not_ignored_silently(tmp_path: Path) -> None:

@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--respect-gitignore",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="skip the files the work tree's .gitignore files ignore when walking folders (default: yes; [tool.cowlint] respect-gitignore)",
+        help="skip the untracked files the work tree's .gitignore files ignore when walking folders; tracked files are always checked (default: yes; [tool.cowlint] respect-gitignore)",
     )
     parser.add_argument("--output-file", "-o", metavar="PATH", help="write the report to PATH instead of standard output")
     parser.add_argument(

@@ -7,12 +7,18 @@ walked folder), the ``.gitignore`` of every folder from the top of the work tree
 ``/`` matches folders only, a pattern with a ``/`` before its end is anchored to its
 ``.gitignore``'s folder, ``**`` spans folders. A folder git ignores is not walked, so nothing
 inside it can be re-included (git's rule too). Not read: the global ``core.excludesFile``.
+
+Ignoring is for untracked files only, in git as here: a file the repository tracks (listed in
+``.git/index``, read as bytes) is checked even where a pattern matches it (``data/`` in
+``.gitignore`` and ``pkg/data/loader.py`` committed), and an ignored folder that holds tracked
+files is walked for those files alone.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,11 +32,27 @@ class _Pattern:
     folders_only: bool
 
 
+@dataclass(frozen=True)
+class Tracked:
+    """The paths ``.git/index`` lists, as absolute POSIX paths: files, and every folder above one."""
+
+    files: frozenset[str]
+    folders: frozenset[str]
+    sparse: tuple[str, ...] = ()  # folders a sparse index keeps as one entry: all below is tracked
+
+    def holds(self, full: str, is_folder: bool) -> bool:
+        if (full in self.folders) if is_folder else (full in self.files):
+            return True
+        return any(full.startswith(folder) or (full + "/") == folder for folder in self.sparse)
+
+
 class Ignores:
     """The patterns in force in one folder of a walk (each folder adds its own ``.gitignore``)."""
 
-    def __init__(self, patterns: tuple[_Pattern, ...] = ()) -> None:
+    def __init__(self, patterns: tuple[_Pattern, ...] = (), tracked: Tracked | None = None, inside_ignored: bool = False) -> None:
         self.patterns = patterns
+        self.tracked = tracked
+        self.inside_ignored = inside_ignored  # a folder git ignores, walked for its tracked files
 
     @classmethod
     def for_walk(cls, top: Path) -> Ignores | None:
@@ -47,17 +69,25 @@ class Ignores:
         for folder in reversed(chain[: chain.index(root) + 1]):
             if folder != start:
                 patterns += _read(folder / ".gitignore", folder)
-        return cls(tuple(patterns)).entering(start)
+        return cls(tuple(patterns), read_index(root)).entering(start)
 
     def entering(self, folder: Path) -> Ignores:
         """The patterns in force inside ``folder``: these and its own ``.gitignore``."""
         own = _read(folder / ".gitignore", folder)
-        return Ignores(self.patterns + tuple(own)) if own else self
+        inside = self.inside_ignored or self._matches(Path(os.path.abspath(folder)).as_posix(), True)
+        if not own and inside == self.inside_ignored:
+            return self
+        return Ignores(self.patterns + tuple(own), self.tracked, inside)
 
     def ignored(self, path: Path, is_folder: bool) -> bool:
-        if not self.patterns:
+        if not self.patterns and not self.inside_ignored:
             return False
         full = Path(os.path.abspath(path)).as_posix()
+        if not (self.inside_ignored or self._matches(full, is_folder)):
+            return False
+        return self.tracked is None or not self.tracked.holds(full, is_folder)
+
+    def _matches(self, full: str, is_folder: bool) -> bool:
         verdict = False
         for pattern in self.patterns:
             if pattern.folders_only and not is_folder:
@@ -142,3 +172,71 @@ def _regex(glob: str) -> str:
             out.append(re.escape(glob[i]))
             i += 1
     return "".join(out)
+
+
+def read_index(root: Path) -> Tracked | None:
+    """The paths the git index of the work tree at ``root`` lists (index versions 2 to 4, read
+    as bytes; a ``.git`` file naming the git folder, as in a linked work tree, is followed), or
+    None when there is no index this can read (then patterns alone decide)."""
+    git = root / ".git"
+    try:
+        if git.is_file():
+            pointer = git.read_text(encoding="utf-8", errors="replace").strip()
+            if not pointer.startswith("gitdir:"):
+                return None
+            git = root / pointer[len("gitdir:") :].strip()
+        data = (git / "index").read_bytes()
+    except OSError:
+        return None
+    try:
+        names = _index_paths(data)
+    except (ValueError, IndexError, struct.error):
+        return None
+    if names is None:
+        return None
+    top = Path(os.path.abspath(root)).as_posix().rstrip("/")
+    files, folders, sparse = set(), {top}, []
+    for name in names:
+        full = f"{top}/{os.fsdecode(name)}"
+        if full.endswith("/"):  # a sparse index's folder entry
+            sparse.append(full)
+            full = full.rstrip("/")
+        else:
+            files.add(full)
+        folder = full.rsplit("/", 1)[0]
+        while len(folder) > len(top) and folder not in folders:
+            folders.add(folder)
+            folder = folder.rsplit("/", 1)[0]
+    return Tracked(frozenset(files), frozenset(folders), tuple(sparse))
+
+
+def _index_paths(data: bytes) -> list[bytes] | None:
+    """The entry paths of a git index file (``Documentation/gitformat-index.txt``)."""
+    if len(data) < 12 or data[:4] != b"DIRC":
+        return None
+    version, count = struct.unpack(">II", data[4:12])
+    if version not in (2, 3, 4):
+        return None
+    names: list[bytes] = []
+    at, previous = 12, b""
+    for _ in range(count):
+        (flags,) = struct.unpack(">H", data[at + 60 : at + 62])
+        start = at + 62 + (2 if version >= 3 and flags & 0x4000 else 0)
+        if version == 4:  # the path is the previous one less N bytes, then a NUL-ended suffix
+            byte = data[start]
+            strip = byte & 0x7F
+            start += 1
+            while byte & 0x80:
+                byte = data[start]
+                strip = ((strip + 1) << 7) | (byte & 0x7F)
+                start += 1
+            end = data.index(b"\0", start)
+            name = previous[: len(previous) - strip] + data[start:end]
+            at = end + 1
+        else:  # NUL-padded so that the entry's length is a multiple of 8
+            end = data.index(b"\0", start)
+            name = data[start:end]
+            at += ((end - at) // 8 + 1) * 8
+        names.append(name)
+        previous = name
+    return names
