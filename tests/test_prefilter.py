@@ -38,3 +38,37 @@ def test_prefilter_is_sound_on_the_standard_library() -> None:
     stdlib = sysconfig.get_paths()["stdlib"]
     skipped, total = _same_findings([stdlib], jobs=2)
     assert total > 500 and skipped > 0.9 * total  # the prefilter does skip most of the tree
+
+
+def _tiers(source: str) -> tuple[bool, bool]:
+    """(whether the byte prefilter lets the source through, whether libcst then parsed it)."""
+    from cowlint.engine.module.check import check_bytes, plan_file
+
+    data = source.encode()
+    return plan_file(data, "case.py", Config(), True)[1] is not None, check_bytes(data, "case.py", Config()).parsed
+
+
+def test_the_syntax_tree_tier_reads_names_as_python_binds_them() -> None:
+    """A bare name among the candidates counts only where the module binds it: the builtin map(), the
+    module's own class Manager, run_in_executor(None, ...) (the loop's thread pool) do not send a file to
+    libcst; the same names imported, assigned, taken as a parameter or star-imported do. Every source passes
+    the byte prefilter (a comment names a pool): the syntax-tree tier is what decides."""
+    head = "# runs beside a multiprocessing Pool, ProcessPoolExecutor and Process: p.map(...)\n"
+    skipped = {
+        "builtin map": "print(list(map(str, range(3))))\n",
+        "own class": "class Manager:\n    pass\nm = Manager()\n",
+        "default executor": "async def main(loop):\n    return await loop.run_in_executor(None, print)\n",
+        "unbound name": "def f():\n    return Process\n",
+    }
+    parsed = {
+        "imported": "from multiprocessing import Process\n",
+        "assigned": "Pool = pool_class()\nwith Pool(2) as workers:\n    pass\n",
+        "parameter": "def run(Process):\n    Process(target=print).start()\n",
+        "star import": "from helpers import *\nProcess(target=print).start()\n",
+        "an executor": "async def main(loop, pool):\n    return await loop.run_in_executor(pool, print)\n",
+        "gunicorn setting": "workers = 4\npreload_app = True\n",
+    }
+    for name, source in skipped.items():
+        assert _tiers(head + source) == (True, False), name
+    for name, source in parsed.items():
+        assert _tiers(head + source) == (True, True), name

@@ -51,9 +51,22 @@ class Rule:
         raise NotImplementedError
 
     @classmethod
-    def may_report(cls, data: bytes) -> bool:
-        """Whether the file's bytes pass this rule's prefilter."""
-        return all(any(needle in data for needle in group) for group in cls.prefilter)
+    def may_report(cls, data: bytes, found: dict[bytes, bool] | None = None) -> bool:
+        """Whether the file's bytes pass this rule's prefilter. ``found`` remembers, across the
+        rules asked about one file, whether each needle occurs: the rules share most needles, and
+        each is then searched for once per file instead of once per rule."""
+        if found is None:
+            found = {}
+        for group in cls.prefilter:
+            for needle in group:
+                present = found.get(needle)
+                if present is None:
+                    present = found[needle] = needle in data
+                if present:
+                    break
+            else:
+                return False
+        return True
 
     @classmethod
     def documentation(cls) -> str:

@@ -185,7 +185,9 @@ LIBRARY_METHODS = frozenset(method for pool in LIBRARY_POOLS.values() for method
 # Every finding starts from a name among these (a constructor, a dispatch method, a fork)
 # used in the code: a file whose syntax tree has none of them is not parsed by libcst.
 # preload_app: a gunicorn configuration, whose master forks the workers (engine.servers)
-CANDIDATE_NAMES = CONSTRUCTOR_ATTRIBUTES | DISPATCH_METHODS | FORK_NAMES | MAP_FUNCTION_NAMES | {RUN_IN_EXECUTOR, "DataLoader", "freeze", "preload_app", "delayed"}
+# gunicorn settings: a configuration file that assigns them is a candidate (the others are candidates where they are read)
+SERVER_SETTINGS = frozenset({"preload_app"})
+CANDIDATE_NAMES = CONSTRUCTOR_ATTRIBUTES | DISPATCH_METHODS | FORK_NAMES | MAP_FUNCTION_NAMES | SERVER_SETTINGS | {RUN_IN_EXECUTOR, "DataLoader", "freeze", "delayed"}
 
 PARTIAL = frozenset({"functools.partial"})
 DATACLASS_FIELD = frozenset({"dataclasses.field", "attr.ib", "attr.field", "attrs.field"})

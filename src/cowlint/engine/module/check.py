@@ -96,7 +96,8 @@ def plan_file(
     report_parse_errors = engine_code_enabled("COW901", config, path)
     tiered = use_prefilter
     if use_prefilter:
-        passes = any(rule.may_report(data) for rule in rules)
+        found: dict[bytes, bool] = {}
+        passes = any(rule.may_report(data, found) for rule in rules)
         where = placed() if placed is not None else project
         if rules and where is not None:
             from cowlint.engine.project.linking import called_wrappers
@@ -187,19 +188,45 @@ def _libcst() -> ModuleType:
 
 def ast_candidate(tree: ast.Module) -> bool:
     """The second prefilter tier: whether the code (not its comments or strings) uses a name
-    every finding starts from: a constructor, a dispatch method, a fork, or an import of one."""
+    every finding starts from: a constructor, a dispatch method, a fork, or an import of one.
+
+    Read with the module's bindings, as Python resolves them: a bare ``map(f, xs)``, ``Manager()``
+    or ``submit(...)`` counts only where the module binds that name itself (an import, an
+    assignment, a parameter) or star-imports names it cannot see; otherwise it is a builtin (``map``),
+    the module's own class or function (logging's ``Manager``), or a NameError. The module's own
+    ``def``/``class`` of such a name is not a pool: what it does inside is walked on its own.
+    ``loop.run_in_executor(None, ...)`` runs in the loop's default thread pool and does not count.
+    A gunicorn setting (``preload_app = True``) counts where it is assigned."""
     names = apis.CANDIDATE_NAMES
+    used: set[str] = set()  # candidate names read bare
+    bound: set[str] = set()  # candidate names the module binds other than by its own def or class
+    star = False
+    default_executor: set[int] = set()  # the ``.run_in_executor`` of calls whose executor is None
     for node in ast.walk(tree):
         kind = type(node)
         if kind is ast.Attribute:
-            if node.attr in names:  # type: ignore[attr-defined]
+            if node.attr in names and id(node) not in default_executor:  # type: ignore[attr-defined]
                 return True
         elif kind is ast.Name:
             if node.id in names:  # type: ignore[attr-defined]
+                if node.id in apis.SERVER_SETTINGS:  # type: ignore[attr-defined]
+                    return True
+                (used if type(node.ctx) is ast.Load else bound).add(node.id)  # type: ignore[attr-defined]
+        elif kind is ast.Call:
+            func, args = node.func, node.args  # type: ignore[attr-defined]
+            if type(func) is ast.Attribute and func.attr == apis.RUN_IN_EXECUTOR and args and type(args[0]) is ast.Constant and args[0].value is None:
+                default_executor.add(id(func))
+        elif kind is ast.alias:
+            if node.name.rsplit(".", 1)[-1] in names:  # type: ignore[attr-defined]
                 return True
-        elif kind is ast.alias and node.name.rsplit(".", 1)[-1] in names:  # type: ignore[attr-defined]
-            return True
-    return False
+            if node.name == "*":  # type: ignore[attr-defined]
+                star = True
+            elif node.asname in names:  # type: ignore[attr-defined]
+                bound.add(node.asname)  # type: ignore[attr-defined]
+        elif kind is ast.arg:
+            if node.arg in names:  # type: ignore[attr-defined]
+                bound.add(node.arg)  # type: ignore[attr-defined]
+    return bool(used) and (star or not used.isdisjoint(bound))
 
 
 def describe_error(error: BaseException, limit: int = 300) -> str:
@@ -335,14 +362,24 @@ def parse_cost(tree: ast.Module, size: int, memo: dict[tuple[str, int, int], tup
 
 
 def _subtree_cost(root: ast.AST) -> tuple[int, int]:
-    """The nodes under ``root`` (itself included) and the sum of their depths below it."""
+    """The nodes under ``root`` (itself included) and the sum of their depths below it: the nodes
+    ``ast.iter_child_nodes`` yields, read from the fields directly (3x faster than its generators)."""
     nodes = depths = 0
     pending: list[tuple[ast.AST, int]] = [(root, 0)]
+    pop, push, node_type = pending.pop, pending.append, ast.AST
     while pending:
-        node, depth = pending.pop()
+        node, depth = pop()
         nodes += 1
         depths += depth
-        pending.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        below = depth + 1
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, node_type):
+                push((value, below))
+            elif type(value) is list:
+                for item in value:
+                    if isinstance(item, node_type):
+                        push((item, below))
     return nodes, depths
 
 
