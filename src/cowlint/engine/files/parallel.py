@@ -71,6 +71,16 @@ def _context(preload: Sequence[str]) -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
+def start_early(preload: Sequence[str]) -> None:
+    """Start the forkserver now, while the caller is still reading files: it imports ``preload``
+    (libcst, the rules: ~0.5 s) in its own process, and the pool asked for later forks from it at once.
+    A failure here is left to the pool to meet and report (it falls back to checking in this process)."""
+    try:
+        _context(preload)
+    except (OSError, RuntimeError):
+        pass
+
+
 def pool_workers(files: int, jobs: int) -> int:
     """How many worker processes ``files`` files to parse are worth (0: check them here)."""
     workers = min(jobs, files // CHUNK_FILES)

@@ -72,7 +72,7 @@ def check_paths(
     ``jobs`` worker processes when there are enough of them to pay for a pool.
     With a ``cache``, files whose content it knows are not checked again.
     """
-    from cowlint.engine.files.parallel import PARALLEL_MIN_FILES, pool_workers
+    from cowlint.engine.files.parallel import PARALLEL_MIN_FILES, pool_workers, start_early
     from cowlint.engine.project.index import ProjectIndexes
     from cowlint.engine.project.linking import MAX_LINKED_BYTES
     from cowlint.engine.project.wrappers import FINGERPRINT, fingerprint
@@ -141,6 +141,8 @@ def check_paths(
             plan = replace(plan, project=view_of(item))
             candidates.append((item, data if len(candidates) < PARALLEL_MIN_FILES else None, result, plan, key))
             sizes[item.display] = len(data)
+            if len(candidates) == PARALLEL_MIN_FILES and pool_workers(PARALLEL_MIN_FILES, jobs):
+                start_early(WORKER_PRELOAD)  # this run will use the pool whatever follows
     workers = pool_workers(len(candidates), jobs)
     if workers:
         # biggest files first: the last chunks are small, so the workers finish together
