@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import libcst as cst
 
 from cowlint.engine.module import apis
-from cowlint.engine.module.facts import FUNCTION, CallSite, ModuleFacts, Scope, dotted_name
+from cowlint.engine.module.facts import FUNCTION, CallSite, ModuleFacts, Scope, dotted_name, iter_children
 from cowlint.engine.module.resolver import Resolver
 from cowlint.engine.module.values import DEFAULT_START, Instance, PoolValue, Qualified, StartMethod, Unknown, argument, bound_argument
 
@@ -523,35 +523,48 @@ def _constructed(call_site: CallSite, resolver: Resolver, kinds: tuple[str, ...]
 _INERT_CALLS = frozenset({"print", "repr", "str", "id", "type", "isinstance", "bool", "hash"})
 
 
-class _Uses(cst.CSTVisitor):
-    """How a frame uses one name: ``name.start()``, other attribute uses, and uses that may hand
-    the object on (returned, stored, passed to a call that is not inert)."""
+def name_uses(frame: Scope) -> dict[str, list[int]]:
+    """For every name the code of ``frame`` (nested functions included: a closure or a function
+    using the global may start the object) reads: [started, handed on, inert uses]. ``n.start``
+    starts ``n``; ``n.attr`` is a use of ``n`` but no hand-over (its ``attr`` is a use of that
+    name); ``print(n)``, ``assert n`` and the like are inert; any other occurrence hands ``n`` on.
+    One walk per frame, kept on the scope: a frame with many Process objects is read once."""
+    if frame.name_uses is not None:
+        return frame.name_uses
+    uses: dict[str, list[int]] = {}
 
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.started = False
-        self.handed_on = 0
-        self.inert = 0
+    def count(name: str, slot: int) -> None:
+        entry = uses.get(name)
+        if entry is None:
+            entry = uses[name] = [0, 0, 0]
+        entry[slot] += 1
 
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        if isinstance(node.value, cst.Name) and node.value.value == self.name:
-            self.started = self.started or node.attr.value == "start"
-            return False  # ``proc.start``, ``proc.daemon``: a use of the object, not a hand-over
-        return True
-
-    def visit_Call(self, node: cst.Call) -> None:
-        callee = node.func
-        last = callee.value if isinstance(callee, cst.Name) else callee.attr.value if isinstance(callee, cst.Attribute) else ""
-        if last in _INERT_CALLS or last.startswith("assert"):
-            self.inert += sum(1 for arg in node.args if isinstance(arg.value, cst.Name) and arg.value.value == self.name)
-
-    def visit_Assert(self, node: cst.Assert) -> None:
-        if isinstance(node.test, cst.Name) and node.test.value == self.name:
-            self.inert += 1
-
-    def visit_Name(self, node: cst.Name) -> None:
-        if node.value == self.name:
-            self.handed_on += 1
+    stack: list[cst.CSTNode] = [frame.node]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is cst.Attribute and type(node.value) is cst.Name:  # type: ignore[attr-defined]
+            owner, attribute = node.value.value, node.attr.value  # type: ignore[attr-defined]
+            if attribute == "start":
+                count(owner, 0)
+            if attribute != owner:
+                count(attribute, 1)
+            continue
+        if kind is cst.Name:
+            count(node.value, 1)  # type: ignore[attr-defined]
+            continue
+        if kind is cst.Call:
+            callee = node.func  # type: ignore[attr-defined]
+            last = callee.value if isinstance(callee, cst.Name) else callee.attr.value if isinstance(callee, cst.Attribute) else ""
+            if last in _INERT_CALLS or last.startswith("assert"):
+                for arg in node.args:  # type: ignore[attr-defined]
+                    if isinstance(arg.value, cst.Name):
+                        count(arg.value.value, 2)
+        elif kind is cst.Assert and isinstance(node.test, cst.Name):  # type: ignore[attr-defined]
+            count(node.test.value, 2)  # type: ignore[attr-defined]
+        stack.extend(iter_children(node))
+    frame.name_uses = uses
+    return uses
 
 
 def never_started(call_site: CallSite) -> bool:
@@ -559,13 +572,12 @@ def never_started(call_site: CallSite) -> bool:
     ``proc`` on (returns it, stores it, passes it to a call that may start it)."""
     scope = call_site.scope
     names = [binding.name for bindings in scope.bindings.values() for binding in bindings if binding.kind == "assign" and binding.value is call_site.node]
-    frame = scope.frame().node
-    if len(names) != 1 or not isinstance(frame, (cst.FunctionDef, cst.Module)):
+    frame = scope.frame()
+    if len(names) != 1 or not isinstance(frame.node, (cst.FunctionDef, cst.Module)):
         return False
-    uses = _Uses(names[0])  # nested functions too: a closure or a function using the global may start it
-    frame.visit(uses)
+    started, handed_on, inert = name_uses(frame).get(names[0], (0, 0, 0))
     assignments = sum(1 for binding in scope.bindings.get(names[0], ()) if binding.kind in ("assign", "augassign", "unpack", "element", "enter"))
-    return not uses.started and uses.handed_on - uses.inert - assignments <= 0
+    return not started and handed_on - inert - assignments <= 0
 
 
 @dataclass(frozen=True)

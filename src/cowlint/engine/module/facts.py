@@ -195,6 +195,8 @@ class Scope:
     class_info: ClassInfo | None = None  # set on class scopes
     method_of: ClassInfo | None = None  # set on methods (functions directly in a class body)
     self_name: str | None = None  # the instance parameter of a method
+    # how the frame's code uses each name (engine.module.dispatch.name_uses), read once per frame
+    name_uses: dict[str, list[int]] | None = field(default=None, repr=False)
 
     def module(self) -> Scope:
         """The module scope this scope belongs to."""
