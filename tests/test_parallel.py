@@ -111,3 +111,49 @@ def test_a_relative_pythonpath_still_reaches_the_workers(tmp_path: Path) -> None
 
     read = re.search(r"\((\d+) files read, (\d+) parsed", done.stdout)
     assert read is not None and int(read.group(2)) >= 2 * PARALLEL_MIN_FILES, done.stdout  # enough for the pool
+
+
+def test_a_killed_run_leaves_no_process_behind(tmp_path: Path) -> None:
+    """A run killed outright (SIGKILL; SIGTERM too, which Python does not turn into an exception, as a
+    pre-commit timeout or an editor sends it) never shuts its pool down. Its workers, waiting for tasks on a
+    queue whose both ends they hold, and the forkserver they keep alive used to stay forever (~100 MiB each);
+    each worker now watches the run that started it and ends when it is gone."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from one_file_scaling import module
+
+    from .conftest import console_script
+
+    for index in range(2 * PARALLEL_MIN_FILES):  # enough big files that the workers are busy when the run dies
+        (tmp_path / f"dense{index}.py").write_text(module(1500))
+    def command(process: psutil.Process) -> str:
+        try:
+            return " ".join(process.cmdline())
+        except psutil.Error:
+            return ""
+
+    for how in (signal.SIGKILL, signal.SIGTERM):
+        run = subprocess.Popen([console_script(), "--isolated", "--no-cache", "--jobs", "2", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        parent = psutil.Process(run.pid)
+        deadline = time.monotonic() + 60
+        helpers: list[psutil.Process] = []
+        while time.monotonic() < deadline and len([p for p in helpers if "forkserver" in command(p)]) < 3:
+            try:
+                helpers = parent.children(recursive=True)  # the forkserver, its workers, the resource tracker
+            except psutil.Error:
+                break
+            time.sleep(0.05)
+        assert run.poll() is None, "the run ended before its workers were seen"
+        run.send_signal(how)
+        run.wait(timeout=30)
+        gone, alive = psutil.wait_procs(helpers, timeout=20)
+        for process in alive:
+            process.kill()
+        assert not alive, (how, [command(p)[:120] for p in alive])
+        assert len(gone) >= 3

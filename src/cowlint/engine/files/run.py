@@ -196,10 +196,14 @@ def _init_worker(config: Config, use_prefilter: bool) -> None:
 
 
 def _check_chunk(items: list[tuple[FileToCheck, ProjectView | None]]) -> list[FileResult]:
+    from cowlint.engine.files.parallel import release_memory
+
     assert _worker_config is not None
     results = []
     for item, project in items:
         result = check_file(item, _worker_config, use_prefilter=_worker_prefilter, project=project)
+        if result.parsed:
+            release_memory()
         if not result.findings:
             result.source = None  # only reports need the text: do not send it back
         results.append(result)
