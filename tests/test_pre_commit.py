@@ -136,3 +136,21 @@ def test_local_hook_recipe_runs_the_installed_cowlint(tmp_path: Path) -> None:
     _git("add", ".", cwd=repo)
     passing = run()
     assert passing.returncode == 0 and "Passed" in passing.stdout, passing.stdout + passing.stderr
+
+
+def test_try_repo_as_documented(tmp_path: Path) -> None:
+    """docs/integrations.md: "`pre-commit try-repo /path/to/cowlint cowlint --all-files` tries it without any
+    configuration": pointed at this checkout, from a repository that has no .pre-commit-config.yaml."""
+    page = (ROOT / "docs" / "integrations.md").read_text(encoding="utf-8")
+    assert "`pre-commit try-repo /path/to/cowlint cowlint --all-files`" in page
+    if not (ROOT / ".git").exists():
+        pytest.skip("this checkout is not a git repository, so pre-commit cannot clone it")
+    repo = tmp_path / "project"
+    repo.mkdir()
+    _git("init", "-q", cwd=repo)
+    (repo / "index.py").write_text(FLAGGED)
+    _git("add", ".", cwd=repo)
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
+    tried = subprocess.run([_pre_commit(), "try-repo", str(ROOT), "cowlint", "--all-files", "--color", "never"], cwd=repo, capture_output=True, text=True, env=env, timeout=900)
+    assert tried.returncode == 1, tried.stdout + tried.stderr
+    assert "index.py:15:29: COW101" in tried.stdout

@@ -120,8 +120,8 @@ def pool_workers(files: int, jobs: int) -> int:
 WATCH_SECONDS = 0.5
 
 
-def _watched(parent: int, initializer: Callable[..., None], initargs: tuple[object, ...]) -> None:
-    """A worker's initializer: the caller's, and a thread that ends the worker when the run that
+def watch_parent() -> None:
+    """Called first by a worker's initializer: a thread that ends the worker when the run that
     started it is gone. A run killed outright (SIGKILL, or SIGTERM, which Python does not turn into
     an exception) never shuts its pool down; its workers would wait for tasks forever (each holds
     both ends of the task queue, so none sees an end of file) and keep the forkserver alive (each
@@ -129,18 +129,20 @@ def _watched(parent: int, initializer: Callable[..., None], initargs: tuple[obje
     import threading
     import time
 
+    parent = multiprocessing.parent_process()  # the run, as multiprocessing tells a worker (not the forkserver)
+    if parent is None or parent.pid is None:
+        return
+    pid = parent.pid
+
     def watch() -> None:
         while True:
             time.sleep(WATCH_SECONDS)
             try:
-                os.kill(parent, 0)
-            except ProcessLookupError:
-                os._exit(1)
-            except PermissionError:  # the pid now belongs to another user's process: the run is gone
+                os.kill(pid, 0)
+            except (ProcessLookupError, PermissionError):  # gone (or the pid now belongs to another user)
                 os._exit(1)
 
     threading.Thread(target=watch, name="cowlint-watch-parent", daemon=True).start()
-    initializer(*initargs)
 
 
 def map_in_pool(
@@ -154,11 +156,11 @@ def map_in_pool(
 ) -> Iterator[R]:
     """``function`` over ``items`` in ``workers`` processes, in chunks of CHUNK_FILES, results
     in input order. ``function`` and ``initializer`` are module-level functions (pickled by
-    name); ``preload`` names the modules the forkserver imports once for every worker."""
+    name), and ``initializer`` calls :func:`watch_parent` first; ``preload`` names the modules the
+    forkserver imports once for every worker."""
     chunks = [items[start : start + CHUNK_FILES] for start in range(0, len(items), CHUNK_FILES)]
     context = _context(preload)
-    watched = (os.getpid(), initializer, initargs)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_watched, initargs=watched) as executor:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=initializer, initargs=initargs) as executor:
         if context.get_start_method() == "spawn":
             # each spawned worker is a ``python -c`` of its own: start them all in the safe folder
             with _nothing_importable_from_cwd():

@@ -191,7 +191,10 @@ _worker_prefilter = True
 
 
 def _init_worker(config: Config, use_prefilter: bool) -> None:
+    from cowlint.engine.files.parallel import watch_parent
+
     global _worker_config, _worker_prefilter
+    watch_parent()  # a killed run leaves no worker behind
     _worker_config, _worker_prefilter = config, use_prefilter
 
 
