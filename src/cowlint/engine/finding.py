@@ -25,6 +25,7 @@ class Finding:
     # other places of the same file the finding involves: (line, column, end_line, end_column, what is there)
     related: tuple[tuple[int, int, int, int, str], ...] = ()
     detail: str = ""  # why it matters and where it breaks: the message is what is wrong, read at a glance
+    unsure: str = ""  # with medium confidence: why it is not certain
 
     def sort_key(self) -> tuple[str, int, int, str]:
         """Order used for every report: path, then position, then code."""

@@ -300,6 +300,8 @@ def hover_text(finding: Finding) -> str:
     if rule is not None:
         parts.append(rule.summary)
     parts.append(finding.explained())
+    if finding.unsure:
+        parts.append(f"Why {finding.confidence} confidence: {finding.unsure}")
     if finding.size_bytes is not None:
         parts.append(f"Size: ~{format_size(finding.size_bytes)}")
     if rule is not None and finding.code not in ENGINE_CODES:

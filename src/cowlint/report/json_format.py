@@ -22,6 +22,7 @@ def as_dict(finding: Finding) -> dict[str, object]:
         "end_line": finding.end_line,
         "end_column": finding.end_column,
         "confidence": finding.confidence,
+        "unsure": finding.unsure or None,
         "size_bytes": finding.size_bytes,
         "autofix": finding.autofix,
         "fix_applicability": finding.fix_applicability if finding.autofix else None,

@@ -77,7 +77,7 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, object]:
             }
             for number, (line, column, end_line, end_column, what) in enumerate(finding.related)
         ],
-        "properties": {"size_bytes": finding.size_bytes, "confidence": finding.confidence, "fix": finding.fix},
+        "properties": {"size_bytes": finding.size_bytes, "confidence": finding.confidence, "unsure": finding.unsure or None, "fix": finding.fix},
     }
 
 

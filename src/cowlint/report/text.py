@@ -42,7 +42,7 @@ def render_one(finding: Finding, source: SourceText | None, color: bool = False)
         else:
             tail += f"{label('unsafe fix available:')} {finding.autofix} ({paint('cowlint --fix --unsafe-fixes', CYAN, on=color)})\n"
     if finding.confidence != "high":
-        tail += f"{label('note:')} {finding.confidence} confidence: {MEDIUM_NOTE}\n"
+        tail += f"{label('note:')} {finding.confidence} confidence: {finding.unsure or MEDIUM_NOTE}\n"
     return first + body + tail
 
 

@@ -31,6 +31,7 @@ class Report:
     autofix: Fix | None = None
     related: tuple[tuple[cst.CSTNode, str], ...] = ()  # other nodes of the module the finding involves, each with what it is
     detail: str = ""  # the mechanism and the platforms: ``message`` says what is wrong in one short line
+    unsure: str = ""  # with medium confidence: why (a pool known only by its name, a size from an annotation...)
 
 
 class Rule:

@@ -490,6 +490,7 @@ def _analyse(module: cst.Module, source: SourceText, plan: Plan, result: FileRes
                 detail=report.detail,
                 fix=report.fix,
                 confidence=report.confidence,
+                unsure=report.unsure if report.confidence != "high" else "",
                 size_bytes=report.size_bytes,
                 autofix=autofix.description if autofix is not None else None,
                 fix_applicability="safe" if autofix is None or autofix.safe else "unsafe",

@@ -54,6 +54,11 @@ class DispatchSite:
     payloads: tuple[Payload, ...]
     through: str = ""  # the pool wrapper this call goes through: ``parallel()``
 
+    @property
+    def doubt(self) -> str:
+        """With medium confidence, why it may not send anything to other processes ("" when high)."""
+        return doubt_of(self.confidence, self.receiver.doubt)
+
     def ships_at_start(self, payload: Payload) -> bool:
         """Whether ``payload`` travels when a worker or process starts (initargs, Process
         arguments, a Process subclass): pickled under spawn/forkserver, inherited under fork."""
@@ -467,7 +472,8 @@ def _classify(call_site: CallSite, resolver: Resolver) -> DispatchSite | None:
             if name is None or not apis.looks_like_pool_name(name):
                 return None
             kind = "executor" if (method == "submit" or "executor" in name.lower()) else "pool"
-            receiver = PoolValue(kind, f"{name} (unknown origin)", resolver.project_default, "medium")
+            doubt = f"{name} is taken for a process pool from its name alone"
+            receiver = PoolValue(kind, f"{name} (unknown origin)", resolver.project_default, "medium", doubt=doubt)
         else:
             return None
         payloads = _method_payloads(receiver.kind, method, call, in_loop)
@@ -521,6 +527,18 @@ def _constructed(call_site: CallSite, resolver: Resolver, kinds: tuple[str, ...]
 
 # calls that look at an object without starting it (a test's ``self.assertTrue(proc)``)
 _INERT_CALLS = frozenset({"print", "repr", "str", "id", "type", "isinstance", "bool", "hash"})
+
+
+# the reason a medium-confidence finding gives when its values do not say more
+INFERRED = "part of this is inferred, not traced"
+
+
+def doubt_of(confidence: str, *reasons: str) -> str:
+    """Why a value or a finding of ``confidence`` is uncertain: "" when it is high, else the first
+    reason given, else the generic one."""
+    if confidence == "high":
+        return ""
+    return next((reason for reason in reasons if reason), INFERRED)
 
 
 def name_uses(frame: Scope) -> dict[str, list[int]]:

@@ -212,9 +212,11 @@ class Resolver:
             return PoolValue(kind, qualname, self.project_default, "high")
         name = param.name.value
         if qualname in apis.BULK_TYPES:
-            return Data(None, True, f"parameter {name}: {apis.short(qualname)}", "medium", array=qualname.startswith("numpy."))
+            doubt = f"the size of {name} comes from its annotation ({apis.short(qualname)}) alone"
+            return Data(None, True, f"parameter {name}: {apis.short(qualname)}", "medium", array=qualname.startswith("numpy."), doubt=doubt)
         if qualname in apis.SMALL_TYPES:
-            return Data(apis.SMALL_VALUE_BYTES, False, f"parameter {name}: {apis.short(qualname)}", "medium")
+            doubt = f"the size of {name} comes from its annotation ({apis.short(qualname)}) alone"
+            return Data(apis.SMALL_VALUE_BYTES, False, f"parameter {name}: {apis.short(qualname)}", "medium", doubt=doubt)
         return None
 
     def _constructor_argument(self, binding: Binding, depth: int) -> Value | None:
@@ -879,7 +881,8 @@ class Resolver:
             return default
         qualname = self.qualname(node.annotation.annotation, cls.outer, 0)
         if qualname in apis.BULK_TYPES:
-            return Data(None, True, f"field {name}: {apis.short(qualname)}", "medium", array=qualname is not None and qualname.startswith("numpy."))
+            doubt = f"the size of field {name} comes from its annotation ({apis.short(qualname)}) alone"
+            return Data(None, True, f"field {name}: {apis.short(qualname)}", "medium", array=qualname is not None and qualname.startswith("numpy."), doubt=doubt)
         return default if node.value is not None else UNKNOWN
 
     def _field_default(self, cls: ClassInfo, value: cst.BaseExpression) -> Value:
@@ -958,11 +961,18 @@ class Resolver:
             return PoolValue("thread", api, start, "high")
         # ``n_jobs=self.n_jobs`` is often 1; a context elsewhere in the module may be around a caller
         confidence = "medium" if jobs is _UNKNOWN_ARGUMENT or (elsewhere and backend is _MISSING) else "high"
+        doubt = (
+            ""
+            if confidence == "high"
+            else "n_jobs is a variable here, and may be 1 (one process, no pickling)"
+            if jobs is _UNKNOWN_ARGUMENT
+            else "a parallel_config elsewhere in the module may choose threads for it"
+        )
         memmaps = self.literal_argument(call, "max_nbytes", None, scope, at) is not None
         workers = _positive_int(jobs)
         if backend == "multiprocessing":
-            return PoolValue("pool", api, start, confidence, workers=workers, memmaps=memmaps)
-        return PoolValue("pool", api, StartMethod("spawn", apis.JOBLIB_LOKY_NOTE), confidence, workers=workers, dill=True, memmaps=memmaps)
+            return PoolValue("pool", api, start, confidence, workers=workers, memmaps=memmaps, doubt=doubt)
+        return PoolValue("pool", api, StartMethod("spawn", apis.JOBLIB_LOKY_NOTE), confidence, workers=workers, dill=True, memmaps=memmaps, doubt=doubt)
 
     def joblib_subclass(self, info: ClassInfo) -> bool:
         """Whether a class of the module derives from joblib's ``Parallel`` (``ProgressParallel``)."""

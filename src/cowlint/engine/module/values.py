@@ -100,6 +100,7 @@ class PoolValue(Value):
     dill: bool = False  # pickles with dill (or cloudpickle): lambdas and nested functions travel by value
     library: apis.LibraryPool | None = None  # a pool of another library (pathos, mpire): its methods' shapes
     memmaps: bool = False  # joblib: numpy arrays over max_nbytes are memory-mapped, not pickled per batch
+    doubt: str = ""  # with medium confidence: why it may not be a process pool
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class Data(Value):
     confidence: str = "high"
     memmap: bool = False  # a memory-mapped array: pickling it copies all of its data
     array: bool = False  # a numpy array (joblib memory-maps those instead of pickling them)
+    doubt: str = ""  # with medium confidence: why the size may be wrong
 
 
 @dataclass(frozen=True)

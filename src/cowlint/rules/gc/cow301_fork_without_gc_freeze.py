@@ -173,6 +173,7 @@ class ForkWithoutGcFreeze(Rule):
                 detail=f"{hooks}; the first garbage collection in each worker writes the header of every object of the preloaded app and copies its pages",
                 fix=FIX_GUNICORN,
                 confidence="medium",
+                unsure="how much the app holds is not known from its configuration",
             )
         heaps = module.heaps
         if not heaps:
@@ -197,7 +198,16 @@ class ForkWithoutGcFreeze(Rule):
             )
             fix = self._fix(module, heap, site)
             related = ((heap.node, f"{heap.name} is built here ({heap.what})"),)
-            yield Report(node=site.node, message=message, detail=detail, fix=FIX, confidence="high" if heap.count else "medium", autofix=fix, related=related)
+            yield Report(
+                node=site.node,
+                message=message,
+                detail=detail,
+                fix=FIX,
+                confidence="high" if heap.count else "medium",
+                unsure=f"how many objects {heap.name} holds is not known statically: it may be few",
+                autofix=fix,
+                related=related,
+            )
 
     @staticmethod
     def _fix(module: ModuleContext, heap: Heap, site: CallSite) -> Fix | None:

@@ -146,7 +146,7 @@ class CopyOnReadContainer(Rule):
                     f"{name} is {what}; each read writes the item's reference count, so each forked worker ({site.api}) copies the pages "
                     "holding them; gc.freeze() does not prevent it"
                 )
-                yield Report(node=node, message=message, detail=detail, fix=FIX, confidence=_confidence(what))
+                yield Report(node=node, message=message, detail=detail, fix=FIX, confidence=_confidence(what), unsure=LOADED)
 
     @staticmethod
     def _full_reads(module: ModuleContext, function: cst.CSTNode, scope: Scope) -> Iterator[tuple[str, cst.Name, str]]:
@@ -222,8 +222,10 @@ class CopyOnReadContainer(Rule):
                 f"the DataLoader with {loader.workers_text} forks workers that read the {outer.name} dataset{wraps}, which keeps {listed}; "
                 "every item a worker reads has its reference count written (PyTorch issue 13246)"
             )
-            sure = isinstance(loader.workers, Const) and all(_confidence(what) == "high" for _, _, what in held)
-            yield Report(node=loader.site.node, message=message, detail=detail, fix=FIX_DATASET, confidence="high" if sure else "medium")
+            known_workers = isinstance(loader.workers, Const)
+            sure = known_workers and all(_confidence(what) == "high" for _, _, what in held)
+            unsure = LOADED if known_workers else "num_workers is not a literal here: it may be 0 (no worker processes)"
+            yield Report(node=loader.site.node, message=message, detail=detail, fix=FIX_DATASET, confidence="high" if sure else "medium", unsure=unsure)
 
 
 def _is_global(module: ModuleContext, name: str, scope: Scope) -> bool:
@@ -270,6 +272,9 @@ def _len_call(module: ModuleContext, scope: Scope, expr: cst.BaseExpression) -> 
         and isinstance(expr.args[0].value, cst.Name)
         and module.resolver.qualname(expr.func, scope, 1 << 62) == "builtins.len"
     )
+
+
+LOADED = "the containers are loaded data whose size is not known statically: they may be small"
 
 
 def _confidence(what: str) -> str:

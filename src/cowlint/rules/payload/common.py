@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cowlint.config import format_size
 from cowlint.engine.module.context import ModuleContext
-from cowlint.engine.module.dispatch import EVERY_TASK, PER_PROCESS, PER_WORKER, THIS_CALL
+from cowlint.engine.module.dispatch import EVERY_TASK, PER_PROCESS, PER_WORKER, THIS_CALL, doubt_of
 from cowlint.engine.module.shipping import Shipped
 from cowlint.engine.module.targets import StartVerdict
 from cowlint.engine.module.values import Data, ForeignInstance, Instance, InstanceSize
@@ -78,19 +78,19 @@ def start_note(shipped: Shipped, verdict: StartVerdict) -> str:
 
 
 def large_shipped(module: ModuleContext, shipped: Shipped) -> tuple[int | None, str, str, str] | None:
-    """(size, what it is, its size as text, confidence) when ``shipped`` is large or bulk data:
-    what COW102 reports."""
+    """(size, what it is, its size as text, doubt: why it is uncertain, "" when it is not) when
+    ``shipped`` is large or bulk data: what COW102 reports."""
     threshold = module.config.large_threshold
     value = shipped.value
     if shipped.kind == "data" and isinstance(value, Data):
         if value.size is not None and value.size < threshold and not value.bulk:
             return None
-        confidence = "medium" if "medium" in (value.confidence, shipped.site.confidence) else "high"
-        return value.size, value.what, size_text(value.size, value.bulk), confidence
+        doubt = shipped.site.doubt or doubt_of(value.confidence, value.doubt)
+        return value.size, value.what, size_text(value.size, value.bulk), doubt
     if shipped.kind == "instance" and isinstance(value, (Instance, ForeignInstance)):
         estimate = module.resolver.estimate(value)
         if estimate.custom_pickling or not (estimate.bulk or (estimate.size is not None and estimate.size >= threshold)):
             return None
         article = "an" if value.class_name[:1].lower() in "aeiou" else "a"
-        return estimate.size, "", f"{article} {value.class_name}, {instance_size_text(estimate)}", shipped.site.confidence
+        return estimate.size, "", f"{article} {value.class_name}, {instance_size_text(estimate)}", shipped.site.doubt
     return None

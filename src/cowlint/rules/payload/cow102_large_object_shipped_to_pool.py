@@ -179,6 +179,7 @@ class LargeObjectShippedToPool(Rule):
             message=message,
             detail=payload_detail(first, module.start_of(first.site.start), "; ".join(whats)),
             fix=FIX_MEMMAP if memmap else FIX_START if on_start else FIX,
-            confidence="medium" if any(c == "medium" for *_, c in items) else "high",
+            confidence="medium" if any(doubt for *_, doubt in items) else "high",
+            unsure=next((doubt for *_, doubt in items if doubt), ""),
             size_bytes=sum(s for s in sizes if s is not None) if all(s is not None for s in sizes) else None,
         )

@@ -241,7 +241,7 @@ class ForkInheritedState(StartMethodRule):
             noun += "s"
         it = "it" if len(names) == 1 else "them"
         detail = f"the {noun} {'; '.join(described)}; only a forked worker inherits {it} ({site.api}); breaks under {breaks}"
-        return Report(node=node, message=message, detail=detail, fix=FIX, confidence=site.confidence, related=tuple(related))
+        return Report(node=node, message=message, detail=detail, fix=FIX, confidence=site.confidence, unsure=site.doubt, related=tuple(related))
 
 
 def _who(worker: Callee) -> str:

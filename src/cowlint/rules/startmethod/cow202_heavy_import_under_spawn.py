@@ -8,7 +8,7 @@ import libcst as cst
 
 from cowlint.config import format_size
 from cowlint.engine.module.context import ModuleContext
-from cowlint.engine.module.dispatch import DispatchSite
+from cowlint.engine.module.dispatch import DispatchSite, doubt_of
 from cowlint.engine.module.facts import Binding
 from cowlint.engine.module.targets import StartVerdict
 from cowlint.engine.module.values import Data
@@ -150,7 +150,15 @@ class HeavyImportUnderSpawn(StartMethodRule):
                 f"{binding.name} = {module.code(binding.value, 40)}; {worker} is dispatched ({site.api}) without a pinned fork context, and every "
                 f"worker that is not forked re-imports the module; happens under {verdict.breaks_text()}"
             )
-            yield Report(node=binding.value, message=message, detail=detail, fix=FIX, confidence=value.confidence, size_bytes=value.size * count if count and value.size else value.size)
+            yield Report(
+                node=binding.value,
+                message=message,
+                detail=detail,
+                fix=FIX,
+                confidence=value.confidence,
+                unsure=doubt_of(value.confidence, value.doubt),
+                size_bytes=value.size * count if count and value.size else value.size,
+            )
 
     @staticmethod
     def _unpinned_dispatch(module: ModuleContext) -> tuple[DispatchSite, StartVerdict, str] | None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from cowlint.engine.module.context import ModuleContext
+from cowlint.engine.module.dispatch import doubt_of
 from cowlint.engine.module.facts import MODULE, Scope
 from cowlint.engine.module.values import StartMethod
 from cowlint.rules.base import Report
@@ -136,7 +137,9 @@ class UnguardedProcessStart(StartMethodRule):
             if made.made.kind != "executor" and made.made.library is None:  # pathos and mpire pools start on their first dispatch
                 what = _KIND.get(made.made.kind, "a process")
                 how = module.code(made.site.node.func, 30)
-                starts.append(_Start(made.site.node, made.site.scope.frame(), made.site.guarded, made.start, f"{what} is started at module level", what, how, made.made.confidence))
+                doubt = doubt_of(made.made.confidence, made.made.doubt)
+                direct = f"{what} is started at module level"
+                starts.append(_Start(made.site.node, made.site.scope.frame(), made.site.guarded, made.start, direct, what, how, made.made.confidence, doubt))
         first: set[tuple[int, str]] = set()  # a lazy pool starts its workers on its first dispatch in a frame
         for site in module.dispatch_sites:
             library = site.receiver.library
@@ -170,7 +173,7 @@ class UnguardedProcessStart(StartMethodRule):
             f'{started}not under if __name__ == "__main__": a child that is not forked re-imports this module and runs it again, '
             f"failing while it bootstraps; breaks under {verdict.breaks_text()}"
         )
-        return Report(node=node, message=message, detail=detail, fix=FIX, confidence=start.confidence)
+        return Report(node=node, message=message, detail=detail, fix=FIX, confidence=start.confidence, unsure=start.doubt)
 
 
 @dataclass(frozen=True)
@@ -185,3 +188,4 @@ class _Start:
     what: str  # "a process pool"
     how: str  # the call that starts it, as source
     confidence: str
+    doubt: str = ""  # with medium confidence: why
