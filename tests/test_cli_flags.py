@@ -78,6 +78,9 @@ def test_full_grouped_and_pylint_formats(tmp_path: Path) -> None:
     grouped = run_cowlint("--isolated", "--no-cache", "--output-format", "grouped", ".", cwd=tree).stdout
     assert grouped.startswith("index.py:\n  15:29 COW101 self.nearest pickles the whole Index"), grouped
     assert "\njobs.py:\n  6:25 COW204 a lambda cannot be pickled" in grouped
+    assert grouped.endswith("\n\nFound 2 findings in 2 files (2 files read, 2 parsed).\n"), grouped  # as ruff's grouped output
+    concise = run_cowlint("--isolated", "--no-cache", "--output-format", "concise", ".", cwd=tree).stdout
+    assert len(concise.splitlines()) == 2  # one finding per line, for tools: no summary
     pylint = run_cowlint("--isolated", "--no-cache", "--output-format", "pylint", ".", cwd=tree).stdout.splitlines()
     assert pylint[0].startswith("index.py:15: [COW101] self.nearest pickles") and pylint[1].startswith("jobs.py:6: [COW204] "), pylint
 
@@ -92,6 +95,10 @@ def test_statistics_as_json_and_when_clean(tmp_path: Path) -> None:
     ]
     text = run_cowlint("--isolated", "--no-cache", "--statistics", ".", cwd=tree)
     assert text.stdout.splitlines()[0] == "1\tCOW101\tself-shipped-to-pool" and text.stdout.rstrip().endswith("(2 files read, 2 parsed).")
+    (tree / "fork.py").write_text("import os\n\ndef main():\n    table = [[i] for i in range(1_000_000)]\n    if os.fork() == 0:\n        os._exit(0)\n")
+    rows = run_cowlint("--isolated", "--no-cache", "--statistics", ".", cwd=tree).stdout.splitlines()
+    assert "1\tCOW301\t[*] fork-without-gc-freeze" in rows and "1\tCOW101\tself-shipped-to-pool" in rows, rows  # [*]: --fix repairs it
+    (tree / "fork.py").unlink()
     (tree / "index.py").unlink()
     (tree / "jobs.py").write_text("x = 1\n")
     clean = run_cowlint("--isolated", "--no-cache", "--statistics", ".", cwd=tree)

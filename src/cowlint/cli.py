@@ -346,7 +346,8 @@ def statistics(findings: list[Finding], config: Config, as_json: bool = False) -
         rows = [{"code": code, "name": RULE_NAMES[code], "count": count, "fixable": fixes[code]} for code, count in ordered]
         return json.dumps(rows, indent=2) + "\n"
     width = len(str(max(counts.values(), default=0)))
-    return "".join(f"{count:>{width}}\t{code}\t{RULE_NAMES[code]}\n" for code, count in ordered)
+    # as ruff's: ``[*]`` before the name of a rule with findings --fix can repair
+    return "".join(f"{count:>{width}}\t{code}\t{'[*] ' if fixes[code] else ''}{RULE_NAMES[code]}\n" for code, count in ordered)
 
 
 def summary(result: CheckResult, config: Config | None = None) -> str:
@@ -512,6 +513,10 @@ def _main(argv: Sequence[str] | None) -> int:
     return status
 
 
+# the formats read by people, which end with the summary line (concise stays one finding per line, for tools)
+SUMMARY_FORMATS = ("text", "full", "grouped")
+
+
 def emit(result: CheckResult, args: argparse.Namespace, config: Config, paths: list[str], out: Any, err: Any) -> int:
     """Write one run's warnings, errors and report; its exit status."""
     if result.files_checked == 0 and not result.findings and paths != ["-"] and not args.force_exclude:
@@ -525,7 +530,7 @@ def emit(result: CheckResult, args: argparse.Namespace, config: Config, paths: l
     else:
         rendered = RENDERERS[args.output_format](result.findings, result.sources, style.wanted(args.color, out))
     out.write(rendered)
-    if args.output_format == "text" and not args.quiet:
+    if args.output_format in SUMMARY_FORMATS and not args.quiet:
         out.write(("\n" if result.findings else "") + summary(result, config) + "\n")
     out.flush()
     if result.errors:
