@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -297,12 +298,13 @@ def test_gitignore_is_respected_as_git_reads_it(tmp_path: Path) -> None:
     assert len(run_cowlint("--show-files", ".", cwd=tree).stdout.splitlines()) == len(files)
 
 
-@pytest.mark.parametrize("index_version", [2, 3, 4])
-def test_tracked_files_are_checked_even_where_gitignore_matches(tmp_path: Path, index_version: int) -> None:
+@pytest.mark.parametrize("layout", ["v2", "v3", "v4", "split", "sha256"])
+def test_tracked_files_are_checked_even_where_gitignore_matches(tmp_path: Path, layout: str) -> None:
     """Ignoring is for untracked files (aria's `data/` in .gitignore, with aria/data/datasets.py committed,
     hid a real COW204): tracked files under an ignored folder or name are checked, untracked ones beside them
-    are not, whatever the index version git wrote (3: an intent-to-add entry's extended flags; 4: prefix-
-    compressed paths). What the walk keeps is what `git ls-files --cached --others --exclude-standard` lists."""
+    are not, whatever index git wrote (version 3: an intent-to-add entry's extended flags; 4: prefix-compressed
+    paths; a split index, which lists only the entries changed since its shared index; SHA-256 object names).
+    What the walk keeps is what `git ls-files --cached --others --exclude-standard` lists."""
     import shutil
     import subprocess
 
@@ -312,16 +314,28 @@ def test_tracked_files_are_checked_even_where_gitignore_matches(tmp_path: Path, 
     tree = tmp_path / "repo"
     tree.mkdir()
     quiet = {"cwd": tree, "check": True, "capture_output": True}
-    subprocess.run([git, "init", "-q"], **quiet)
+    environment = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    subprocess.run([git, "init", "-q", *(["--object-format=sha256"] if layout == "sha256" else [])], **quiet)
     (tree / ".gitignore").write_text("data/\n*_gen.py\n")
-    for name in ("pkg/data/loader.py", "pkg/data/scratch.py", "pkg/data/deep/more.py", "pkg/models_gen.py", "pkg/other_gen.py", "pkg/run.py", "pkg/new.py"):
+    names = ["pkg/data/loader.py", "pkg/data/scratch.py", "pkg/data/deep/more.py", "pkg/models_gen.py", "pkg/other_gen.py", "pkg/run.py", "pkg/new.py"]
+    names += [f"pkg/module_with_a_long_name_{n}.py" for n in range(8)]
+    for name in names:
         (tree / name).parent.mkdir(parents=True, exist_ok=True)
         (tree / name).write_text("x = 1\n")
-    subprocess.run([git, "add", "-f", "pkg/data/loader.py", "pkg/data/deep/more.py", "pkg/models_gen.py", "pkg/run.py", ".gitignore"], **quiet)
-    if index_version == 3:
+    tracked = ["pkg/data/loader.py", "pkg/models_gen.py", "pkg/run.py", ".gitignore", *names[7:]]
+    subprocess.run([git, "add", "-f", *tracked], **quiet)
+    if layout == "split":
+        subprocess.run([git, "commit", "-qm", "first"], **quiet, env=environment)
+        subprocess.run([git, "update-index", "--split-index"], **quiet)
+        subprocess.run([git, "add", "-f", "pkg/data/deep/more.py"], **quiet)  # only in the split part
+    else:
+        subprocess.run([git, "add", "-f", "pkg/data/deep/more.py"], **quiet)
+    if layout == "v3":
         subprocess.run([git, "add", "--intent-to-add", "pkg/new.py"], **quiet)
-    subprocess.run([git, "update-index", "--index-version", str(index_version)], **quiet)
-    assert (tree / ".git" / "index").read_bytes()[4:8] == index_version.to_bytes(4, "big")
+    if layout in ("v2", "v3", "v4"):
+        version = int(layout[1])
+        subprocess.run([git, "update-index", "--index-version", str(version)], **quiet)
+        assert (tree / ".git" / "index").read_bytes()[4:8] == version.to_bytes(4, "big")
     shown = set(run_cowlint("--isolated", "--show-files", ".", cwd=tree).stdout.splitlines())
     listed = subprocess.run(
         [git, "-c", "core.fsmonitor=false", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=tree, capture_output=True, text=True, check=True
@@ -329,6 +343,30 @@ def test_tracked_files_are_checked_even_where_gitignore_matches(tmp_path: Path, 
     assert shown == {name for name in listed if name.endswith(".py")}
     assert {"pkg/data/loader.py", "pkg/data/deep/more.py", "pkg/models_gen.py"} <= shown
     assert not shown & {"pkg/data/scratch.py", "pkg/other_gen.py"}
+
+
+def test_a_nested_repository_is_read_with_its_own_ignores_and_index(tmp_path: Path) -> None:
+    """A folder with its own .git (a submodule, a vendored checkout) is a work tree of its own, as git sees it:
+    the outer repository's patterns and index do not apply inside it; its own do."""
+    import shutil
+    import subprocess
+
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed")
+    outer = tmp_path / "outer"
+    inner = outer / "vendor" / "lib"
+    for folder in (outer, inner):
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run([git, "init", "-q"], cwd=folder, check=True, capture_output=True)
+    (outer / ".gitignore").write_text("gen/\n")
+    (inner / ".gitignore").write_text("*_tmp.py\n")
+    for name in ("app.py", "gen/out.py", "vendor/lib/gen/kept.py", "vendor/lib/gen/new.py", "vendor/lib/scratch_tmp.py"):
+        (outer / name).parent.mkdir(parents=True, exist_ok=True)
+        (outer / name).write_text("x = 1\n")
+    subprocess.run([git, "add", "gen/kept.py"], cwd=inner, check=True, capture_output=True)
+    shown = set(run_cowlint("--isolated", "--show-files", ".", cwd=outer).stdout.splitlines())
+    assert shown == {"app.py", "vendor/lib/gen/kept.py", "vendor/lib/gen/new.py"}, shown
 
 
 def test_a_header_below_the_code_is_a_warning_not_ignored_silently(tmp_path: Path) -> None:

@@ -117,7 +117,8 @@ def test_a_killed_run_leaves_no_process_behind(tmp_path: Path) -> None:
     """A run killed outright (SIGKILL; SIGTERM too, which Python does not turn into an exception, as a
     pre-commit timeout or an editor sends it) never shuts its pool down. Its workers, waiting for tasks on a
     queue whose both ends they hold, and the forkserver they keep alive used to stay forever (~100 MiB each);
-    each worker now watches the run that started it and ends when it is gone."""
+    each worker now watches the run that started it and ends when it is gone, even while the killed run is a
+    zombie its own parent has not reaped."""
     import signal
     import subprocess
     import sys
@@ -151,8 +152,8 @@ def test_a_killed_run_leaves_no_process_behind(tmp_path: Path) -> None:
             time.sleep(0.05)
         assert run.poll() is None, "the run ended before its workers were seen"
         run.send_signal(how)
+        gone, alive = psutil.wait_procs(helpers, timeout=20)  # the run is not reaped yet: a zombie, as under an editor
         run.wait(timeout=30)
-        gone, alive = psutil.wait_procs(helpers, timeout=20)
         for process in alive:
             process.kill()
         assert not alive, (how, [command(p)[:120] for p in alive])

@@ -114,7 +114,11 @@ def _walk(directory: Path, config: Config, ancestors: set[tuple[int, int]], seen
             if key in ancestors:
                 yield PathProblem(_display(path), "symlink loop: this folder contains itself; skipped", fatal=False)
                 continue
-            yield from _walk(path, config, ancestors | {key}, seen, ignores.entering(path) if ignores is not None else None)
+            inside = None
+            if ignores is not None:
+                # a folder with its own .git (a submodule, a vendored checkout) is a work tree of its own
+                inside = Ignores.for_walk(path) if (path / ".git").exists() else ignores.entering(path)
+            yield from _walk(path, config, ancestors | {key}, seen, inside)
             continue
         if not entry.name.endswith(PYTHON_SUFFIXES):
             continue

@@ -175,9 +175,10 @@ def _regex(glob: str) -> str:
 
 
 def read_index(root: Path) -> Tracked | None:
-    """The paths the git index of the work tree at ``root`` lists (index versions 2 to 4, read
-    as bytes; a ``.git`` file naming the git folder, as in a linked work tree, is followed), or
-    None when there is no index this can read (then patterns alone decide)."""
+    """The paths the git index of the work tree at ``root`` lists (index versions 2 to 4, SHA-1 or
+    SHA-256 object names, a split index with its shared index; read as bytes; a ``.git`` file naming
+    the git folder, as in a linked work tree, is followed), or None when there is no index this can
+    read (then patterns alone decide)."""
     git = root / ".git"
     try:
         if git.is_file():
@@ -185,43 +186,62 @@ def read_index(root: Path) -> Tracked | None:
             if not pointer.startswith("gitdir:"):
                 return None
             git = root / pointer[len("gitdir:") :].strip()
-        data = (git / "index").read_bytes()
-    except OSError:
+        names = _index_paths((git / "index").read_bytes(), git)
+        if names is None:
+            return None
+        top = Path(os.path.abspath(root)).as_posix().rstrip("/")
+        files, folders, sparse = set(), {top}, []
+        for name in names:
+            full = f"{top}/{os.fsdecode(name)}"
+            if full.endswith("/"):  # a sparse index's folder entry
+                sparse.append(full)
+                full = full.rstrip("/")
+            else:
+                files.add(full)
+            folder = full.rsplit("/", 1)[0]
+            while len(folder) > len(top) and folder not in folders:
+                folders.add(folder)
+                folder = folder.rsplit("/", 1)[0]
+    except (OSError, ValueError, IndexError, struct.error, UnicodeError):
         return None
-    try:
-        names = _index_paths(data)
-    except (ValueError, IndexError, struct.error):
-        return None
-    if names is None:
-        return None
-    top = Path(os.path.abspath(root)).as_posix().rstrip("/")
-    files, folders, sparse = set(), {top}, []
-    for name in names:
-        full = f"{top}/{os.fsdecode(name)}"
-        if full.endswith("/"):  # a sparse index's folder entry
-            sparse.append(full)
-            full = full.rstrip("/")
-        else:
-            files.add(full)
-        folder = full.rsplit("/", 1)[0]
-        while len(folder) > len(top) and folder not in folders:
-            folders.add(folder)
-            folder = folder.rsplit("/", 1)[0]
     return Tracked(frozenset(files), frozenset(folders), tuple(sparse))
 
 
-def _index_paths(data: bytes) -> list[bytes] | None:
-    """The entry paths of a git index file (``Documentation/gitformat-index.txt``)."""
+def _index_paths(data: bytes, git: Path, shared: bool = False) -> list[bytes] | None:
+    """The entry paths of a git index file (git's ``Documentation/gitformat-index.txt``), or None
+    when it cannot be read whole. Object names are 20 bytes (SHA-1) or 32 (SHA-256): the size is
+    the one whose every entry's flags give its path's length. A split index lists only the entries
+    changed since its shared index (``link`` extension): the shared index's paths are added."""
+    for hash_size in (20, 32):
+        parsed = _entries(data, hash_size)
+        if parsed is None:
+            continue
+        names, end = parsed
+        link = _extension(data, end, hash_size, b"link")
+        if link is not None and not shared:
+            shared_name = link[:hash_size].hex()
+            base = _index_paths((git / f"sharedindex.{shared_name}").read_bytes(), git, shared=True)
+            if base is None:
+                return None
+            names = base + names
+        return [name for name in names if name]
+    return None
+
+
+def _entries(data: bytes, hash_size: int) -> tuple[list[bytes], int] | None:
+    """(the entries' paths, where the extensions start), when every entry checks out with object
+    names of ``hash_size`` bytes; None otherwise."""
     if len(data) < 12 or data[:4] != b"DIRC":
         return None
     version, count = struct.unpack(">II", data[4:12])
     if version not in (2, 3, 4):
         return None
+    fixed = 40 + hash_size  # ten 32-bit stat fields, then the object name
     names: list[bytes] = []
     at, previous = 12, b""
     for _ in range(count):
-        (flags,) = struct.unpack(">H", data[at + 60 : at + 62])
-        start = at + 62 + (2 if version >= 3 and flags & 0x4000 else 0)
+        (flags,) = struct.unpack(">H", data[at + fixed : at + fixed + 2])
+        start = at + fixed + 2 + (2 if version >= 3 and flags & 0x4000 else 0)
         if version == 4:  # the path is the previous one less N bytes, then a NUL-ended suffix
             byte = data[start]
             strip = byte & 0x7F
@@ -231,12 +251,26 @@ def _index_paths(data: bytes) -> list[bytes] | None:
                 strip = ((strip + 1) << 7) | (byte & 0x7F)
                 start += 1
             end = data.index(b"\0", start)
+            if strip > len(previous):
+                return None
             name = previous[: len(previous) - strip] + data[start:end]
             at = end + 1
         else:  # NUL-padded so that the entry's length is a multiple of 8
             end = data.index(b"\0", start)
             name = data[start:end]
             at += ((end - at) // 8 + 1) * 8
+        if (flags & 0xFFF) != min(len(name), 0xFFF) and not (version == 4 and not name):
+            return None  # the wrong object name size (or a damaged index)
         names.append(name)
         previous = name
-    return names
+    return names, at
+
+
+def _extension(data: bytes, at: int, hash_size: int, signature: bytes) -> bytes | None:
+    """The payload of the index extension ``signature`` found after the entries, if there is one."""
+    while at + 8 <= len(data) - hash_size:
+        (size,) = struct.unpack(">I", data[at + 4 : at + 8])
+        if data[at : at + 4] == signature:
+            return data[at + 8 : at + 8 + size]
+        at += 8 + size
+    return None

@@ -116,10 +116,6 @@ def pool_workers(files: int, jobs: int) -> int:
     return workers if workers >= 2 and files >= PARALLEL_MIN_FILES else 0
 
 
-# how often a worker looks whether the run that started it is still there
-WATCH_SECONDS = 0.5
-
-
 def watch_parent() -> None:
     """Called first by a worker's initializer: a thread that ends the worker when the run that
     started it is gone. A run killed outright (SIGKILL, or SIGTERM, which Python does not turn into
@@ -127,20 +123,18 @@ def watch_parent() -> None:
     both ends of the task queue, so none sees an end of file) and keep the forkserver alive (each
     holds its liveness pipe), ~100 MiB each, until the machine restarts."""
     import threading
-    import time
+    from multiprocessing.connection import wait
 
     parent = multiprocessing.parent_process()  # the run, as multiprocessing tells a worker (not the forkserver)
-    if parent is None or parent.pid is None:
+    sentinel = getattr(parent, "sentinel", None)
+    if sentinel is None:
         return
-    pid = parent.pid
 
     def watch() -> None:
-        while True:
-            time.sleep(WATCH_SECONDS)
-            try:
-                os.kill(pid, 0)
-            except (ProcessLookupError, PermissionError):  # gone (or the pid now belongs to another user)
-                os._exit(1)
+        # the sentinel becomes ready when the run exits, even while it is an unreaped zombie; no
+        # polling of its pid (os.kill(pid, 0) sends a Ctrl-C event on Windows, and a pid is reused)
+        wait([sentinel])
+        os._exit(1)
 
     threading.Thread(target=watch, name="cowlint-watch-parent", daemon=True).start()
 

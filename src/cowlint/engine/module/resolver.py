@@ -964,7 +964,7 @@ class Resolver:
         doubt = (
             ""
             if confidence == "high"
-            else "n_jobs is a variable here, and may be 1 (one process, no pickling)"
+            else "n_jobs is not a literal here, and may be 1 (one process, no pickling)"
             if jobs is _UNKNOWN_ARGUMENT
             else "a parallel_config elsewhere in the module may choose threads for it"
         )
