@@ -367,6 +367,11 @@ def test_a_nested_repository_is_read_with_its_own_ignores_and_index(tmp_path: Pa
     subprocess.run([git, "add", "gen/kept.py"], cwd=inner, check=True, capture_output=True)
     shown = set(run_cowlint("--isolated", "--show-files", ".", cwd=outer).stdout.splitlines())
     assert shown == {"app.py", "vendor/lib/gen/kept.py", "vendor/lib/gen/new.py"}, shown
+    # a folder that is no work tree, holding checkouts: each is read with its own ignores
+    shown = set(run_cowlint("--isolated", "--show-files", ".", cwd=tmp_path).stdout.splitlines())
+    assert shown == {"outer/app.py", "outer/vendor/lib/gen/kept.py", "outer/vendor/lib/gen/new.py"}, shown
+    everything = run_cowlint("--isolated", "--show-files", "--no-respect-gitignore", ".", cwd=tmp_path).stdout.splitlines()
+    assert len(everything) == 5
 
 
 def test_a_header_below_the_code_is_a_warning_not_ignored_silently(tmp_path: Path) -> None:

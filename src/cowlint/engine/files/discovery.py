@@ -114,10 +114,11 @@ def _walk(directory: Path, config: Config, ancestors: set[tuple[int, int]], seen
             if key in ancestors:
                 yield PathProblem(_display(path), "symlink loop: this folder contains itself; skipped", fatal=False)
                 continue
-            inside = None
-            if ignores is not None:
-                # a folder with its own .git (a submodule, a vendored checkout) is a work tree of its own
-                inside = Ignores.for_walk(path) if (path / ".git").exists() else ignores.entering(path)
+            inside = ignores.entering(path) if ignores is not None else None
+            if config.respect_gitignore and (path / ".git").exists():
+                # a folder with its own .git (a submodule, a vendored checkout, one of several checkouts
+                # under the folder walked) is a work tree of its own
+                inside = Ignores.for_walk(path)
             yield from _walk(path, config, ancestors | {key}, seen, inside)
             continue
         if not entry.name.endswith(PYTHON_SUFFIXES):
