@@ -77,7 +77,7 @@ def test_every_medium_confidence_finding_says_why() -> None:
     annotation, a heap of unknown count...), in the text note and in the JSON, instead of one generic note."""
     import json
 
-    from cowlint.report.text import MEDIUM_NOTE
+    from cowlint.engine.finding import INFERRED as MEDIUM_NOTE
 
     findings = json.loads(run_cowlint("--isolated", "--no-cache", "--output-format", "json", "fixtures/").stdout)
     medium = [f for f in findings if f["confidence"] == "medium"]

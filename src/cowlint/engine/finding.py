@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# why a medium-confidence finding is not certain, when its rule and values do not say more
+INFERRED = "part of this is inferred, not traced: a pool known only by its name or an annotation, or data whose size cannot be known statically"
+
+
+def doubt_of(confidence: str, *reasons: str) -> str:
+    """Why a value or a finding of ``confidence`` is uncertain: "" when it is high, else the first
+    reason given, else the generic one (:data:`INFERRED`)."""
+    if confidence == "high":
+        return ""
+    return next((reason for reason in reasons if reason), INFERRED)
+
 
 @dataclass(frozen=True, order=True)
 class Finding:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from cowlint.engine.finding import Finding
+from cowlint.engine.finding import INFERRED, Finding
 from cowlint.engine.source import SourceText
 from cowlint.report.style import BLUE, BOLD, CYAN, RED, head, paint
-
-MEDIUM_NOTE = "part of this is inferred, not traced: a pool known only by its name or an annotation, or data whose size cannot be known statically"
 
 
 def _caret_line(line: str, start: int, end: int) -> str:
@@ -42,7 +40,7 @@ def render_one(finding: Finding, source: SourceText | None, color: bool = False)
         else:
             tail += f"{label('unsafe fix available:')} {finding.autofix} ({paint('cowlint --fix --unsafe-fixes', CYAN, on=color)})\n"
     if finding.confidence != "high":
-        tail += f"{label('note:')} {finding.confidence} confidence: {finding.unsure or MEDIUM_NOTE}\n"
+        tail += f"{label('note:')} {finding.confidence} confidence: {finding.unsure or INFERRED}\n"
     return first + body + tail
 
 

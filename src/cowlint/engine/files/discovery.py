@@ -114,11 +114,12 @@ def _walk(directory: Path, config: Config, ancestors: set[tuple[int, int]], seen
             if key in ancestors:
                 yield PathProblem(_display(path), "symlink loop: this folder contains itself; skipped", fatal=False)
                 continue
-            inside = ignores.entering(path) if ignores is not None else None
+            # a folder with its own .git (a submodule, a vendored checkout, one of several checkouts
+            # under the folder walked) is a work tree of its own
             if config.respect_gitignore and (path / ".git").exists():
-                # a folder with its own .git (a submodule, a vendored checkout, one of several checkouts
-                # under the folder walked) is a work tree of its own
                 inside = Ignores.for_walk(path)
+            else:
+                inside = ignores.entering(path) if ignores is not None else None
             yield from _walk(path, config, ancestors | {key}, seen, inside)
             continue
         if not entry.name.endswith(PYTHON_SUFFIXES):

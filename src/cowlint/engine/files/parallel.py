@@ -10,6 +10,7 @@ fork after the parent's parse threads have run.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import sys
@@ -72,11 +73,14 @@ def _context(preload: Sequence[str]) -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
+@functools.lru_cache(maxsize=1)
 def _glibc_trim() -> Callable[[], object] | None:
     """glibc's ``malloc_trim``, where the C library is glibc (None elsewhere: musl, macOS, Windows)."""
     import ctypes
     import ctypes.util
 
+    if not sys.platform.startswith("linux"):
+        return None
     try:
         library = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         trim = library.malloc_trim
@@ -86,18 +90,14 @@ def _glibc_trim() -> Callable[[], object] | None:
     return lambda: trim(0)
 
 
-_TRIM: list[Callable[[], object] | None] = []
-
-
 def release_memory() -> None:
     """Give the memory of the last file's freed syntax tree back to the system. A tree is freed by
     reference counting when its check ends, but glibc keeps the pages in the worker's heap: a worker
     that parsed one big file would hold that high-water mark (~100 MiB for a 200 KB module) for
     the rest of the run, and the workers' high-water marks add up."""
-    if not _TRIM:
-        _TRIM.append(_glibc_trim() if sys.platform.startswith("linux") else None)
-    if _TRIM[0] is not None:
-        _TRIM[0]()
+    trim = _glibc_trim()
+    if trim is not None:
+        trim()
 
 
 def start_early(preload: Sequence[str]) -> None:

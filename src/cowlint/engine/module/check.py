@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, TypeVar
 
 from cowlint.config import Config, ConfigError, format_size, with_file_header
-from cowlint.engine.finding import Finding
+from cowlint.engine.finding import Finding, doubt_of
 from cowlint.engine.module import apis, budget
 from cowlint.engine.module.noqa import comments_by_line, suppressed
 from cowlint.engine.source import PythonRejects, SourceText, TruncatedRead, UndecodableSource, decode_source, python_verdict, size_on_disk
@@ -490,7 +490,7 @@ def _analyse(module: cst.Module, source: SourceText, plan: Plan, result: FileRes
                 detail=report.detail,
                 fix=report.fix,
                 confidence=report.confidence,
-                unsure=report.unsure if report.confidence != "high" else "",
+                unsure=doubt_of(report.confidence, report.unsure),
                 size_bytes=report.size_bytes,
                 autofix=autofix.description if autofix is not None else None,
                 fix_applicability="safe" if autofix is None or autofix.safe else "unsafe",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 import libcst as cst
 
+from cowlint.engine.finding import doubt_of
 from cowlint.engine.module import apis
 from cowlint.engine.module.facts import FUNCTION, CallSite, ModuleFacts, Scope, dotted_name, iter_children
 from cowlint.engine.module.resolver import Resolver
@@ -527,18 +528,6 @@ def _constructed(call_site: CallSite, resolver: Resolver, kinds: tuple[str, ...]
 
 # calls that look at an object without starting it (a test's ``self.assertTrue(proc)``)
 _INERT_CALLS = frozenset({"print", "repr", "str", "id", "type", "isinstance", "bool", "hash"})
-
-
-# the reason a medium-confidence finding gives when its values do not say more
-INFERRED = "part of this is inferred, not traced"
-
-
-def doubt_of(confidence: str, *reasons: str) -> str:
-    """Why a value or a finding of ``confidence`` is uncertain: "" when it is high, else the first
-    reason given, else the generic one."""
-    if confidence == "high":
-        return ""
-    return next((reason for reason in reasons if reason), INFERRED)
 
 
 def name_uses(frame: Scope) -> dict[str, list[int]]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from cowlint.config import format_size
+from cowlint.engine.finding import doubt_of
 from cowlint.engine.module.context import ModuleContext
-from cowlint.engine.module.dispatch import EVERY_TASK, PER_PROCESS, PER_WORKER, THIS_CALL, doubt_of
+from cowlint.engine.module.dispatch import EVERY_TASK, PER_PROCESS, PER_WORKER, THIS_CALL
 from cowlint.engine.module.shipping import Shipped
 from cowlint.engine.module.targets import StartVerdict
 from cowlint.engine.module.values import Data, ForeignInstance, Instance, InstanceSize

@@ -7,8 +7,9 @@ from collections.abc import Iterable, Iterator
 import libcst as cst
 
 from cowlint.config import format_size
+from cowlint.engine.finding import doubt_of
 from cowlint.engine.module.context import ModuleContext
-from cowlint.engine.module.dispatch import DispatchSite, doubt_of
+from cowlint.engine.module.dispatch import DispatchSite
 from cowlint.engine.module.facts import Binding
 from cowlint.engine.module.targets import StartVerdict
 from cowlint.engine.module.values import Data

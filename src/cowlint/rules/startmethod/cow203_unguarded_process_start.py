@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from cowlint.engine.finding import doubt_of
 from cowlint.engine.module.context import ModuleContext
-from cowlint.engine.module.dispatch import doubt_of
 from cowlint.engine.module.facts import MODULE, Scope
 from cowlint.engine.module.values import StartMethod
 from cowlint.rules.base import Report
