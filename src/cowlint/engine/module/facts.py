@@ -13,7 +13,7 @@ the whole module, so a worker sees every module global.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -236,6 +236,9 @@ class ModuleFacts:
     returns: dict[int, list[Returned]] = field(default_factory=dict)  # id(function def) -> its returns (a context manager's yields)
     # ``Cache.table = value``: assignments to attributes of a name (not ``self.x`` in a method), ``setattr``
     attribute_stores: list[Mutation] = field(default_factory=list)
+    # module globals set by their name as a string (``globals()["TABLE"] = ...``, ``globals().update(...)``,
+    # ``setattr(sys.modules[__name__], "TABLE", ...)``) or filled in place by ``parse_args(namespace=FLAGS)``
+    named_stores: list[tuple[str, Mutation]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._call_sites = {id(site.node): site for site in self.calls}
@@ -250,6 +253,47 @@ class ModuleFacts:
 
 
 _MUTATING_METHODS = frozenset({"append", "extend", "insert", "add", "update", "setdefault", "appendleft", "extendleft"})
+
+
+_PARSE_METHODS = frozenset({"parse_args", "parse_known_args", "parse_intermixed_args", "parse_known_intermixed_args"})
+
+
+def _is_globals_call(node: cst.BaseExpression) -> bool:
+    """``globals()``."""
+    return type(node) is cst.Call and type(node.func) is cst.Name and node.func.value == "globals" and not node.args
+
+
+def _is_this_module(node: cst.BaseExpression) -> bool:
+    """``sys.modules[__name__]``: the module itself, whose attributes are its globals."""
+    return (
+        type(node) is cst.Subscript
+        and dotted_name(node.value) == "sys.modules"
+        and len(node.slice) == 1
+        and type(index := node.slice[0].slice) is cst.Index
+        and type(index.value) is cst.Name
+        and index.value.value == "__name__"
+    )
+
+
+def _update_keys(call: cst.Call) -> list[object]:
+    """The names ``globals().update(NAME=..., **{"OTHER": ...})`` sets, where written as literals."""
+    names: list[object] = []
+    for arg in call.args:
+        if arg.keyword is not None:
+            names.append(arg.keyword.value)
+        elif type(arg.value) is cst.Dict:
+            names.extend(element.key.evaluated_value for element in arg.value.elements if type(element) is cst.DictElement and type(element.key) is cst.SimpleString)
+    return names
+
+
+def _parse_namespace(call: cst.Call) -> str | None:
+    """``FLAGS`` of ``parser.parse_args(namespace=FLAGS)`` (argparse) or ``parse_args(values=FLAGS)``
+    (optparse): the object whose attributes the parse fills in place."""
+    for position, arg in enumerate(call.args):
+        named = arg.keyword.value if arg.keyword is not None else None
+        if (named in ("namespace", "values") or (named is None and position == 1 and not arg.star)) and type(arg.value) is cst.Name:
+            return arg.value.value
+    return None
 
 
 def dotted_name(node: cst.BaseExpression) -> str | None:
@@ -325,6 +369,7 @@ class _Collector:
         self.calls: list[CallSite] = []
         self.mutations: list[Mutation] = []
         self.attribute_stores: list[Mutation] = []
+        self.named_stores: list[tuple[str, Mutation]] = []
         self.returns: dict[int, list[Returned]] = {}
         self.loops: dict[int, list[cst.CSTNode]] = {}  # id(frame) -> stack of open loops
         self.branches: dict[int, int] = {}  # id(frame) -> how many if/try/match blocks are open
@@ -402,6 +447,8 @@ class _Collector:
             elif isinstance(target.value, cst.Name):
                 self.attribute_stores.append(Mutation(target, "assign", node, (value,) if value is not None else (), scope, self.tick(), self.current_loops(scope), self.guarded(scope)))
         elif isinstance(target, cst.Subscript):
+            if _is_globals_call(target.value) and len(target.slice) == 1 and type(index := target.slice[0].slice) is cst.Index and type(index.value) is cst.SimpleString:
+                self.note_named_stores([index.value.evaluated_value], node, scope)
             self.mutations.append(Mutation(target.value, "setitem", node, (value,) if value is not None else (), scope, self.tick(), self.current_loops(scope), self.guarded(scope)))
 
     # -------------------------------------------------------------- walking
@@ -431,6 +478,7 @@ class _Collector:
             has_main_guard=self.has_main_guard,
             returns=self.returns,
             attribute_stores=self.attribute_stores,
+            named_stores=self.named_stores,
         )
 
     def push_exit(self, stack: _Stack, callback: Callable[[], object]) -> None:
@@ -458,9 +506,23 @@ class _Collector:
             self.mutations.append(Mutation(func.value, func.attr.value, node, args, scope, self.order, self.current_loops(scope), self.guarded(scope)))
             if func.attr.value == "update":
                 self.note_dynamic_attributes(func.value, scope)
+                if _is_globals_call(func.value):
+                    self.note_named_stores(_update_keys(node), node, scope)
         elif type(func) is cst.Name and func.value == "setattr" and node.args:
             self.note_dynamic_attributes(node.args[0].value, scope)
+            if len(node.args) >= 2 and _is_this_module(node.args[0].value) and type(node.args[1].value) is cst.SimpleString:
+                self.note_named_stores([node.args[1].value.evaluated_value], node, scope)
+        elif type(func) is cst.Attribute and func.attr.value in _PARSE_METHODS:
+            namespace = _parse_namespace(node)
+            if namespace is not None:
+                self.note_named_stores([namespace], node, scope, "filled")
         return scope
+
+    def note_named_stores(self, names: Iterable[object], node: cst.CSTNode, scope: Scope, how: str = "set") -> None:
+        """Module globals set (or, ``how="filled"``, filled in place) by ``node`` without naming them as targets."""
+        for name in names:
+            if isinstance(name, str) and name.isidentifier():
+                self.named_stores.append((name, Mutation(node, how, node, (), scope, self.tick(), self.current_loops(scope), self.guarded(scope))))
 
     def note_dynamic_attributes(self, target: cst.BaseExpression, scope: Scope) -> None:
         """``setattr(self, ...)``, ``self.__dict__.update(...)``, ``vars(self).update(...)``."""

@@ -214,16 +214,35 @@ def class_attribute_reads(resolver: Resolver, function: Callee) -> dict[str, cst
     if scope is None:
         return {}
     attributes = {id(node.value): node.attr.value for node in walk(function.node) if type(node) is cst.Attribute and type(node.value) is cst.Name}
-    module_scope = resolver.facts.scope
     found: dict[str, cst.Name] = {}
     for name, where in _loads(function.node, resolver.facts.scopes, scope):
         attr = attributes.get(id(name))
         if attr is None or f"{name.value}.{attr}" in found:
             continue
         bindings = resolver.lookup(name.value, where, _EVERYWHERE)
-        if bindings and all(b.scope is module_scope and b.kind == "class" for b in bindings) and _class_keeps(resolver.facts, name.value, attr):
+        holder = state_holder(resolver, bindings)
+        if holder == "object" or holder == "module" or (holder == "class" and _class_keeps(resolver.facts, name.value, attr)):
             found[f"{name.value}.{attr}"] = name
     return found
+
+
+def state_holder(resolver: Resolver, bindings: list[Binding]) -> str | None:
+    """What a module global whose attributes may hold worker state is: ``class`` (one of the
+    module's classes), ``object`` (an object the module assigns, ``CONF = Config()``), ``module`` (a
+    module of the project, ``import settings``: its attributes are that module's globals); None for
+    anything else (a third-party module's attributes, ``os.environ``, are no state the parent fills)."""
+    module_scope = resolver.facts.scope
+    if not bindings or any(b.scope is not module_scope for b in bindings):
+        return None
+    kinds = {b.kind for b in bindings}
+    if kinds == {"class"}:
+        return "class"
+    if kinds == {"assign"}:
+        return "object"
+    project = resolver.project
+    if kinds == {"import"} and project is not None and all(b.qualname and (dotted := project.absolute(b.qualname)) and project.has_module(dotted) for b in bindings):
+        return "module"
+    return None
 
 
 def _class_keeps(facts: ModuleFacts, class_name: str, attr: str) -> bool:
@@ -333,6 +352,9 @@ def run_time_fills(resolver: Resolver, name: str, worker_side: set[int], code: C
         if all(isinstance(b.node, cst.Import) for b in bindings):
             continue  # ``np.insert(...)``: a module's function, which changes nothing of the module
         fills.append(Fill(f"filled by {_mutation_text(mutation, code)} {where}", mutation.order, mutation.scope.frame(), mutation.node))
+    for stored, store in facts.named_stores:
+        if stored == name and (where := _parent_side(facts, store, worker_side)) is not None:
+            fills.append(Fill(f"{store.method} by `{code(store.node, 50)}` {where}", store.order, store.scope.frame(), store.node))
     fills.sort(key=lambda fill: fill.order)
     return fills
 
@@ -363,8 +385,7 @@ def _class_attribute_fills(resolver: Resolver, name: str, worker_side: set[int],
         if not _is_class_attribute(change.target, class_name, attr):
             continue
         where = _parent_side(facts, change, worker_side)
-        bindings = resolver.lookup(class_name, change.scope, change.order)
-        if where is None or not bindings or not all(b.scope is facts.scope and b.kind == "class" for b in bindings):
+        if where is None or state_holder(resolver, resolver.lookup(class_name, change.scope, change.order)) is None:
             continue
         how = f"assigned {where}" if change.method == "assign" else f"filled by {_mutation_text(change, code)} {where}"
         fills.append(Fill(how, change.order, change.scope.frame(), change.node))
@@ -376,7 +397,9 @@ def set_by_workers(facts: ModuleFacts, name: str, worker_side: frozenset[int] | 
     """Whether a function running in the workers assigns global (or class attribute) ``name``
     itself: lazily, or in its initializer. Then it does not depend on the parent."""
     if "." not in name:
-        return any(id(b.eval_scope.frame().node) in worker_side for b in facts.scope.bindings.get(name, ()))
+        return any(id(b.eval_scope.frame().node) in worker_side for b in facts.scope.bindings.get(name, ())) or any(
+            stored == name and id(store.scope.frame().node) in worker_side for stored, store in facts.named_stores
+        )
     class_name, attr = name.split(".", 1)
     return any(_is_class_attribute(store.target, class_name, attr) and id(store.scope.frame().node) in worker_side for store in facts.attribute_stores)
 

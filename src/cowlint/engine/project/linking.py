@@ -107,6 +107,10 @@ class ProjectModules:
         level = len(name) - len(name.lstrip("."))
         return absolute_module(level, name[level:], self.view.module) or None
 
+    def has_module(self, dotted: str) -> bool:
+        """Whether the absolute dotted name ``dotted`` is a module (or package) of the project."""
+        return self._module_file(dotted.split(".")) is not None
+
     def global_value(self, qualname: str) -> Value | None:
         """The value module-level code of a project module gives ``module.NAME``, when portable."""
         return self._answer("global", qualname, self._global_value)

@@ -48,7 +48,14 @@ class ForkInheritedState(StartMethodRule):
     counts like a global: a worker reading `Registry.handlers` or
     `Cache.table` that the parent fills (`Registry.handlers[name] = handler`
     in `register_all()`, `Cache.table = load()` under the main guard) is
-    reported the same way.
+    reported the same way, and so is an attribute the parent sets on an
+    object the module creates (`CONF.retries = 3` for `CONF = Config()`) or
+    on a module of the project (`settings.SCALE = 10` after `import
+    settings`). Globals set without naming them as a target count too:
+    `globals()["TABLE"] = ...`, `globals().update(TABLE=...)`,
+    `setattr(sys.modules[__name__], "TABLE", ...)`, and an object that
+    `parser.parse_args(namespace=FLAGS)` (argparse) or `parse_args(values=...)`
+    (optparse) fills in place.
 
     ## Why is this bad?
     A forked worker inherits the parent's memory, globals included, so the
