@@ -456,9 +456,12 @@ def _classify(call_site: CallSite, resolver: Resolver) -> DispatchSite | None:
         return _joblib_site(call_site, resolver)
     if (func.value if type(func) is cst.Name else func.attr.value if type(func) is cst.Attribute else "") in apis.MAP_FUNCTION_NAMES:
         return _map_function_site(call_site, resolver)
+    receiver_scope, receiver_order = scope, order
+    if type(func) is cst.Name and (alias := _method_alias(func, scope, order, resolver)) is not None:
+        func, receiver_scope, receiver_order = alias  # ``m = pool.map`` earlier: ``m(f, xs)`` is ``pool.map(f, xs)``
     if isinstance(func, cst.Attribute) and (func.attr.value in apis.DISPATCH_METHODS or func.attr.value in apis.LIBRARY_METHODS):
         method = func.attr.value
-        receiver = resolver.eval(func.value, scope, order)
+        receiver = resolver.eval(func.value, receiver_scope, receiver_order)
         if isinstance(receiver, PoolValue) and receiver.library is not None:
             payloads = _library_payloads(receiver.library, method, call, in_loop)
             if not payloads:
@@ -503,14 +506,30 @@ def _classify(call_site: CallSite, resolver: Resolver) -> DispatchSite | None:
     return DispatchSite(call, scope, order, api, made, start, made.confidence, payloads)
 
 
+def _method_alias(func: cst.Name, scope: Scope, order: int, resolver: Resolver) -> tuple[cst.Attribute, Scope, int] | None:
+    """``pool.map`` and where to evaluate ``pool``, when the called name is only ever bound to a
+    dispatch method of something: ``m = self.pool.map``."""
+    bindings = resolver.lookup(func.value, scope, order)
+    if len(bindings) != 1 or bindings[0].kind != "assign":
+        return None
+    value = bindings[0].value
+    if type(value) is not cst.Attribute or not (value.attr.value in apis.DISPATCH_METHODS or value.attr.value in apis.LIBRARY_METHODS):
+        return None
+    return value, bindings[0].eval_scope, bindings[0].order
+
+
 def _constructed(call_site: CallSite, resolver: Resolver, kinds: tuple[str, ...] = ("pool", "executor", "process")) -> tuple[PoolValue, StartMethod] | None:
     """The pool, executor or Process (or thread pool, when asked) ``call_site`` makes, with its start method."""
     call, scope, order = call_site.node, call_site.scope, call_site.order
     func = call.func
     if isinstance(func, cst.Name):
         bindings = resolver.lookup(func.value, scope, order)
-        if not bindings or all(b.kind not in ("import", "class") for b in bindings):
+        if not bindings:
             return None
+        if all(b.kind not in ("import", "class") for b in bindings):
+            # ``def start(*args, **kwargs): return Process(*args, **kwargs)``: its calls make the Process
+            if "process" not in kinds or not all(b.kind == "def" and isinstance(b.node, cst.FunctionDef) and _forwards_to_process(b.node, resolver) for b in bindings):
+                return None
     elif not isinstance(func, cst.Attribute):
         return None
     callee = resolver.eval(func, scope, order)
@@ -524,6 +543,22 @@ def _constructed(call_site: CallSite, resolver: Resolver, kinds: tuple[str, ...]
     if pinned is not None:
         start = StartMethod(pinned, made.api.rsplit(".", 1)[-1])
     return made, start
+
+
+def _forwards_to_process(function: cst.FunctionDef, resolver: Resolver) -> bool:
+    """Whether ``function`` hands its own ``*args``/``**kwargs`` on to a ``Process(...)`` it makes: a
+    factory whose callers give the Process its ``target`` and ``args``."""
+    params = function.params
+    star = params.star_arg.name.value if isinstance(params.star_arg, cst.Param) else None
+    double = params.star_kwarg.name.value if params.star_kwarg is not None else None
+    scope = resolver.facts.scopes.get(function)
+    if (star is None and double is None) or scope is None:
+        return False
+    for site in resolver.calls_in(scope):
+        forwarded = any(arg.star and type(arg.value) is cst.Name and arg.value.value == (star if arg.star == "*" else double) for arg in site.node.args)
+        if forwarded and (made := _constructed(site, resolver, ("process",))) is not None and made[0].subclass is None:
+            return True
+    return False
 
 
 # calls that look at an object without starting it (a test's ``self.assertTrue(proc)``)

@@ -36,7 +36,11 @@ class SelfShippedToPool(Rule):
     hands its parameter to one of these dispatches is a pool wrapper, defined
     in the module or imported from another (`parmap(self._do_chunk, bands)`
     with `parmap` starting `Process(target=fun, args=(f, q_in, q_out))` in
-    `multi_process.py`): its call is reported, naming the wrapper. When its
+    `multi_process.py`): its call is reported, naming the wrapper. So are a
+    dispatch method kept in a name (`run = pool.map`, then `run(self.score,
+    rows)`) and a function of the module that hands its own `*args` and
+    `**kwargs` on to a `Process` (`start(target=self.run)` for `def
+    start(*args, **kwargs): return Process(*args, **kwargs)`). When its
     size is known to be large, COW102 reports it instead, with the size.
 
     ## Why is this bad?
