@@ -21,7 +21,7 @@ import libcst as cst
 
 from cowlint.engine.module import apis
 from cowlint.engine.module.budget import spend
-from cowlint.engine.module.facts import CLASS, COMPREHENSION, LAMBDA, MODULE, Binding, CallSite, ClassInfo, ModuleFacts, Scope, dotted_name
+from cowlint.engine.module.facts import CLASS, COMPREHENSION, LAMBDA, MODULE, Binding, CallSite, ClassInfo, ModuleFacts, Scope, dotted_name, iter_children
 from cowlint.engine.module.sizes import comprehension_size, estimate_call, repetition_size
 from cowlint.engine.module.values import (
     DEFAULT_START,
@@ -989,7 +989,6 @@ class Resolver:
         counts as both), and whether the module has such a block elsewhere."""
         if self._joblib_blocks is None:
             self._joblib_blocks = _JoblibBlocks(self)
-            self.facts.module.visit(self._joblib_blocks)
         blocks = self._joblib_blocks
         return blocks.around.get(id(call), set()), blocks.found
 
@@ -1177,17 +1176,35 @@ _FOLD: dict[type, Callable[[object, object], object]] = {
 _MAX_FOLD_BITS = 64
 
 
-class _JoblibBlocks(cst.CSTVisitor):
+_BACKEND_CONTEXT_NAMES = frozenset(name.rsplit(".", 1)[1] for name in apis.JOBLIB_BACKEND_CONTEXTS)
+
+
+class _JoblibBlocks:
     """The calls inside each ``with parallel_config(...)`` block of the module, with what the
-    block may make a ``Parallel`` there run on."""
+    block may make a ``Parallel`` there run on. One walk of the tree, and only when the module
+    calls something named like such a context at all (most modules do not)."""
 
     def __init__(self, resolver: Resolver) -> None:
         self.resolver = resolver
-        self.kinds: list[set[str]] = []  # the open blocks' kinds, innermost last
         self.around: dict[int, set[str]] = {}
         self.found = False
+        if any(_last_name(site.node.func) in _BACKEND_CONTEXT_NAMES for site in resolver.facts.calls):
+            self._walk(resolver.facts.module)
 
-    def visit_With(self, node: cst.With) -> None:
+    def _walk(self, module: cst.Module) -> None:
+        stack: list[tuple[cst.CSTNode, frozenset[str]]] = [(module, frozenset())]
+        while stack:
+            node, kinds = stack.pop()
+            kind = type(node)
+            if kind is cst.With:
+                opened = self._kinds(node)  # type: ignore[arg-type]
+                self.found = self.found or bool(opened)
+                kinds = kinds | opened
+            elif kind is cst.Call and kinds:
+                self.around[id(node)] = set(kinds)
+            stack.extend((child, kinds) for child in iter_children(node))
+
+    def _kinds(self, node: cst.With) -> frozenset[str]:
         kinds: set[str] = set()
         for item in node.items:
             expr = item.item
@@ -1203,15 +1220,11 @@ class _JoblibBlocks(cst.CSTVisitor):
                 kinds.add("processes")  # loky, or only n_jobs set
             else:
                 kinds.update(("threads", "processes"))
-        self.found = self.found or bool(kinds)
-        self.kinds.append(kinds)
+        return frozenset(kinds)
 
-    def leave_With(self, original_node: cst.With) -> None:
-        self.kinds.pop()
 
-    def visit_Call(self, node: cst.Call) -> None:
-        if self.kinds and any(self.kinds):
-            self.around[id(node)] = set().union(*self.kinds)
+def _last_name(func: cst.BaseExpression) -> str:
+    return func.value if type(func) is cst.Name else func.attr.value if type(func) is cst.Attribute else ""
 
 
 _MISSING = object()  # an argument not passed
