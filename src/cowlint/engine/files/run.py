@@ -132,7 +132,7 @@ def check_paths(
                 _merge(outcome, hit)
                 outcome.files_cached += 1
                 continue
-        result, plan = plan_file(data, item.display, config, use_prefilter, placed=functools.partial(place_of, item))
+        result, plan = plan_file(data, item.display, config, use_prefilter, placed=functools.partial(place_of, item), defer_wrappers=True)
         if plan is None:
             _merge(outcome, result)
             if cache is not None:

@@ -78,15 +78,28 @@ class Plan:
     report_parse_errors: bool
     tiered: bool  # the syntax-tree prefilter applies too
     project: ProjectView | None = None  # the file's project: its layout, the start method its entry points leave in force
+    # only another module's pool wrapper, called by name, could make the file report: whether it
+    # does is told where the file is checked (a worker), not where the run plans
+    wrappers_pending: ProjectView | None = None
+    passes_alone: bool = True  # the prefilter lets the file through without a wrapper
     statements: StatementCache | None = None  # the trees of the last check's statements, for an editor's re-check
 
 def plan_file(
-    data: bytes, path: str, config: Config, use_prefilter: bool, project: ProjectView | None = None, placed: Callable[[], ProjectView | None] | None = None
+    data: bytes,
+    path: str,
+    config: Config,
+    use_prefilter: bool,
+    project: ProjectView | None = None,
+    placed: Callable[[], ProjectView | None] | None = None,
+    defer_wrappers: bool = False,
 ) -> tuple[FileResult, Plan | None]:
     """The file's own configuration and rules, or no plan when the prefilter rules the file out.
 
     A file of a project (``placed()``, or ``project``) that calls another module's pool wrapper
-    passes whatever its own text holds; the files read to tell go to ``result.depends``."""
+    passes whatever its own text holds; the files read to tell go to ``result.depends``. With
+    ``defer_wrappers``, a file whose text calls a name that may be such a wrapper gets a plan whose
+    ``wrappers_pending`` says so, and the wrapper's module is read when the file is checked: a
+    run's workers then read the project's wrappers in parallel, not its planning process in turn."""
     result = FileResult(path)
     try:
         config = with_file_header(config, data)
@@ -100,22 +113,34 @@ def plan_file(
         passes = any(rule.may_report(data, found) for rule in rules)
         where = placed() if placed is not None else project
         if rules and where is not None:
-            from cowlint.engine.project.linking import called_wrappers
+            if defer_wrappers:
+                from cowlint.engine.project.wrappers import wrapper_candidates
 
-            try:
-                wrappers, result.depends = called_wrappers(data, where, config)
-            except budget.OverBudget:  # the wrapper's own analysis ran out of time: check the file, keep no result
-                wrappers, result.cacheable = frozenset({"?"}), False
-            except Exception as error:  # noqa: BLE001 - reading the project must not end the run
-                result.errors.append(f"{path}: internal error while reading the project, please report it: {describe_error(error)}")
-                wrappers = frozenset()
-            if wrappers:  # ``parallel(self.score, ids)``, the pool in another module
+                candidates, result.depends = wrapper_candidates(data, where)  # what the text test read, for the cache
+                if candidates:
+                    return result, Plan(config, rules, report_parse_errors, tiered, project, wrappers_pending=where, passes_alone=passes)
+            elif _calls_wrappers(data, where, config, result):  # ``parallel(self.score, ids)``, the pool in another module
                 passes, tiered = True, False
         if not passes:
             return result, None
     if not rules and not report_parse_errors:
         return result, None
     return result, Plan(config, rules, report_parse_errors, tiered, project)
+
+
+def _calls_wrappers(data: bytes, where: ProjectView, config: Config, result: FileResult) -> bool:
+    """Whether the module calls another module's pool wrapper with something for a parameter that
+    reaches its dispatch; the files read to tell go to ``result.depends``."""
+    from cowlint.engine.project.linking import called_wrappers
+
+    try:
+        wrappers, result.depends = called_wrappers(data, where, config)
+    except budget.OverBudget:  # the wrapper's own analysis ran out of time: check the file, keep no result
+        wrappers, result.cacheable = frozenset({"?"}), False
+    except Exception as error:  # noqa: BLE001 - reading the project must not end the run
+        result.errors.append(f"{result.path}: internal error while reading the project, please report it: {describe_error(error)}")
+        wrappers = frozenset()
+    return bool(wrappers)
 
 
 def check_bytes(
@@ -155,6 +180,13 @@ def check_in_project(
 
 def check_planned(data: bytes, plan: Plan, result: FileResult, apply_noqa: bool) -> None:
     path, config, report_parse_errors = result.path, plan.config, plan.report_parse_errors
+    if plan.wrappers_pending is not None:
+        if _calls_wrappers(data, plan.wrappers_pending, config, result):
+            plan = replace(plan, wrappers_pending=None, tiered=False)  # the call may be the file's only dispatch
+        elif plan.passes_alone:
+            plan = replace(plan, wrappers_pending=None)
+        else:
+            return
     if size_on_disk(data) > config.max_file_size or isinstance(data, TruncatedRead):
         if report_parse_errors:
             result.findings.append(
