@@ -488,3 +488,43 @@ def test_constructor_pins_and_plugin_loaders_in_summaries() -> None:
     )
     assert [(pin.method, pin.when) for pin in summary.pins] == [("fork", "Manager"), ("spawn", "restart")]
     assert summary.dynamic_imports
+
+
+def test_a_module_written_after_the_run_that_missed_it_is_read(tmp_path: Path) -> None:
+    """A result that found no file for an imported project module depends on its absence: once
+    ``app/catalog.py`` is written (with a big table), or a module defines the name it lacked, the
+    importing module is checked again instead of being served from the cache."""
+    project = tmp_path / "project"
+    (project / "app").mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[project]\nname = "absent"\n')
+    (project / "app" / "__init__.py").write_text("")
+    (project / "app" / "main.py").write_text(
+        "from multiprocessing import Pool\n\nfrom app.catalog import CATALOG\n\n\ndef lookup(pair):\n    return pair[1]\n\n\n"
+        "def run(keys):\n    with Pool() as pool:\n        return pool.map(lookup, [(CATALOG, k) for k in keys])\n"
+    )
+    assert "COW102" not in run_cowlint(".", cwd=project).stdout  # nothing to say: CATALOG's size is unknown
+    catalog = project / "app" / "catalog.py"
+    catalog.write_text("OTHER = 1\n")
+    assert "COW102" not in run_cowlint(".", cwd=project).stdout
+    catalog.write_text("CATALOG = {n: str(n) for n in range(3_000_000)}\n")  # the file now defines it
+    assert "app/main.py:12:33: COW102" in run_cowlint(".", cwd=project).stdout
+    catalog.unlink()
+    package = project / "app" / "catalog"
+    package.mkdir()
+    (package / "__init__.py").write_text("CATALOG = None\n")
+    assert "COW102" not in run_cowlint(".", cwd=project).stdout
+
+
+def test_a_wrapper_module_written_after_the_run_that_missed_it_is_read(tmp_path: Path) -> None:
+    """A module that calls a function of a project module that does not exist yet is ruled out by
+    the prefilter and cached so; once the module is written as a pool wrapper, it is checked."""
+    project = tmp_path / "project"
+    (project / "app").mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[project]\nname = "absent-wrapper"\n')
+    (project / "app" / "__init__.py").write_text("")
+    (project / "app" / "report.py").write_text(
+        "from app.fan import fan_out\n\n\ndef run(items):\n    def square(x):\n        return x * x\n\n    return fan_out(square, items)\n"
+    )
+    assert "report.py" not in run_cowlint(".", cwd=project).stdout
+    (project / "app" / "fan.py").write_text("from multiprocessing import Pool\n\n\ndef fan_out(fn, items):\n    with Pool() as pool:\n        return pool.map(fn, items)\n")
+    assert "app/report.py:8:20: COW204" in run_cowlint(".", cwd=project).stdout

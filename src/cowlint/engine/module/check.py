@@ -51,7 +51,7 @@ class FileResult:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     parsed: bool = False
-    depends: dict[str, str] = field(default_factory=dict)  # other files of the project read for it, with their digests
+    depends: dict[str, str | None] = field(default_factory=dict)  # other files of the project read for it, with their digests
     cacheable: bool = True  # False: the result depends on more than the files (a time limit was reached)
 
 

@@ -448,7 +448,7 @@ class _Collector:
                 self.attribute_stores.append(Mutation(target, "assign", node, (value,) if value is not None else (), scope, self.tick(), self.current_loops(scope), self.guarded(scope)))
         elif isinstance(target, cst.Subscript):
             if _is_globals_call(target.value) and len(target.slice) == 1 and type(index := target.slice[0].slice) is cst.Index and type(index.value) is cst.SimpleString:
-                self.note_named_stores([index.value.evaluated_value], node, scope)
+                self.note_named_stores([index.value.evaluated_value], target.value, node, scope)
             self.mutations.append(Mutation(target.value, "setitem", node, (value,) if value is not None else (), scope, self.tick(), self.current_loops(scope), self.guarded(scope)))
 
     # -------------------------------------------------------------- walking
@@ -507,22 +507,23 @@ class _Collector:
             if func.attr.value == "update":
                 self.note_dynamic_attributes(func.value, scope)
                 if _is_globals_call(func.value):
-                    self.note_named_stores(_update_keys(node), node, scope)
+                    self.note_named_stores(_update_keys(node), node, node, scope)
         elif type(func) is cst.Name and func.value == "setattr" and node.args:
             self.note_dynamic_attributes(node.args[0].value, scope)
             if len(node.args) >= 2 and _is_this_module(node.args[0].value) and type(node.args[1].value) is cst.SimpleString:
-                self.note_named_stores([node.args[1].value.evaluated_value], node, scope)
+                self.note_named_stores([node.args[1].value.evaluated_value], node, node, scope)
         elif type(func) is cst.Attribute and func.attr.value in _PARSE_METHODS:
             namespace = _parse_namespace(node)
             if namespace is not None:
-                self.note_named_stores([namespace], node, scope, "filled")
+                self.note_named_stores([namespace], node, node, scope, "filled")
         return scope
 
-    def note_named_stores(self, names: Iterable[object], node: cst.CSTNode, scope: Scope, how: str = "set") -> None:
-        """Module globals set (or, ``how="filled"``, filled in place) by ``node`` without naming them as targets."""
+    def note_named_stores(self, names: Iterable[object], target: cst.BaseExpression, node: cst.CSTNode, scope: Scope, how: str = "set") -> None:
+        """Module globals set (or, ``how="filled"``, filled in place) by ``node`` through ``target``
+        (``globals()``, the call) without naming them as targets."""
         for name in names:
             if isinstance(name, str) and name.isidentifier():
-                self.named_stores.append((name, Mutation(node, how, node, (), scope, self.tick(), self.current_loops(scope), self.guarded(scope))))
+                self.named_stores.append((name, Mutation(target, how, node, (), scope, self.tick(), self.current_loops(scope), self.guarded(scope))))
 
     def note_dynamic_attributes(self, target: cst.BaseExpression, scope: Scope) -> None:
         """``setattr(self, ...)``, ``self.__dict__.update(...)``, ``vars(self).update(...)``."""

@@ -122,6 +122,18 @@ class Layout:
             return found
         return _MODULE_FILES[key]
 
+    def absent_module_files(self, parts: Sequence[str], script_folder: Path | None = None) -> list[str]:
+        """Where the missing project module ``parts`` would be written, inside the deepest package
+        of the project that holds its name (``app/catalog.py`` and ``app/catalog/__init__.py`` for
+        ``app.catalog`` when ``app`` is a package of the project; none for ``numpy``): a result that
+        found no such file depends on its staying absent."""
+        for depth in range(len(parts) - 1, 0, -1):
+            package = self.module_file(parts[:depth], script_folder)
+            if package is not None and package.name == "__init__.py":
+                stem = os.path.join(package.parent, parts[depth])
+                return [stem + ".py", os.path.join(stem, "__init__.py")]
+        return []
+
     def _find_module_file(self, parts: Sequence[str], script_folder: Path | None) -> Path | None:
         if not parts or not all(part.isidentifier() for part in parts):
             return None

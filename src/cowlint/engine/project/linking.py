@@ -88,7 +88,7 @@ _PLAIN_DATA = frozenset({"reads", "dataset", "members", "wrapper"})
 
 _PARSED: OrderedDict[tuple[str, str, int], _Linked | None] = OrderedDict()
 # (path, digest, threshold, kind, name) -> (the answer, the files it depends on)
-_ANSWERS: OrderedDict[tuple[str, str, int, str, str], tuple[Value | None, dict[str, str]]] = OrderedDict()
+_ANSWERS: OrderedDict[tuple[str, str, int, str, str], tuple[Value | None, dict[str, str | None]]] = OrderedDict()
 
 
 class ProjectModules:
@@ -99,7 +99,7 @@ class ProjectModules:
         self.config = config
         self.depth = depth
         self.budget = budget if budget is not None else [PARSES_PER_MODULE]  # shared with the modules it links
-        self.depends: dict[str, str] = {}  # resolved path -> digest of every project file read
+        self.depends: dict[str, str | None] = {}  # resolved path -> digest of every project file read (None: looked for, absent)
         self._answers: dict[tuple[str, str], Value | None] = {}
 
     def absolute(self, name: str) -> str | None:
@@ -266,17 +266,24 @@ class ProjectModules:
         if self.depth >= MAX_LINK_DEPTH or "." not in qualname:
             return _NOT_HERE
         module, name = qualname.rsplit(".", 1)
-        path = self._module_file(module.split("."))
-        if path is None or path == self.view.path or not name.isidentifier():
+        parts = module.split(".")
+        path = self._module_file(parts)
+        if path is None:
+            for absent in self.view.layout.absent_module_files(parts, script_folder(self.view)):
+                self.depends[absent] = None  # a module of a project package written later changes the answer
+            return _NOT_HERE
+        if path == self.view.path or not name.isidentifier():
             return _NOT_HERE
         try:
             data = read_file(path, limit=MAX_LINKED_BYTES)
         except OSError:
             return _NOT_HERE
-        if isinstance(data, TruncatedRead) or not may_define(data, name):
+        if isinstance(data, TruncatedRead):
             return _NOT_HERE
         key = (str(path), digest(data), self.config.large_threshold, kind, name)
-        self.depends[key[0]] = key[1]
+        self.depends[key[0]] = key[1]  # also when it does not define the name: an edit may make it
+        if not may_define(data, name):
+            return _NOT_HERE
         cached = _ANSWERS.get(key)
         if cached is not None:
             _ANSWERS.move_to_end(key)
@@ -394,7 +401,7 @@ class ProjectModules:
         return _Linked(module, named[0] if named else path.stem, Resolver(collect_facts(module), self.config.large_threshold, None, linker), linker)
 
 
-def called_wrappers(data: bytes, view: ProjectView, config: Config) -> tuple[frozenset[str], dict[str, str]]:
+def called_wrappers(data: bytes, view: ProjectView, config: Config) -> tuple[frozenset[str], dict[str, str | None]]:
     """The names through which the module ``data`` calls another module's pool wrapper with an
     argument for a parameter that reaches one of its dispatches, by that wrapper's own analysis
     (the answer the module's check will get); and the files read to tell (path -> digest). The

@@ -52,7 +52,7 @@ _DISPATCHING = apis.DISPATCH_NEEDLES
 _DISPATCH_ATTRIBUTES = apis.DISPATCH_METHODS | {apis.RUN_IN_EXECUTOR} | apis.CONSTRUCTOR_ATTRIBUTES
 
 
-def wrapper_candidates(data: bytes, view: ProjectView) -> tuple[dict[str, tuple[str, Signature]], dict[str, str]]:
+def wrapper_candidates(data: bytes, view: ProjectView) -> tuple[dict[str, tuple[str, Signature]], dict[str, str | None]]:
     """The names through which the module ``data`` may call another module's pool wrapper with
     an argument for a parameter that reaches a dispatch (``parallel``, ``par.parallel``), each
     with the function's qualified name and signature; and the files read to tell (path -> digest).
@@ -61,9 +61,14 @@ def wrapper_candidates(data: bytes, view: ProjectView) -> tuple[dict[str, tuple[
     the syntax tree of their own lines; those that some call of this module passes an argument
     for one of the parameters that reach a dispatch. ``linking.called_wrappers`` then asks the
     wrapper's own analysis."""
-    depends: dict[str, str] = {}
+    depends: dict[str, str | None] = {}
     script = script_folder(view)
-    imports = [(local, qualname) for local, qualname in _imports(data, view.module) if _in_project(view.layout, qualname, script)]
+    imports = []
+    for local, qualname in _imports(data, view.module):
+        if _in_project(view.layout, qualname, script):
+            imports.append((local, qualname))
+        else:  # a module of a project package written later may hold a wrapper
+            depends.update(dict.fromkeys(view.layout.absent_module_files(qualname.split("."), script)))
     if not imports:
         return {}, depends
     plain, dotted = _calls(data, {local for local, _ in imports})
@@ -187,7 +192,7 @@ def _passes(call: ast.Call, signature: Signature) -> bool:
     return False
 
 
-def may_wrap(view: ProjectView, qualname: str, depends: dict[str, str]) -> Signature | None:
+def may_wrap(view: ProjectView, qualname: str, depends: dict[str, str | None]) -> Signature | None:
     """The signature of the project function ``qualname``, called from ``view``'s module, when
     it may be a pool wrapper (the files read to tell are added to ``depends``)."""
     return _Finder(view.layout, script_folder(view)).may_wrap(qualname, depends, 0)
@@ -293,7 +298,7 @@ class _Finder:
         self._active: dict[tuple[object, ...], int] = {}
         self._cut_at = _NO_CYCLE
 
-    def may_wrap(self, qualname: str, depends: dict[str, str], depth: int) -> Signature | None:
+    def may_wrap(self, qualname: str, depends: dict[str, str | None], depth: int) -> Signature | None:
         """Whether the project function ``module.name`` may hand a parameter to a dispatch
         (defined so in ``module``, or imported there from a module where it is): its signature,
         or None."""
@@ -313,7 +318,7 @@ class _Finder:
         source = text.imported.get(name)  # re-exported: ``from .parallel import parallel`` in a package
         return self.may_wrap(source, depends, depth + 1) if source is not None else None
 
-    def _dispatches(self, path: Path, text: _Text, depends: dict[str, str], hops: int) -> bool:
+    def _dispatches(self, path: Path, text: _Text, depends: dict[str, str | None], hops: int) -> bool:
         """Whether the module may dispatch, or calls a module of the project that does (one
         module away: a helper over a wrapper), read from their text alone. Further chains of
         helpers are not followed: in a large project nearly every module reaches one that
@@ -326,7 +331,7 @@ class _Finder:
         key = (str(path), text.digest, self.layout.import_roots)
         return bool(self._answer(_DISPATCHES, key, False, depends, lambda read: self._calls_dispatching(path, text, read, hops)))
 
-    def _calls_dispatching(self, path: Path, text: _Text, read: dict[str, str], hops: int) -> bool:
+    def _calls_dispatching(self, path: Path, text: _Text, read: dict[str, str | None], hops: int) -> bool:
         for local in sorted(text.called):
             parts = text.imported[local].split(".")
             other = self.layout.module_file(parts) or (self.layout.module_file(parts[:-1]) if len(parts) > 1 else None)
@@ -335,7 +340,7 @@ class _Finder:
                 return True
         return False
 
-    def _answer(self, memo: dict[Any, Any], key: tuple[object, ...], on_cycle: Any, depends: dict[str, str], compute: Callable[[dict[str, str]], Any]) -> Any:
+    def _answer(self, memo: dict[Any, Any], key: tuple[object, ...], on_cycle: Any, depends: dict[str, str | None], compute: Callable[[dict[str, str | None]], Any]) -> Any:
         """``compute(read)`` once per process for ``key``, with the files it read added to
         ``depends``. A cycle back to a question still being answered gets ``on_cycle``. The
         answer of the question a cycle returns to is whole (a path through it again adds
@@ -349,7 +354,7 @@ class _Finder:
                 return on_cycle
             depth = self._active[key] = len(self._active)
             outer, self._cut_at = self._cut_at, _NO_CYCLE
-            read: dict[str, str] = {}
+            read: dict[str, str | None] = {}
             try:
                 cached = (compute(read), read)
             finally:
@@ -391,7 +396,7 @@ class _Finder:
         _remember(_TEXTS, path, (stamp, text))
         return text
 
-    def _wraps(self, path: Path, text: _Text, name: str, depends: dict[str, str], depth: int) -> Signature | None:
+    def _wraps(self, path: Path, text: _Text, name: str, depends: dict[str, str | None], depth: int) -> Signature | None:
         """The signature of the module's top-level function ``name`` when it passes one of its
         parameters, as it is, to a dispatch-like call, to another such function of the module,
         or to one imported. Only that function's own lines are parsed (the whole module when
@@ -400,7 +405,7 @@ class _Finder:
         depends[_key(name, path, self.layout)] = _fingerprint(text, name)
         return self._answer(_WRAPS, key, None, depends, lambda read: self._signature(path, text, name, read, depth))  # type: ignore[no-any-return]
 
-    def _signature(self, path: Path, text: _Text, name: str, read: dict[str, str], depth: int) -> Signature | None:
+    def _signature(self, path: Path, text: _Text, name: str, read: dict[str, str | None], depth: int) -> Signature | None:
         read[_key(name, path, self.layout)] = _fingerprint(text, name)
         function = _function(path, text, name)
         if function is None:
@@ -411,7 +416,7 @@ class _Finder:
         arguments = function.args
         return Signature(tuple(item.arg for item in (*arguments.posonlyargs, *arguments.args)), len(arguments.posonlyargs), dispatched)
 
-    def _wrapping(self, path: Path, text: _Text, callee: ast.expr, depends: dict[str, str], depth: int) -> bool:
+    def _wrapping(self, path: Path, text: _Text, callee: ast.expr, depends: dict[str, str | None], depth: int) -> bool:
         """Whether what a function calls with one of its parameters dispatches it."""
         if text.dispatching and _dispatch_like(callee):  # else no dispatch of the module is seen
             return True
@@ -559,6 +564,6 @@ def _remember(memo: dict[Any, Any], key: object, value: object) -> None:
 # path -> ((size, mtime, inode, import roots), what its text says)
 _TEXTS: dict[Path, tuple[tuple[int, int, int, tuple[Path, ...]], _Text]] = {}
 # (path, digest, import roots) -> whether it, or a project module it calls, may dispatch
-_DISPATCHES: dict[tuple[str, str, tuple[Path, ...]], tuple[bool, dict[str, str]]] = {}
+_DISPATCHES: dict[tuple[str, str, tuple[Path, ...]], tuple[bool, dict[str, str | None]]] = {}
 # (path, digest, import roots, function) -> whether it may be a wrapper, the other files read to tell
-_WRAPS: dict[tuple[str, str, tuple[Path, ...], str], tuple[Signature | None, dict[str, str]]] = {}
+_WRAPS: dict[tuple[str, str, tuple[Path, ...], str], tuple[Signature | None, dict[str, str | None]]] = {}
