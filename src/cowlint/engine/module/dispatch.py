@@ -548,17 +548,23 @@ def _constructed(call_site: CallSite, resolver: Resolver, kinds: tuple[str, ...]
 def _forwards_to_process(function: cst.FunctionDef, resolver: Resolver) -> bool:
     """Whether ``function`` hands its own ``*args``/``**kwargs`` on to a ``Process(...)`` it makes: a
     factory whose callers give the Process its ``target`` and ``args``."""
+    known = resolver.forwarding.get(id(function))
+    if known is not None:
+        return known
     params = function.params
     star = params.star_arg.name.value if isinstance(params.star_arg, cst.Param) else None
     double = params.star_kwarg.name.value if params.star_kwarg is not None else None
     scope = resolver.facts.scopes.get(function)
-    if (star is None and double is None) or scope is None:
-        return False
-    for site in resolver.calls_in(scope):
-        forwarded = any(arg.star and type(arg.value) is cst.Name and arg.value.value == (star if arg.star == "*" else double) for arg in site.node.args)
-        if forwarded and (made := _constructed(site, resolver, ("process",))) is not None and made[0].subclass is None:
-            return True
-    return False
+    resolver.forwarding[id(function)] = False  # while it is asked: functions forwarding to each other end here
+    found = False
+    if (star is not None or double is not None) and scope is not None:
+        for site in resolver.calls_in(scope):
+            forwarded = any(arg.star and type(arg.value) is cst.Name and arg.value.value == (star if arg.star == "*" else double) for arg in site.node.args)
+            if forwarded and (made := _constructed(site, resolver, ("process",))) is not None and made[0].subclass is None:
+                found = True
+                break
+    resolver.forwarding[id(function)] = found
+    return found
 
 
 # calls that look at an object without starting it (a test's ``self.assertTrue(proc)``)

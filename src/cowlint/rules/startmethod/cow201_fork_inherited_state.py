@@ -180,6 +180,8 @@ class ForkInheritedState(StartMethodRule):
                 if id(payload.expr) in reported or by_value:
                     continue
                 broken = [(read, fills) for read in worker_globals(module.resolver, worker) if (fills := self._fills(module, site, read))]
+                whole = {read.name for read, _ in broken}  # FLAGS filled as a whole: FLAGS.depth says nothing more
+                broken = [(read, fills) for read, fills in broken if read.name.split(".", 1)[0] not in whole or "." not in read.name]
                 # globals of other project modules, read through their functions (the fill there
                 # is taken to come first: the dispatch's module cannot order it)
                 foreign = foreign_reads(module.resolver, worker)
@@ -238,8 +240,9 @@ class ForkInheritedState(StartMethodRule):
             seen.append(item.seen)
             described.append(f"{item.shown} is {item.how} in {item.module}{through}")
         more = f" and {len(names) - MAX_NAMED} more" if len(names) > MAX_NAMED else ""
-        on_classes = not foreign and all("." in read.name for read, _ in broken)  # ``Registry.handlers``
-        noun = "class attribute" if on_classes else "global"
+        on_attributes = not foreign and all("." in read.name for read, _ in broken)  # ``Registry.handlers``, ``CONF.retries``
+        classes = {info.name for info in module.facts.classes.values() if info.outer is module.facts.scope}
+        noun = ("class attribute" if all(read.name.split(".", 1)[0] in classes for read, _ in broken) else "attribute") if on_attributes else "global"
         if len(names) == 1:
             message = f"worker {who} reads {names[0]}, set by the parent at run time (spawned workers see {seen[0]})"
         else:
