@@ -528,3 +528,19 @@ def test_a_wrapper_module_written_after_the_run_that_missed_it_is_read(tmp_path:
     assert "report.py" not in run_cowlint(".", cwd=project).stdout
     (project / "app" / "fan.py").write_text("from multiprocessing import Pool\n\n\ndef fan_out(fn, items):\n    with Pool() as pool:\n        return pool.map(fn, items)\n")
     assert "app/report.py:8:20: COW204" in run_cowlint(".", cwd=project).stdout
+
+
+def test_only_modules_a_package_could_hold_are_absent(tmp_path: Path) -> None:
+    """A missing module of a project package has two places it could be written; a name below a
+    plain module (``pkg.io.Reader``) is an attribute, whose absence nothing depends on."""
+    (tmp_path / "pkg" / "sub").mkdir(parents=True)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "p"\n')
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "io.py").write_text("class Reader: ...\n")
+    (tmp_path / "pkg" / "sub" / "__init__.py").write_text("")
+    layout = Layout.of(find_root(tmp_path / "pkg" / "io.py"))
+    package = str(tmp_path.resolve() / "pkg")
+    assert layout.absent_module_files(["pkg", "catalog"]) == [f"{package}/catalog.py", f"{package}/catalog/__init__.py"]
+    assert layout.absent_module_files(["pkg", "sub", "deep", "leaf"]) == [f"{package}/sub/deep.py", f"{package}/sub/deep/__init__.py"]
+    assert layout.absent_module_files(["pkg", "io", "Reader"]) == []
+    assert layout.absent_module_files(["numpy", "linalg"]) == []

@@ -53,6 +53,7 @@ class Ignores:
         self.patterns = patterns
         self.tracked = tracked
         self.inside_ignored = inside_ignored  # a folder git ignores, walked for its tracked files
+        self._groups: list[tuple[str, bool, bool, re.Pattern[str]]] | None = None
 
     @classmethod
     def for_walk(cls, top: Path) -> Ignores | None:
@@ -87,8 +88,25 @@ class Ignores:
             return False
         return self.tracked is None or not self.tracked.holds(full, is_folder)
 
+    def _any_match(self, full: str, is_folder: bool) -> bool:
+        """Whether any pattern matches ``full``: one regular expression per ``.gitignore`` and kind
+        of pattern, not one per pattern (most paths match none, and a big ``.gitignore`` has
+        hundreds)."""
+        if self._groups is None:
+            grouped: dict[tuple[str, bool, bool], list[str]] = {}
+            for pattern in self.patterns:
+                grouped.setdefault((pattern.base.rstrip("/") + "/", pattern.anchored, pattern.folders_only), []).append(pattern.regex.pattern)
+            self._groups = [(base, anchored, folders, re.compile("|".join(f"(?:{regex})" for regex in regexes))) for (base, anchored, folders), regexes in grouped.items()]
+        name = full.rsplit("/", 1)[-1]
+        for base, anchored, folders_only, regex in self._groups:
+            if (is_folder or not folders_only) and full.startswith(base) and regex.fullmatch(full[len(base) :] if anchored else name):
+                return True
+        return False
+
     def _matches(self, full: str, is_folder: bool) -> bool:
-        verdict = False
+        if not self._any_match(full, is_folder):
+            return False
+        verdict = False  # the last matching pattern decides
         for pattern in self.patterns:
             if pattern.folders_only and not is_folder:
                 continue

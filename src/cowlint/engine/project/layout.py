@@ -128,10 +128,13 @@ class Layout:
         ``app.catalog`` when ``app`` is a package of the project; none for ``numpy``): a result that
         found no such file depends on its staying absent."""
         for depth in range(len(parts) - 1, 0, -1):
-            package = self.module_file(parts[:depth], script_folder)
-            if package is not None and package.name == "__init__.py":
-                stem = os.path.join(package.parent, parts[depth])
-                return [stem + ".py", os.path.join(stem, "__init__.py")]
+            found = self.module_file(parts[:depth], script_folder)
+            if found is None:
+                continue
+            if found.name != "__init__.py":
+                return []  # ``fairseq.file_io.PathManager``: the rest are names in a module, not modules
+            stem = os.path.join(found.parent, parts[depth])
+            return [stem + ".py", os.path.join(stem, "__init__.py")]
         return []
 
     def _find_module_file(self, parts: Sequence[str], script_folder: Path | None) -> Path | None:
