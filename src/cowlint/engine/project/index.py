@@ -76,9 +76,25 @@ class ProjectIndex:
 
         Files are read one at a time and only their summaries kept. Until one file mentions
         ``set_start_method`` there is nothing to link, and nothing but that word is searched."""
-        if not any(PIN_NEEDLE in data for _, data in _project_files(root, config)):
+        from cowlint.engine.source import TruncatedRead, read_file
+
+        order: list[Path] = []
+        summaries: dict[Path, ModuleSummary] = {}
+        for path, data in _project_files(root, config):  # one walk: the files before the first pin are read again
+            order.append(path)
+            if summaries or PIN_NEEDLE in data:
+                summaries[path] = summarize(data)
+        if not summaries:
             return cls(Layout(root, (), ()), {})
-        return cls(Layout.of(root), {path: summarize(data) for path, data in _project_files(root, config)})
+        for path in order:
+            if path not in summaries:
+                try:
+                    data = read_file(path, limit=config.max_file_size)
+                except OSError:
+                    continue
+                if not isinstance(data, TruncatedRead):
+                    summaries[path] = summarize(data)
+        return cls(Layout.of(root), {path: summaries[path] for path in order if path in summaries})
 
     # ---------------------------------------------------------------- the graph
 
