@@ -107,6 +107,7 @@ class ThreadStart:
     site: CallSite
     handle: str | None  # the name the thread or pool is bound to, to see it joined
     block: cst.With | None  # the ``with`` statement whose end joins the pool
+    inside: str = ""  # a call of another module's function that leaves a thread running: where it starts
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,32 @@ class Flow:
                     starts.extend(ThreadStart(use, handle, block) for use in self._first_uses(site, handle))
                 else:
                     starts.append(ThreadStart(site, handle, block))
+        starts.extend(self._project_thread_starts())
+        starts.sort(key=lambda start: start.site.order)
         return starts
+
+    def _project_thread_starts(self) -> list[ThreadStart]:
+        """Calls of another project module's function that returns (or yields, for a ``with``
+        block) with a thread it started still running: ``with heartbeat():`` of ``app.monitor``."""
+        project = self.resolver.project
+        if project is None:
+            return []
+        starts = []
+        for site in self.facts.calls:
+            func = site.node.func
+            if type(func) is not cst.Name and type(func) is not cst.Attribute:
+                continue
+            qualname = self.resolver.qualname(func, site.scope, site.order)  # an imported name: never a local def
+            absolute = project.absolute(qualname) if qualname and "." in qualname.lstrip(".") else None
+            where = project.leaves_threads(absolute) if absolute else None
+            if where:
+                block = next((node for node in walk(site.scope.frame().node) if type(node) is cst.With and any(item.item is site.node for item in node.items)), None)
+                starts.append(ThreadStart(site, None, block, where))
+        return starts
+
+    def outlives(self, start: ThreadStart) -> bool:
+        """Whether the threads of ``start`` may still run when their function returns."""
+        return not self._ended(start, _END, None)
 
     def _first_uses(self, made: CallSite, handle: str | None) -> list[CallSite]:
         """Where a ThreadPoolExecutor starts threads: its first submit or map in each body that

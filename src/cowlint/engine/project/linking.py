@@ -84,7 +84,7 @@ class _Linked:
 
 
 # questions answered with plain records of their own (not abstract values), portable as they are
-_PLAIN_DATA = frozenset({"reads", "dataset", "members", "wrapper"})
+_PLAIN_DATA = frozenset({"reads", "dataset", "members", "wrapper", "threads"})
 
 _PARSED: OrderedDict[tuple[str, str, int], _Linked | None] = OrderedDict()
 # (path, digest, threshold, kind, name) -> (the answer, the files it depends on)
@@ -127,6 +127,15 @@ class ProjectModules:
     def _worker_reads(self, qualname: str) -> Value | None:
         value = self._linked_answer(qualname, "reads", _defines)
         return self._through_star(qualname, ProjectModules.worker_reads) if isinstance(value, _NotHere) else value  # type: ignore[arg-type]
+
+    def leaves_threads(self, qualname: str) -> str | None:
+        """Where the project function ``module.function`` starts a thread that still runs when it
+        returns (``t.start() in app.monitor.heartbeat()``), or None."""
+        return self._answer("threads", qualname, self._leaves_threads)  # type: ignore[return-value]
+
+    def _leaves_threads(self, qualname: str) -> Value | None:
+        value = self._linked_answer(qualname, "threads", _may_start_threads)
+        return None if isinstance(value, _NotHere) else value
 
     def wrapper_dispatches(self, qualname: str) -> tuple[WrappedDispatch, ...] | None:
         """What a call of the project function ``module.function`` dispatches through its
@@ -317,6 +326,16 @@ class ProjectModules:
             return module_function_reads(resolver, functions[-1], linked.name, linked.code) if functions else None  # type: ignore[return-value]
         if kind == "instance":
             return _instance(linked, resolver, name)
+        if kind == "threads":
+            from cowlint.engine.module.flow import Flow
+
+            defs = [b.node for b in bindings if b.kind == "def" and isinstance(b.node, cst.FunctionDef)]
+            frame = resolver.facts.scopes.get(defs[-1]) if defs else None
+            flow = Flow(resolver.facts, resolver)
+            for start in flow.thread_starts() if frame is not None else ():
+                if start.site.scope.frame() is frame and flow.outlives(start):
+                    return f"{linked.code(start.site.node, 40)} in {linked.name}.{name}()"  # type: ignore[return-value]
+            return None
         if kind == "wrapper":
             from cowlint.engine.module.dispatch import wrapped_dispatches
 
@@ -485,6 +504,11 @@ def _assigns(data: bytes, name: str) -> bool:
 def _defines(data: bytes, name: str) -> bool:
     """Whether the module defines a function ``name`` at module level."""
     return re.search(rb"^(?:async[ \t]+)?def[ \t]+" + re.escape(name.encode("utf-8")) + rb"\b", data, re.MULTILINE) is not None
+
+
+def _may_start_threads(data: bytes, name: str) -> bool:
+    """Whether the module defines a function ``name`` and names a thread or thread pool at all."""
+    return any(needle in data for needle in (b"Thread", b"Timer", b"Executor")) and _defines(data, name)
 
 
 def _defines_class(data: bytes, name: str) -> bool:

@@ -33,7 +33,12 @@ class ForkAfterThreads(StartMethodRule):
     (`.start()`), started earlier in the same function or module body, or in a
     function called before; threads joined (`t.join()`, `executor.shutdown()`,
     the end of a `with ThreadPoolExecutor()` block, `listener.stop()`) before
-    the fork do not count.
+    the fork do not count. A function of another module of the project that
+    returns, or yields to a `with` block, while a thread it started still runs
+    starts threads where it is called (`with heartbeat():` for a
+    `@contextmanager` that starts one before its `yield`; `start_reporter()`
+    returning a started `Timer`); one that joins its thread before it returns
+    does not.
 
     ## Why is this bad?
     `fork()` copies only the calling thread. Every lock another thread held at
@@ -123,13 +128,15 @@ class ForkAfterThreads(StartMethodRule):
     prefilter = (*FORK, (b"Thread", b"Timer", b"dummy", b"QueueListener"))
 
     def check(self, module: ModuleContext) -> Iterable[Report]:
+        forking = [start for start in module.process_starts if module.start_of(start.start).may_fork]
+        os_forks = module.flow.os_forks()
+        if not forking and not os_forks:
+            return  # nothing forks: where threads start need not be asked (nor other modules read)
         threads = module.flow.thread_starts()
         if not threads:
             return
-        for start in module.process_starts:
+        for start in forking:
             verdict = module.start_of(start.start)
-            if not verdict.may_fork:
-                continue
             thread = self._running(module, threads, start.site)
             if thread is not None:
                 what = f"{start.made.api.rsplit('.', 1)[-1]}(...)" if start.made.subclass is None else f"{start.made.subclass.name}(...)"
@@ -137,7 +144,7 @@ class ForkAfterThreads(StartMethodRule):
                 message = f"{what} forks while a thread may run ({self._thread_text(module, thread)} earlier): deadlock risk"
                 related = ((thread.site.node, "a thread starts here"),)
                 yield Report(node=start.site.node, message=message, detail=f"{self._danger()}; {forks}", fix=FIX, confidence=start.made.confidence, related=related)
-        for fork in module.flow.os_forks():
+        for fork in os_forks:
             thread = self._running(module, threads, fork.site)
             if thread is not None:
                 message = f"{module.code(fork.site.node.func, 20)}() while a thread may run ({self._thread_text(module, thread)} earlier): deadlock risk"
@@ -150,6 +157,8 @@ class ForkAfterThreads(StartMethodRule):
     @staticmethod
     def _thread_text(module: ModuleContext, thread: ThreadStart) -> str:
         node: cst.CSTNode = thread.site.node
+        if thread.inside:
+            return f"{module.code(node.func, 30)}() starts {thread.inside}"  # type: ignore[attr-defined]
         text = module.code(node, 60)
         if len(text) <= 40 or not isinstance(node, cst.Call):
             return text
