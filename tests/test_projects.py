@@ -515,19 +515,33 @@ def test_a_module_written_after_the_run_that_missed_it_is_read(tmp_path: Path) -
     assert "COW102" not in run_cowlint(".", cwd=project).stdout
 
 
-def test_a_wrapper_module_written_after_the_run_that_missed_it_is_read(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("imported", "called", "package"),
+    [("from app.fan import fan_out", "fan_out", True), ("from app import fan", "fan.fan_out", True), ("from app.fan import fan_out", "fan_out", False)],
+    ids=["from-module", "from-package", "namespace-package"],
+)
+def test_a_wrapper_module_written_after_the_run_that_missed_it_is_read(tmp_path: Path, imported: str, called: str, package: bool) -> None:
     """A module that calls a function of a project module that does not exist yet is ruled out by
-    the prefilter and cached so; once the module is written as a pool wrapper, it is checked."""
+    the prefilter and cached so; once the module is written as a pool wrapper, it is checked
+    (imported from the module or from its package; in a regular or a namespace package)."""
     project = tmp_path / "project"
     (project / "app").mkdir(parents=True)
     (project / "pyproject.toml").write_text('[project]\nname = "absent-wrapper"\n')
-    (project / "app" / "__init__.py").write_text("")
-    (project / "app" / "report.py").write_text(
-        "from app.fan import fan_out\n\n\ndef run(items):\n    def square(x):\n        return x * x\n\n    return fan_out(square, items)\n"
-    )
+    if package:
+        (project / "app" / "__init__.py").write_text("")
+    (project / "app" / "report.py").write_text(f"{imported}\n\n\ndef run(items):\n    def square(x):\n        return x * x\n\n    return {called}(square, items)\n")
     assert "report.py" not in run_cowlint(".", cwd=project).stdout
     (project / "app" / "fan.py").write_text("from multiprocessing import Pool\n\n\ndef fan_out(fn, items):\n    with Pool() as pool:\n        return pool.map(fn, items)\n")
-    assert "app/report.py:8:20: COW204" in run_cowlint(".", cwd=project).stdout
+    column = 13 + len(called)  # the argument after "    return <called>("
+    assert f"app/report.py:8:{column}: COW204" in run_cowlint(".", cwd=project).stdout
+
+
+def test_a_thread_started_in_another_module_is_seen_with_cow205_alone() -> None:
+    """The importer names no thread: COW205 selected alone still reads it (its prefilter asks for
+    a fork only)."""
+    project = FIXTURES / "projects" / "thread_helpers"
+    result = run_cowlint("--no-cache", "--select", "COW205", "--output-format", "concise", "svc/server.py", cwd=project)
+    assert {line.split(" ")[0] for line in result.stdout.splitlines()} == {"svc/server.py:13:15:", "svc/server.py:20:10:"}, result.stdout
 
 
 def test_only_modules_a_package_could_hold_are_absent(tmp_path: Path) -> None:

@@ -328,7 +328,7 @@ def _linked_wrapper_calls(facts: ModuleFacts, resolver: Resolver) -> list[Dispat
     for call_site in facts.calls:
         call = call_site.node
         func = call.func
-        qualname = _imported_name(func, call_site, resolver) if call.args else None
+        qualname = resolver.imported_name(func, call_site.scope, call_site.order) if call.args else None
         wrapped = project.wrapper_dispatches(qualname) if qualname is not None else None
         if not wrapped:
             continue
@@ -397,27 +397,6 @@ def _wrapper_calls(sites: list[DispatchSite], facts: ModuleFacts, resolver: Reso
         found.extend(calls)
         pending = calls
     return found
-
-
-def _imported_name(func: cst.BaseExpression, call_site: CallSite, resolver: Resolver) -> str | None:
-    """The absolute qualified name a call's ``name`` or ``module.name`` has when ``name`` (or
-    ``module``) is only ever bound by an import; read from the bindings, without evaluating."""
-    if type(func) is cst.Name:
-        base, attribute = func, ""
-    elif type(func) is cst.Attribute and type(func.value) is cst.Name:
-        base, attribute = func.value, func.attr.value
-    else:
-        return None
-    bindings = resolver.lookup(base.value, call_site.scope, call_site.order)
-    names = {binding.qualname for binding in bindings}
-    if len(names) != 1 or any(binding.kind != "import" for binding in bindings):
-        return None
-    qualname = next(iter(names))
-    if qualname and qualname.startswith(".") and resolver.project is not None:
-        qualname = resolver.project.absolute(qualname)
-    if not qualname:
-        return None
-    return f"{qualname}.{attribute}" if attribute else qualname
 
 
 def _called_as_method(call: cst.Call, function: cst.FunctionDef) -> bool:

@@ -126,8 +126,9 @@ class Flow:
 
     # ---------------------------------------------------------------- events
 
-    def thread_starts(self) -> list[ThreadStart]:
-        """Every place the module starts threads, in source order."""
+    def thread_starts(self, frame: Scope | None = None) -> list[ThreadStart]:
+        """Every place the module starts threads, in source order (the calls of other modules'
+        functions only in ``frame`` when given: another module asks about one function)."""
         starts = []
         for site in self.facts.calls:
             func = site.node.func
@@ -147,24 +148,20 @@ class Flow:
                     starts.extend(ThreadStart(use, handle, block) for use in self._first_uses(site, handle))
                 else:
                     starts.append(ThreadStart(site, handle, block))
-        starts.extend(self._project_thread_starts())
+        starts.extend(self._project_thread_starts(frame))
         starts.sort(key=lambda start: start.site.order)
         return starts
 
-    def _project_thread_starts(self) -> list[ThreadStart]:
+    def _project_thread_starts(self, frame: Scope | None) -> list[ThreadStart]:
         """Calls of another project module's function that returns (or yields, for a ``with``
         block) with a thread it started still running: ``with heartbeat():`` of ``app.monitor``."""
         project = self.resolver.project
         if project is None:
             return []
         starts = []
-        for site in self.facts.calls:
-            func = site.node.func
-            if type(func) is not cst.Name and type(func) is not cst.Attribute:
-                continue
-            qualname = self.resolver.qualname(func, site.scope, site.order)  # an imported name: never a local def
-            absolute = project.absolute(qualname) if qualname and "." in qualname.lstrip(".") else None
-            where = project.leaves_threads(absolute) if absolute else None
+        for site in self.facts.calls if frame is None else self.resolver.calls_in(frame):
+            absolute = self.resolver.imported_name(site.node.func, site.scope, site.order)  # read from the imports, not evaluated
+            where = project.leaves_threads(absolute) if absolute and "." in absolute else None
             if where:
                 block = next((node for node in walk(site.scope.frame().node) if type(node) is cst.With and any(item.item is site.node for item in node.items)), None)
                 starts.append(ThreadStart(site, None, block, where))

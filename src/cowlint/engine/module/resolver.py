@@ -110,6 +110,26 @@ class Resolver:
             current = current.parent
         return []
 
+    def imported_name(self, func: cst.BaseExpression, scope: Scope, at: int) -> str | None:
+        """The absolute qualified name a call's ``name`` or ``module.name`` has when ``name`` (or
+        ``module``) is only ever bound by an import; read from the bindings, without evaluating."""
+        if type(func) is cst.Name:
+            base, attribute = func, ""
+        elif type(func) is cst.Attribute and type(func.value) is cst.Name:
+            base, attribute = func.value, func.attr.value
+        else:
+            return None
+        bindings = self.lookup(base.value, scope, at)
+        names = {binding.qualname for binding in bindings}
+        if len(names) != 1 or any(binding.kind != "import" for binding in bindings):
+            return None
+        qualname = next(iter(names))
+        if qualname and qualname.startswith(".") and self.project is not None:
+            qualname = self.project.absolute(qualname)
+        if not qualname:
+            return None
+        return f"{qualname}.{attribute}" if attribute else qualname
+
     def qualname(self, expr: cst.BaseExpression, scope: Scope, at: int) -> str | None:
         """The qualified name of an imported name or attribute chain, or ``builtins.x``."""
         value = self.eval(expr, scope, at)
@@ -1177,19 +1197,16 @@ _FOLD: dict[type, Callable[[object, object], object]] = {
 _MAX_FOLD_BITS = 64
 
 
-_BACKEND_CONTEXT_NAMES = frozenset(name.rsplit(".", 1)[1] for name in apis.JOBLIB_BACKEND_CONTEXTS)
-
-
 class _JoblibBlocks:
     """The calls inside each ``with parallel_config(...)`` block of the module, with what the
     block may make a ``Parallel`` there run on. One walk of the tree, and only when the module
-    calls something named like such a context at all (most modules do not)."""
+    imports joblib or scikit-learn at all (most modules do not)."""
 
     def __init__(self, resolver: Resolver) -> None:
         self.resolver = resolver
         self.around: dict[int, set[str]] = {}
         self.found = False
-        if any(_last_name(site.node.func) in _BACKEND_CONTEXT_NAMES for site in resolver.facts.calls):
+        if _imports_joblib(resolver.facts):
             self._walk(resolver.facts.module)
 
     def _walk(self, module: cst.Module) -> None:
@@ -1224,8 +1241,18 @@ class _JoblibBlocks:
         return frozenset(kinds)
 
 
-def _last_name(func: cst.BaseExpression) -> str:
-    return func.value if type(func) is cst.Name else func.attr.value if type(func) is cst.Attribute else ""
+def _imports_joblib(facts: ModuleFacts) -> bool:
+    """Whether the module imports joblib or scikit-learn anywhere (their backend contexts may be
+    called under any name: ``from joblib import parallel_backend as backend``)."""
+    return any(
+        binding.kind == "import" and (binding.qualname or "").split(".", 1)[0] in _BACKEND_PACKAGES
+        for scope in facts.scopes.values()
+        for bindings in scope.bindings.values()
+        for binding in bindings
+    )
+
+
+_BACKEND_PACKAGES = frozenset(name.split(".", 1)[0] for name in apis.JOBLIB_BACKEND_CONTEXTS)
 
 
 _MISSING = object()  # an argument not passed

@@ -353,7 +353,9 @@ def run_time_fills(resolver: Resolver, name: str, worker_side: set[int], code: C
             continue  # ``np.insert(...)``: a module's function, which changes nothing of the module
         fills.append(Fill(f"filled by {_mutation_text(mutation, code)} {where}", mutation.order, mutation.scope.frame(), mutation.node))
     for stored, store in facts.named_stores:
-        if stored == name and (where := _parent_side(facts, store, worker_side)) is not None:
+        if stored != name or (store.method == "filled" and not all(b.scope is module_scope for b in resolver.lookup(name, store.scope, store.order))):
+            continue  # ``parse_args(namespace=args)`` of a local ``args``
+        if (where := _parent_side(facts, store, worker_side)) is not None:
             fills.append(Fill(f"{store.method} by `{code(store.node, 50)}` {where}", store.order, store.scope.frame(), store.node))
     fills.sort(key=lambda fill: fill.order)
     return fills
@@ -401,6 +403,8 @@ def set_by_workers(facts: ModuleFacts, name: str, worker_side: frozenset[int] | 
             stored == name and id(store.scope.frame().node) in worker_side for stored, store in facts.named_stores
         )
     class_name, attr = name.split(".", 1)
+    if any(id(b.eval_scope.frame().node) in worker_side for b in facts.scope.bindings.get(class_name, ())):
+        return True  # the worker rebinds the object itself (``global CONF; CONF = conf`` in its initializer)
     return any(_is_class_attribute(store.target, class_name, attr) and id(store.scope.frame().node) in worker_side for store in facts.attribute_stores)
 
 

@@ -127,13 +127,18 @@ class Layout:
         of the project that holds its name (``app/catalog.py`` and ``app/catalog/__init__.py`` for
         ``app.catalog`` when ``app`` is a package of the project; none for ``numpy``): a result that
         found no such file depends on its staying absent."""
+        roots: tuple[Path, ...] = (*self.import_roots, script_folder) if script_folder is not None else self.import_roots
         for depth in range(len(parts) - 1, 0, -1):
             found = self.module_file(parts[:depth], script_folder)
-            if found is None:
-                continue
-            if found.name != "__init__.py":
+            if found is not None and found.name != "__init__.py":
                 return []  # ``fairseq.file_io.PathManager``: the rest are names in a module, not modules
-            stem = os.path.join(found.parent, parts[depth])
+            if found is not None:
+                folder = str(found.parent)
+            else:  # a namespace package: a folder of an import root, with no __init__.py
+                folder = next((path for base in roots if os.path.isdir(path := os.path.join(base, *parts[:depth]))), "")
+                if not folder or not all(part.isidentifier() for part in parts[:depth]):
+                    continue
+            stem = os.path.join(folder, parts[depth])
             return [stem + ".py", os.path.join(stem, "__init__.py")]
         return []
 

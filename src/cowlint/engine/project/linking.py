@@ -332,7 +332,7 @@ class ProjectModules:
             defs = [b.node for b in bindings if b.kind == "def" and isinstance(b.node, cst.FunctionDef)]
             frame = resolver.facts.scopes.get(defs[-1]) if defs else None
             flow = Flow(resolver.facts, resolver)
-            for start in flow.thread_starts() if frame is not None else ():
+            for start in flow.thread_starts(frame) if frame is not None else ():
                 if start.site.scope.frame() is frame and flow.outlives(start):
                     return f"{linked.code(start.site.node, 40)} in {linked.name}.{name}()"  # type: ignore[return-value]
             return None

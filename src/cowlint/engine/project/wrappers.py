@@ -305,16 +305,20 @@ class _Finder:
         if depth > MAX_DEPTH or "." not in qualname:
             return None
         module, name = qualname.rsplit(".", 1)
-        path = self.layout.module_file(module.split("."), self.script if depth == 0 else None)
-        text = self._text(path) if path is not None else None
+        script = self.script if depth == 0 else None
+        path = self.layout.module_file(module.split("."), script)
+        if path is None:  # ``from app import fan`` before app/fan.py is written
+            depends.update(dict.fromkeys(self.layout.absent_module_files(module.split("."), script)))
+            return None
+        text = self._text(path)
         if text is None:
             return None
         if name in text.defined:
-            if not self._dispatches(path, text, depends, 0):  # type: ignore[arg-type]
-                depends[_key(name, path, self.layout)] = _fingerprint(text, name)  # type: ignore[arg-type]
+            if not self._dispatches(path, text, depends, 0):
+                depends[_key(name, path, self.layout)] = _fingerprint(text, name)
                 return None  # no dispatch is seen there, nor in what it calls of the project
-            return self._wraps(path, text, name, depends, depth)  # type: ignore[arg-type]
-        depends[_key(name, path, self.layout)] = _fingerprint(text, name)  # type: ignore[arg-type]
+            return self._wraps(path, text, name, depends, depth)
+        depends[_key(name, path, self.layout)] = _fingerprint(text, name)
         source = text.imported.get(name)  # re-exported: ``from .parallel import parallel`` in a package
         return self.may_wrap(source, depends, depth + 1) if source is not None else None
 

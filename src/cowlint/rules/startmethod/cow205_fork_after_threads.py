@@ -124,8 +124,9 @@ class ForkAfterThreads(StartMethodRule):
     code = "COW205"
     name = "fork-after-threads"
     summary = "A process forks while threads started earlier may hold locks: deadlock risk."
-    # a fork (os.fork, or a process start: multiprocessing's API and its aliases) and a thread
-    prefilter = (*FORK, (b"Thread", b"Timer", b"dummy", b"QueueListener"))
+    # a fork (os.fork, or a process start: multiprocessing's API and its aliases); the thread may
+    # start in another module of the project (``with heartbeat():``), so its name is not asked for
+    prefilter = FORK
 
     def check(self, module: ModuleContext) -> Iterable[Report]:
         forking = [start for start in module.process_starts if module.start_of(start.start).may_fork]
