@@ -472,7 +472,7 @@ def _classify(call_site: CallSite, resolver: Resolver) -> DispatchSite | None:
     made, start = constructed
     if made.api in apis.JOBLIB_PARALLEL:
         return None  # the call of the Parallel object dispatches (``_joblib_site``)
-    if made.kind == "process" and made.subclass is None and never_started(call_site):
+    if made.kind == "process" and made.subclass is None and never_started(call_site, resolver):
         return None  # ``proc = Process(target=f)`` that nothing starts: nothing is pickled
     if made.subclass is not None:
         payloads = _subclass_payloads(call)
@@ -594,9 +594,12 @@ def name_uses(frame: Scope) -> dict[str, list[int]]:
     return uses
 
 
-def never_started(call_site: CallSite) -> bool:
+def never_started(call_site: CallSite, resolver: Resolver) -> bool:
     """``proc = Process(target=f)`` in a frame that never calls ``proc.start()`` and never hands
-    ``proc`` on (returns it, stores it, passes it to a call that may start it)."""
+    ``proc`` on (returns it, stores it, passes it to a call that may start it). A factory of the
+    module (``proc = launch(target=f)``) may have started it itself."""
+    if type(call_site.node.func) is cst.Name and resolver.called_def(call_site) is not None:
+        return False
     scope = call_site.scope
     names = [binding.name for bindings in scope.bindings.values() for binding in bindings if binding.kind == "assign" and binding.value is call_site.node]
     frame = scope.frame()
@@ -624,7 +627,7 @@ def find_process_starts(facts: ModuleFacts, resolver: Resolver) -> list[ProcessS
         if isinstance(func, cst.Attribute) and func.attr.value not in apis.CONSTRUCTOR_ATTRIBUTES:
             continue
         constructed = _constructed(call_site, resolver, ("pool", "executor", "process", "manager"))
-        if constructed is not None and constructed[0].kind == "process" and constructed[0].subclass is None and never_started(call_site):
+        if constructed is not None and constructed[0].kind == "process" and constructed[0].subclass is None and never_started(call_site, resolver):
             continue
         if constructed is not None and constructed[0].api not in apis.JOBLIB_PARALLEL:  # loky's workers are no forks of this process
             starts.append(ProcessStart(call_site, *constructed))
