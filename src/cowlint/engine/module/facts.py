@@ -263,16 +263,17 @@ def _is_globals_call(node: cst.BaseExpression) -> bool:
     return type(node) is cst.Call and type(node.func) is cst.Name and node.func.value == "globals" and not node.args
 
 
+def _single_index(node: cst.Subscript) -> cst.BaseExpression | None:
+    """``k`` of ``x[k]`` (not a slice, nor several indexes)."""
+    return node.slice[0].slice.value if len(node.slice) == 1 and type(node.slice[0].slice) is cst.Index else None
+
+
 def _is_this_module(node: cst.BaseExpression) -> bool:
     """``sys.modules[__name__]``: the module itself, whose attributes are its globals."""
-    return (
-        type(node) is cst.Subscript
-        and dotted_name(node.value) == "sys.modules"
-        and len(node.slice) == 1
-        and type(index := node.slice[0].slice) is cst.Index
-        and type(index.value) is cst.Name
-        and index.value.value == "__name__"
-    )
+    if type(node) is not cst.Subscript or dotted_name(node.value) != "sys.modules":
+        return False
+    index = _single_index(node)
+    return type(index) is cst.Name and index.value == "__name__"
 
 
 def _update_keys(call: cst.Call) -> list[object]:
@@ -447,8 +448,8 @@ class _Collector:
             elif isinstance(target.value, cst.Name):
                 self.attribute_stores.append(Mutation(target, "assign", node, (value,) if value is not None else (), scope, self.tick(), self.current_loops(scope), self.guarded(scope)))
         elif isinstance(target, cst.Subscript):
-            if _is_globals_call(target.value) and len(target.slice) == 1 and type(index := target.slice[0].slice) is cst.Index and type(index.value) is cst.SimpleString:
-                self.note_named_stores([index.value.evaluated_value], target.value, node, scope)
+            if _is_globals_call(target.value) and type(index := _single_index(target)) is cst.SimpleString:
+                self.note_named_stores([index.evaluated_value], target.value, node, scope)
             self.mutations.append(Mutation(target.value, "setitem", node, (value,) if value is not None else (), scope, self.tick(), self.current_loops(scope), self.guarded(scope)))
 
     # -------------------------------------------------------------- walking

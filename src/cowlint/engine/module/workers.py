@@ -397,14 +397,16 @@ def _class_attribute_fills(resolver: Resolver, name: str, worker_side: set[int],
 
 def set_by_workers(facts: ModuleFacts, name: str, worker_side: frozenset[int] | set[int]) -> bool:
     """Whether a function running in the workers assigns global (or class attribute) ``name``
-    itself: lazily, or in its initializer. Then it does not depend on the parent."""
+    itself: lazily, or in its initializer. Then it does not depend on the parent. For
+    ``CONF.retries``, a worker that rebinds ``CONF`` itself counts too."""
+    base = name.split(".", 1)[0]
+    if any(id(b.eval_scope.frame().node) in worker_side for b in facts.scope.bindings.get(base, ())) or any(
+        stored == base and id(store.scope.frame().node) in worker_side for stored, store in facts.named_stores
+    ):
+        return True
     if "." not in name:
-        return any(id(b.eval_scope.frame().node) in worker_side for b in facts.scope.bindings.get(name, ())) or any(
-            stored == name and id(store.scope.frame().node) in worker_side for stored, store in facts.named_stores
-        )
+        return False
     class_name, attr = name.split(".", 1)
-    if any(id(b.eval_scope.frame().node) in worker_side for b in facts.scope.bindings.get(class_name, ())):
-        return True  # the worker rebinds the object itself (``global CONF; CONF = conf`` in its initializer)
     return any(_is_class_attribute(store.target, class_name, attr) and id(store.scope.frame().node) in worker_side for store in facts.attribute_stores)
 
 

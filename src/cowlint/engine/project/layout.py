@@ -122,12 +122,16 @@ class Layout:
             return found
         return _MODULE_FILES[key]
 
+    def _search_roots(self, script_folder: Path | None) -> tuple[Path, ...]:
+        """Where imports are looked for: the import roots, and a script's own folder."""
+        return (*self.import_roots, script_folder) if script_folder is not None else self.import_roots
+
     def absent_module_files(self, parts: Sequence[str], script_folder: Path | None = None) -> list[str]:
         """Where the missing project module ``parts`` would be written, inside the deepest package
         of the project that holds its name (``app/catalog.py`` and ``app/catalog/__init__.py`` for
         ``app.catalog`` when ``app`` is a package of the project; none for ``numpy``): a result that
         found no such file depends on its staying absent."""
-        roots: tuple[Path, ...] = (*self.import_roots, script_folder) if script_folder is not None else self.import_roots
+        roots = self._search_roots(script_folder)
         for depth in range(len(parts) - 1, 0, -1):
             found = self.module_file(parts[:depth], script_folder)
             if found is not None and found.name != "__init__.py":
@@ -145,7 +149,7 @@ class Layout:
     def _find_module_file(self, parts: Sequence[str], script_folder: Path | None) -> Path | None:
         if not parts or not all(part.isidentifier() for part in parts):
             return None
-        roots: tuple[Path, ...] = (*self.import_roots, script_folder) if script_folder is not None else self.import_roots
+        roots = self._search_roots(script_folder)
         for base in roots:
             stem = os.path.join(base, *parts)
             for candidate in (stem + ".py", os.path.join(stem, "__init__.py")):
