@@ -157,7 +157,10 @@ def test_flake8_jobs_survive_bad_codecs_and_shadowing_modules(flake8: Path, tmp_
     assert ("./codec.py", 1, "COW901") in found and ("./puny.py", 1, "COW901") in found
 
 
-@pytest.mark.parametrize("name", ["mixed_entries", "entry_script_pins", "conftest_pins", "src_layout_script", "pool_wrappers", "injected_instances", "constructor_args", "named_state", "thread_helpers"])
+PARITY_PROJECTS = ["mixed_entries", "entry_script_pins", "conftest_pins", "src_layout_script", "pool_wrappers", "injected_instances", "constructor_args", "named_state", "thread_helpers"]
+
+
+@pytest.mark.parametrize("name", PARITY_PROJECTS)
 def test_flake8_sees_the_project_as_the_cli_does(flake8: Path, name: str) -> None:
     project = FIXTURES / "projects" / name
     out = subprocess.run([str(flake8), "--isolated", "--select", "COW", "-j2", "."], cwd=project, capture_output=True, text=True, timeout=300)

@@ -126,12 +126,12 @@ class Cache:
         entries = data.get("files") if isinstance(data, dict) else None
         return entries if isinstance(entries, dict) else {}
 
-    def get(self, path: str, key: str, project: Callable[[], str], digest_of: Callable[[str], str | None]) -> FileResult | None:
+    def get(self, path: str, key: str, project: Callable[[], str], unchanged: Callable[[str, str | None], bool]) -> FileResult | None:
         """The cached result of ``path`` if its content digest is ``key`` (not parsed in this run).
 
         A file that was checked (not ruled out by the prefilter) also depends on its project:
         ``project()`` must give the stamp it had then, and every other file its analysis read
-        must still have the digest it had (``digest_of``)."""
+        must still say what it said then (``unchanged(dependency, recorded value)``)."""
         from cowlint.engine.module.check import FileResult
 
         entry = self.entries.get(path)
@@ -146,7 +146,7 @@ class Cache:
         if entry["inherited"] is not None and entry["inherited"] != project():
             return None
         depends = entry.get("depends")
-        if not isinstance(depends, dict) or any(not isinstance(other, str) or digest_of(other) != digest for other, digest in depends.items()):
+        if not isinstance(depends, dict) or any(not isinstance(other, str) or not isinstance(value, (str, type(None))) or not unchanged(other, value) for other, value in depends.items()):
             return None
         try:
             # the path is this run's, never the entry's: a crafted entry cannot point --fix elsewhere

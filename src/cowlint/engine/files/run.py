@@ -73,15 +73,14 @@ def check_paths(
     With a ``cache``, files whose content it knows are not checked again.
     """
     from cowlint.engine.files.parallel import PARALLEL_MIN_FILES, pool_workers, start_early
+    from cowlint.engine.project.depends import Dependencies
     from cowlint.engine.project.index import ProjectIndexes
-    from cowlint.engine.project.linking import MAX_LINKED_BYTES
-    from cowlint.engine.project.wrappers import FINGERPRINT, fingerprint
 
     config = config or Config()
     outcome = CheckResult()
     projects = ProjectIndexes(config)
     views: dict[str, ProjectView | None] = {}
-    digests: dict[str, str | None] = {}
+    dependencies = Dependencies(projects.layout)
 
     def view_of(item: FileToCheck) -> ProjectView | None:
         if item.display not in views:
@@ -94,19 +93,6 @@ def check_paths(
     def project_stamp(item: FileToCheck) -> str:
         view = view_of(item)
         return view.stamp() if view is not None else ""
-
-    def digest_of(path: str) -> str | None:
-        """The content key of a file another module's result depends on, or of what the pool
-        wrapper test read of it (``wrapper:<name>:<path>``); None: unreadable."""
-        if path not in digests:
-            if path.startswith(FINGERPRINT):
-                digests[path] = fingerprint(path, projects.layout)
-                return digests[path]
-            try:  # read as the linker reads it: its digest is what the cache entry recorded
-                digests[path] = content_digest(read_file(Path(path), limit=MAX_LINKED_BYTES))
-            except OSError:
-                digests[path] = None
-        return digests[path]
 
     # files that need a parse; their bytes and plan are kept only while the
     # count stays below what would go to a pool (workers re-read their files)
@@ -125,7 +111,7 @@ def check_paths(
             continue
         key = content_digest(data) if cache is not None else ""
         if cache is not None:
-            hit = cache.get(item.display, key, functools.partial(project_stamp, item), digest_of)
+            hit = cache.get(item.display, key, functools.partial(project_stamp, item), dependencies.holds)
             if hit is not None:
                 if hit.findings:
                     hit.source = _decoded(data, item.display)

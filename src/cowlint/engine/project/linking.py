@@ -17,6 +17,7 @@ only while the files it depends on are unchanged.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 from collections import OrderedDict
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING
 from cowlint.config import Config
 from cowlint.engine.project.index import ProjectView
 from cowlint.engine.project.layout import absolute_module
+from cowlint.engine.project.slices import slice_key, slice_value
 from cowlint.engine.project.wrappers import Signature, may_wrap, passing_calls, script_folder, wrapper_candidates
 
 if TYPE_CHECKING:
@@ -290,9 +292,11 @@ class ProjectModules:
         if isinstance(data, TruncatedRead):
             return _NOT_HERE
         key = (str(path), digest(data), self.config.large_threshold, kind, name)
-        self.depends[key[0]] = key[1]  # also when it does not define the name: an edit may make it
-        if not may_define(data, name):
+        if not may_define(data, name):  # an edit may define it, or star-import it from elsewhere
+            self.depends[f"{ABSENT}{_TESTS[may_define]}:{name}\n{key[0]}"] = f"{key[1]} {absence(data, f'{_TESTS[may_define]}:{name}')}"
             return _NOT_HERE
+        # what the module says of the name, not the whole file: an edit elsewhere in it keeps the answer
+        self.depends[slice_key(name, key[0])] = slice_value(data, key[1], name)
         cached = _ANSWERS.get(key)
         if cached is not None:
             _ANSWERS.move_to_end(key)
@@ -514,6 +518,21 @@ def _may_start_threads(data: bytes, name: str) -> bool:
 def _defines_class(data: bytes, name: str) -> bool:
     """Whether the module defines a class ``name`` at module level."""
     return re.search(rb"^class[ \t]+" + re.escape(name.encode("utf-8")) + rb"\b", data, re.MULTILINE) is not None
+
+
+# a module that does not define a name the way a question needs: what the result depends on
+ABSENT = "absent:"
+_TESTS: dict[Callable[[bytes, str], bool], str] = {_assigns: "assigns", _defines: "defines", _may_start_threads: "threads", _defines_class: "class"}
+
+
+def absence(data: bytes, test: str) -> str:
+    """What a module says of a name it was found not to define (``test``: ``defines:load``,
+    one of ``_TESTS`` and the name): ``defined`` once it does, else the modules it star-imports
+    (a re-export may come through them)."""
+    kind, name = test.split(":", 1)
+    if next(check for check, named in _TESTS.items() if named == kind)(data, name):
+        return "defined"
+    return hashlib.blake2b(b"\n".join(match.group(0) for match in _STAR_IMPORT.finditer(data)), digest_size=12).hexdigest()
 
 
 def _instance(linked: _Linked, resolver: Resolver, name: str) -> Value | None:

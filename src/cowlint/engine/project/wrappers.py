@@ -315,10 +315,10 @@ class _Finder:
             return None
         if name in text.defined:
             if not self._dispatches(path, text, depends, 0):
-                depends[_key(name, path, self.layout)] = _fingerprint(text, name)
+                depends[_key(name, path, self.layout)] = _recorded(text, name)
                 return None  # no dispatch is seen there, nor in what it calls of the project
             return self._wraps(path, text, name, depends, depth)
-        depends[_key(name, path, self.layout)] = _fingerprint(text, name)
+        depends[_key(name, path, self.layout)] = _recorded(text, name)
         source = text.imported.get(name)  # re-exported: ``from .parallel import parallel`` in a package
         return self.may_wrap(source, depends, depth + 1) if source is not None else None
 
@@ -327,7 +327,7 @@ class _Finder:
         module away: a helper over a wrapper), read from their text alone. Further chains of
         helpers are not followed: in a large project nearly every module reaches one that
         dispatches, and each would cost a parse of the functions asked about."""
-        depends[_key("*", path, self.layout)] = _fingerprint(text, "*")
+        depends[_key("*", path, self.layout)] = _recorded(text, "*")
         if text.dispatching:
             return True
         if hops >= MAX_HELPER_HOPS:
@@ -406,11 +406,11 @@ class _Finder:
         or to one imported. Only that function's own lines are parsed (the whole module when
         they cannot be cut)."""
         key = (str(path), text.digest, self.layout.import_roots, name)
-        depends[_key(name, path, self.layout)] = _fingerprint(text, name)
+        depends[_key(name, path, self.layout)] = _recorded(text, name)
         return self._answer(_WRAPS, key, None, depends, lambda read: self._signature(path, text, name, read, depth))  # type: ignore[no-any-return]
 
     def _signature(self, path: Path, text: _Text, name: str, read: dict[str, str | None], depth: int) -> Signature | None:
-        read[_key(name, path, self.layout)] = _fingerprint(text, name)
+        read[_key(name, path, self.layout)] = _recorded(text, name)
         function = _function(path, text, name)
         if function is None:
             return None
@@ -453,6 +453,12 @@ def _fingerprint(text: _Text, name: str) -> str:
     comment, another function) leaves it, and the results that depend on it, as they are."""
     facts = (name in text.defined, text.segments.get(name) if name != "*" else None, text.module_facts)
     return hashlib.blake2b(repr(facts).encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+
+
+def _recorded(text: _Text, name: str) -> str:
+    """The value a dependency on ``name`` of the module holds: the file's digest (an unchanged
+    file needs no more) and the fingerprint (compared when the file changed)."""
+    return f"{text.digest} {_fingerprint(text, name)}"
 
 
 def fingerprint(key: str, layout_of: Callable[[Path], Layout]) -> str | None:
