@@ -157,7 +157,18 @@ def test_flake8_jobs_survive_bad_codecs_and_shadowing_modules(flake8: Path, tmp_
     assert ("./codec.py", 1, "COW901") in found and ("./puny.py", 1, "COW901") in found
 
 
-PARITY_PROJECTS = ["mixed_entries", "entry_script_pins", "conftest_pins", "src_layout_script", "pool_wrappers", "injected_instances", "constructor_args", "named_state", "thread_helpers"]
+PARITY_PROJECTS = [
+    "mixed_entries",
+    "entry_script_pins",
+    "conftest_pins",
+    "src_layout_script",
+    "pool_wrappers",
+    "injected_instances",
+    "constructor_args",
+    "named_state",
+    "thread_helpers",
+    "process_factories",
+]
 
 
 @pytest.mark.parametrize("name", PARITY_PROJECTS)

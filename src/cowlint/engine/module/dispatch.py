@@ -16,7 +16,7 @@ from cowlint.engine.finding import doubt_of
 from cowlint.engine.module import apis
 from cowlint.engine.module.facts import FUNCTION, CallSite, ModuleFacts, Scope, dotted_name, iter_children
 from cowlint.engine.module.resolver import Resolver
-from cowlint.engine.module.values import DEFAULT_START, Instance, PoolValue, Qualified, StartMethod, Unknown, argument, bound_argument
+from cowlint.engine.module.values import DEFAULT_START, Instance, PoolValue, Qualified, StartMethod, Unknown, Value, argument, bound_argument
 
 # how often a payload is pickled
 EVERY_TASK = "every task"
@@ -464,7 +464,7 @@ def _classify(call_site: CallSite, resolver: Resolver) -> DispatchSite | None:
             return None
         api = f"{_KIND_LABEL[receiver.kind]}.{method}"
         return DispatchSite(call, scope, order, api, receiver, receiver.start, receiver.confidence, payloads)
-    if isinstance(func, cst.Attribute) and func.attr.value not in apis.CONSTRUCTOR_ATTRIBUTES:
+    if isinstance(func, cst.Attribute) and func.attr.value not in apis.CONSTRUCTOR_ATTRIBUTES and _project_factory(func, scope, order, resolver) is None:
         return None
     constructed = _constructed(call_site, resolver)
     if constructed is None:
@@ -501,20 +501,28 @@ def _constructed(call_site: CallSite, resolver: Resolver, kinds: tuple[str, ...]
     """The pool, executor or Process (or thread pool, when asked) ``call_site`` makes, with its start method."""
     call, scope, order = call_site.node, call_site.scope, call_site.order
     func = call.func
+    factory: PoolValue | None = None
     if isinstance(func, cst.Name):
         bindings = resolver.lookup(func.value, scope, order)
         if not bindings:
             return None
         if all(b.kind not in ("import", "class") for b in bindings):
-            # ``def start(*args, **kwargs): return Process(*args, **kwargs)``: its calls make the Process
-            if "process" not in kinds or not all(b.kind == "def" and isinstance(b.node, cst.FunctionDef) and _forwards_to_process(b.node, resolver) for b in bindings):
+            # ``def start(*args, **kwargs): Process(*args, **kwargs).start()``: its calls make the Process
+            made_by = [forwarded_process(b.node, resolver) if b.kind == "def" and isinstance(b.node, cst.FunctionDef) and "process" in kinds else None for b in bindings]
+            if any(made is None for made in made_by):
                 return None
+            factory = made_by[-1]
     elif not isinstance(func, cst.Attribute):
         return None
     callee = resolver.eval(func, scope, order)
     if isinstance(callee, Qualified) and apis.constructor_kind(callee.name) is None and not apis.looks_like_pool_class(callee.name):
-        return None  # an imported function or class that makes no process: what it returns is not asked for
-    made = resolver.eval(call, scope, order)
+        # an imported function or class that makes no process (what it returns is not asked for), or a factory of the project
+        factory = _project_factory(func, scope, order, resolver) if "process" in kinds else None
+        if factory is None:
+            return None
+    made: Value | None = resolver.eval(call, scope, order)
+    if factory is not None and not isinstance(made, PoolValue):
+        made = factory  # it starts the Process and returns something else, or nothing
     if not isinstance(made, PoolValue) or made.kind not in kinds:
         return None
     start = made.start
@@ -525,25 +533,41 @@ def _constructed(call_site: CallSite, resolver: Resolver, kinds: tuple[str, ...]
 
 
 def _forwards_to_process(function: cst.FunctionDef, resolver: Resolver) -> bool:
-    """Whether ``function`` hands its own ``*args``/``**kwargs`` on to a ``Process(...)`` it makes: a
-    factory whose callers give the Process its ``target`` and ``args``."""
-    known = resolver.forwarding.get(id(function))
-    if known is not None:
-        return known
+    return forwarded_process(function, resolver) is not None
+
+
+def forwarded_process(function: cst.FunctionDef, resolver: Resolver) -> PoolValue | None:
+    """The ``Process`` ``function`` makes with its own ``*args``/``**kwargs``: a factory whose
+    callers give the Process its ``target`` and ``args`` (None when it makes none)."""
+    if id(function) in resolver.forwarding:
+        return resolver.forwarding[id(function)]
     params = function.params
     star = params.star_arg.name.value if isinstance(params.star_arg, cst.Param) else None
     double = params.star_kwarg.name.value if params.star_kwarg is not None else None
     scope = resolver.facts.scopes.get(function)
-    resolver.forwarding[id(function)] = False  # while it is asked: functions forwarding to each other end here
-    found = False
+    resolver.forwarding[id(function)] = None  # while it is asked: functions forwarding to each other end here
+    found = None
     if (star is not None or double is not None) and scope is not None:
         for site in resolver.calls_in(scope):
             forwarded = any(arg.star and type(arg.value) is cst.Name and arg.value.value == (star if arg.star == "*" else double) for arg in site.node.args)
             if forwarded and (made := _constructed(site, resolver, ("process",))) is not None and made[0].subclass is None:
-                found = True
+                found = replace(made[0], start=made[1])
                 break
     resolver.forwarding[id(function)] = found
     return found
+
+
+def _project_factory(func: cst.BaseExpression, scope: Scope, order: int, resolver: Resolver) -> PoolValue | None:
+    """The Process a call of another project module's factory makes (``start_process(target=f)``
+    of ``def start_process(*args, **kwargs): Process(*args, **kwargs).start()``), under the
+    start method this module runs with when the factory's module pins none."""
+    if resolver.project is None:
+        return None
+    qualname = resolver.imported_name(func, scope, order)
+    made = resolver.project.process_factory(qualname) if qualname is not None else None
+    if not isinstance(made, PoolValue):
+        return None
+    return replace(made, start=resolver.project_default) if made.start == DEFAULT_START else made
 
 
 # calls that look at an object without starting it (a test's ``self.assertTrue(proc)``)
@@ -597,9 +621,12 @@ def name_uses(frame: Scope) -> dict[str, list[int]]:
 def never_started(call_site: CallSite, resolver: Resolver) -> bool:
     """``proc = Process(target=f)`` in a frame that never calls ``proc.start()`` and never hands
     ``proc`` on (returns it, stores it, passes it to a call that may start it). A factory of the
-    module (``proc = launch(target=f)``) may have started it itself."""
-    if type(call_site.node.func) is cst.Name and resolver.called_def(call_site) is not None:
+    module or of another project module (``proc = launch(target=f)``) may have started it itself."""
+    func = call_site.node.func
+    if type(func) is cst.Name and resolver.called_def(call_site) is not None:
         return False
+    if _project_factory(func, call_site.scope, call_site.order, resolver) is not None:
+        return False  # another module's factory, which may start it
     scope = call_site.scope
     names = [binding.name for bindings in scope.bindings.values() for binding in bindings if binding.kind == "assign" and binding.value is call_site.node]
     frame = scope.frame()
@@ -624,7 +651,7 @@ def find_process_starts(facts: ModuleFacts, resolver: Resolver) -> list[ProcessS
     starts = []
     for call_site in facts.calls:
         func = call_site.node.func
-        if isinstance(func, cst.Attribute) and func.attr.value not in apis.CONSTRUCTOR_ATTRIBUTES:
+        if isinstance(func, cst.Attribute) and func.attr.value not in apis.CONSTRUCTOR_ATTRIBUTES and _project_factory(func, call_site.scope, call_site.order, resolver) is None:
             continue
         constructed = _constructed(call_site, resolver, ("pool", "executor", "process", "manager"))
         if constructed is not None and constructed[0].kind == "process" and constructed[0].subclass is None and never_started(call_site, resolver):

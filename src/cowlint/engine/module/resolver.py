@@ -80,7 +80,7 @@ class Resolver:
         self._callers_index: dict[int, list[CallSite]] | None = None
         self._direct_calls: dict[int, list[tuple[int, CallSite]]] | None = None
         self._joblib_blocks: _JoblibBlocks | None = None
-        self.forwarding: dict[int, bool] = {}  # id(def) -> whether it hands its *args/**kwargs to a Process (see dispatch)
+        self.forwarding: dict[int, PoolValue | None] = {}  # id(def) -> the Process it hands its *args/**kwargs to (see dispatch)
         self._instance_memo: dict[tuple[int, int, frozenset[str]], InstanceSize] = {}
         # the constructor calls whose arguments bind __init__'s parameters right now (innermost last)
         self._constructions: list[Construction | None] = []

@@ -157,6 +157,24 @@ class ProjectModules:
             return self.wrapper_dispatches(imported.name)  # type: ignore[return-value]
         return self._through_star(qualname, ProjectModules.wrapper_dispatches)  # type: ignore[arg-type]
 
+    def process_factory(self, qualname: str) -> Value | None:
+        """The ``Process`` a call of the project function ``module.function`` makes when the
+        function hands its own ``*args``/``**kwargs`` on to one (None when it does not)."""
+        return self._answer("factory", qualname, self._process_factory)
+
+    def _process_factory(self, qualname: str) -> Value | None:
+        from cowlint.engine.module.values import Qualified
+
+        if may_wrap(self.view, qualname, self.depends) is None:  # the text tells first: most calls are no factory's
+            return None
+        value = self._linked_answer(qualname, "factory", _defines)
+        if not isinstance(value, _NotHere):
+            return value
+        imported = self.global_value(qualname)  # re-exported from another module of the project
+        if isinstance(imported, Qualified) and imported.name != qualname:
+            return self.process_factory(imported.name)
+        return self._through_star(qualname, ProjectModules.process_factory)
+
     def dataset_holding(self, qualname: str) -> DatasetHolding | None:
         """What instances of the project class ``module.Class`` keep, for a DataLoader's dataset."""
         return self._answer("dataset", qualname, self._dataset_holding)  # type: ignore[return-value]
@@ -340,6 +358,11 @@ class ProjectModules:
                 if start.site.scope.frame() is frame and flow.outlives(start):
                     return f"{linked.code(start.site.node, 40)} in {linked.name}.{name}()"  # type: ignore[return-value]
             return None
+        if kind == "factory":
+            from cowlint.engine.module.dispatch import forwarded_process
+
+            defs = [b.node for b in bindings if b.kind == "def" and isinstance(b.node, cst.FunctionDef)]
+            return forwarded_process(defs[-1], resolver) if defs else None
         if kind == "wrapper":
             from cowlint.engine.module.dispatch import wrapped_dispatches
 

@@ -92,6 +92,8 @@ class Signature:
     positional: tuple[str, ...]
     posonly: int
     dispatched: frozenset[str]
+    varargs: str | None = None  # its ``*args``, which takes the positional arguments after ``positional``
+    varkw: str | None = None  # its ``**kwargs``, which takes every keyword no parameter names
 
 
 def _calls(data: bytes, names: Iterable[str]) -> tuple[set[str], dict[str, set[str]]]:
@@ -182,12 +184,15 @@ def _closing(data: bytes, start: int) -> int:
 def _passes(call: ast.Call, signature: Signature) -> bool:
     """Whether ``call`` passes an argument for a dispatched parameter (the twin of ``values.argument``)."""
     by_keyword = signature.dispatched - set(signature.positional[: signature.posonly])
-    if any(keyword.arg in by_keyword for keyword in call.keywords):
-        return True
+    named = set(signature.positional[signature.posonly :])
+    if any(keyword.arg in by_keyword or (signature.varkw in signature.dispatched and keyword.arg not in named) for keyword in call.keywords):
+        return True  # ``**kwargs`` handed on takes any other keyword (``start_process(target=f)``), a ``**options`` too
     for index, arg in enumerate(call.args):
         if isinstance(arg, ast.Starred):
-            return False  # it hides the positions of the arguments after it
+            return signature.varargs in signature.dispatched  # it hides the positions of the arguments after it
         if index < len(signature.positional) and signature.positional[index] in signature.dispatched:
+            return True
+        if index >= len(signature.positional) and signature.varargs in signature.dispatched:
             return True
     return False
 
@@ -418,7 +423,13 @@ class _Finder:
         if not dispatched:
             return None
         arguments = function.args
-        return Signature(tuple(item.arg for item in (*arguments.posonlyargs, *arguments.args)), len(arguments.posonlyargs), dispatched)
+        return Signature(
+            tuple(item.arg for item in (*arguments.posonlyargs, *arguments.args)),
+            len(arguments.posonlyargs),
+            dispatched,
+            arguments.vararg.arg if arguments.vararg is not None else None,
+            arguments.kwarg.arg if arguments.kwarg is not None else None,
+        )
 
     def _wrapping(self, path: Path, text: _Text, callee: ast.expr, depends: dict[str, str | None], depth: int) -> bool:
         """Whether what a function calls with one of its parameters dispatches it."""
