@@ -10,6 +10,7 @@ which only a forked worker inherits).
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -196,13 +197,15 @@ def function_globals(resolver: Resolver, function: Callee) -> dict[str, cst.Name
     if scope is None:
         return {}
     module_scope = resolver.facts.scope
+    # a global the module creates only by name (``globals()["TABLE"] = load()``) has no binding
+    by_name = {stored for stored, _ in resolver.facts.named_stores if "." not in stored and not hasattr(builtins, stored)}
     found: dict[str, cst.Name] = {}
     body = function.node
     for name, where in _loads(body, resolver.facts.scopes, scope):
         if name.value in found:
             continue
         bindings = resolver.lookup(name.value, where, _EVERYWHERE)
-        if bindings and all(b.scope is module_scope for b in bindings):
+        if (bindings and all(b.scope is module_scope for b in bindings)) or (not bindings and name.value in by_name):
             found[name.value] = name
     return found
 
