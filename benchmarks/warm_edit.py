@@ -32,13 +32,14 @@ _SUMMARY = re.compile(r"\((\d+) files? read(?:, (\d+) parsed)?")
 
 
 def _hub(root: Path) -> Path:
-    """The module of the project the most other files import."""
-    from cowlint.config import Config
+    """The module of the project the most other files import (``__init__.py`` files aside)."""
     from cowlint.engine.project.index import ProjectIndex
-    from cowlint.engine.project.layout import find_root
+    from cowlint.engine.project.layout import Layout, find_root
+    from cowlint.engine.project.summary import summarize
 
     project = find_root(root / "x.py") or root
-    index = ProjectIndex.build(project, Config())
+    files = sorted(path for path in project.rglob("*.py") if path.is_file())
+    index = ProjectIndex(Layout.of(project), {path: summarize(path.read_bytes()) for path in files})
     counts = Counter(target for source in index.summaries for target in index.imports_of(source) if target.name != "__init__.py")
     return max(counts, key=lambda path: (counts[path], str(path)))
 

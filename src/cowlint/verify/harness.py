@@ -536,9 +536,11 @@ def _absorb(result: RunResult, events: list[dict[str, Any]]) -> None:
                 tracked = result.processes[pid] = Tracked(pid=pid, create_time=0.0, ppid=int(event.get("ppid", 0)), first_seen=float(event["t"]), alive=False)
             status = event.get("status")
             if isinstance(status, dict) and "VmRSS" in status:
-                # Right after the fork nothing is private yet: every page is the parent's, shared.
+                # Right after the fork nothing is private yet: every resident page is the parent's,
+                # shared (without the shared figure, the high-water fallback of ``peak_copied``
+                # took every page still shared at the last sample for one the child mapped since)
                 rss = int(status["VmRSS"])
-                tracked.baseline = {"Private_Dirty": 0, "Rss": rss}
+                tracked.baseline = {"Private_Dirty": 0, "Rss": rss, "Shared_Clean": 0, "Shared_Dirty": rss}
                 tracked.baseline_from_fork = True
                 tracked.hwm = max(tracked.hwm, int(status.get("VmHWM", 0)))
                 tracked.samples.insert(0, (float(event["t"]), 0, rss))
