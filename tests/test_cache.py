@@ -116,8 +116,29 @@ def test_a_fully_cached_run_never_imports_libcst(tmp_path: Path) -> None:
     probe = "import sys, cowlint.cli; code = cowlint.cli.main(['--isolated', '-q', '.']); print('libcst' in sys.modules, code)"
     result = subprocess.run([sys.executable, "-c", probe], cwd=project, capture_output=True, text=True, timeout=120)
     assert result.stdout.strip().splitlines()[-1] == "False 1", result.stdout + result.stderr
-    cold = subprocess.run([sys.executable, "-c", probe.replace("'-q'", "'-q', '--no-cache'")], cwd=project, capture_output=True, text=True, timeout=120)
-    assert cold.stdout.strip().splitlines()[-1] == "True 1"  # the probe can fail
+    # the probe can fail: checked in this process, a file is parsed here (pooled, only the workers parse)
+    cold = subprocess.run([sys.executable, "-c", probe.replace("'-q'", "'-q', '--no-cache', '--jobs', '1'")], cwd=project, capture_output=True, text=True, timeout=120)
+    assert cold.stdout.strip().splitlines()[-1] == "True 1"
+
+
+def test_a_warm_run_after_an_edit_the_prefilter_rules_out_never_imports_libcst(tmp_path: Path) -> None:
+    """Planning a changed file reads the prefilter table, not the rules: an edit of a module that
+    names no pool loads neither the rules nor libcst (that import was most of such a run)."""
+    project = _project(tmp_path)
+    _run(project)
+    (project / "notes.py").write_text("NOTES = ['a', 'b']\n")
+    probe = "import sys, cowlint.cli; code = cowlint.cli.main(['--isolated', '-q', '.']); print('libcst' in sys.modules, 'cowlint.rules.registry' in sys.modules, code)"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=project, capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip().splitlines()[-1] == "False False 1", result.stdout + result.stderr
+
+
+def test_every_rule_has_its_prefilter_in_the_table() -> None:
+    from cowlint.rules import ENGINE_CODES, RULE_NAMES
+    from cowlint.rules.prefilters import BY_CODE
+    from cowlint.rules.registry import ALL_RULES
+
+    assert set(BY_CODE) == set(RULE_NAMES) - ENGINE_CODES == {rule.code for rule in ALL_RULES} - ENGINE_CODES
+    assert all(groups and all(groups) for groups in BY_CODE.values())
 
 
 def test_the_cache_key_covers_every_module_of_cowlint_rules_included() -> None:

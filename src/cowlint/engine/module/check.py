@@ -24,7 +24,7 @@ from cowlint.engine.finding import Finding, doubt_of
 from cowlint.engine.module import apis, budget
 from cowlint.engine.module.noqa import comments_by_line, suppressed
 from cowlint.engine.source import PythonRejects, SourceText, TruncatedRead, UndecodableSource, decode_source, python_verdict, size_on_disk
-from cowlint.rules import ENGINE_CODES, RULE_NAMES
+from cowlint.rules import ENGINE_CODES, RULE_NAMES, prefilters
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -59,10 +59,9 @@ def engine_finding(code: str, path: str, line: int, column: int, message: str, f
     return Finding(path, max(line, 1), max(column, 1), max(line, 1), max(column, 1) + 1, code, RULE_NAMES[code], message, fix)
 
 
-def _enabled_rules(config: Config, path: str) -> list[type[Rule]]:
-    from cowlint.rules.registry import ALL_RULES
-
-    return [rule for rule in ALL_RULES if config.rule_enabled(rule.code) and not config.ignored_for_path(rule.code, path)]
+def _enabled_codes(config: Config, path: str) -> tuple[str, ...]:
+    """The codes of the rules that check ``path`` (the rule classes are loaded only to check it)."""
+    return tuple(code for code in RULE_NAMES if code not in ENGINE_CODES and config.rule_enabled(code) and not config.ignored_for_path(code, path))
 
 
 def engine_code_enabled(code: str, config: Config, path: str) -> bool:
@@ -74,7 +73,7 @@ class Plan:
     """What a file that passed the prefilter is checked with."""
 
     config: Config
-    rules: tuple[type[Rule], ...]
+    rules: tuple[str, ...]  # the codes of the rules that check it
     report_parse_errors: bool
     tiered: bool  # the syntax-tree prefilter applies too
     project: ProjectView | None = None  # the file's project: its layout, the start method its entry points leave in force
@@ -105,12 +104,12 @@ def plan_file(
         config = with_file_header(config, data)
     except ConfigError as error:
         result.warnings.append(f"{path}: {error}; the header is ignored")
-    rules = tuple(rule for rule in _enabled_rules(config, path) if rule.code not in ENGINE_CODES)
+    rules = _enabled_codes(config, path)
     report_parse_errors = engine_code_enabled("COW901", config, path)
     tiered = use_prefilter
     if use_prefilter:
         found: dict[bytes, bool] = {}
-        passes = any(rule.may_report(data, found) for rule in rules)
+        passes = any(prefilters.may_report(code, data, found) for code in rules)
         where = placed() if placed is not None else project
         if rules and where is not None:
             if defer_wrappers:
@@ -453,6 +452,7 @@ def _analyse(module: cst.Module, source: SourceText, plan: Plan, result: FileRes
     from cowlint.engine.module.positions import locate
     from cowlint.engine.module.values import StartMethod
     from cowlint.engine.project.linking import ProjectModules
+    from cowlint.rules.registry import RULES_BY_CODE
 
     path, report_parse_errors = source.path, plan.report_parse_errors and request is None
     project = plan.project
@@ -465,7 +465,8 @@ def _analyse(module: cst.Module, source: SourceText, plan: Plan, result: FileRes
             facts = collect_facts(module)
             context = ModuleContext(path, module, facts, plan.config, start, linker)
             reports: list[tuple[type[Rule], Report]] = []
-            for rule in plan.rules:
+            for code in plan.rules:
+                rule = RULES_BY_CODE[code]
                 reports.extend((rule, report) for report in rule().check(context))
         nodes = [report.node for _, report in reports] + [node for _, report in reports for node, _ in report.related]
         spans = plan.statements.locate(module, nodes) if plan.statements is not None else locate(module, nodes)

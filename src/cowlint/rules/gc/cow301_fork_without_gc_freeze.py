@@ -9,7 +9,6 @@ from cowlint.engine.module.facts import CallSite, Scope
 from cowlint.engine.module.fixes import Fix, InsertBefore, lands, leaves_between, out_of_loops, sibling_holding, statement_of
 from cowlint.engine.module.heap import Heap, disabled_before
 from cowlint.rules.base import Report, Rule
-from cowlint.rules.prefilters import FORK
 
 FIX = "call gc.freeze() right before the fork (best with gc.disable() before building the data, and gc.enable() after the freeze)"
 
@@ -161,7 +160,6 @@ class ForkWithoutGcFreeze(Rule):
     name = "fork-without-gc-freeze"
     summary = "A process forks after a large heap was built, without gc.freeze(): each child copies it."
     fix_availability = "sometimes"
-    prefilter = FORK
 
     def check(self, module: ModuleContext) -> Iterable[Report]:
         preload = module.gunicorn_preload

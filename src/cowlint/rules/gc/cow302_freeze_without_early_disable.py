@@ -88,7 +88,6 @@ class FreezeWithoutEarlyDisable(Rule):
     code = "COW302"
     name = "freeze-without-early-disable"
     summary = "gc.freeze() after the collector ran during the build (or right before it): children copy the holes."
-    prefilter = ((b"freeze",),)
 
     def check(self, module: ModuleContext) -> Iterable[Report]:
         calls = module.gc_calls

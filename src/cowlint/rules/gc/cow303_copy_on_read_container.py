@@ -12,7 +12,6 @@ from cowlint.engine.module.heap import python_container
 from cowlint.engine.module.loaders import class_holding, dataset_holdings
 from cowlint.engine.module.values import Const, Instance
 from cowlint.rules.base import Report, Rule
-from cowlint.rules.prefilters import DISPATCH_OR_LOADER
 
 FIX = "keep the data in a compact buffer the workers only read: a numpy array, array.array or bytes, Arrow/pandas columns, or multiprocessing.shared_memory"
 FIX_DATASET = "store the dataset's items as numpy arrays, Arrow/pandas columns or serialized bytes (one buffer, not one Python object per item) before the DataLoader forks its workers"
@@ -125,7 +124,6 @@ class CopyOnReadContainer(Rule):
     code = "COW303"
     name = "copy-on-read-container"
     summary = "A fork worker reads every item of a large inherited container of Python objects: refcount writes copy it."
-    prefilter = DISPATCH_OR_LOADER
 
     def check(self, module: ModuleContext) -> Iterable[Report]:
         yield from self._pool_workers(module)

@@ -10,7 +10,6 @@ from cowlint.engine.module.context import ModuleContext
 from cowlint.engine.module.facts import Binding, Mutation, Scope, walk
 from cowlint.engine.module.workers import import_time_bindings
 from cowlint.rules.base import Report, Rule
-from cowlint.rules.prefilters import DISPATCH
 
 _PLAIN_CONTAINERS = frozenset(
     {"builtins.list", "builtins.dict", "builtins.set", "collections.defaultdict", "collections.Counter", "collections.OrderedDict", "collections.deque"}
@@ -97,7 +96,6 @@ class WorkerMutatesInheritedGlobal(Rule):
     code = "COW304"
     name = "worker-mutates-inherited-global"
     summary = "A worker changes a module-level container: its own copy, which the parent never sees."
-    prefilter = DISPATCH
 
     def check(self, module: ModuleContext) -> Iterable[Report]:
         reported: set[int] = set()

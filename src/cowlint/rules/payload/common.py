@@ -9,9 +9,6 @@ from cowlint.engine.module.dispatch import EVERY_TASK, PER_PROCESS, PER_WORKER, 
 from cowlint.engine.module.shipping import Shipped
 from cowlint.engine.module.targets import StartVerdict
 from cowlint.engine.module.values import Data, ForeignInstance, Instance, InstanceSize
-from cowlint.rules.prefilters import DISPATCH
-
-PREFILTER = DISPATCH
 
 # how often a payload is pickled, as a message says it
 SHORT_FREQUENCY = {

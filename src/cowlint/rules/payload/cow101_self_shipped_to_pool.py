@@ -10,7 +10,7 @@ from cowlint.engine.module.context import ModuleContext
 from cowlint.engine.module.shipping import Shipped
 from cowlint.engine.module.values import ForeignInstance, Instance, InstanceSize
 from cowlint.rules.base import Report, Rule
-from cowlint.rules.payload.common import PREFILTER, SHORT_FREQUENCY, carrier_text, instance_size_text, large_shipped, payload_detail
+from cowlint.rules.payload.common import SHORT_FREQUENCY, carrier_text, instance_size_text, large_shipped, payload_detail
 
 FIX = "move the work to a module-level function and share the data through an initializer or a fork-inherited global"
 
@@ -150,7 +150,6 @@ class SelfShippedToPool(Rule):
     code = "COW101"
     name = "self-shipped-to-pool"
     summary = "An instance (`self`) is pickled into process tasks instead of being shared."
-    prefilter = PREFILTER
 
     def check(self, module: ModuleContext) -> Iterable[Report]:
         for shipped in module.shipped:

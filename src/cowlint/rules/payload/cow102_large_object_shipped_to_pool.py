@@ -11,7 +11,7 @@ from cowlint.engine.module.context import ModuleContext
 from cowlint.engine.module.shipping import Shipped
 from cowlint.engine.module.values import Data
 from cowlint.rules.base import Report, Rule
-from cowlint.rules.payload.common import PREFILTER, SHORT_FREQUENCY, carrier_text, large_shipped, payload_detail
+from cowlint.rules.payload.common import SHORT_FREQUENCY, carrier_text, large_shipped, payload_detail
 
 FIX = "inherit it as a module global under a pinned fork context, pass it once per worker through initializer/initargs, or use multiprocessing.shared_memory or np.memmap"
 FIX_MEMMAP = "pass the file path instead and open the memmap inside the worker (np.load(path, mmap_mode='r')), so the pages are shared by the page cache"
@@ -130,7 +130,6 @@ class LargeObjectShippedToPool(Rule):
     code = "COW102"
     name = "large-object-shipped-to-pool"
     summary = "A large object is pickled into process tasks instead of being shared."
-    prefilter = PREFILTER
 
     def check(self, module: ModuleContext) -> Iterable[Report]:
         # one report per payload expression, naming every large object it carries

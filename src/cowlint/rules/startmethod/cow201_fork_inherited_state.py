@@ -24,7 +24,6 @@ from cowlint.engine.module.workers import (
     worker_globals,
 )
 from cowlint.rules.base import Report
-from cowlint.rules.payload.common import PREFILTER
 from cowlint.rules.startmethod.common import StartMethodRule
 
 FIX = (
@@ -165,7 +164,6 @@ class ForkInheritedState(StartMethodRule):
     code = "COW201"
     name = "fork-inherited-state"
     summary = "A worker reads a global the parent fills at run time: only a forked worker sees it."
-    prefilter = PREFILTER
 
     def check(self, module: ModuleContext) -> Iterable[Report]:
         reported: set[int] = set()

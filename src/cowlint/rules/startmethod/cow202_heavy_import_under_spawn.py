@@ -15,7 +15,7 @@ from cowlint.engine.module.targets import StartVerdict
 from cowlint.engine.module.values import Data
 from cowlint.engine.module.workers import import_time_bindings
 from cowlint.rules.base import Report
-from cowlint.rules.payload.common import PREFILTER, size_text
+from cowlint.rules.payload.common import size_text
 from cowlint.rules.startmethod.common import StartMethodRule
 
 FIX = (
@@ -126,7 +126,6 @@ class HeavyImportUnderSpawn(StartMethodRule):
     code = "COW202"
     name = "heavy-import-under-spawn"
     summary = "Large data built at import time is rebuilt by every spawned or forkserver worker."
-    prefilter = PREFILTER
 
     def check(self, module: ModuleContext) -> Iterable[Report]:
         dispatch = self._unpinned_dispatch(module)

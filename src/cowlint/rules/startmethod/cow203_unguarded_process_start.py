@@ -12,7 +12,6 @@ from cowlint.engine.module.context import ModuleContext
 from cowlint.engine.module.facts import MODULE, Scope
 from cowlint.engine.module.values import StartMethod
 from cowlint.rules.base import Report
-from cowlint.rules.prefilters import DISPATCH_OR_LOADER
 from cowlint.rules.startmethod.common import StartMethodRule
 
 FIX = 'move the code that starts processes into a function (e.g. main()) and call it under if __name__ == "__main__":'
@@ -104,7 +103,6 @@ class UnguardedProcessStart(StartMethodRule):
     code = "COW203"
     name = "unguarded-process-start"
     summary = 'Processes are started at module level without the if __name__ == "__main__": guard.'
-    prefilter = DISPATCH_OR_LOADER
 
     def check(self, module: ModuleContext) -> Iterable[Report]:
         starting: dict[int, _Start] = {}  # function node id -> a start inside it

@@ -10,7 +10,6 @@ from cowlint.engine.module.context import ModuleContext
 from cowlint.engine.module.dispatch import DispatchSite, Payload
 from cowlint.engine.module.workers import Callee, callee
 from cowlint.rules.base import Report
-from cowlint.rules.prefilters import DISPATCH_OR_LOADER
 from cowlint.rules.startmethod.common import StartMethodRule
 
 FIX = "define it at module level (pass what it closed over as arguments, or bind them with functools.partial of a module-level function)"
@@ -119,7 +118,6 @@ class UnpicklableCallable(StartMethodRule):
     code = "COW204"
     name = "unpicklable-callable"
     summary = "A lambda, nested function or local class is sent to a process, which cannot unpickle it."
-    prefilter = DISPATCH_OR_LOADER
 
     def check(self, module: ModuleContext) -> Iterable[Report]:
         for site in module.dispatch_sites:

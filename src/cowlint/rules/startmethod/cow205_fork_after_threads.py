@@ -10,7 +10,6 @@ from cowlint.engine.module.context import ModuleContext
 from cowlint.engine.module.facts import CallSite
 from cowlint.engine.module.flow import ThreadStart
 from cowlint.rules.base import Report
-from cowlint.rules.prefilters import FORK
 from cowlint.rules.startmethod.common import StartMethodRule
 
 FIX = (
@@ -126,7 +125,6 @@ class ForkAfterThreads(StartMethodRule):
     summary = "A process forks while threads started earlier may hold locks: deadlock risk."
     # a fork (os.fork, or a process start: multiprocessing's API and its aliases); the thread may
     # start in another module of the project (``with heartbeat():``), so its name is not asked for
-    prefilter = FORK
 
     def check(self, module: ModuleContext) -> Iterable[Report]:
         forking = [start for start in module.process_starts if module.start_of(start.start).may_fork]
