@@ -86,7 +86,7 @@ class _Probe:
         self.pool_sites: dict[int, str] = {}  # id of a Pool's task queue -> the site that last dispatched to it
         self.work_items: dict[tuple[int, int], str] = {}  # (executor id, work id) -> site
         self.work_fn: dict[tuple[int, int], str] = {}  # (work id, id(fn)) -> site
-        self.fn_size: dict[tuple[str, int], int] = {}  # (site, id(callable)) -> pickled size
+        self.fn_size: dict[tuple[str, int, int], int] = {}  # (site, id(callable) or of its instance, id(its function)) -> pickled size
         self.pids_sent: dict[str, frozenset[int]] = {}
         self.fork_site: str | None = None
         self.starting = threading.local()  # the site of the Process.start running in this thread
@@ -166,15 +166,17 @@ class _Probe:
             self.sink.emit("workers", site=site, pids=sorted(known))
 
     def callable_size(self, site: str, fn: Any) -> int:
-        key = (site, id(fn))
+        """How many of a task's pickled bytes its callable takes: counted once per site and
+        callable, by pickling it into a writer that keeps nothing (a 2 GiB ``self`` costs the
+        parent no second copy). A bound method is the same callable while its instance and
+        function are: ``self.method`` makes a new one for each task."""
+        owner = getattr(fn, "__self__", None)
+        key = (site, id(owner), id(getattr(fn, "__func__", None))) if owner is not None and not isinstance(owner, type(os)) else (site, id(fn), 0)
         size = self.fn_size.get(key)
         if size is None:
-            if not any(known == site for known, _ in self.fn_size):
+            if not any(known == site for known, _, _ in self.fn_size):
                 self.sink.emit("callable", site=site, **_callable_info(fn))
-            try:
-                size = len(_ORIGINAL_DUMPS(fn))
-            except Exception:
-                size = 0
+            size = _pickled_size(fn)
             self.fn_size[key] = size
         return size
 
@@ -192,7 +194,6 @@ _HERE = os.path.abspath(__file__)
 _SITE_PACKAGES = f"{os.sep}site-packages{os.sep}"
 _DIST_PACKAGES = f"{os.sep}dist-packages{os.sep}"
 _PROBE: _Probe | None = None
-_ORIGINAL_DUMPS: Any = None
 
 
 def _frame_api(frame: FrameType) -> str:
@@ -238,6 +239,30 @@ def _real_callable(fn: Any, args: Any) -> Any:
     return fn
 
 
+class _Counter:
+    """A file that keeps nothing: it counts what a pickler writes to it."""
+
+    def __init__(self) -> None:
+        self.size = 0
+
+    def write(self, data: Any) -> int:
+        written = len(memoryview(data).cast("B"))
+        self.size += written
+        return written
+
+
+def _pickled_size(obj: Any) -> int:
+    """The size ``ForkingPickler.dumps(obj)`` would have, without holding the bytes."""
+    from multiprocessing import reduction
+
+    counter = _Counter()
+    try:
+        reduction.ForkingPickler(counter).dump(obj)
+    except Exception:
+        return 0
+    return counter.size
+
+
 def _count_dumps(obj: Any, size: int) -> None:
     probe = _PROBE
     if probe is None:
@@ -277,11 +302,9 @@ def _count_loads(obj: Any, size: int) -> None:
 def _install_pickler(probe: _Probe) -> None:
     from multiprocessing import reduction
 
-    global _ORIGINAL_DUMPS
     pickler = reduction.ForkingPickler
     original_dumps = pickler.dumps  # bound classmethod
     original_loads = pickler.loads
-    _ORIGINAL_DUMPS = original_dumps
 
     def dumps(cls: Any, obj: Any, protocol: Any = None) -> Any:
         data = original_dumps(obj, protocol)
