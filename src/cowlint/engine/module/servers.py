@@ -35,6 +35,7 @@ class Preload:
     node: cst.CSTNode  # the assignment's value
     workers: str  # ``5 workers``, or ``its workers`` when the count is not literal
     freeze_hooks: tuple[str, ...]  # master hooks defined in the file (none of which freezes)
+    misplaced: tuple[str, ...] = ()  # where the file does freeze, too early or too late (``post_fork()``)
 
 
 def gunicorn_preload(path: str, facts: ModuleFacts, resolver: Resolver) -> Preload | None:
@@ -55,12 +56,46 @@ def gunicorn_preload(path: str, facts: ModuleFacts, resolver: Resolver) -> Prelo
     count = resolver.eval(workers[-1][0], module, workers[-1][1]) if workers and workers[-1][0] is not None else None
     if isinstance(count, Const) and isinstance(count.value, int) and count.value <= 1:
         return None  # one worker shares nothing with another
-    if any(_freezes(resolver, site) for site in facts.calls):
+    freezes = [site for site in facts.calls if resolver.qualname(site.node.func, site.scope, site.order) == "gc.freeze"]
+    in_master = _run_by_master_hooks(facts)
+    if any(id(site.scope.frame().node) in in_master for site in freezes):
         return None
     hooks = tuple(name for name in MASTER_HOOKS if any(b.kind == "def" for b in module.bindings.get(name, ())))
     shown = f"{count.value} workers" if isinstance(count, Const) and isinstance(count.value, int) else "its workers"
-    return Preload(setting, shown, hooks)
+    return Preload(setting, shown, hooks, tuple(dict.fromkeys(_where(site) for site in freezes)))
 
 
-def _freezes(resolver: Resolver, site: CallSite) -> bool:
-    return resolver.qualname(site.node.func, site.scope, site.order) == "gc.freeze"
+def _run_by_master_hooks(facts: ModuleFacts) -> set[int]:
+    """The functions of the file the master runs between loading the app and forking: the
+    ``when_ready``/``pre_fork`` hooks and the module's functions they call, there or further
+    (ids of their definitions). A freeze at module level runs before the app is loaded; one in
+    ``post_fork`` or ``post_worker_init``, in each worker after the copy."""
+    module = facts.scope
+    functions = {name: b.node for name, bindings in module.bindings.items() for b in bindings if b.kind == "def" and isinstance(b.node, cst.FunctionDef)}
+    pending = [functions[name] for name in MASTER_HOOKS if name in functions]
+    reached: set[int] = set()
+    while pending:
+        function = pending.pop()
+        if id(function) in reached:
+            continue
+        reached.add(id(function))
+        for site in facts.calls:
+            called = site.node.func
+            if type(called) is cst.Name and called.value in functions and site.scope.frame().node is function:
+                pending.append(functions[called.value])
+    return reached
+
+
+# hooks gunicorn runs in each worker process, after the fork
+_WORKER_HOOKS = frozenset({"post_fork", "post_worker_init", "worker_int", "worker_abort", "pre_request", "post_request", "worker_exit"})
+
+
+def _where(site: CallSite) -> str:
+    """Why a ``gc.freeze()`` of the configuration does not freeze the preloaded app."""
+    frame = site.scope.frame().node
+    if not isinstance(frame, cst.FunctionDef):
+        return "gc.freeze() at module level runs before the app is loaded"
+    name = frame.name.value
+    if name in _WORKER_HOOKS:
+        return f"gc.freeze() in {name}() runs in each worker, after the fork"
+    return f"gc.freeze() in {name}() is not run by when_ready or pre_fork"

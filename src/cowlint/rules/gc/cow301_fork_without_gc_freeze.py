@@ -165,6 +165,8 @@ class ForkWithoutGcFreeze(Rule):
         preload = module.gunicorn_preload
         if preload is not None:
             hooks = f"its {' and '.join(preload.freeze_hooks)} hook never calls it" if preload.freeze_hooks else "no when_ready/pre_fork hook calls it"
+            if preload.misplaced:
+                hooks += f" ({'; '.join(preload.misplaced)})"
             yield Report(
                 node=preload.node,
                 message=f"gunicorn preloads the app and forks {preload.workers} without gc.freeze(): each worker's first collection copies it",
