@@ -50,6 +50,19 @@ def test_tuples_of_atoms_are_not_a_tracked_heap() -> None:
     assert _codes(source.replace("(i, str(i))", "(i, [i])"), "COW301") == [5]
 
 
+def test_dicts_of_atoms_are_not_a_tracked_heap() -> None:
+    """CPython never tracks a dict whose keys and values are all atomic (this interpreter is
+    asked too); one holding a list is tracked, and so a heap."""
+    import gc
+
+    number, text = 5, "x"
+    assert not gc.is_tracked({"id": number, "name": text}) and gc.is_tracked({"id": number, "tags": [text]})
+    source = "import os\n\ndef serve():\n    rows = [{'id': i, 'name': str(i)} for i in range(2_000_000)]\n    if os.fork() == 0:\n        os._exit(0)\n    return rows\n"
+    assert _codes(source, "COW301") == []
+    assert _codes(source.replace("'name': str(i)", "'tags': [i]"), "COW301") == [5]
+    assert _codes(source.replace("{'id': i, 'name': str(i)}", "{**base, 'id': i}"), "COW301") == [5]  # what base holds is not known
+
+
 def test_fix_skips_elif_tests_and_a_shadowed_gc(tmp_path: Path) -> None:
     elif_fork = "import json\nimport os\n\n\ndef serve(p, a):\n    routes = json.load(open(p))\n    if a:\n        pass\n    elif os.fork() == 0:\n        os._exit(0)\n    return routes\n"
     shadowed = elif_fork.replace("    if a:\n        pass\n    elif os.fork() == 0:\n", "    if os.fork() == 0:\n") + "\n\ndef gc():\n    pass\n"

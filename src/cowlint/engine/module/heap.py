@@ -155,8 +155,12 @@ def _rows(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: int) -
 def _tracked(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: int) -> bool:
     """Whether ``expr`` makes an object the collector tracks: a container or an instance."""
     if isinstance(expr, _CONTAINER_LITERALS):
-        if isinstance(expr, cst.Tuple):  # a tuple of atoms is untracked by the collector as it is built
+        if isinstance(expr, cst.Tuple):  # a tuple of atoms is untracked by the first collection that sees it
             return any(_tracked(resolver, element.value, scope, at) for element in expr.elements)
+        if isinstance(expr, cst.Dict):  # a dict of atoms is never tracked (CPython 3.10 to 3.13)
+            return any(
+                not isinstance(element, cst.DictElement) or _tracked(resolver, element.key, scope, at) or _tracked(resolver, element.value, scope, at) for element in expr.elements
+            )
         return True
     if isinstance(expr, cst.Call):
         if isinstance(expr.func, cst.Attribute) and expr.func.attr.value in _LIST_METHODS:

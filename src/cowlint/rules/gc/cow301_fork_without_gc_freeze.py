@@ -194,7 +194,7 @@ class ForkWithoutGcFreeze(Rule):
             message = f"{what} forks after {heap.name} was built, {WHY_SHORT[why]}: each child's first collection copies it"
             detail = (
                 f"{heap.name} holds {heap.what}; the first garbage collection in each child writes the header of every tracked object "
-                f"and copies its pages (for scale: 2M small lists copy ~121 MiB per worker, ~2 MiB after gc.freeze())"
+                f"and copies its pages (`cowlint --verify` measures how much, with and without gc.freeze())"
             )
             fix = self._fix(module, heap, site)
             related = ((heap.node, f"{heap.name} is built here ({heap.what})"),)
