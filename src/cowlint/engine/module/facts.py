@@ -13,6 +13,7 @@ the whole module, so a worker sees every module global.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -153,6 +154,9 @@ class CallSite:
     conditional: bool = False  # inside an if/try/match branch or a loop of its frame
     # conditional only on ``sys.version_info >= (3, N)`` tests with N <= 14: "3.N" (else "")
     since: str = ""
+    # conditional only on platform tests (``sys.platform``, ``os.name``, ``platform.system()``):
+    # the targets on which the call runs (``frozenset()``: none; None: not only such tests)
+    platforms: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -340,6 +344,72 @@ def new_python(test: cst.BaseExpression) -> str | None:
     return f"{major}.{minor}" if (major, minor) <= (3, 14) else None
 
 
+# the platforms a project targets (``platforms`` in the configuration)
+ALL_PLATFORMS = frozenset({"linux", "macos", "windows"})
+PLATFORM_LABELS = {"linux": "Linux", "macos": "macOS", "windows": "Windows"}
+# what a platform test compares, and the targets each of its values means
+_PLATFORM_VALUES: dict[str, dict[str, frozenset[str]]] = {
+    "sys.platform": {"linux": frozenset({"linux"}), "darwin": frozenset({"macos"}), "win32": frozenset({"windows"})},
+    "os.name": {"posix": frozenset({"linux", "macos"}), "nt": frozenset({"windows"})},
+    "platform.system()": {"Linux": frozenset({"linux"}), "Darwin": frozenset({"macos"}), "Windows": frozenset({"windows"})},
+}
+
+
+def platforms_of(test: cst.BaseExpression) -> frozenset[str] | None:
+    """The targets on which ``test`` holds, when it tests only the platform: ``sys.platform ==
+    "darwin"``, ``sys.platform.startswith("linux")``, ``os.name != "nt"``, ``platform.system() in
+    ("Linux", "Darwin")``, ``False``, with ``not``/``and``/``or``; None for any other test. A
+    value no target has (``"cygwin"``) holds on none."""
+    kind = type(test)
+    if kind is cst.Name and test.value in ("True", "False"):  # type: ignore[attr-defined]
+        return ALL_PLATFORMS if test.value == "True" else frozenset()  # type: ignore[attr-defined]
+    if kind is cst.Integer:
+        return ALL_PLATFORMS if int(test.value, 0) else frozenset()  # type: ignore[attr-defined]
+    if kind is cst.UnaryOperation and type(test.operator) is cst.Not:  # type: ignore[attr-defined]
+        inner = platforms_of(test.expression)  # type: ignore[attr-defined]
+        return None if inner is None else ALL_PLATFORMS - inner
+    if kind is cst.BooleanOperation:
+        left, right = platforms_of(test.left), platforms_of(test.right)  # type: ignore[attr-defined]
+        if left is None or right is None:
+            return None
+        return left & right if type(test.operator) is cst.And else left | right  # type: ignore[attr-defined]
+    if kind is cst.Call and type(test.func) is cst.Attribute and test.func.attr.value == "startswith" and dotted_name(test.func.value) == "sys.platform":  # type: ignore[attr-defined]
+        prefixes = _strings(test.args[0].value) if len(test.args) == 1 else None  # type: ignore[attr-defined]
+        if prefixes is None:
+            return None
+        return frozenset(target for value, targets in _PLATFORM_VALUES["sys.platform"].items() for target in targets if value.startswith(tuple(prefixes)))
+    if kind is not cst.Comparison or len(test.comparisons) != 1:  # type: ignore[attr-defined]
+        return None
+    left, operator, right = test.left, type(test.comparisons[0].operator), test.comparisons[0].comparator  # type: ignore[attr-defined]
+    subject = _platform_subject(left)
+    if subject is None and operator in (cst.Equal, cst.NotEqual):
+        left, right, subject = right, left, _platform_subject(right)  # ``"darwin" == sys.platform``
+    values = _strings(right) if subject is not None else None
+    if values is None or subject is None:
+        return None
+    meaning = _PLATFORM_VALUES[subject]
+    held = frozenset(target for value in values for target in meaning.get(value, frozenset()))
+    if operator in (cst.Equal, cst.In, cst.Is):
+        return held
+    if operator in (cst.NotEqual, cst.NotIn, cst.IsNot):
+        return ALL_PLATFORMS - held
+    return None
+
+
+def _platform_subject(node: cst.BaseExpression) -> str | None:
+    if type(node) is cst.Call and not node.args and dotted_name(node.func) == "platform.system":
+        return "platform.system()"
+    dotted = dotted_name(node) if type(node) in (cst.Name, cst.Attribute) else None
+    return dotted if dotted in ("sys.platform", "os.name") else None
+
+
+def _strings(node: cst.BaseExpression) -> list[str] | None:
+    """The string literals ``node`` is: one, or a tuple, list or set of them."""
+    items = [element.value for element in node.elements] if type(node) in (cst.Tuple, cst.List, cst.Set) else [node]  # type: ignore[attr-defined]
+    values = [value for item in items if type(item) is cst.SimpleString and isinstance(value := item.evaluated_value, str)]
+    return values if len(values) == len(items) else None
+
+
 def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
 
@@ -380,6 +450,8 @@ class _Collector:
         self.has_main_guard = False
         self.version_bodies: dict[int, str] = {}  # id(body) of ``if sys.version_info >= (3, N):`` -> "3.N"
         self.versions: dict[int, list[str]] = {}  # id(frame) -> the version guards open in it
+        self.platform_bodies: dict[int, frozenset[str]] = {}  # id(body, else or elif) of an ``if`` on the platform -> where it runs
+        self.platform_tests: dict[int, list[frozenset[str]]] = {}  # id(frame) -> the platform tests open in it
 
     def guarded(self, scope: Scope) -> bool:
         """Whether code of ``scope`` here runs only when the module is the main script."""
@@ -500,7 +572,9 @@ class _Collector:
         conditional = branches > 0 or loops
         versions = self.versions.get(id(frame), ())
         since = max(versions, key=_version_key) if versions and not loops and branches == len(versions) else ""
-        self.calls.append(CallSite(node, scope, self.tick(), self.current_loops(scope), self.guarded(scope), conditional, since))
+        tested = self.platform_tests.get(id(frame), ())
+        platforms = functools.reduce(frozenset.intersection, tested, ALL_PLATFORMS) if tested and not loops and branches == len(tested) else None
+        self.calls.append(CallSite(node, scope, self.tick(), self.current_loops(scope), self.guarded(scope), conditional, since, platforms))
         func = node.func
         if type(func) is cst.Attribute and func.attr.value in _MUTATING_METHODS:
             args = tuple(arg.value for arg in node.args)
@@ -593,12 +667,21 @@ class _Collector:
             open_versions = self.versions.setdefault(id(scope.frame()), [])
             open_versions.append(since)
             self.push_exit(stack, open_versions.pop)
+        self.enter_platform_test(node, scope, stack)
         loop = self.loop_bodies.pop(id(node), None)
         if loop is not None:
             open_loops = self.loops.setdefault(id(scope.frame()), [])
             open_loops.append(loop)
             self.push_exit(stack, open_loops.pop)
         return scope
+
+    def enter_platform_test(self, node: cst.CSTNode, scope: Scope, stack: _Stack) -> None:
+        """Entering the body (or the else, or the elif) of an ``if`` on the platform."""
+        held = self.platform_bodies.pop(id(node), None)
+        if held is not None:
+            tested = self.platform_tests.setdefault(id(scope.frame()), [])
+            tested.append(held)
+            self.push_exit(stack, tested.pop)
 
     def leave_guard(self) -> None:
         self.guard_depth -= 1
@@ -613,6 +696,11 @@ class _Collector:
                 self.guard_bodies.add(id(node.orelse.body))
         if type(node) is cst.If and (since := new_python(node.test)) is not None:
             self.version_bodies[id(node.body)] = since
+        self.enter_platform_test(node, scope, stack)  # the else of a platform test, when this is an elif
+        if type(node) is cst.If and (held := platforms_of(node.test)) is not None:
+            self.platform_bodies[id(node.body)] = held
+            if node.orelse is not None:
+                self.platform_bodies[id(node.orelse.body if type(node.orelse) is cst.Else else node.orelse)] = ALL_PLATFORMS - held
         frame = id(scope.frame())
         self.branches[frame] = self.branches.get(frame, 0) + 1
 

@@ -21,7 +21,7 @@ import libcst as cst
 
 from cowlint.engine.module import apis
 from cowlint.engine.module.budget import spend
-from cowlint.engine.module.facts import CLASS, COMPREHENSION, LAMBDA, MODULE, Binding, CallSite, ClassInfo, ModuleFacts, Scope, dotted_name, iter_children
+from cowlint.engine.module.facts import ALL_PLATFORMS, CLASS, COMPREHENSION, LAMBDA, MODULE, PLATFORM_LABELS, Binding, CallSite, ClassInfo, ModuleFacts, Scope, dotted_name, iter_children
 from cowlint.engine.module.sizes import comprehension_size, estimate_call, repetition_size
 from cowlint.engine.module.values import (
     DEFAULT_START,
@@ -1067,6 +1067,13 @@ class Resolver:
                 if isinstance(value, Const) and isinstance(value.value, str):
                     if not site.conditional:
                         self._set_start.append((StartMethod(value.value, f'set_start_method("{value.value}")'), site))
+                    elif site.platforms is not None:  # ``if sys.platform == "darwin":``: there, and only there
+                        if site.platforms == ALL_PLATFORMS:
+                            self._set_start.append((StartMethod(value.value, f'set_start_method("{value.value}")'), site))
+                        elif site.platforms:
+                            shown = " and ".join(PLATFORM_LABELS[name] for name in sorted(site.platforms))
+                            how = f'set_start_method("{value.value}") on {shown}'
+                            self._set_start.append((StartMethod(value.value, how, conditional=True, platforms=site.platforms), site))
                     elif site.since and value.value == "fork":
                         # ``if sys.version_info >= (3, 14): set_start_method("fork")`` keeps fork where
                         # the default left it: the code relies on fork and says so

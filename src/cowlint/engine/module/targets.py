@@ -25,7 +25,8 @@ class Target:
     """A platform over a range of Python versions, with its default start method."""
 
     label: str
-    default: str
+    default: str  # the start method there: the platform's default, or the pin that holds there
+    platform: str = ""  # ``linux``, ``macos`` or ``windows``
 
 
 def _version_range(minors: tuple[tuple[int, int], ...], low: tuple[int, int] | None, high: tuple[int, int] | None) -> tuple[tuple[int, int], ...]:
@@ -38,15 +39,15 @@ def default_targets(platforms: tuple[str, ...], python: str | None) -> tuple[Tar
     minors = python_minors(python)
     targets = []
     if "macos" in platforms:
-        targets.append(Target("macOS", "spawn"))  # since Python 3.8, the oldest version targeted
+        targets.append(Target("macOS", "spawn", "macos"))  # since Python 3.8, the oldest version targeted
     if "windows" in platforms:
-        targets.append(Target("Windows", "spawn"))
+        targets.append(Target("Windows", "spawn", "windows"))
     if "linux" in platforms:
         before, after = _version_range(minors, None, FORKSERVER_DEFAULT), _version_range(minors, FORKSERVER_DEFAULT, None)
         if after:
-            targets.append(Target("Linux" if not before else "Linux with Python >= 3.14", "forkserver"))
+            targets.append(Target("Linux" if not before else "Linux with Python >= 3.14", "forkserver", "linux"))
         if before:
-            targets.append(Target("Linux" if not after else "Linux with Python < 3.14", "fork"))
+            targets.append(Target("Linux" if not after else "Linux with Python < 3.14", "fork", "linux"))
     return tuple(targets)
 
 
@@ -91,6 +92,9 @@ class StartVerdict:
 
 def verdict(start: StartMethod, config: Config) -> StartVerdict:
     """The start of ``start``'s workers on each target of ``config``."""
+    if start.platforms is not None:  # pinned on some platforms (``if sys.platform == "darwin":``), the default elsewhere
+        held = tuple(Target(t.label, start.method if t.platform in start.platforms and start.method else t.default, t.platform) for t in default_targets(config.platforms, config.python))
+        return StartVerdict(start, tuple(t for t in held if t.default == "fork"), tuple(t for t in held if t.default != "fork"))
     if start.conditional:  # fork where it can: every target but Windows
         targets = default_targets(config.platforms, config.python)
         forks = tuple(Target(t.label, "fork") for t in targets if t.label != "Windows")

@@ -61,6 +61,7 @@ class StartMethod:
     how: str
     conditional: bool = False  # chosen under an if (``if sys.platform != "win32": set_start_method("fork")``)
     note: str = ""  # why an entry point of the project leaves it unpinned while others pin it
+    platforms: frozenset[str] | None = None  # conditional on the platform alone: where ``method`` holds (elsewhere the default)
 
     @property
     def pinned_fork(self) -> bool:

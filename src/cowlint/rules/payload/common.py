@@ -68,8 +68,10 @@ def start_note(shipped: Shipped, verdict: StartVerdict) -> str:
     site = shipped.site
     if not site.ships_at_start(shipped.payload):
         return ""
-    if site.start.conditional:  # fork where the platform has it
+    if site.start.conditional and site.start.method == "fork":  # fork where the platform has it, or where the code asks
         return f"fork, from {site.start.how}, is not there: {verdict.defaults_text()}"
+    if site.start.conditional:
+        return f"the start method is {verdict.defaults_text()} ({site.start.how})"
     if site.start.method is not None:
         return f"the start method is {site.start.method}, from {site.start.how}"
     return f"the start method is not pinned to fork: {verdict.defaults_text()}"
