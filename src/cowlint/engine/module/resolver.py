@@ -24,6 +24,7 @@ from cowlint.engine.module.budget import spend
 from cowlint.engine.module.facts import ALL_PLATFORMS, CLASS, COMPREHENSION, LAMBDA, MODULE, PLATFORM_LABELS, Binding, CallSite, ClassInfo, ModuleFacts, Scope, dotted_name, iter_children
 from cowlint.engine.module.sizes import comprehension_size, estimate_call, repetition_size
 from cowlint.engine.module.values import (
+    BOUND_METHOD_OF,
     DEFAULT_START,
     UNKNOWN,
     BoundMethod,
@@ -829,7 +830,7 @@ class Resolver:
                 size, item_bulk, item_small = self.size_of(value)
                 if name in filled and isinstance(value, Container):
                     size, item_small = None, False  # ``self.paths = {}`` that a method fills: as big as it gets
-                items.append((name, size, item_bulk, item_small, value.what if isinstance(value, Data) else ""))
+                items.append((name, size, item_bulk, item_small, value.what if isinstance(value, Data) else _held(value) if item_bulk else ""))
         return with_attributes(InstanceSize(0 if known else None, False, small, (), custom_pickling=custom), items)
 
     def constructor_template(self, info: ClassInfo) -> tuple[dict[str, str], InstanceSize, cst.FunctionDef] | None:
@@ -1202,6 +1203,16 @@ _FOLD: dict[type, Callable[[object, object], object]] = {
 
 # Folded integers past 2**64 are not sizes of anything; computing them can take minutes.
 _MAX_FOLD_BITS = 64
+
+
+def _held(value: Value) -> str:
+    """What an attribute holding no plain data keeps, when it keeps bulk data: a bound method
+    (``self.fn = index.score``) pickles its whole instance."""
+    if isinstance(value, BoundMethod):
+        return f"{BOUND_METHOD_OF}{value.receiver.cls.name}"
+    if isinstance(value, ForeignBound):
+        return f"{BOUND_METHOD_OF}{value.receiver.name}"
+    return ""
 
 
 class _JoblibBlocks:

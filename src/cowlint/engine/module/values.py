@@ -189,6 +189,10 @@ def const_size(value: object) -> int:
     return 64
 
 
+# the start of what an attribute holding a bound method keeps (``a bound method of the whole Index``)
+BOUND_METHOD_OF = "a bound method of the whole "
+
+
 @dataclass(frozen=True)
 class InstanceSize:
     """What pickling an instance ships: total bytes (None when unknown), and which attributes."""

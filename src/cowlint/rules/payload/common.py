@@ -8,7 +8,7 @@ from cowlint.engine.module.context import ModuleContext
 from cowlint.engine.module.dispatch import EVERY_TASK, PER_PROCESS, PER_WORKER, THIS_CALL
 from cowlint.engine.module.shipping import Shipped
 from cowlint.engine.module.targets import StartVerdict
-from cowlint.engine.module.values import Data, ForeignInstance, Instance, InstanceSize
+from cowlint.engine.module.values import BOUND_METHOD_OF, Data, ForeignInstance, Instance, InstanceSize
 
 # how often a payload is pickled, as a message says it
 SHORT_FREQUENCY = {
@@ -34,12 +34,13 @@ def payload_detail(shipped: Shipped, verdict: StartVerdict, what: str = "") -> s
 def instance_size_text(estimate: InstanceSize) -> str:
     """``~762.9 MiB, mostly self.data``, ``at least ~97.7 MiB`` or ``size unknown``."""
     biggest = next((name for name, size, _ in estimate.parts if size), None)
-    bulky = next((name for name, size, what in estimate.parts if size is None and what), None)
+    bulky = next(((name, what) for name, size, what in estimate.parts if size is None and what), None)
     if estimate.size is not None and not estimate.bulk:
         text = f"~{format_size(estimate.size)}"
         return f"{text}, mostly self.{biggest}" if biggest and len(estimate.parts) > 1 else text
     if estimate.bulk and bulky:
-        return f"bulk data in self.{bulky}"
+        name, what = bulky
+        return f"bulk data in self.{name}, {what}" if what.startswith(BOUND_METHOD_OF) else f"bulk data in self.{name}"
     if estimate.known_bytes >= 1024 * 1024 and biggest:
         return f"at least ~{format_size(estimate.known_bytes)} in self.{biggest}"
     return "size unknown"
