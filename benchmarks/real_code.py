@@ -1,6 +1,6 @@
 """cowlint on real repositories nobody here wrote: precision on whole checkouts, recall on bug fixes.
 
-    python benchmarks/real_code.py --checkouts DIR [--cowlint PATH] [--only NAME,NAME]
+    python benchmarks/real_code.py --checkouts DIR [--cowlint PATH] [--only NAME,NAME] [--review-table benchmarks/real_code.md]
 
 ``benchmarks/real_code.json`` names each repository and commit. DIR holds the
 checkouts (never committed): ``DIR/<name>`` for the precision repositories and
@@ -13,6 +13,10 @@ finding a maintainer would not fix is a bug). Recall: a case is caught when a
 finding of one of its rules is on one of its bug lines before the fix, and gone
 when no finding of those rules is left on the bug's file after it (except the
 fixes the file marks as partial, which are right to keep it).
+
+``--review-table`` writes every finding of the precision run with its confidence and
+verdict, the precision per confidence level, and each rule's false findings per 200,000
+lines of Python (the lines of the checkouts' ``.py`` files).
 """
 
 from __future__ import annotations
@@ -38,11 +42,25 @@ def findings(cowlint: str, checkout: Path) -> tuple[list[dict[str, object]], flo
     return (json.loads(result.stdout) if result.stdout.strip() else []), elapsed
 
 
-def precision(data: dict[str, object], checkouts: Path, cowlint: str, only: set[str]) -> None:
+def python_lines(checkout: Path) -> int:
+    """The lines of the checkout's Python files (what the per-200k-lines rates count)."""
+    total = 0
+    for path in checkout.rglob("*.py"):
+        try:
+            with path.open("rb") as handle:
+                total += sum(1 for _ in handle)
+        except OSError:
+            continue
+    return total
+
+
+def precision(data: dict[str, object], checkouts: Path, cowlint: str, only: set[str], rows: list[dict[str, object]] | None = None) -> int:
+    """Prints the table; returns the lines of Python checked (and fills ``rows``, one per finding)."""
     reviewed = {(f["repo"], f["path"], f["line"], f["code"]): f for f in data["reviewed_findings"]}  # type: ignore[index,union-attr]
     print("| repo | commit | findings | reviewed true | reviewed false | unreviewed | wall |")
     print("|---|---|---:|---:|---:|---:|---:|")
     unreviewed = []
+    lines = 0
     for repo in data["precision"]:  # type: ignore[union-attr]
         name = repo["name"]
         if only and name not in only:
@@ -52,9 +70,13 @@ def precision(data: dict[str, object], checkouts: Path, cowlint: str, only: set[
             print(f"| {name} | missing checkout | | | | | |")
             continue
         found, elapsed = findings(cowlint, checkout)
+        lines += python_lines(checkout)
         counts = {"true": 0, "false": 0, "unreviewed": 0}
         for item in found:
             verdict = reviewed.get((name, item["path"], item["line"], item["code"]))
+            if rows is not None:
+                kind = "unreviewed" if verdict is None else "true" if str(verdict["verdict"]).startswith("true") else "false"
+                rows.append({"repo": repo["repo"], "commit": str(repo["commit"])[:10], "finding": item, "verdict": kind, "note": verdict["note"] if verdict else ""})
             if verdict is None:
                 counts["unreviewed"] += 1
                 unreviewed.append(f"{name}: {item['path']}:{item['line']}:{item['column']}: {item['code']} {item['message']}")
@@ -67,6 +89,39 @@ def precision(data: dict[str, object], checkouts: Path, cowlint: str, only: set[
         print("\nNot reviewed yet (review each, then add it to real_code.json):")
         for line in unreviewed:
             print(f"- {line}")
+    return lines
+
+
+def review_table(rows: list[dict[str, object]], lines: int) -> str:
+    """The review as Markdown: precision per confidence level, false findings per rule, every finding."""
+    out = [
+        "# Every finding on the precision repositories, with its verdict",
+        "",
+        "Written by `python benchmarks/real_code.py --checkouts DIR --review-table benchmarks/real_code.md`",
+        "from the verdicts in `real_code.json` (the reason for each is its note there). A finding a maintainer",
+        f"would not fix is a bug. {len(rows)} findings on {lines:,} lines of Python.",
+        "",
+        "| confidence | findings | true | false | unreviewed | precision |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for level in ("high", "medium", "low"):
+        at = [row for row in rows if row["finding"]["confidence"] == level]  # type: ignore[index]
+        if at:
+            true, false = sum(row["verdict"] == "true" for row in at), sum(row["verdict"] == "false" for row in at)
+            rate = f"{100 * true / (true + false):.0f} %" if true + false else "n/a"
+            out.append(f"| {level} | {len(at)} | {true} | {false} | {len(at) - true - false} | {rate} |")
+    out += ["", "| rule | findings | false | false per 200k lines |", "|---|---:|---:|---:|"]
+    for code in sorted({str(row["finding"]["code"]) for row in rows}):  # type: ignore[index]
+        of = [row for row in rows if row["finding"]["code"] == code]  # type: ignore[index]
+        false = sum(row["verdict"] == "false" for row in of)
+        out.append(f"| {code} | {len(of)} | {false} | {false * 200_000 / lines:.2f} |" if lines else f"| {code} | {len(of)} | {false} | n/a |")
+    out += ["", "| repo | commit | finding | confidence | verdict | reason |", "|---|---|---|---|---|---|"]
+    for row in rows:
+        item = row["finding"]
+        shown = f"`{item['path']}:{item['line']}` {item['code']} {item['message']}".replace("|", "\\|")  # type: ignore[index]
+        note = " ".join(str(row["note"]).split()).replace("|", "\\|")
+        out.append(f"| {row['repo']} | {row['commit']} | {shown} | {item['confidence']} | {row['verdict']} | {note} |")  # type: ignore[index]
+    return "\n".join(out) + "\n"
 
 
 def _at(finding: dict[str, object], location: dict[str, object]) -> bool:
@@ -113,11 +168,15 @@ def main() -> int:
     parser.add_argument("--only", default="", help="comma-separated names of repositories or cases")
     parser.add_argument("--skip-recall", action="store_true")
     parser.add_argument("--skip-precision", action="store_true")
+    parser.add_argument("--review-table", type=Path, help="write every finding with its confidence and verdict here (Markdown)")
     args = parser.parse_args()
     data = json.loads(DATA.read_text(encoding="utf-8"))
     only = {name for name in args.only.split(",") if name}
     if not args.skip_precision:
-        precision(data, args.checkouts, args.cowlint, only)
+        rows: list[dict[str, object]] = []
+        lines = precision(data, args.checkouts, args.cowlint, only, rows)
+        if args.review_table is not None:
+            args.review_table.write_text(review_table(rows, lines), encoding="utf-8")
     if not args.skip_recall:
         recall(data, args.checkouts, args.cowlint, only)
     return 0

@@ -228,3 +228,34 @@ def test_verify_says_which_pools_it_sees_only_as_processes(tmp_path: Path) -> No
     problems = report["run"]["problems"]
     assert any("joblib (loky pickles its tasks with cloudpickle)" in problem and "not counted" in problem for problem in problems), problems
     assert any(site["start_method"] == "loky" and site["workers"] == 2 for site in report["call_sites"]), report["call_sites"]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="max_tasks_per_child is new in Python 3.11")
+def test_an_executor_recycling_its_workers_spawns_them_under_a_fork_pin(tmp_path: Path) -> None:
+    """``ProcessPoolExecutor(max_tasks_per_child=...)`` without an mp_context asks for spawn itself:
+    under ``set_start_method("fork")`` its workers still miss what the parent filled, and COW201
+    says so (the same executor without it forks and is quiet)."""
+    found = _run(
+        tmp_path,
+        """
+        import json
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        RATES = {}
+
+        def rate(key):
+            return RATES.get(key)
+
+        if __name__ == "__main__":
+            multiprocessing.set_start_method("fork", force=True)
+            RATES["EUR"] = 0.9
+            with ProcessPoolExecutor(max_workers=1, max_tasks_per_child=2) as executor:
+                recycled = list(executor.map(rate, ["EUR"]))
+            with ProcessPoolExecutor(max_workers=1) as executor:
+                forked = list(executor.map(rate, ["EUR"]))
+            print(json.dumps({"recycled": recycled, "forked": forked}))
+        """,
+    )
+    assert found == {"recycled": [None], "forked": [0.9]}, found
+    assert _codes(tmp_path) == [(_line(tmp_path, "recycled = list"), "COW201")]

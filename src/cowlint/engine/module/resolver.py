@@ -935,6 +935,11 @@ class Resolver:
                 context = self.eval(arg, scope, at)
                 if isinstance(context, Context):
                     start = context.start
+            elif kind == "executor" and api in apis.EXECUTOR_CONSTRUCTORS and (recycled := argument(call, "max_tasks_per_child", None)) is not None:
+                limit = self.eval(recycled, scope, at)
+                if not (isinstance(limit, Const) and limit.value is None):
+                    # without an mp_context it asks for get_context("spawn") itself, whatever the default (3.11+)
+                    start = StartMethod("spawn", "ProcessPoolExecutor(max_tasks_per_child=...), which starts its workers with spawn")
             count = argument(call, "max_workers" if kind == "executor" else "processes", 0)
             value = self.eval(count, scope, at) if count is not None else UNKNOWN
             workers = _positive_int(value.value) if isinstance(value, Const) else None
