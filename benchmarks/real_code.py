@@ -76,7 +76,8 @@ def precision(data: dict[str, object], checkouts: Path, cowlint: str, only: set[
             verdict = reviewed.get((name, item["path"], item["line"], item["code"]))
             if rows is not None:
                 kind = "unreviewed" if verdict is None else "true" if str(verdict["verdict"]).startswith("true") else "false"
-                rows.append({"repo": repo["repo"], "commit": str(repo["commit"])[:10], "finding": item, "verdict": kind, "note": verdict["note"] if verdict else ""})
+                worth = bool(verdict.get("worth_a_report", True)) if verdict else False
+                rows.append({"repo": repo["repo"], "commit": str(repo["commit"])[:10], "finding": item, "verdict": kind, "worth": worth, "note": verdict["note"] if verdict else ""})
             if verdict is None:
                 counts["unreviewed"] += 1
                 unreviewed.append(f"{name}: {item['path']}:{item['line']}:{item['column']}: {item['code']} {item['message']}")
@@ -101,26 +102,33 @@ def review_table(rows: list[dict[str, object]], lines: int) -> str:
         "from the verdicts in `real_code.json` (the reason for each is its note there). A finding a maintainer",
         f"would not fix is a bug. {len(rows)} findings on {lines:,} lines of Python.",
         "",
-        "| confidence | findings | true | false | unreviewed | precision |",
-        "|---|---:|---:|---:|---:|---:|",
+        "A true finding may still not be worth a report (`worth_a_report: false` in the JSON): a syntax error",
+        "reported in a Python 2 file (COW901), a true problem in an archived copy of a script. The last column",
+        "counts those as misses: the share of findings a maintainer would act on.",
+        "",
+        "| confidence | findings | true | false | unreviewed | precision | worth a report |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for level in ("high", "medium", "low"):
-        at = [row for row in rows if row["finding"]["confidence"] == level]  # type: ignore[index]
+    for level in ("high", "medium", "low", "all"):
+        at = [row for row in rows if level == "all" or row["finding"]["confidence"] == level]  # type: ignore[index]
         if at:
             true, false = sum(row["verdict"] == "true" for row in at), sum(row["verdict"] == "false" for row in at)
+            worth = sum(row["verdict"] == "true" and row["worth"] for row in at)
             rate = f"{100 * true / (true + false):.0f} %" if true + false else "n/a"
-            out.append(f"| {level} | {len(at)} | {true} | {false} | {len(at) - true - false} | {rate} |")
+            acted = f"{worth} ({100 * worth / (true + false):.0f} %)" if true + false else "n/a"
+            out.append(f"| {level} | {len(at)} | {true} | {false} | {len(at) - true - false} | {rate} | {acted} |")
     out += ["", "| rule | findings | false | false per 200k lines |", "|---|---:|---:|---:|"]
     for code in sorted({str(row["finding"]["code"]) for row in rows}):  # type: ignore[index]
         of = [row for row in rows if row["finding"]["code"] == code]  # type: ignore[index]
         false = sum(row["verdict"] == "false" for row in of)
         out.append(f"| {code} | {len(of)} | {false} | {false * 200_000 / lines:.2f} |" if lines else f"| {code} | {len(of)} | {false} | n/a |")
-    out += ["", "| repo | commit | finding | confidence | verdict | reason |", "|---|---|---|---|---|---|"]
+    out += ["", "| repo | commit | finding | confidence | verdict | worth a report | reason |", "|---|---|---|---|---|---|---|"]
     for row in rows:
         item = row["finding"]
         shown = f"`{item['path']}:{item['line']}` {item['code']} {item['message']}".replace("|", "\\|")  # type: ignore[index]
         note = " ".join(str(row["note"]).split()).replace("|", "\\|")
-        out.append(f"| {row['repo']} | {row['commit']} | {shown} | {item['confidence']} | {row['verdict']} | {note} |")  # type: ignore[index]
+        worth = "yes" if row["worth"] else "no"
+        out.append(f"| {row['repo']} | {row['commit']} | {shown} | {item['confidence']} | {row['verdict']} | {worth} | {note} |")  # type: ignore[index]
     return "\n".join(out) + "\n"
 
 

@@ -15,7 +15,7 @@ import libcst as cst
 
 from cowlint.engine.module import apis
 from cowlint.engine.module.snippets import head_code
-from cowlint.engine.module.values import UNKNOWN, Const, Container, Data, Unknown, Value, argument, const_size
+from cowlint.engine.module.values import UNKNOWN, Const, Container, Data, Qualified, Unknown, Value, argument, const_size
 
 if TYPE_CHECKING:
     from cowlint.engine.module.facts import Scope
@@ -68,8 +68,23 @@ _DTYPE_SIZES = {
 }
 
 _NUMPY_SHAPED = {"numpy.zeros": 1, "numpy.ones": 1, "numpy.empty": 1, "numpy.full": 2}  # name -> dtype position
-_NUMPY_RANDOM_SIZED = {"numpy.random.random", "numpy.random.random_sample", "numpy.random.uniform", "numpy.random.normal", "numpy.random.standard_normal", "numpy.random.randint"}
-_NUMPY_RANDOM_DIMS = {"numpy.random.rand", "numpy.random.randn"}
+# numpy's random functions that take a ``size``: the position it has, and the dtype they make (the
+# module's functions, and the same methods of a ``Generator`` or a ``RandomState``)
+_NUMPY_RANDOM_SIZED = {
+    "random": (0, "float64"),
+    "random_sample": (0, "float64"),
+    "standard_normal": (0, "float64"),
+    "uniform": (2, "float64"),
+    "normal": (2, "float64"),
+    "exponential": (1, "float64"),
+    "poisson": (1, "int64"),
+    "binomial": (2, "int64"),
+    "randint": (2, "int64"),
+    "integers": (2, "int64"),
+}
+_NUMPY_RANDOM_DIMS = {"numpy.random.rand", "numpy.random.randn", "numpy.random.RandomState.rand", "numpy.random.RandomState.randn"}
+# what ``np.random.default_rng(seed)`` and ``np.random.RandomState(seed)`` make: a small object, whose methods make arrays
+_RANDOM_MAKERS = {"numpy.random.default_rng": "numpy.random.Generator", "numpy.random.RandomState": "numpy.random.RandomState", "numpy.random.Generator": "numpy.random.Generator"}
 _TORCH_SHAPED = {"torch.zeros", "torch.ones", "torch.empty", "torch.rand", "torch.randn", "torch.full"}
 
 def _int(resolver: Resolver, expr: cst.BaseExpression | None, scope: Scope, at: int, depth: int) -> int | None:
@@ -158,12 +173,15 @@ def estimate_call(resolver: Resolver, name: str, call: cst.Call, scope: Scope, a
                 return Data(None, True, f"{label} array", array=True)
             count *= max(dimension, 0)
         return _array(count, 8, "float64", label)
-    if name in _NUMPY_RANDOM_SIZED:
-        size = argument(call, "size", None)
+    if name in _RANDOM_MAKERS:
+        return Qualified(_RANDOM_MAKERS[name])  # a generator: pickled small; ``rng.standard_normal(n)`` is sized below
+    owner, _, method = name.rpartition(".")
+    if method in _NUMPY_RANDOM_SIZED and owner in ("numpy.random", "numpy.random.Generator", "numpy.random.RandomState"):
+        position, dtype = _NUMPY_RANDOM_SIZED[method]
+        size = argument(call, "size", position)
         if size is None:
             return UNKNOWN  # a scalar
-        itemsize = 8
-        return _array(_shape_count(resolver, size, scope, at, depth), itemsize, "int64" if name.endswith("randint") else "float64", label)
+        return _array(_shape_count(resolver, size, scope, at, depth), 8, dtype, label)
     if name == "numpy.arange":
         positional = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
         ints = [_int(resolver, p, scope, at, depth) for p in positional]
