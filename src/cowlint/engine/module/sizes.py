@@ -349,6 +349,9 @@ def _element_size(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at
 def _from_iterable(resolver: Resolver, source: cst.BaseExpression, scope: Scope, at: int, depth: int, label: object) -> Value:
     """``list(range(N))``, ``list(f)``: the size of a container built from an iterable."""
     count = range_count(resolver, source, scope, at, depth)
+    if count is not None and isinstance(source, cst.Call) and resolver.qualname(source.func, scope, at) == "itertools.product":
+        width = sum(1 for arg in source.args if arg.keyword is None) * max(_int(resolver, argument(source, "repeat", None), scope, at, depth) or 1, 1)
+        return Data(56 + count * (POINTER + 40 + POINTER * width), False, f"{label} of {count:,} tuples of {width}")  # the items are shared
     if count is not None:
         return Data(56 + count * (POINTER + 32), False, f"{label} of {count} items")
     value = resolver.eval(source, scope, at, depth)
@@ -358,9 +361,14 @@ def _from_iterable(resolver: Resolver, source: cst.BaseExpression, scope: Scope,
 
 
 def range_count(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: int, depth: int) -> int | None:
+    """How many items iterating ``expr`` yields, when it is ``range(...)`` of literals or
+    ``itertools.product(...)`` of iterables of known length (``repeat=k`` included)."""
     if not isinstance(expr, cst.Call):
         return None
-    if resolver.qualname(expr.func, scope, at) != "builtins.range":
+    called = resolver.qualname(expr.func, scope, at)
+    if called == "itertools.product":
+        return _product_count(resolver, expr, scope, at, depth)
+    if called != "builtins.range":
         return None
     positional = [arg.value for arg in expr.args if arg.keyword is None and not arg.star]
     ints = [_int(resolver, p, scope, at, depth) for p in positional]
@@ -373,6 +381,32 @@ def range_count(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: 
     if not step:
         return None
     return max(0, -(-(stop - start) // step))  # type: ignore[operator]
+
+
+def _product_count(resolver: Resolver, call: cst.Call, scope: Scope, at: int, depth: int) -> int | None:
+    count = 1
+    for arg in call.args:
+        if arg.star:
+            return None
+        if arg.keyword is not None:
+            continue
+        length = _literal_length(resolver, arg.value, scope, at, depth)
+        if length is None:
+            return None
+        count *= length
+    repeat = argument(call, "repeat", None)
+    times = _int(resolver, repeat, scope, at, depth) if repeat is not None else 1
+    return count ** max(times, 0) if times is not None and times <= 64 else None
+
+
+def _literal_length(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: int, depth: int) -> int | None:
+    """The length of ``range(N)``, a list, tuple or set display, or a string literal."""
+    if type(expr) in (cst.List, cst.Tuple, cst.Set):
+        elements = expr.elements  # type: ignore[attr-defined]
+        return None if any(isinstance(element, cst.StarredElement) for element in elements) else len(elements)
+    if type(expr) is cst.SimpleString and isinstance(text := expr.evaluated_value, str):
+        return len(text)
+    return range_count(resolver, expr, scope, at, depth)
 
 
 def comprehension_size(resolver: Resolver, expr: cst.ListComp | cst.SetComp | cst.DictComp, scope: Scope, at: int, depth: int) -> Value:
