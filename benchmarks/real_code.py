@@ -25,7 +25,6 @@ import argparse
 import json
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -37,8 +36,8 @@ def findings(cowlint: str, checkout: Path) -> tuple[list[dict[str, object]], flo
     started = time.perf_counter()
     result = subprocess.run([cowlint, "--no-cache", "--output-format", "json", "--jobs", "2", "."], cwd=checkout, capture_output=True, text=True, timeout=1800)
     elapsed = time.perf_counter() - started
-    if result.returncode not in (0, 1):
-        print(f"  {checkout.name}: cowlint exited {result.returncode}: {result.stderr.strip()[-300:]}", file=sys.stderr)
+    if result.returncode not in (0, 1):  # a crash must not read as "no findings": stop the run
+        raise SystemExit(f"{checkout}: cowlint exited {result.returncode}: {result.stderr.strip()[-2000:]}")
     return (json.loads(result.stdout) if result.stdout.strip() else []), elapsed
 
 

@@ -8,6 +8,7 @@ import libcst as cst
 
 from cowlint.config import format_size
 from cowlint.engine.finding import doubt_of
+from cowlint.engine.module import apis
 from cowlint.engine.module.context import ModuleContext
 from cowlint.engine.module.dispatch import DispatchSite
 from cowlint.engine.module.facts import Binding
@@ -106,7 +107,9 @@ class HeavyImportUnderSpawn(StartMethodRule):
 
     ## Libraries
     Every process pool cowlint knows: `multiprocessing`, `concurrent.futures`,
-    joblib (loky's workers import the modules of the functions they run),
+    joblib (loky's workers import the modules of the functions they run; a
+    script's functions, with a main guard or run at module level, travel by
+    value through cloudpickle, so its data is not rebuilt),
     pathos's `ProcessPool` and mpire (where they do not fork); not pathos's
     `ParallelPool`, whose ppft servers get the function's source and import
     nothing of the parent's. See docs/libraries.md.
@@ -168,6 +171,8 @@ class HeavyImportUnderSpawn(StartMethodRule):
             verdict = module.start_of(site.start)
             if verdict.always_forks or site.confidence != "high" or (site.receiver.library is not None and not site.receiver.library.imports_main):
                 continue
+            if site.receiver.api in apis.JOBLIB_PARALLEL and (module.facts.has_main_guard or site.scope.frame() is module.facts.scope):
+                continue  # a script (its guard, or its work done at module level): cloudpickle sends its functions by value, its workers never import it
             for _, worker in module.workers_of(site):
                 if not worker.is_local:
                     return site, verdict, f"{worker.method_of}.{worker.name}" if worker.method_of else worker.name
