@@ -138,3 +138,59 @@ def test_a_warm_run_checks_again_only_the_importers_an_edit_can_change(tmp_path:
     edited = run_cowlint(".", cwd=project)
     # parallel() dispatches no more: helpers.py is planned again, and ruled out
     assert "Found 2 findings in 1 file (4 files read, 2 parsed, 1 unchanged since the last run)." in edited.stdout, edited.stdout
+
+
+def test_a_comprehension_variable_hides_no_global_of_the_function() -> None:
+    """``[TABLE for TABLE in rows]`` binds TABLE in the comprehension only: the function's
+    ``TABLE.update(rows)`` fills the module's TABLE, which the worker reads (review finding)."""
+    module = "TABLE = {}\n\n\ndef work(x):\n    return TABLE[x]\n\n\ndef fill(rows):\n    pass\n"
+    filled = module.replace("    pass\n", "    TABLE.update(rows)\n    return [TABLE for TABLE in rows]\n")
+    assert _print(filled, "work") != _print(module, "work")
+    local = module.replace("    pass\n", "    TABLE = dict(rows)\n    TABLE.update(rows)\n")  # its own TABLE: nothing of the module's
+    assert _print(local, "work") == _print(module, "work")
+
+
+def test_a_caller_of_the_function_is_in_its_slice() -> None:
+    """The resolver reads a function's callers: ``main()`` pins the start method and then calls
+    ``parallel()``, or passes it a context; editing the caller changes what the wrapper does."""
+    module = (
+        "import multiprocessing as mp\nfrom multiprocessing import Pool\n\n\ndef parallel(fn, items):\n    with Pool() as pool:\n        return pool.map(fn, items)\n\n\n"
+        "def main():\n    mp.set_start_method(\"fork\")\n    parallel(print, [1])\n\n\ndef unrelated():\n    return 1\n"
+    )
+    assert _print(module.replace('"fork"', '"spawn"'), "parallel") != _print(module, "parallel")
+    assert _print(module.replace("    parallel(print, [1])\n", "    helper()\n\n\ndef helper():\n    parallel(print, [1])\n"), "parallel") != _print(module, "parallel")
+    assert _print(module.replace("return 1", "return 2"), "parallel") == _print(module, "parallel")
+
+
+_BIG = "import numpy as np\n\nEMBEDDINGS = np.zeros((20000, 1000))\n"
+_NOTES = "".join(f"# note {i:05d} {'x' * 60}\n" for i in range(4000))  # ~300 KB of comments
+
+
+@pytest.mark.parametrize(
+    ("files", "edited", "before", "after"),
+    [
+        ({"app/b.py": _BIG}, {"app/b.py": _BIG + _NOTES}, 1, 0),
+        ({"app/b.py": _BIG + _NOTES}, {"app/b.py": _BIG}, 0, 1),
+        ({"app/b.py": "from .c import *\n", "app/c.py": "OTHER = 1\n"}, {"app/c.py": _BIG}, 0, 1),
+    ],
+    ids=["grows-past-the-limit", "shrinks-below-it", "star-import-starts-defining-it"],
+)
+def test_a_warm_run_follows_what_the_linker_could_not_read(tmp_path: Path, files: dict[str, str], edited: dict[str, str], before: int, after: int) -> None:
+    """The review's cases: a module past 256 KiB is not linked (its answers are not given), so
+    growing past it or shrinking below it changes the importer's findings; a name that is not
+    there yet behind a star import depends on the module the star import reads."""
+    project = tmp_path / "project"
+    (project / "app").mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    (project / "app" / "__init__.py").write_text("")
+    (project / "app" / "a.py").write_text(
+        "from multiprocessing import Pool\n\nfrom app.b import EMBEDDINGS\n\n\ndef similarity(vectors, i):\n    return float(vectors[i].sum())\n\n\n"
+        "def run(n):\n    with Pool() as pool:\n        pool.starmap(similarity, [(EMBEDDINGS, i) for i in range(n)])\n"
+    )
+    for path, text in files.items():
+        (project / path).write_text(text)
+    assert run_cowlint("--output-format", "concise", ".", cwd=project).stdout.count("COW102") == before
+    for path, text in edited.items():
+        (project / path).write_text(text)
+    warm = run_cowlint("--output-format", "concise", ".", cwd=project).stdout
+    assert warm.count("COW102") == after == run_cowlint("--no-cache", "--output-format", "concise", ".", cwd=project).stdout.count("COW102"), warm

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from cowlint.engine.project import linking, slices, wrappers
 from cowlint.engine.project.layout import Layout
-from cowlint.engine.source import digest, read_file
+from cowlint.engine.source import TruncatedRead, digest, read_file
 
 
 class Dependencies:
@@ -70,8 +70,8 @@ class Dependencies:
             return wrappers.fingerprint(key, self.layout_of)
         name, path = key.split("\n", 1)
         data = self._read(path)
-        if data is None:
-            return None
+        if data is None or isinstance(data, TruncatedRead):
+            return None  # gone, or grown past what the linker reads: its answers are no longer given
         if key.startswith(slices.SLICE):
             return slices.fingerprint(data, digest(data), name[len(slices.SLICE) :])
         return linking.absence(data, name[len(linking.ABSENT) :])

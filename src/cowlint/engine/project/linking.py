@@ -308,6 +308,7 @@ class ProjectModules:
         except OSError:
             return _NOT_HERE
         if isinstance(data, TruncatedRead):
+            self.depends[str(path)] = digest(data)  # too big to link: until it shrinks
             return _NOT_HERE
         key = (str(path), digest(data), self.config.large_threshold, kind, name)
         if not may_define(data, name):  # an edit may define it, or star-import it from elsewhere
@@ -398,8 +399,8 @@ class ProjectModules:
             source = inner.absolute(match.group(1).decode("ascii", "replace"))
             if source is not None:
                 value = ask(inner, f"{source}.{name}")
+                self.depends.update(inner.depends)  # also when it is not there (yet)
                 if value is not None:
-                    self.depends.update(inner.depends)
                     return value
         return None
 

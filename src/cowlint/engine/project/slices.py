@@ -10,7 +10,9 @@ read, cut along top-level statements:
 - all module-level code (imports, assignments, ``if`` blocks, calls): it decides
   what every name means;
 - the functions and classes called ``name``, ``__getattr__`` and ``__dir__``;
-- every function and class named by what is in the slice, again and again;
+- every function and class named by what is in the slice, and every one that names (calls) a
+  function or class of the slice, again and again: the analyses read a function's callers too
+  (a caller that pins the start method before calling it, or passes it a context);
 - every function and class that may fill or change a name of the slice:
   ``global TABLE``, ``TABLE[k] = v``, ``TABLE.append(x)``, ``fill(TABLE)``,
   ``setattr(CONF, ...)``, and any use of ``globals()`` or ``sys.modules``.
@@ -77,7 +79,8 @@ def fingerprint(data: bytes, digest: str, name: str) -> str:
     statements = _statements(data, digest)
     if statements is None:
         return digest
-    wanted = {name, "__getattr__", "__dir__"}
+    wanted = {name, "__getattr__", "__dir__"}  # every name the slice mentions
+    defined = {name}  # the defs and classes in the slice (and the name asked)
     kept = [statement.defines is None for statement in statements]
     for statement in statements:
         if statement.defines is None:
@@ -88,9 +91,12 @@ def fingerprint(data: bytes, digest: str, name: str) -> str:
         for index, statement in enumerate(statements):
             if kept[index]:
                 continue
-            if statement.defines in wanted or statement.dynamic or not statement.changes.isdisjoint(wanted):
+            named = statement.defines in wanted  # called or named from the slice
+            calls = not statement.names.isdisjoint(defined)  # calls into the slice: the analyses read a function's callers too
+            if named or calls or statement.dynamic or not statement.changes.isdisjoint(wanted):
                 kept[index] = grown = True
                 wanted |= statement.names
+                defined.add(statement.defines or "")
     chosen = [b"D" + statement.text if statement.defines is not None else b"C" + statement.text for statement, keep in zip(statements, kept, strict=True) if keep]
     body = b"\0".join([name.encode("utf-8", "surrogatepass"), *chosen])
     return hashlib.blake2b(body, digest_size=12).hexdigest()
@@ -193,6 +199,9 @@ def _locals(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> fr
             bound.add(node.name)
             continue  # its body is its own scope
         if isinstance(node, ast.Lambda):
+            continue
+        if isinstance(node, ast.comprehension):  # its target is the comprehension's own (a walrus inside binds here)
+            pending.extend([node.iter, *node.ifs])
             continue
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
             bound.add(node.id)
