@@ -14,6 +14,7 @@ from cowlint.rules.startmethod.common import StartMethodRule
 
 FIX = "define it at module level (pass what it closed over as arguments, or bind them with functools.partial of a module-level function)"
 FIX_GUARD = 'define the function at module level, above if __name__ == "__main__":'
+FIX_ATTRIBUTE = "keep a module-level function in the attribute (or functools.partial of one), or send the workers a module-level function and the data it needs"
 
 
 class UnpicklableCallable(StartMethodRule):
@@ -32,6 +33,10 @@ class UnpicklableCallable(StartMethodRule):
       (`args=(fn, chunk, queue)`, which the target then calls), when the
       start method is not pinned to fork (a forked child inherits them; a
       spawned one receives them pickled);
+    - a bound method (`pool.map(self.order, rows)`) whose instance keeps a
+      lambda or a nested function in an attribute (`self.key = lambda row:
+      row[1]`): pickling the method pickles the instance, attributes included
+      (a class with `__getstate__` or `__reduce__` is left alone);
     - the `collate_fn` or `worker_init_fn` of a PyTorch `DataLoader` with
       `num_workers > 0`, under the same condition (its
       `multiprocessing_context=`, else the platform default).
@@ -170,6 +175,13 @@ class UnpicklableCallable(StartMethodRule):
                 message = f"{what}{partial} cannot be pickled to spawned workers of {site.api}"
                 detail = f"{role} of {site.api} is pickled when the start method is not fork, and pickle cannot send {what}; breaks under {verdict.breaks_text()}"
             return Report(node=payload.expr, message=message, detail=detail, fix=FIX, confidence=site.confidence)
+        held = _unpicklable_attribute(module, worker) if payload.role == "callable" else None
+        if held is not None and (always_pickled or not verdict.always_forks):
+            attribute, kept = held
+            when = "with every start method" if always_pickled else f"when the start method is not fork; breaks under {verdict.breaks_text()}"
+            message = f"{module.code(payload.expr, 30)} pickles its {worker.method_of}, whose self.{attribute} holds {kept}: it cannot be pickled to the workers of {site.api}"
+            detail = f"the bound method's instance is pickled {when}, with its attributes, and pickle cannot send {kept}"
+            return Report(node=payload.expr, message=message, detail=detail, fix=FIX_ATTRIBUTE, confidence=site.confidence)
         if worker.under_main_guard and not verdict.always_forks:
             message = f"{worker.name}, defined under the main guard, is not found by spawned workers of {site.api}"
             detail = (
@@ -179,6 +191,28 @@ class UnpicklableCallable(StartMethodRule):
             )
             return Report(node=payload.expr, message=message, detail=detail, fix=FIX_GUARD, confidence=site.confidence)
         return None
+
+
+def _unpicklable_attribute(module: ModuleContext, worker: Callee) -> tuple[str, str] | None:
+    """``(attribute, what)`` when the instance behind the bound method ``worker`` keeps a lambda
+    or a nested function in an attribute (``self.key = lambda row: row[0]``), and pickles as
+    usual (no ``__getstate__``/``__reduce__``)."""
+    info = worker.scope.method_of if worker.method_of is not None and worker.scope is not None else None
+    if info is None:
+        return None
+    chain = module.resolver.class_chain(info)
+    if any(name in cls.methods for cls in chain for name in ("__getstate__", "__reduce__", "__reduce_ex__")):
+        return None
+    for cls in chain:
+        for name, bindings in cls.attributes.items():
+            for binding in bindings:
+                if binding.kind != "assign" or binding.value is None:
+                    continue
+                kept = callee(module.resolver, binding.value, binding.eval_scope, binding.order)
+                what = _what(kept) if kept is not None and kept.method_of is None else None
+                if what is not None:
+                    return name, what
+    return None
 
 
 def _what(worker: Callee) -> str | None:
