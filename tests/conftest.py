@@ -47,3 +47,14 @@ def run_cowlint(*args: str, cwd: Path | None = None, stdin: bytes | None = None,
         text=True,
         timeout=timeout,
     )
+
+
+def app_project(root: Path, name: str, main: tuple[str, str]) -> Path:
+    """A project at ``root/project`` with a ``pyproject.toml`` named ``name``, an ``app`` package
+    and one module ``main = (path, text)`` in it; the project folder."""
+    project = root / "project"
+    (project / "app").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(f'[project]\nname = "{name}"\n')
+    (project / "app" / "__init__.py").write_text("")
+    (project / main[0]).write_text(main[1])
+    return project

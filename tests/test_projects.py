@@ -21,7 +21,7 @@ from cowlint.engine.project.index import ProjectIndex
 from cowlint.engine.project.layout import Layout, find_root
 from cowlint.engine.project.summary import IMPORT_TIME, UNDER_MAIN_GUARD, Import, called_names, summarize
 
-from .conftest import FIXTURES, run_cowlint
+from .conftest import FIXTURES, app_project, run_cowlint
 from .test_fixtures import marks_of
 
 PROJECTS = sorted(path for path in (FIXTURES / "projects").iterdir() if path.is_dir())
@@ -495,14 +495,11 @@ def test_a_module_written_after_the_run_that_missed_it_is_read(tmp_path: Path) -
     """A result that found no file for an imported project module depends on its absence: once
     ``app/catalog.py`` is written (with a big table), or a module defines the name it lacked, the
     importing module is checked again instead of being served from the cache."""
-    project = tmp_path / "project"
-    (project / "app").mkdir(parents=True)
-    (project / "pyproject.toml").write_text('[project]\nname = "absent"\n')
-    (project / "app" / "__init__.py").write_text("")
-    (project / "app" / "main.py").write_text(
+    importer = (
         "from multiprocessing import Pool\n\nfrom app.catalog import CATALOG\n\n\ndef lookup(pair):\n    return pair[1]\n\n\n"
         "def run(keys):\n    with Pool() as pool:\n        return pool.map(lookup, [(CATALOG, k) for k in keys])\n"
     )
+    project = app_project(tmp_path, "absent", ("app/main.py", importer))
     assert "COW102" not in run_cowlint(".", cwd=project).stdout  # nothing to say: CATALOG's size is unknown
     catalog = project / "app" / "catalog.py"
     catalog.write_text("OTHER = 1\n")

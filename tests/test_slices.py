@@ -14,7 +14,7 @@ from cowlint.engine.project.linking import absence
 from cowlint.engine.project.slices import fingerprint
 from cowlint.engine.source import digest
 
-from .conftest import FIXTURES, run_cowlint
+from .conftest import FIXTURES, app_project, run_cowlint
 
 MODULE = '''\
 """Helpers of the application."""
@@ -179,14 +179,11 @@ def test_a_warm_run_follows_what_the_linker_could_not_read(tmp_path: Path, files
     """The review's cases: a module past 256 KiB is not linked (its answers are not given), so
     growing past it or shrinking below it changes the importer's findings; a name that is not
     there yet behind a star import depends on the module the star import reads."""
-    project = tmp_path / "project"
-    (project / "app").mkdir(parents=True)
-    (project / "pyproject.toml").write_text('[project]\nname = "x"\n')
-    (project / "app" / "__init__.py").write_text("")
-    (project / "app" / "a.py").write_text(
+    importer = (
         "from multiprocessing import Pool\n\nfrom app.b import EMBEDDINGS\n\n\ndef similarity(vectors, i):\n    return float(vectors[i].sum())\n\n\n"
         "def run(n):\n    with Pool() as pool:\n        pool.starmap(similarity, [(EMBEDDINGS, i) for i in range(n)])\n"
     )
+    project = app_project(tmp_path, "x", ("app/a.py", importer))
     for path, text in files.items():
         (project / path).write_text(text)
     assert run_cowlint("--output-format", "concise", ".", cwd=project).stdout.count("COW102") == before

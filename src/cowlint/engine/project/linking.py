@@ -145,17 +145,7 @@ class ProjectModules:
         return self._answer("wrapper", qualname, self._wrapper_dispatches)  # type: ignore[return-value]
 
     def _wrapper_dispatches(self, qualname: str) -> Value | None:
-        from cowlint.engine.module.values import Qualified
-
-        if may_wrap(self.view, qualname, self.depends) is None:  # the text tells first: most calls are no wrapper's
-            return None
-        value = self._linked_answer(qualname, "wrapper", _defines)
-        if not isinstance(value, _NotHere):
-            return value
-        imported = self.global_value(qualname)  # re-exported: ``from .parallel import parallel`` in a package
-        if isinstance(imported, Qualified) and imported.name != qualname:
-            return self.wrapper_dispatches(imported.name)  # type: ignore[return-value]
-        return self._through_star(qualname, ProjectModules.wrapper_dispatches)  # type: ignore[arg-type]
+        return self._passing_on(qualname, "wrapper", ProjectModules.wrapper_dispatches)  # type: ignore[arg-type]
 
     def process_factory(self, qualname: str) -> Value | None:
         """The ``Process`` a call of the project function ``module.function`` makes when the
@@ -163,17 +153,23 @@ class ProjectModules:
         return self._answer("factory", qualname, self._process_factory)
 
     def _process_factory(self, qualname: str) -> Value | None:
+        return self._passing_on(qualname, "factory", ProjectModules.process_factory)
+
+    def _passing_on(self, qualname: str, kind: str, ask: Callable[[ProjectModules, str], Value | None]) -> Value | None:
+        """The answer about a function that hands its parameters on (a pool wrapper, a Process
+        factory): asked only when the text test says it may, of its module, or of the module it
+        is re-exported from (``from .parallel import parallel`` in a package, or a star import)."""
         from cowlint.engine.module.values import Qualified
 
-        if may_wrap(self.view, qualname, self.depends) is None:  # the text tells first: most calls are no factory's
+        if may_wrap(self.view, qualname, self.depends) is None:  # the text tells first: most calls are no wrapper's
             return None
-        value = self._linked_answer(qualname, "factory", _defines)
+        value = self._linked_answer(qualname, kind, _defines)
         if not isinstance(value, _NotHere):
             return value
-        imported = self.global_value(qualname)  # re-exported from another module of the project
+        imported = self.global_value(qualname)
         if isinstance(imported, Qualified) and imported.name != qualname:
-            return self.process_factory(imported.name)
-        return self._through_star(qualname, ProjectModules.process_factory)
+            return ask(self, imported.name)
+        return self._through_star(qualname, ask)
 
     def dataset_holding(self, qualname: str) -> DatasetHolding | None:
         """What instances of the project class ``module.Class`` keep, for a DataLoader's dataset."""
