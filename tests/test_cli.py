@@ -136,7 +136,11 @@ def test_text_format_shows_source_caret_and_help(tmp_path: Path) -> None:
     assert lines[0].startswith(f"{script}:12:40: COW101 task items of arg_lists")
     assert lines[2] == "12 |         result = pool.map(call_method, arg_lists)"
     assert lines[3] == "   |                                        ^^^^^^^^^ COW101"
-    assert lines[5] == "   = note: every task item holds the instance"  # why: the detail the concise line leaves out
+    # why, and how often: the detail the concise line leaves out
+    assert lines[5] == (
+        "   = note: every task item holds the instance; pickled once per chunk of items: Pool.map cuts the 10 items into 10 chunks of 1,"
+        " each unpickled into a new copy in the worker"
+    )
     assert lines[6].startswith("   = help: move the work to a module-level function")
     assert lines[-1] == "Found 1 finding in 1 file (1 file read, 1 parsed)."
 

@@ -594,7 +594,7 @@ class Resolver:
         if method == "read" and len(call.args) == 1 and call.args[0].keyword is None:
             count = self.eval(call.args[0].value, scope, at, depth)
             if isinstance(count, Const) and isinstance(count.value, int) and not isinstance(count.value, bool):
-                return Data(max(count.value, 0), False, f".read({count.value}) result") if count.value >= 0 else Data(None, True, ".read() result")
+                return Data(max(count.value, 0), False, f".read({count.value}) result", flat=True) if count.value >= 0 else Data(None, True, ".read() result")
         return UNKNOWN
 
     def _measured_read(self, method: str, call: cst.Call, scope: Scope, at: int) -> Value | None:
@@ -628,7 +628,7 @@ class Resolver:
         if isinstance(data, TruncatedRead):
             return None
         self.project.depends[str(path)] = digest(data)
-        return Data(len(data) + 49, False, f"{path.name}, a {len(data):,}-byte file shipped with the code")
+        return Data(len(data) + 49, False, f"{path.name}, a {len(data):,}-byte file shipped with the code", flat=True)
 
     def _opened(self, call: cst.Call, scope: Scope, at: int) -> Path | None:
         """The path ``open(P)`` or ``P.open()`` opens, when it is a file beside the module."""

@@ -96,6 +96,11 @@ def _int(resolver: Resolver, expr: cst.BaseExpression | None, scope: Scope, at: 
     return None
 
 
+def integer(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: int) -> int | None:
+    """The int ``expr`` evaluates to, when it is one the code states."""
+    return _int(resolver, expr, scope, at, 0)
+
+
 def _shape_count(resolver: Resolver, expr: cst.BaseExpression | None, scope: Scope, at: int, depth: int) -> int | None:
     """Number of elements of a shape given as an int or a tuple/list of ints."""
     if expr is None:
@@ -215,7 +220,7 @@ def estimate_call(resolver: Resolver, name: str, call: cst.Call, scope: Scope, a
         count = _int(resolver, argument(call, None, 0), scope, at, depth)
         if count is None:
             return UNKNOWN
-        return Data(count, False, f"{label} of {count} bytes")
+        return Data(count, False, f"{label} of {count} bytes", flat=True)
     if name in ("builtins.list", "builtins.tuple", "builtins.set", "builtins.dict", "builtins.frozenset", "builtins.sorted"):
         source = argument(call, None, 0)
         if source is None:
@@ -381,6 +386,25 @@ def range_count(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: 
     if not step:
         return None
     return max(0, -(-(stop - start) // step))  # type: ignore[operator]
+
+
+def item_count(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, at: int) -> int | None:
+    """How many items iterating ``expr`` yields, when the code says: ``range(8)``, a display,
+    ``[(x, i) for i in range(8)]`` (no ``if``), ``[x] * 16``."""
+    if isinstance(expr, (cst.ListComp, cst.GeneratorExp, cst.SetComp)):
+        total = 1
+        clause: cst.CompFor | None = expr.for_in
+        while clause is not None:
+            count = None if clause.ifs else range_count(resolver, clause.iter, scope, at, 0)
+            if count is None:
+                return None
+            total *= count
+            clause = clause.inner_for_in
+        return total
+    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Multiply) and type(expr.left) in (cst.List, cst.Tuple):
+        width, times = _literal_length(resolver, expr.left, scope, at, 0), _int(resolver, expr.right, scope, at, 0)
+        return width * max(times, 0) if width is not None and times is not None else None
+    return _literal_length(resolver, expr, scope, at, 0)
 
 
 def _product_count(resolver: Resolver, call: cst.Call, scope: Scope, at: int, depth: int) -> int | None:

@@ -115,6 +115,13 @@ class Data(Value):
     memmap: bool = False  # a memory-mapped array: pickling it copies all of its data
     array: bool = False  # a numpy array (joblib memory-maps those instead of pickling them)
     doubt: str = ""  # with medium confidence: why the size may be wrong
+    flat: bool = False  # bytes or text: one buffer, its pickle as big as it is
+
+    @property
+    def pickles_whole(self) -> bool:
+        """Its pickle is about as big as it is in memory (an array's buffer, bytes, a file's
+        text); a container of Python objects pickles to a size of its own, usually smaller."""
+        return self.flat or self.array or self.memmap
 
 
 @dataclass(frozen=True)

@@ -177,7 +177,7 @@ class SelfShippedToPool(Rule):
             yield Report(
                 node=payload.expr,
                 message=message,
-                detail=payload_detail(shipped, module.start_of(shipped.site.start), what),
+                detail=payload_detail(module, shipped, module.start_of(shipped.site.start), what),
                 fix=FIX,
                 confidence=_confidence(shipped.site.confidence, estimate, module.config.large_threshold),
                 unsure=shipped.site.doubt or f"nothing in {class_name} shows how big its instances are: they are only possibly large",

@@ -41,9 +41,20 @@ class LargeObjectShippedToPool(Rule):
     ## Why is this bad?
     Pool and executor calls pickle their callable and arguments, send the
     bytes through a pipe and rebuild the object in the worker. A 760 MiB array
-    repeated into 100 tasks is serialised 100 times and each worker holds its
-    own rebuilt copy, where a fork-inherited global would have been shared
+    repeated into 100 `imap` tasks is serialised 100 times and each worker holds
+    its own rebuilt copy, where a fork-inherited global would have been shared
     page for page at no cost.
+
+    The message gives the size the object takes in memory, which each worker
+    rebuilds; for arrays, bytes and text it is also what one pickle takes
+    ("in memory and pickled"), while a container of Python objects pickles to
+    a size of its own, usually smaller. The note says how many times it is
+    pickled: once per chunk for `Pool.map` and `starmap` (one pickle shares
+    what repeats inside it, and `map` cuts its items into about four chunks
+    per worker unless `chunksize` says), once per item for `imap` and
+    `executor.map`, once per batch for joblib, with every call of `submit` or
+    `apply_async`, once per worker for `initargs`; with the count and the
+    total where the code gives the lengths (`range(100)`, `processes=4`).
 
     ## Known problems
     Sizes are estimated from literal shapes and lengths (`np.zeros((N, 64))`
@@ -160,7 +171,7 @@ class LargeObjectShippedToPool(Rule):
             verb, travel = "is", "travels"
         else:
             names = [shipped.leaf for shipped, *_ in items]
-            total = f"~{format_size(sum(s for s in sizes if s is not None))}" if all(s is not None for s in sizes) else "size unknown"
+            total = f"~{format_size(sum(s for s in sizes if s is not None))} in memory" if all(s is not None for s in sizes) else "size unknown"
             subject = f"{', '.join(names[:-1])} and {names[-1]} ({total})"
             verb, travel = "are", "travel"
         if payload.role == "items":
@@ -176,9 +187,20 @@ class LargeObjectShippedToPool(Rule):
         return Report(
             node=payload.expr,
             message=message,
-            detail=payload_detail(first, module.start_of(first.site.start), "; ".join(whats)),
+            detail=payload_detail(module, first, module.start_of(first.site.start), "; ".join(whats), _pickled(items)),
             fix=FIX_MEMMAP if memmap else FIX_START if on_start else FIX,
             confidence="medium" if any(doubt for *_, doubt in items) else "high",
             unsure=next((doubt for *_, doubt in items if doubt), ""),
             size_bytes=sum(s for s in sizes if s is not None) if all(s is not None for s in sizes) else None,
         )
+
+
+def _pickled(items: list[tuple[Shipped, int | None, str, str, str]]) -> int | None:
+    """The bytes one pickle of the payload's large objects takes, when each pickles to about
+    its own size (arrays, bytes, text): their sum, else None."""
+    total = 0
+    for shipped, size, *_ in items:
+        if size is None or not isinstance(shipped.value, Data) or not shipped.value.pickles_whole:
+            return None
+        total += size
+    return total

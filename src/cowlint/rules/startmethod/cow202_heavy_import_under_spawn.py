@@ -146,7 +146,7 @@ class HeavyImportUnderSpawn(StartMethodRule):
             if not isinstance(binding.value, _BUILDERS) or (value.bulk and isinstance(binding.value, _LITERALS)):
                 continue  # a name, view or container of data built elsewhere: built once, where that is
             count = site.receiver.workers
-            size = size_text(value.size, value.bulk)
+            size = size_text(value.size, value.bulk, memory="")  # what each worker rebuilds: memory only
             total = f" (~{format_size(value.size * count)} for {count})" if count and value.size else ""
             message = f"{binding.name} ({size}) is built at import: each spawned worker of {worker} rebuilds it{total}"
             detail = (
