@@ -193,3 +193,35 @@ def test_threads_started_by_an_earlier_call_of_the_guard() -> None:
     lazy = source.replace("threading.Thread(target=beat, daemon=True).start()", "IO.submit(beat)").replace("def beat", "IO = ThreadPoolExecutor()\n\ndef beat")
     assert _codes_of(lazy) == [("COW205", 17)]
     assert _codes_of(lazy.replace("    start_monitor()\n    main()\n", "    main()\n")) == []
+
+
+def test_a_lambda_among_task_arguments_breaks_under_fork_too(tmp_path: Path) -> None:
+    """COW204 says a task's arguments are pickled with every start method: run the fixture's
+    functions on a real forked pool and executor; each reported one fails to pickle, the quiet
+    one runs."""
+    import subprocess
+    import sys
+
+    fixture = Path(__file__).parent.parent / "fixtures" / "COW204" / "task_arguments.py"
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import importlib.util, json, sys\n"
+        f"spec = importlib.util.spec_from_file_location('task_arguments', {str(fixture)!r})\n"
+        "module = importlib.util.module_from_spec(spec)\n"
+        "sys.modules['task_arguments'] = module\n"
+        "spec.loader.exec_module(module)\n"
+        "outcome = {}\n"
+        "for name in ('lambda_in_args', 'lambda_in_kwds', 'nested_keyword_argument', 'module_functions'):\n"
+        "    try:\n"
+        "        getattr(module, name)([(2, 'b'), (1, 'a')])\n"
+        "        outcome[name] = 'ran'\n"
+        "    except Exception as error:\n"
+        "        outcome[name] = type(error).__name__\n"
+        "print(json.dumps(outcome))\n"
+    )
+    done = subprocess.run([sys.executable, str(probe)], capture_output=True, text=True, timeout=120, check=True)
+    outcome = json.loads(done.stdout.splitlines()[-1])
+    reported = {finding["line"] for finding in json.loads(run_cowlint("--isolated", "--no-cache", "--output-format", "json", str(fixture)).stdout)}
+    assert len(reported) == 3
+    assert outcome["module_functions"] == "ran"
+    assert all(outcome[name] in ("PicklingError", "AttributeError") for name in ("lambda_in_args", "lambda_in_kwds", "nested_keyword_argument")), outcome

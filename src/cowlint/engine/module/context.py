@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -112,7 +112,13 @@ class ModuleContext:
                     found.append((payload, made))
             elif payload.role in ("args", "initargs") and not payload.items:
                 # a function among the arguments (``args=(fn, chunk, queue)``): the target calls it
-                parts = payload.expr.elements if isinstance(payload.expr, (cst.Tuple, cst.List)) else (payload.expr,)
+                # ... or a value of a ``kwds`` dict display (``{"key": lambda row: row[0]}``)
+                if isinstance(payload.expr, (cst.Tuple, cst.List)):
+                    parts: Sequence[cst.CSTNode] = payload.expr.elements
+                elif isinstance(payload.expr, cst.Dict):
+                    parts = [element.value for element in payload.expr.elements if isinstance(element, cst.DictElement)]
+                else:
+                    parts = (payload.expr,)
                 for part in parts:
                     value = part.value if isinstance(part, cst.BaseElement) else part
                     if isinstance(part, cst.StarredElement) or not isinstance(value, (cst.Name, cst.Lambda, cst.Attribute)):

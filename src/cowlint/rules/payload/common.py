@@ -94,10 +94,8 @@ def _length(module: ModuleContext, expr: cst.BaseExpression, scope: Scope, at: i
     """The number of items of ``expr``, or of the one value a name is bound to."""
     if isinstance(expr, cst.Name):
         bindings = module.resolver.lookup(expr.value, scope, at)
-        if len(bindings) != 1 or bindings[0].kind != "assign" or bindings[0].value is None:
-            return None
-        binding = bindings[0]
-        return item_count(module.resolver, binding.value, binding.eval_scope, binding.order)
+        value = bindings[0].value if len(bindings) == 1 and bindings[0].kind == "assign" else None
+        return item_count(module.resolver, value, bindings[0].eval_scope, bindings[0].order) if value is not None else None
     return item_count(module.resolver, expr, scope, at)
 
 

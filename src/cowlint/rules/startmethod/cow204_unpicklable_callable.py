@@ -26,8 +26,10 @@ class UnpicklableCallable(StartMethodRule):
     `functools.partial` of one of these, used as
 
     - the callable of `Pool.map`/`imap`/`starmap`/`apply`/... or
-      `ProcessPoolExecutor.submit`/`map` — these pickle their callable under
-      every start method;
+      `ProcessPoolExecutor.submit`/`map`, or one of a task's arguments
+      (`apply_async(f, (key_fn, rows))`, a `kwds` dict, `submit(f,
+      key=lambda row: row[1])`) — these pickle the whole task under every
+      start method, fork included;
     - the `target` of a `Process` or the `initializer` of a pool, or a
       function among a `Process`'s `args` or a pool's `initargs`
       (`args=(fn, chunk, queue)`, which the target then calls), when the
@@ -160,20 +162,22 @@ class UnpicklableCallable(StartMethodRule):
             return None  # a receiver named like a pool, of unknown origin: it may be a thread pool
         if site.receiver.dill:
             return None  # multiprocess pickles with dill: lambdas and local functions travel by value
-        always_pickled = payload.role == "callable" and not payload.at_start  # mpire sends its function when the workers start
+        # a task's callable and arguments are pickled with every start method; what travels as a
+        # worker starts (Process arguments, initargs, mpire's function) only when it is not forked
+        always_pickled = not site.ships_at_start(payload)
         verdict = module.start_of(site.start)
         if not always_pickled and verdict.always_forks:
             return None
         what = _what(worker)
         if what is not None:
             partial = " inside functools.partial" if worker.through_partial else ""
-            role = f"passed in the {payload.role}" if payload.role in ("args", "initargs") else f"the {payload.role}"
+            role = f"the {payload.role} of {site.api} " + ("are" if payload.role in ("args", "initargs") else "is")
             if always_pickled:
                 message = f"{what}{partial} cannot be pickled to the workers of {site.api}"
-                detail = f"{role} of {site.api} is pickled with every start method, and pickle cannot send {what}"
+                detail = f"{role} pickled with every start method, and pickle cannot send {what}"
             else:
                 message = f"{what}{partial} cannot be pickled to spawned workers of {site.api}"
-                detail = f"{role} of {site.api} is pickled when the start method is not fork, and pickle cannot send {what}; breaks under {verdict.breaks_text()}"
+                detail = f"{role} pickled when the start method is not fork, and pickle cannot send {what}; breaks under {verdict.breaks_text()}"
             return Report(node=payload.expr, message=message, detail=detail, fix=FIX, confidence=site.confidence)
         held = _unpicklable_attribute(module, worker) if payload.role == "callable" else None
         if held is not None and (always_pickled or not verdict.always_forks):
