@@ -21,8 +21,9 @@ from cowlint.engine.module import apis
 from cowlint.engine.module.dispatch import DispatchSite, Payload, delayed_call
 from cowlint.engine.module.facts import Binding, ModuleFacts, Scope
 from cowlint.engine.module.resolver import Resolver
+from cowlint.engine.module.sizes import filled_size
 from cowlint.engine.module.snippets import snippet
-from cowlint.engine.module.values import BoundMethod, Const, Data, ForeignBound, ForeignInstance, Instance, Value
+from cowlint.engine.module.values import BoundMethod, Const, Container, Data, ForeignBound, ForeignInstance, Instance, Value
 
 MAX_DEPTH = 40  # nesting depth of the payload expression; every node is visited once
 
@@ -81,6 +82,11 @@ class _Search:
                     continue
                 if binding.kind == "assign" and binding.value is not None and self._is_structural(binding.value, binding.eval_scope, binding.order):
                     yield from self.value(binding.value, binding.eval_scope, binding.order, here, varying, depth + 1, repeated)
+                    if isinstance(binding.value, (cst.List, cst.Set, cst.Dict)):  # ``rows = []`` filled by a loop
+                        base = self.resolver.eval(binding.value, binding.eval_scope, binding.order)
+                        filled = filled_size(self.resolver, expr.value, binding, base, scope, at, depth) if isinstance(base, Container) else None
+                        if filled is not None:
+                            yield from self.classify(filled, here, repeated)
                 else:
                     opaque.append(binding)
             if opaque:  # one name, one object: the bindings it may have are joined, not listed

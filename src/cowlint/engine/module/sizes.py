@@ -18,7 +18,7 @@ from cowlint.engine.module.snippets import head_code
 from cowlint.engine.module.values import UNKNOWN, Const, Container, Data, Qualified, Unknown, Value, argument, const_size
 
 if TYPE_CHECKING:
-    from cowlint.engine.module.facts import Scope
+    from cowlint.engine.module.facts import Binding, Scope
     from cowlint.engine.module.resolver import Resolver
 
 POINTER = 8
@@ -431,6 +431,62 @@ def _literal_length(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, 
     if type(expr) is cst.SimpleString and isinstance(text := expr.evaluated_value, str):
         return len(text)
     return range_count(resolver, expr, scope, at, depth)
+
+
+# what each method adds to the container it is called on: the position of the added value, or
+# "all" for the items of an iterable
+_ADDS = {"append": 0, "appendleft": 0, "add": 0, "insert": 1, "setitem": -1, "extend": "all", "extendleft": "all", "update": "all"}
+
+
+def filled_size(resolver: Resolver, name: str, binding: Binding, base: Container, scope: Scope, at: int, depth: int) -> Value | None:
+    """``rows = []`` then ``rows.append(x)`` (``extend``, ``insert``, ``rows[k] = x``) in a loop
+    before ``at``: as big as the loops make it, like the comprehension it could have been (a
+    loop over ``range(N)``: N items; over the lines of a file or loaded data: bulk data). None
+    when nothing fills it in a loop of its own."""
+    total, bulk, whats = base.size, False, []
+    for mutation in resolver.facts.mutations_of(name, binding.eval_scope):
+        if mutation.order < binding.order or (mutation.order > at and binding.scope.frame() is scope.frame()):
+            continue  # filled before this binding, or after the use
+        adds = _ADDS.get(mutation.method)
+        loops = mutation.loops[len(binding.loops) :]
+        if adds is None or not mutation.args or (not loops and adds != "all") or not all(isinstance(loop, cst.For) for loop in loops):
+            continue  # one item added once, or in a while loop or comprehension: no count to follow
+        frame = mutation.scope.frame()
+        count: int | None = 1
+        loaded = ""
+        for loop in loops:
+            assert isinstance(loop, cst.For)
+            times = range_count(resolver, loop.iter, frame, mutation.order, depth)
+            if times is None:
+                source = resolver.eval(loop.iter, frame, mutation.order, depth)
+                if iterates_file(resolver, loop.iter, frame, mutation.order):
+                    loaded = "the lines of a file"
+                elif isinstance(source, Data) and source.bulk:
+                    loaded = source.what
+                count = None
+            elif count is not None:
+                count *= times
+        added = mutation.args[0] if adds == "all" else mutation.args[adds if isinstance(adds, int) and adds < len(mutation.args) else -1]
+        if adds == "all":
+            value = resolver.eval(added, mutation.scope, mutation.order, depth)
+            each, item_bulk, _ = resolver.size_of(value)
+            item_bulk = item_bulk or iterates_file(resolver, added, mutation.scope, mutation.order)
+        else:
+            each = _element_size(resolver, added, mutation.scope, mutation.order, depth)
+            item_bulk = each is None
+            each = each + POINTER if each is not None else None
+        if item_bulk or (count is None and loaded):
+            bulk = True
+        elif count is not None and each is not None:
+            total += count * each
+        else:
+            continue
+        over = f"{count:,} iterations" if count is not None else loaded or "its items"
+        whats.append(f"{name}.{mutation.method}() in a loop over {over}" if loops else f"{name}.{mutation.method}({_label(resolver, added) if isinstance(added, cst.Call) else '...'})")
+    if not whats:
+        return None
+    kind = base.what.replace("empty ", "").replace(" literal", "")
+    return Data(None if bulk else total, bulk, f"a {kind} filled by {whats[0]}")
 
 
 def comprehension_size(resolver: Resolver, expr: cst.ListComp | cst.SetComp | cst.DictComp, scope: Scope, at: int, depth: int) -> Value:

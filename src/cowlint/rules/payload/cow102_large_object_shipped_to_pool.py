@@ -34,6 +34,10 @@ class LargeObjectShippedToPool(Rule):
     - through `initargs` or `Process(args=...)` when the start method is not
       pinned to fork.
 
+    A list, set or dict that starts empty and is filled by a loop before the
+    dispatch (`rows.append(...)` over the lines of a file or over `range(N)`,
+    `rows.extend(handle.readlines())`) is as big as the loop makes it.
+
     Passing a big iterable to `map` is not reported: each item travels once.
     A memory-mapped array (`np.load(path, mmap_mode="r")`, `np.memmap`) is
     reported too: pickling it copies all of its data; pass the path instead.
