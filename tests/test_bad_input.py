@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -63,6 +64,32 @@ def test_syntax_error_is_cow901_with_pythons_position(tmp_path: Path) -> None:
     assert broken.message == "syntax error: invalid syntax"
     assert broken.column == 10
     _assert_good_still_checked(result.findings)
+
+
+@pytest.mark.parametrize(
+    "python2",
+    [
+        'print "started", len(jobs)\n',
+        'exec "x = 1"\n',
+        "try:\n    pool.map(f, jobs)\nexcept ValueError, error:\n    pass\n",
+        "MODE = 0777\n",
+    ],
+)
+def test_python2_code_is_a_warning_not_a_finding(python2: str, tmp_path: Path) -> None:
+    """A file no Python 3 runs cannot have a problem cowlint reports: it is named on stderr, with
+    its line, and the run passes (billiard's Doc/includes, archived scripts); a Python 3 syntax
+    error stays COW901."""
+    (tmp_path / "legacy.py").write_text("from multiprocessing import Pool\njobs = []\n" + python2)
+    (tmp_path / "broken.py").write_text("from multiprocessing import Pool\n\ndef main(:\n    pass\n")
+    for _ in range(2):  # the second run reads the cache: the warning is kept with the result
+        result = run_cowlint("--output-format", "json", "legacy.py", cwd=tmp_path)
+        assert result.returncode == 0, result.stdout
+        assert json.loads(result.stdout) == []
+        assert re.search(r"cowlint: warning: legacy.py:[35]:\d+: ", result.stderr), result.stderr
+        assert "not checked: Python 2 code (syntax error: " in result.stderr
+    both = run_cowlint("--output-format", "json", ".", cwd=tmp_path)
+    assert both.returncode == 1
+    assert [(finding["path"], finding["code"]) for finding in json.loads(both.stdout)] == [("broken.py", "COW901")]
 
 
 def test_latin1_coding_line_is_decoded_and_checked(tmp_path: Path) -> None:

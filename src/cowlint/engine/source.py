@@ -106,11 +106,22 @@ def size_on_disk(data: bytes) -> int:
 
 
 class PythonRejects(Exception):
-    """CPython's own parser rejects the file; libcst is not asked to parse it."""
+    """CPython's own parser rejects the file; libcst is not asked to parse it. ``python2``: it
+    was refused for a construct only Python 2 has (no Python 3 runs the file)."""
 
-    def __init__(self, line: int, column: int, message: str) -> None:
+    def __init__(self, line: int, column: int, message: str, python2: bool = False) -> None:
         super().__init__(message)
-        self.line, self.column, self.message = line, column, message
+        self.line, self.column, self.message, self.python2 = line, column, message, python2
+
+
+# what CPython 3 says of constructs only Python 2 has: the print and exec statements,
+# ``except E, e:``, ``0777``
+_PYTHON2_ONLY = (
+    "Missing parentheses in call to 'print'",
+    "Missing parentheses in call to 'exec'",
+    "multiple exception types must be parenthesized",
+    "leading zeros in decimal integer literals are not permitted",
+)
 
 
 def python_verdict(source: SourceText) -> ast.Module:
@@ -126,7 +137,8 @@ def python_verdict(source: SourceText) -> ast.Module:
             warnings.simplefilter("ignore")
             return ast.parse(source.text, filename=source.path)
     except SyntaxError as error:
-        raise PythonRejects(error.lineno or 1, error.offset or 1, f"syntax error: {error.msg}") from None
+        python2 = any(error.msg.startswith(text) for text in _PYTHON2_ONLY)
+        raise PythonRejects(error.lineno or 1, error.offset or 1, f"syntax error: {error.msg}", python2) from None
     except RecursionError:
         raise PythonRejects(1, 1, "too deeply nested for Python's own parser (RecursionError)") from None
     except (ValueError, MemoryError) as error:

@@ -419,7 +419,9 @@ def _check_parsed(source: SourceText, plan: Plan, result: FileResult, apply_noqa
     try:
         tree = python_verdict(source)
     except PythonRejects as rejected:
-        if report_parse_errors:
+        if rejected.python2:  # no Python 3 runs it, so it has no problem cowlint finds: said, not reported
+            result.warnings.append(f"{path}:{rejected.line}:{rejected.column}: not checked: Python 2 code ({rejected.message}); exclude it to silence this")
+        elif report_parse_errors:
             result.findings.append(engine_finding("COW901", path, rejected.line, rejected.column, rejected.message, "fix the file; it was not checked"))
         return
     if plan.tiered and not ast_candidate(tree):

@@ -25,6 +25,11 @@ class ParseError(Rule):
     processes) are parsed, so a syntax error in an unrelated file is not
     reported: that is the job of your other linters.
 
+    A file written in Python 2 (a `print` or `exec` statement, `except E,
+    e:`, an octal `0777`) is not a finding: no Python 3 runs it, so it has
+    none of the problems cowlint reports. A warning on stderr names it with
+    its line, and the run passes; exclude the file to silence it.
+
     ## Example
     ```text
     from multiprocessing import Pool
