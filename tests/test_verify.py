@@ -106,6 +106,25 @@ def test_spawn_counterfactual_breaks_a_main_guard_global() -> None:
     assert entry["findings"] == ["COW201"] and entry["confirmed"] == ["COW201"]
 
 
+def test_verdicts_say_which_run_would_show_a_finding() -> None:
+    """COW301 is confirmed only by the difference gc.freeze() makes: without the freeze run a
+    copy is not evidence (it may be the unpickled arguments or the work); COW201 whose wrong value
+    never reaches the output is 'not shown by this script's output', not 'not observed'."""
+    report, stderr, status = verify_json(SCENARIOS / "gc_collect.py", script_args=("200000",))
+    assert status == 0, stderr
+    _, entry = site(report, "gc_collect.py")
+    assert entry["verdicts"]["COW301"] == "needs --compare freeze"
+    assert "COW301" not in entry["confirmed"]
+    report, stderr, status = verify_json(SCENARIOS / "unseen_global.py", "--compare", "spawn")
+    assert status == 0, stderr
+    assert report["counterfactuals"]["spawn"]["outcome"] == "ok"  # same exit, same output
+    _, entry = site(report, "unseen_global.py")
+    assert entry["verdicts"] == {"COW201": "not shown by this script's output"} and entry["confirmed"] == []
+    done = run_cowlint("--verify", str(SCENARIOS / "main_guard_global.py"), timeout=240)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"main_guard_global\.py:15:\d+ COW201 fork-inherited-state: needs --compare spawn", done.stdout), done.stdout
+
+
 def test_text_report_ties_the_finding_to_the_counterfactual() -> None:
     done = run_cowlint("--verify", str(SCENARIOS / "main_guard_global.py"), "--compare", "spawn", timeout=240)
     assert done.returncode == 0, done.stderr

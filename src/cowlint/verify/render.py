@@ -7,8 +7,9 @@ import json
 import os
 from collections.abc import Sequence
 
+from cowlint.engine.finding import Finding
 from cowlint.verify.harness import RunResult
-from cowlint.verify.report import WORKER_NOISE, Report, RunView, Site, difference
+from cowlint.verify.report import NOT_OBSERVED, WORKER_NOISE, Report, RunView, Site, difference
 
 MIB = 1 << 20
 
@@ -71,7 +72,7 @@ def text(report: Report) -> str:
         rows = []
         for index, site in enumerate(base.sites):
             joined = report.joined[index]
-            codes = ", ".join(f"{code} {'confirmed' if code in joined.confirmed else 'not observed'}" for code in joined.codes)
+            codes = ", ".join(f"{code} {joined.verdicts.get(code, NOT_OBSERVED)}" for code in joined.codes)
             codes = codes or ("none predicted it" if index in report.unpredicted else "no finding")
             workers = base.site_workers(index)
             rows.append(
@@ -178,6 +179,13 @@ def _outcome_words(outcome: str, name: str) -> str:
     }[outcome]
 
 
+def why_unconfirmed(report: Report, finding: Finding) -> str:
+    """What the runs say of a finding they did not confirm: not observed, or the run that could
+    show it (``needs --compare freeze``), or ``not shown by this script's output``."""
+    verdicts = [joined.verdicts[finding.code] for joined in report.joined if finding in joined.findings and finding.code in joined.verdicts]
+    return next((verdict for verdict in verdicts if verdict != NOT_OBSERVED), NOT_OBSERVED if verdicts else "its call site did not run")
+
+
 def _findings(report: Report) -> list[str]:
     base = report.baseline
     lines: list[str] = []
@@ -193,8 +201,8 @@ def _findings(report: Report) -> list[str]:
     if report.not_observed:
         if lines:
             lines.append("")
-        lines.append(f"Static findings not observed (no cost over --min-cost {mib(report.min_cost)} measured, copies over {mib(WORKER_NOISE)}, or their code did not run)")
-        lines.extend(f"  {where(finding.path, finding.line)}:{finding.column} {finding.code} {finding.name}" for finding in report.not_observed)
+        lines.append(f"Static findings not confirmed (not observed: no cost over --min-cost {mib(report.min_cost)} measured, copies over {mib(WORKER_NOISE)}, or their code did not run)")
+        lines.extend(f"  {where(finding.path, finding.line)}:{finding.column} {finding.code} {finding.name}: {why_unconfirmed(report, finding)}" for finding in report.not_observed)
     if report.unpredicted:
         if lines:
             lines.append("")

@@ -27,6 +27,17 @@ COPY_CODES = frozenset({"COW301", "COW302", "COW303", "COW304"})
 #: Codes confirmed by a spawn/forkserver run that crashed, differed or hung.
 PORTABILITY_CODES = frozenset({"COW201", "COW203", "COW204"})
 SCHEMA_VERSION = 1
+#: What the runs say of a static finding at a call site.
+CONFIRMED = "confirmed"
+NOT_OBSERVED = "not observed"
+#: COW301/COW302: a worker's copy alone cannot tell the collector's writes from the unpickled
+#: arguments or the work itself; only the run with gc.freeze() before the fork can.
+NEEDS_FREEZE = "needs --compare freeze"
+#: COW201/COW203/COW204: no spawn or forkserver run was asked for.
+NEEDS_SPAWN = "needs --compare spawn"
+#: COW201: the spawned run ended as the forked one did, with the same output: the wrong value
+#: a spawned worker reads may not reach this script's output (not a false alarm).
+NOT_SHOWN = "not shown by this script's output"
 #: What any forked worker writes of the interpreter's own state (its first collections, its allocator's
 #: pages, the task machinery): copies smaller than this are not evidence of a mistake.
 WORKER_NOISE = 4 << 20
@@ -223,6 +234,7 @@ class SiteFindings:
     codes: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     confirmed: list[str] = field(default_factory=list)
+    verdicts: dict[str, str] = field(default_factory=dict)  # code -> CONFIRMED, NOT_OBSERVED or what would show it
 
 
 @dataclass
@@ -277,6 +289,7 @@ class Report:
             "peak_copied_bytes": run.site_peak(index),
             "findings": joined.codes if joined else [],
             "confirmed": joined.confirmed if joined else [],
+            "verdicts": dict(joined.verdicts) if joined else {},
         }
 
     def _variant_json(self, name: str, run: RunView) -> dict[str, Any]:
@@ -383,7 +396,9 @@ def join(baseline: RunView, variants: dict[str, RunView], findings: list[Finding
     for index, site in enumerate(baseline.sites):
         confirmed = joined[index].confirmed
         for code in joined[index].codes:
-            if _confirmed(code, index, site, baseline, variants, outcomes, min_cost) and code not in confirmed:
+            verdict = _verdict(code, index, site, baseline, variants, outcomes, min_cost)
+            joined[index].verdicts[code] = verdict
+            if verdict == CONFIRMED and code not in confirmed:
                 confirmed.append(code)
         pickled = site.per_task(site.callable_bytes + site.args_bytes)
         if not joined[index].codes and (pickled >= min_cost or baseline.site_peak(index) >= max(min_cost, WORKER_NOISE)):
@@ -438,18 +453,33 @@ def _on_statement(finding_line: int, call_line: int, spans: list[tuple[int, int]
     return first <= finding_line <= last
 
 
-def _confirmed(code: str, index: int, site: Site, baseline: RunView, variants: dict[str, RunView], outcomes: dict[str, str], min_cost: int) -> bool:
+def _verdict(code: str, index: int, site: Site, baseline: RunView, variants: dict[str, RunView], outcomes: dict[str, str], min_cost: int) -> str:
+    """What the runs show of ``code`` at a call site, from the evidence that can show it: pickled
+    bytes (COW101/COW102), the difference gc.freeze() makes (COW301/COW302), copied memory
+    (COW303/COW304), a spawned run that breaks (COW201/COW203/COW204), spawned workers that
+    rebuild the data (COW202)."""
+    if code in ("COW301", "COW302"):
+        copied = baseline.site_peak(index)
+        frozen = variants.get("freeze")
+        if frozen is None:
+            return NEEDS_FREEZE if copied >= max(min_cost, WORKER_NOISE) else NOT_OBSERVED
+        other = frozen.find(site.key)
+        return CONFIRMED if copied - (frozen.site_peak(other) if other >= 0 else 0) >= max(min_cost, WORKER_NOISE) else NOT_OBSERVED
+    if code in PORTABILITY_CODES:
+        ran = [outcomes[name] for name in ("spawn", "forkserver") if name in outcomes]
+        if any(result in ("crashed", "differs", "timeout") for result in ran):
+            return CONFIRMED
+        if not ran:
+            return NEEDS_SPAWN
+        return NOT_SHOWN if code == "COW201" and "ok" in ran else NOT_OBSERVED
+    return CONFIRMED if _confirmed(code, index, site, baseline, variants, min_cost) else NOT_OBSERVED
+
+
+def _confirmed(code: str, index: int, site: Site, baseline: RunView, variants: dict[str, RunView], min_cost: int) -> bool:
     if code in PICKLE_CODES:
         return site.per_task(site.callable_bytes + site.args_bytes) >= min_cost
     if code in COPY_CODES:
-        copied = baseline.site_peak(index)
-        frozen = variants.get("freeze")
-        if code in ("COW301", "COW302") and frozen is not None:
-            other = frozen.find(site.key)
-            return copied - (frozen.site_peak(other) if other >= 0 else 0) >= max(min_cost, WORKER_NOISE)
-        return copied >= max(min_cost, WORKER_NOISE)
-    if code in PORTABILITY_CODES:
-        return any(outcomes.get(name) in ("crashed", "differs", "timeout") for name in ("spawn", "forkserver"))
+        return baseline.site_peak(index) >= max(min_cost, WORKER_NOISE)
     if code == "COW202":
         for name in ("spawn", "forkserver"):
             run = variants.get(name)

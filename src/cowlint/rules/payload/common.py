@@ -58,8 +58,8 @@ def times_text(module: ModuleContext, shipped: Shipped, pickled: int | None = No
         return ""
     elif site.api == "Parallel":
         text = 'pickled once per batch of tasks (joblib\'s batch_size, "auto" by default)'
-    elif site.receiver.kind not in ("pool", "executor"):
-        return ""
+    elif site.receiver.kind not in ("pool", "executor") or site.confidence != "high":
+        return ""  # a Process, or a pool known only by its name: how it cuts its tasks is not known
     else:
         method = site.api.rsplit(".", 1)[-1]
         items = next((p.expr for p in site.payloads if p.role == "items"), None)
