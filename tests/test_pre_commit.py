@@ -105,7 +105,7 @@ def test_hook_fails_on_the_finding_then_passes_once_fixed(tmp_path: Path) -> Non
     failing = _run_hooks(repo, tmp_path)
     assert failing.returncode == 1, failing.stdout + failing.stderr
     assert "cowlint" in failing.stdout and "Failed" in failing.stdout
-    assert "index.py:15:29: COW101 self.nearest pickles the whole Index (~195.3 MiB)" in failing.stdout
+    assert "index.py:15:29: COW101 self.nearest pickles the whole Index (~195.3 MiB in memory)" in failing.stdout
     assert "pkg/job.py" in failing.stdout and not marker.exists()
     (repo / "index.py").write_text(FIXED)
     for trap in ("pkg/__init__.py", "pkg/__main__.py", "pkg/job.py", "conftest.py", "setup.py"):
