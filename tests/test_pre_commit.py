@@ -154,3 +154,21 @@ def test_try_repo_as_documented(tmp_path: Path) -> None:
     tried = subprocess.run([_pre_commit(), "try-repo", str(ROOT), "cowlint", "--all-files", "--color", "never"], cwd=repo, capture_output=True, text=True, env=env, timeout=900)
     assert tried.returncode == 1, tried.stdout + tried.stderr
     assert "index.py:15:29: COW101" in tried.stdout
+
+
+def test_hook_checks_a_uwsgi_configuration(tmp_path: Path) -> None:
+    """The hook passes .ini files too (types_or: python, ini): a uWSGI configuration whose app never
+    freezes is reported at its app option; tox.ini, another .ini, says nothing."""
+    repo = _hook_repo(tmp_path)
+    (repo / "web").mkdir()
+    (repo / "web" / "app.py").write_text('ROWS = [{"n": n} for n in range(3_000_000)]\n\n\ndef application(environ, start_response):\n    return [b""]\n')
+    (repo / "uwsgi.ini").write_text("[uwsgi]\nmaster = true\nprocesses = 4\nmodule = web.app:application\n")
+    (repo / "tox.ini").write_text("[tox]\nenvlist = py311\n")
+    _git("add", ".", cwd=repo)
+    failing = _run_hooks(repo, tmp_path)
+    assert failing.returncode == 1, failing.stdout + failing.stderr
+    assert "uwsgi.ini:4:1: COW301 uWSGI loads the app (web.app:application) once and forks 4 workers" in failing.stdout
+    assert "tox.ini" not in failing.stdout
+    (repo / "uwsgi.ini").write_text("[uwsgi]\nmaster = true\nprocesses = 4\nlazy-apps = true\nmodule = web.app:application\n")
+    _git("add", ".", cwd=repo)
+    assert _run_hooks(repo, tmp_path).returncode == 0

@@ -1,7 +1,7 @@
 """Finding the Python files to check under the paths a user names.
 
 Explicitly named files are always checked (whatever their suffix); folders are
-walked for ``*.py`` files, skipping version-control folders, virtualenvs,
+walked for ``*.py`` files (and uWSGI configurations, ``*uwsgi*.ini``), skipping version-control folders, virtualenvs,
 build output, what the work tree's ``.gitignore`` files ignore (``respect-gitignore``)
 and the configured ``exclude`` patterns. Symlinked folders are
 followed once: a symlink loop is reported and skipped, never walked forever.
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from cowlint.config import Config
 from cowlint.engine.files.gitignore import Ignores
+from cowlint.engine.project.uwsgi import walked_config
 
 PYTHON_SUFFIXES = (".py", ".pyw")
 
@@ -122,7 +123,7 @@ def _walk(directory: Path, config: Config, ancestors: set[tuple[int, int]], seen
                 inside = ignores.entering(path) if ignores is not None else None
             yield from _walk(path, config, ancestors | {key}, seen, inside)
             continue
-        if not entry.name.endswith(PYTHON_SUFFIXES):
+        if not entry.name.endswith(PYTHON_SUFFIXES) and not walked_config(entry.name):
             continue
         try:
             regular = entry.is_file()

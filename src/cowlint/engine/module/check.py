@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import gc
+import os
 import re
 import sys
 import threading
@@ -23,6 +24,7 @@ from cowlint.config import Config, ConfigError, format_size, with_file_header
 from cowlint.engine.finding import Finding, doubt_of
 from cowlint.engine.module import apis, budget
 from cowlint.engine.module.noqa import comments_by_line, suppressed
+from cowlint.engine.project import uwsgi
 from cowlint.engine.source import PythonRejects, SourceText, TruncatedRead, UndecodableSource, decode_source, python_verdict, size_on_disk
 from cowlint.rules import ENGINE_CODES, RULE_NAMES, prefilters
 
@@ -99,6 +101,8 @@ def plan_file(
     ``defer_wrappers``, a file whose text calls a name that may be such a wrapper gets a plan whose
     ``wrappers_pending`` says so, and the wrapper's module is read when the file is checked: a
     run's workers then read the project's wrappers in parallel, not its planning process in turn."""
+    if uwsgi.is_uwsgi_config(path):
+        return _uwsgi_result(data, path, config), None
     result = FileResult(path)
     try:
         config = with_file_header(config, data)
@@ -125,6 +129,45 @@ def plan_file(
     if not rules and not report_parse_errors:
         return result, None
     return result, Plan(config, rules, report_parse_errors, tiered, project)
+
+
+def _uwsgi_result(data: bytes, path: str, config: Config) -> FileResult:
+    """A uWSGI configuration: COW301 at the option naming an app that is preloaded into several
+    workers and never freezes its heap (:mod:`cowlint.engine.uwsgi`). Not cached: what it says
+    depends on where the app is, and reading it again costs little."""
+    result = FileResult(path, cacheable=False)
+    if not engine_code_enabled("COW301", config, path):
+        return result
+    text = data.decode("utf-8", "replace")
+    result.source = SourceText(path, text, "utf-8")  # for the reports' excerpts
+    found = uwsgi.preload(text, Path(path))
+    if found is None:
+        return result
+    app = found.app
+    line = text.splitlines()[app.line - 1]
+    if suppressed(line.replace(";", "#"), "COW301"):  # ``; noqa: COW301`` or ``# noqa`` after the option
+        return result
+    shown = os.path.relpath(found.app_path) if not Path(path).is_absolute() else str(found.app_path)
+    result.findings.append(
+        Finding(
+            path,
+            app.line,
+            app.column,
+            app.line,
+            app.end_column,
+            "COW301",
+            RULE_NAMES["COW301"],
+            f"uWSGI loads the app ({app.value}) once and forks {found.workers} from it without gc.freeze(): each worker's first collection copies it",
+            uwsgi.FIX_UWSGI,
+            confidence="medium",
+            detail=(
+                f"{shown} never calls gc.freeze() in its import-time code and lazy-apps is off: the first garbage collection in each worker "
+                "writes the header of every object of the app and copies its pages"
+            ),
+            unsure="how much the app holds is not known from its configuration",
+        )
+    )
+    return result
 
 
 def _calls_wrappers(data: bytes, where: ProjectView, config: Config, result: FileResult) -> bool:

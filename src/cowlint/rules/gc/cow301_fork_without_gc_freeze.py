@@ -52,6 +52,16 @@ class ForkWithoutGcFreeze(Rule):
     runs after loading the app and before forking; `post_fork` runs in the
     worker, after the copy.
 
+    And a uWSGI configuration (an `.ini` file named `*uwsgi*`, or any `.ini`
+    named on the command line, read as text, never run) whose `[uwsgi]`
+    section loads an app (`module`, `wsgi`, `wsgi-file`, `file`; found from
+    `chdir` or the file's folder) into more than one worker (`processes`,
+    `workers`) without `lazy-apps`, when the app module's import-time code
+    never calls `gc.freeze()`: uWSGI imports the app once and forks every
+    worker from it, and it has no hook a configuration can point at, so the
+    fix is `gc.freeze()` at the end of the app module (or `lazy-apps = true`,
+    which loads the app in each worker and shares nothing).
+
     ## Why is this bad?
     A forked child shares the parent's memory until it writes to it. CPython's
     cyclic garbage collector writes: every collection touches the header of
@@ -66,8 +76,11 @@ class ForkWithoutGcFreeze(Rule):
     The order of statements is followed within a function and through calls of
     the module's own functions; a heap built in another module is not seen. A
     loaded file may be small. For gunicorn, the size of the preloaded app is
-    not known (a small app loses little), `--preload` on a command line
-    (Procfile, Dockerfile) is not read, and neither is uWSGI's `.ini`.
+    not known (a small app loses little), and `--preload` on a command line
+    (Procfile, Dockerfile) is not read; nor are uWSGI's other configuration
+    formats (`.yaml`, `.xml`, command-line options) or an app that uWSGI
+    cannot be seen to find in the project (a `%(...)` placeholder, a module
+    outside it).
 
     ## Example
     ```python
@@ -109,6 +122,31 @@ class ForkWithoutGcFreeze(Rule):
         pass
     ```
 
+    gunicorn, in its configuration file (`gunicorn.conf.py`):
+    ```python
+    import gc
+
+    preload_app = True
+    workers = 8
+
+
+    def when_ready(server):  # the master, after loading the app, before forking
+        gc.collect()
+        gc.freeze()
+    ```
+
+    uWSGI, at the end of the app module its `.ini` names (`module =
+    shop.wsgi:application`), which the master imports once before forking;
+    or `lazy-apps = true` in the `.ini`, which loads the app in each worker:
+    ```python
+    import gc
+
+    gc.disable()  # no collection while the app is built: no holes to fill
+    application = make_app()
+    gc.freeze()
+    gc.enable()
+    ```
+
     ## Options
     None: a heap counts as large at 100,000 tracked objects, or when its size
     comes from loaded data.
@@ -120,8 +158,8 @@ class ForkWithoutGcFreeze(Rule):
 
     ## Libraries
     Forks by `os.fork` and by the process pools cowlint knows under fork
-    (`multiprocessing`, `concurrent.futures`, pathos, mpire), and gunicorn's
-    `preload_app = True`. joblib's loky workers are fresh interpreters: their
+    (`multiprocessing`, `concurrent.futures`, pathos, mpire), gunicorn's
+    `preload_app = True`, and uWSGI's preloaded apps (`.ini`). joblib's loky workers are fresh interpreters: their
     heap is their own.
 
     ## Verify

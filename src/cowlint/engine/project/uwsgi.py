@@ -1,0 +1,159 @@
+"""uWSGI configuration files: the fork is the server's, the heap is the app's (COW301).
+
+A uWSGI ``.ini`` file never calls ``fork``: uWSGI does. Unless ``lazy-apps`` (or
+``lazy``) is set, it imports the application once, in the first process, and then
+forks its ``processes`` workers from it, so every worker starts with the app's
+objects on shared pages, and the first garbage collection in each worker writes the
+header of every one of them. uWSGI has no hook the configuration can point at for
+``gc.freeze()``: the one place is the app module itself, at the end of its
+import-time code (the master runs it once, before forking).
+
+The file is read as text, never imported or run: ``[uwsgi]`` options (``module``,
+``wsgi``, ``wsgi-file``, ``file``, ``chdir``, ``processes``/``workers``, ``lazy-apps``),
+and the app module's syntax tree for a module-level ``gc.freeze()`` call. A
+configuration whose app cannot be found in the project is left alone: whether it
+freezes is not known.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from cowlint.engine.source import digest, read_file
+
+_OPTION = re.compile(r"^\s*([A-Za-z][\w-]*)\s*[=:]\s*(.*?)\s*$")
+_SECTION = re.compile(r"^\s*\[([^\]]+)\]\s*$")
+_APP_OPTIONS = ("module", "wsgi", "wsgi-file", "file")
+_TRUE = frozenset({"true", "1", "yes", "on", "y"})
+FIX_UWSGI = (
+    "call gc.freeze() at the end of the app module's import-time code (uWSGI runs it once, in the master, before forking the workers; "
+    "gc.collect() first keeps garbage out of the frozen generation), or set lazy-apps = true to load the app in each worker"
+)
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    line: int  # 1-based
+    column: int  # where the option's name starts, 1-based
+    end_column: int
+
+
+@dataclass(frozen=True)
+class UwsgiPreload:
+    """A uWSGI configuration that forks workers from a loaded app that never freezes its heap."""
+
+    app: Option  # the option that names the app
+    app_path: Path
+    workers: str  # ``4 workers`` or ``its workers``
+    depends: dict[str, str | None]  # the app module read, with its digest
+
+
+def is_uwsgi_config(path: str) -> bool:
+    """A path the run reads as a uWSGI configuration: an ``.ini`` file."""
+    return path.lower().endswith(".ini")
+
+
+def walked_config(name: str) -> bool:
+    """A file found while walking a folder that is read as a uWSGI configuration: ``uwsgi.ini``,
+    ``app_uwsgi.ini`` (any ``.ini`` file whose name says uwsgi)."""
+    lowered = name.lower()
+    return lowered.endswith(".ini") and "uwsgi" in lowered
+
+
+def options(text: str) -> dict[str, Option]:
+    """The ``[uwsgi]`` section's options, the last value of each (``_`` spelt as ``-``)."""
+    found: dict[str, Option] = {}
+    section = ""
+    for number, raw in enumerate(text.splitlines(), 1):
+        stripped = raw.strip()
+        if not stripped or stripped[0] in "#;":
+            continue
+        header = _SECTION.match(raw)
+        if header:
+            section = header.group(1).strip().lower()
+            continue
+        option = _OPTION.match(raw) if section == "uwsgi" else None
+        if option:
+            name = option.group(1).lower().replace("_", "-")
+            value = re.split(r"\s[#;]", option.group(2), maxsplit=1)[0].strip().strip("\"'")
+            start = raw.index(option.group(1)) + 1
+            found[name] = Option(value, number, start, len(raw.rstrip()) + 1)
+    return found
+
+
+def preload(text: str, path: Path) -> UwsgiPreload | None:
+    """The app option of a uWSGI configuration that preloads an app into several workers whose
+    module never calls ``gc.freeze()``; else None."""
+    said = options(text)
+    app = next((said[name] for name in _APP_OPTIONS if name in said), None)
+    if app is None or any(said[name].value.lower() in _TRUE for name in ("lazy-apps", "lazy") if name in said):
+        return None
+    count = next((said[name].value for name in ("processes", "workers", "p") if name in said), "1")
+    if count.isdigit() and int(count) <= 1:
+        return None  # one worker (uWSGI's default) shares nothing with another
+    app_path = _app_file(app, said, path)
+    if app_path is None:
+        return None
+    data = _read(app_path)
+    if data is None or _freezes(data):
+        return None
+    workers = f"{int(count)} workers" if count.isdigit() else "its workers"
+    return UwsgiPreload(app, app_path, workers, {str(app_path): digest(data)})
+
+
+def _app_file(app: Option, said: dict[str, Option], config: Path) -> Path | None:
+    """The file of the app the option names, looked for from ``chdir`` and from the
+    configuration's folder and its parents (where uWSGI is usually started)."""
+    bases = []
+    if "chdir" in said and "%" not in said["chdir"].value:
+        bases.append(config.parent / said["chdir"].value)
+    bases.extend([config.parent, *config.parent.parents][:4])
+    value = app.value
+    if "%" in value or not value:
+        return None  # a uWSGI placeholder (%d, %(var)): not resolved statically
+    if app.value.endswith(".py") or "/" in value:
+        relative = [Path(value)]
+    else:
+        dotted = value.split(":", 1)[0].replace(".", "/")
+        relative = [Path(f"{dotted}.py"), Path(dotted) / "__init__.py"]
+    for base in bases:
+        for candidate in relative:
+            path = candidate if candidate.is_absolute() else base / candidate
+            if path.is_file():
+                return path
+    return None
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        data = read_file(path)
+    except OSError:
+        return None
+    return bytes(data)
+
+
+def _freezes(data: bytes) -> bool:
+    """Whether the module's import-time code calls ``gc.freeze()`` (``from gc import freeze``
+    too), outside any function or class body; a module that does not parse counts as freezing
+    (nothing is known of it)."""
+    try:
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError, RecursionError):
+        return True
+    pending: list[ast.AST] = list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Call):
+            func = node.func
+            if (isinstance(func, ast.Attribute) and func.attr == "freeze" and isinstance(func.value, ast.Name) and func.value.id == "gc") or (
+                isinstance(func, ast.Name) and func.id == "freeze"
+            ):
+                return True
+        pending.extend(ast.iter_child_nodes(node))
+    return False
