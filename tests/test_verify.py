@@ -380,3 +380,18 @@ def test_counts_survive_a_child_dispatching_and_os_exit(tmp_path: Path) -> None:
     by_line = {entry["line"]: entry for entry in report["call_sites"] if entry["api"] == "Pool.map"}
     assert by_line[6]["tasks"] >= 1 and by_line[6]["pickled_bytes"]["args"] >= 12 << 20
     assert by_line[12]["tasks"] >= 1 and by_line[12]["pickled_bytes"]["args"] >= 16 << 20
+
+
+def test_a_lambda_among_task_arguments_is_confirmed_by_the_forked_run_itself(tmp_path: Path) -> None:
+    """COW204 on a task's argument breaks under fork too: the baseline's own failure confirms it,
+    no spawned run needed."""
+    script = tmp_path / "lam.py"
+    script.write_text(
+        "import multiprocessing\n\n\ndef apply(fn, value):\n    return fn(value)\n\n\n"
+        "def main():\n    with multiprocessing.get_context('fork').Pool(2) as pool:\n"
+        "        print(pool.apply_async(apply, (lambda v: v + 1, 1)).get())\n\n\n"
+        "if __name__ == '__main__':\n    main()\n"
+    )
+    report, stderr, _ = verify_json(script)
+    _, entry = site(report, "lam.py")
+    assert entry["verdicts"] == {"COW204": "confirmed"}, (entry, stderr)

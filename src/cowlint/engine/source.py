@@ -114,13 +114,11 @@ class PythonRejects(Exception):
         self.line, self.column, self.message, self.python2 = line, column, message, python2
 
 
-# what CPython 3 says of constructs only Python 2 has: the print and exec statements,
-# ``except E, e:``, ``0777``
+# what CPython 3 says of the print and exec statements, which only Python 2 has (``except E, e:``
+# and ``0777`` are left out: ``except A, B:`` and ``09`` are also Python 3 mistakes)
 _PYTHON2_ONLY = (
     "Missing parentheses in call to 'print'",
     "Missing parentheses in call to 'exec'",
-    "multiple exception types must be parenthesized",
-    "leading zeros in decimal integer literals are not permitted",
 )
 
 

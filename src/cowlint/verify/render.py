@@ -226,8 +226,10 @@ def _evidence(report: Report, index: int, site: Site, code: str) -> str:
     if code in ("COW101", "COW102"):
         return f"{mib(site.per_task(site.callable_bytes + site.args_bytes))} pickled per task, {site.tasks} task(s)"
     if code in ("COW201", "COW203", "COW204", "COW202"):
-        bad = [f"{name} {report.outcomes[name]}" for name in ("spawn", "forkserver") if name in report.outcomes and report.outcomes[name] != "ok"]
-        return ", ".join(bad) or "spawn workers held more memory"
+        bad = [f"{name} {report.outcomes[name]}" for name in ("spawn", "forkserver") if name in report.outcomes and report.outcomes[name] not in ("ok", "unchanged")]
+        if bad:
+            return ", ".join(bad)
+        return "the forked run itself failed to pickle it" if code == "COW204" else "spawn workers held more memory"
     text = f"a worker copied {mib(base.site_peak(index))}"
     frozen = report.variants.get("freeze")
     if frozen is not None and code in ("COW301", "COW302"):

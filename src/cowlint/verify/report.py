@@ -466,7 +466,10 @@ def _verdict(code: str, index: int, site: Site, baseline: RunView, variants: dic
         other = frozen.find(site.key)
         return CONFIRMED if copied - (frozen.site_peak(other) if other >= 0 else 0) >= max(min_cost, WORKER_NOISE) else NOT_OBSERVED
     if code in PORTABILITY_CODES:
-        ran = [outcomes[name] for name in ("spawn", "forkserver") if name in outcomes]
+        if code == "COW204" and (baseline.result.exit_code or 0) != 0 and b"pickle" in baseline.result.stderr_tail.lower():
+            return CONFIRMED  # a task's lambda fails under fork too: the baseline's own traceback shows it
+        # a variant whose every call site chose its own start method ("unchanged") exercised nothing
+        ran = [outcomes[name] for name in ("spawn", "forkserver") if name in outcomes and outcomes[name] != "unchanged"]
         if any(result in ("crashed", "differs", "timeout") for result in ran):
             return CONFIRMED
         if not ran:

@@ -141,9 +141,11 @@ def _dtype_size(resolver: Resolver, expr: cst.BaseExpression | None, scope: Scop
 
 
 def _array(count: int | None, itemsize: int, dtype: str, label: object) -> Value:
+    # an array of Python objects pickles each object (and joblib does not memory-map it)
+    flat = dtype not in ("object", "O", "object_")
     if count is None:
-        return Data(None, True, f"{label} array", array=True)
-    return Data(count * itemsize, False, f"{label} {dtype} array", array=True)
+        return Data(None, True, f"{label} array", array=flat)
+    return Data(count * itemsize, False, f"{label} {dtype} array", array=flat)
 
 
 class _Label:
@@ -435,7 +437,45 @@ def _literal_length(resolver: Resolver, expr: cst.BaseExpression, scope: Scope, 
 
 # what each method adds to the container it is called on: the position of the added value, or
 # "all" for the items of an iterable
-_ADDS = {"append": 0, "appendleft": 0, "add": 0, "insert": 1, "setitem": -1, "extend": "all", "extendleft": "all", "update": "all"}
+_ADDS = {"append": 0, "appendleft": 0, "add": 0, "insert": 1, "extend": "all", "extendleft": "all"}
+# what empties a container again: a fill before one of these says nothing of its size at the use
+_EMPTIES = frozenset({"clear", "pop", "popleft", "popitem", "remove", "discard"})
+
+
+def _only_grows(name: str, binding: Binding, loop: cst.For, mutation: cst.CSTNode) -> bool:
+    """The container ``name`` only grows in the frame: bound once (no ``batch = []`` again), never
+    emptied (``clear``, ``pop``, ``del batch[:]``), and the fill is a plain statement of its loop's
+    body (no ``if`` around it) in a loop that never ``break``s or returns."""
+    if len(binding.scope.bindings.get(name, ())) != 1:
+        return False
+    if not any(isinstance(line, cst.SimpleStatementLine) and any(isinstance(small, cst.Expr) and small.value is mutation for small in line.body) for line in loop.body.body):
+        return False
+    found: list[cst.CSTNode] = []
+
+    class _Finder(cst.CSTVisitor):
+        def visit_Break(self, node: cst.Break) -> None:
+            found.append(node)
+
+        def visit_Return(self, node: cst.Return) -> None:
+            found.append(node)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is frame  # another function's breaks and returns are its own
+
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if isinstance(func, cst.Attribute) and func.attr.value in _EMPTIES and isinstance(func.value, cst.Name) and func.value.value == name:
+                found.append(node)
+
+        def visit_Del(self, node: cst.Del) -> None:
+            found.append(node)
+
+    frame = binding.scope.frame().node
+    loop.body.visit(_Finder())
+    if found:
+        return False
+    frame.visit(_Finder())  # emptied anywhere in the frame; a break or return outside the loop is no matter
+    return all(isinstance(node, (cst.Break, cst.Return)) for node in found)
 
 
 def filled_size(resolver: Resolver, name: str, binding: Binding, base: Container, scope: Scope, at: int, depth: int) -> Value | None:
@@ -451,6 +491,8 @@ def filled_size(resolver: Resolver, name: str, binding: Binding, base: Container
         loops = mutation.loops[len(binding.loops) :]
         if adds is None or not mutation.args or (not loops and adds != "all") or not all(isinstance(loop, cst.For) for loop in loops):
             continue  # one item added once, or in a while loop or comprehension: no count to follow
+        if loops and not _only_grows(name, binding, loops[-1], mutation.node):  # type: ignore[arg-type]
+            return None  # emptied again, refilled in batches, or added to only under a condition
         frame = mutation.scope.frame()
         count: int | None = 1
         loaded = ""
@@ -469,6 +511,8 @@ def filled_size(resolver: Resolver, name: str, binding: Binding, base: Container
         added = mutation.args[0] if adds == "all" else mutation.args[adds if isinstance(adds, int) and adds < len(mutation.args) else -1]
         if adds == "all":
             value = resolver.eval(added, mutation.scope, mutation.order, depth)
+            if not isinstance(value, Data) and not iterates_file(resolver, added, mutation.scope, mutation.order):
+                continue  # a display or a value of unknown size: its items are not counted
             each, item_bulk, _ = resolver.size_of(value)
             item_bulk = item_bulk or iterates_file(resolver, added, mutation.scope, mutation.order)
         else:

@@ -51,9 +51,9 @@ def times_text(module: ModuleContext, shipped: Shipped, pickled: int | None = No
     it once per chunk of items, not once per item."""
     site, payload = shipped.site, shipped.payload
     count: int | None = None
-    if payload.frequency == PER_WORKER:
-        count = site.receiver.workers
-        text = f"pickled once for each of the {count} workers as it starts" if count else "pickled once for each worker as it starts (os.cpu_count() of them unless the pool says)"
+    if payload.frequency == PER_WORKER:  # no total: a pool may replace its workers, an executor starts them on demand
+        workers = site.receiver.workers
+        text = "pickled once for each worker as it starts" + (f" (up to {workers} at a time)" if workers else " (os.cpu_count() at a time unless the pool says)")
     elif payload.frequency != EVERY_TASK or site.through or site.receiver.library is not None:
         return ""
     elif site.api == "Parallel":
@@ -67,7 +67,11 @@ def times_text(module: ModuleContext, shipped: Shipped, pickled: int | None = No
         pool = site.receiver.kind == "pool"
         maps = method in _CHUNKED or method in ("imap", "imap_unordered") if pool else method == "map"
         chunk = argument(site.call, "chunksize", 2 if pool else None) if maps else None
+        if isinstance(chunk, cst.Name) and chunk.value == "None":
+            chunk = None  # the default
         size = integer(module.resolver, chunk, site.scope, site.order) if chunk is not None else None
+        if size is not None and size < 1:
+            return ""  # map sends nothing, imap and executor.map raise ValueError
         if maps and chunk is None and pool and method in _CHUNKED:
             workers = site.receiver.workers
             if length is not None and workers:
@@ -93,6 +97,8 @@ def times_text(module: ModuleContext, shipped: Shipped, pickled: int | None = No
 def _length(module: ModuleContext, expr: cst.BaseExpression, scope: Scope, at: int) -> int | None:
     """The number of items of ``expr``, or of the one value a name is bound to."""
     if isinstance(expr, cst.Name):
+        if module.facts.mutations_of(expr.value, scope):
+            return None  # filled or grown after it was bound: its literal does not say how long it is
         bindings = module.resolver.lookup(expr.value, scope, at)
         value = bindings[0].value if len(bindings) == 1 and bindings[0].kind == "assign" else None
         return item_count(module.resolver, value, bindings[0].eval_scope, bindings[0].order) if value is not None else None

@@ -25,10 +25,12 @@ class ParseError(Rule):
     processes) are parsed, so a syntax error in an unrelated file is not
     reported: that is the job of your other linters.
 
-    A file written in Python 2 (a `print` or `exec` statement, `except E,
-    e:`, an octal `0777`) is not a finding: no Python 3 runs it, so it has
+    A file written in Python 2, told by the `print` or `exec` statement
+    CPython refuses first, is not a finding: no Python 3 runs it, so it has
     none of the problems cowlint reports. A warning on stderr names it with
-    its line, and the run passes; exclude the file to silence it.
+    its line, and the run passes; exclude the file to silence it. Other
+    Python 2 syntax (`except E, e:`, `0777`, backticks) is also a Python 3
+    mistake or not told apart, and stays COW901.
 
     ## Example
     ```text
