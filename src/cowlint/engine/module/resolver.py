@@ -22,7 +22,7 @@ import libcst as cst
 from cowlint.engine.module import apis
 from cowlint.engine.module.budget import spend
 from cowlint.engine.module.facts import ALL_PLATFORMS, CLASS, COMPREHENSION, LAMBDA, MODULE, PLATFORM_LABELS, Binding, CallSite, ClassInfo, ModuleFacts, Scope, dotted_name, iter_children
-from cowlint.engine.module.sizes import comprehension_size, estimate_call, filled_size, repetition_size
+from cowlint.engine.module.sizes import comprehension_size, estimate_call, repetition_size
 from cowlint.engine.module.values import (
     BOUND_METHOD_OF,
     DEFAULT_START,
@@ -405,10 +405,7 @@ class Resolver:
             bindings = self.lookup(expr.value, scope, at)
             if not bindings:
                 return Qualified(f"builtins.{expr.value}") if expr.value in _BUILTIN_NAMES else UNKNOWN
-            named = self.join(self.eval_binding(b, depth) for b in bindings)
-            if isinstance(named, Container) and len(bindings) == 1:
-                return filled_size(self, expr.value, bindings[0], named, scope, at, depth) or named
-            return named
+            return self.join(self.eval_binding(b, depth) for b in bindings)
         if isinstance(expr, (cst.Integer, cst.Float)):
             try:  # int()/float() read Python's literals (1_000, 0x1F, 2.5e3): much faster than evaluated_value
                 return Const(int(expr.value, 0) if isinstance(expr, cst.Integer) else float(expr.value.replace("_", "")))

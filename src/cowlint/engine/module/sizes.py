@@ -442,48 +442,62 @@ _ADDS = {"append": 0, "appendleft": 0, "add": 0, "insert": 1, "extend": "all", "
 _EMPTIES = frozenset({"clear", "pop", "popleft", "popitem", "remove", "discard"})
 
 
-def _only_grows(name: str, binding: Binding, loop: cst.For, mutation: cst.CSTNode) -> bool:
-    """The container ``name`` only grows in the frame: bound once (no ``batch = []`` again), never
-    emptied (``clear``, ``pop``, ``del batch[:]``), and the fill is a plain statement of its loop's
-    body (no ``if`` around it) in a loop that never ``break``s or returns."""
+class _Stops(cst.CSTVisitor):
+    """The ``break``s and ``return``s under a node (not those of functions defined in it), and
+    what empties the container ``name`` there: ``name.clear()``, ``.pop()``..., any ``del``."""
+
+    def __init__(self, name: str, frame: cst.CSTNode) -> None:
+        super().__init__()
+        self.name, self.frame = name, frame
+        self.exits = self.empties = 0
+
+    def visit_Break(self, node: cst.Break) -> None:
+        self.exits += 1
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self.exits += 1
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return node is self.frame
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _EMPTIES and isinstance(func.value, cst.Name) and func.value.value == self.name:
+            self.empties += 1
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self.empties += 1
+
+
+def _only_grows(name: str, binding: Binding) -> bool:
+    """The container ``name`` is bound once in its frame (no ``batch = []`` again) and never
+    emptied there (``clear``, ``pop``, ``del batch[:]``)."""
     if len(binding.scope.bindings.get(name, ())) != 1:
         return False
+    frame = binding.scope.frame().node
+    stops = _Stops(name, frame)
+    frame.visit(stops)
+    return not stops.empties
+
+
+def _fills_each_time(name: str, frame: cst.CSTNode, loop: cst.For, mutation: cst.CSTNode) -> bool:
+    """The fill is a plain statement of its loop's body (no ``if`` around it) in a loop that
+    never ``break``s or returns: it runs once per iteration."""
     if not any(isinstance(line, cst.SimpleStatementLine) and any(isinstance(small, cst.Expr) and small.value is mutation for small in line.body) for line in loop.body.body):
         return False
-    found: list[cst.CSTNode] = []
-
-    class _Finder(cst.CSTVisitor):
-        def visit_Break(self, node: cst.Break) -> None:
-            found.append(node)
-
-        def visit_Return(self, node: cst.Return) -> None:
-            found.append(node)
-
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return node is frame  # another function's breaks and returns are its own
-
-        def visit_Call(self, node: cst.Call) -> None:
-            func = node.func
-            if isinstance(func, cst.Attribute) and func.attr.value in _EMPTIES and isinstance(func.value, cst.Name) and func.value.value == name:
-                found.append(node)
-
-        def visit_Del(self, node: cst.Del) -> None:
-            found.append(node)
-
-    frame = binding.scope.frame().node
-    loop.body.visit(_Finder())
-    if found:
-        return False
-    frame.visit(_Finder())  # emptied anywhere in the frame; a break or return outside the loop is no matter
-    return all(isinstance(node, (cst.Break, cst.Return)) for node in found)
+    stops = _Stops(name, frame)
+    loop.body.visit(stops)
+    return not stops.exits
 
 
 def filled_size(resolver: Resolver, name: str, binding: Binding, base: Container, scope: Scope, at: int, depth: int) -> Value | None:
-    """``rows = []`` then ``rows.append(x)`` (``extend``, ``insert``, ``rows[k] = x``) in a loop
-    before ``at``: as big as the loops make it, like the comprehension it could have been (a
-    loop over ``range(N)``: N items; over the lines of a file or loaded data: bulk data). None
-    when nothing fills it in a loop of its own."""
+    """``rows = []`` then ``rows.append(x)`` (``insert``, ``add``, ``extend``) in a loop before
+    ``at``: as big as the loops make it, like the comprehension it could have been (a loop over
+    ``range(N)``: N items; over the lines of a file or loaded data: bulk data). None when nothing
+    fills it in a loop of its own, or when it does not only grow (bound again, emptied, filled
+    under a condition or in a loop that breaks: sent in batches, say)."""
     total, bulk, whats = base.size, False, []
+    grows: bool | None = None  # _only_grows, read once
     for mutation in resolver.facts.mutations_of(name, binding.eval_scope):
         if mutation.order < binding.order or (mutation.order > at and binding.scope.frame() is scope.frame()):
             continue  # filled before this binding, or after the use
@@ -491,7 +505,9 @@ def filled_size(resolver: Resolver, name: str, binding: Binding, base: Container
         loops = mutation.loops[len(binding.loops) :]
         if adds is None or not mutation.args or (not loops and adds != "all") or not all(isinstance(loop, cst.For) for loop in loops):
             continue  # one item added once, or in a while loop or comprehension: no count to follow
-        if loops and not _only_grows(name, binding, loops[-1], mutation.node):  # type: ignore[arg-type]
+        if grows is None:
+            grows = _only_grows(name, binding)
+        if not grows or (loops and not _fills_each_time(name, binding.scope.frame().node, loops[-1], mutation.node)):  # type: ignore[arg-type]
             return None  # emptied again, refilled in batches, or added to only under a condition
         frame = mutation.scope.frame()
         count: int | None = 1
