@@ -348,6 +348,29 @@ def test_an_edit_a_wrapper_test_never_read_keeps_its_callers_cached(tmp_path: Pa
     assert "(5 files read, 2 parsed, 2 unchanged since the last run)" in body.stdout, body.stdout  # labels.py planned again
 
 
+def test_brackets_and_quotes_in_strings_and_comments_do_not_join_a_function_to_the_next(tmp_path: Path) -> None:
+    """A function's lines, for the wrapper test, end where Python ends them: its string
+    ``"({}"`` and its comment ``# [see`` open no bracket, so an edit of the function after it
+    leaves its callers cached (distributed's convert_args_to_str ran on to the end of
+    worker.py, and every edit below it checked scheduler.py and nanny.py again)."""
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURES / "projects" / "pool_wrappers", project)
+    helpers = project / "app" / "helpers.py"
+    helpers.write_text(
+        helpers.read_text()
+        + "\n\ndef opened(items):\n    # [see the caller\n    return \"({}\".format(', '.join(items)) + '{'\n"
+        + "\n\ndef after(items):\n    return len(items)\n"
+    )
+    (project / "app" / "labels.py").write_text("from app.helpers import opened\n\n\ndef labels(values):\n    return opened(values)\n")
+    assert "5 files read" in run_cowlint(".", cwd=project).stdout
+    helpers.write_text(helpers.read_text().replace("    return len(items)\n", "    return len(items) + 1\n"))
+    after = run_cowlint(".", cwd=project)
+    assert "(5 files read, 1 parsed, 4 unchanged since the last run)" in after.stdout, after.stdout  # labels.py among them
+    helpers.write_text(helpers.read_text().replace("', '.join(items)", "' '.join(items)"))
+    opened = run_cowlint(".", cwd=project)
+    assert "(5 files read, 1 parsed, 3 unchanged since the last run)" in opened.stdout, opened.stdout  # the edit of opened() plans labels.py again
+
+
 _CALLER = """\
 import numpy as np
 

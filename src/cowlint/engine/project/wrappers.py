@@ -511,15 +511,32 @@ def _function(path: Path, text: _Text, name: str) -> ast.FunctionDef | ast.Async
     return None
 
 
+# strings and comments, read left to right as the tokenizer does (a triple-quoted string before a
+# one-line one, so that its quotes are not taken for an empty string and a third quote): the
+# brackets and quotes inside them do not count
+_NOT_CODE = re.compile(
+    rb'"""(?:[^"\\]|\\.|"(?!""))*"""'
+    rb"|'''(?:[^'\\]|\\.|'(?!''))*'''"
+    rb'|"(?:[^"\\\n]|\\.)*"'
+    rb"|'(?:[^'\\\n]|\\.)*'"
+    rb"|#[^\n]*",
+    re.DOTALL,
+)
+
+
 def _closed(region: bytes) -> bool:
-    """Whether ``region`` leaves no triple-quoted string or bracket open (counted, not parsed: a
-    bracket inside a string may make a function's lines run on into the next, never stop short)."""
+    """Whether ``region`` leaves no string or bracket open. Strings and comments are skipped first
+    (``"({}".format(...)`` opens nothing, a ``# (see below`` comment neither): what is left of a
+    string that does not end in the region is a quote, and the region is open. Read as the
+    tokenizer reads (an f-string's nested quotes aside), so a top-level function's lines end
+    where Python's do: an edit of the next function leaves them as they are."""
+    code = _NOT_CODE.sub(b"", region)
     return (
-        region.count(b'"""') % 2 == 0
-        and region.count(b"\'\'\'") % 2 == 0
-        and region.count(b"(") <= region.count(b")")
-        and region.count(b"[") <= region.count(b"]")
-        and region.count(b"{") <= region.count(b"}")
+        b'"' not in code
+        and b"'" not in code
+        and code.count(b"(") <= code.count(b")")
+        and code.count(b"[") <= code.count(b"]")
+        and code.count(b"{") <= code.count(b"}")
     )
 
 
