@@ -89,7 +89,7 @@ class ModuleContext:
     @cached_property
     def gunicorn_preload(self) -> Preload | None:
         """``preload_app`` in a gunicorn configuration file that never freezes the preloaded app."""
-        return gunicorn_preload(self.path, self.facts, self.resolver)
+        return gunicorn_preload(self.path, self.facts, self.resolver, self.project.depends if self.project is not None else None)
 
     @cached_property
     def shipped(self) -> list[Shipped]:

@@ -14,13 +14,15 @@ loaded, ``post_fork`` in the worker, after the copy).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 import libcst as cst
 
 from cowlint.engine.module.facts import CallSite, ModuleFacts
 from cowlint.engine.module.resolver import Resolver
 from cowlint.engine.module.values import Const
+from cowlint.engine.project.uwsgi import app_file, freezes_at_import, read_app
+from cowlint.engine.source import digest
 
 # settings a gunicorn configuration module sets at module level
 _SETTINGS = frozenset({"bind", "workers", "worker_class", "threads", "timeout", "keepalive", "accesslog", "errorlog", "loglevel", "max_requests", "graceful_timeout"})
@@ -36,11 +38,24 @@ class Preload:
     workers: str  # ``5 workers``, or ``its workers`` when the count is not literal
     freeze_hooks: tuple[str, ...]  # master hooks defined in the file (none of which freezes)
     misplaced: tuple[str, ...] = ()  # where the file does freeze, too early or too late (``post_fork()``)
+    app: str | None = None  # the ``wsgi_app`` setting, when the file names the app and it is in the project
+    app_path: Path | None = None  # that app's module, whose import-time code never freezes
 
 
-def gunicorn_preload(path: str, facts: ModuleFacts, resolver: Resolver) -> Preload | None:
+def _setting(facts: ModuleFacts, resolver: Resolver, name: str) -> object:
+    """The value a module-level setting of the file is last given, when it is a literal."""
+    module = facts.scope
+    bindings = [b for b in module.bindings.get(name, ()) if b.kind == "assign" and b.eval_scope is module and b.value is not None]
+    if not bindings or bindings[-1].value is None:
+        return None
+    value = resolver.eval(bindings[-1].value, module, bindings[-1].order)
+    return value.value if isinstance(value, Const) else None
+
+
+def gunicorn_preload(path: str, facts: ModuleFacts, resolver: Resolver, depends: dict[str, str | None] | None = None) -> Preload | None:
     """The ``preload_app`` setting of a gunicorn configuration file, when it may be on and no
-    hook of the file calls ``gc.freeze()`` before the workers fork; else None."""
+    hook of the file, nor the app module it names (``wsgi_app``), calls ``gc.freeze()`` before
+    the workers fork; else None. ``depends`` gets the app module read."""
     if "gunicorn" not in PurePath(path).name.lower():
         return None
     module = facts.scope
@@ -60,9 +75,37 @@ def gunicorn_preload(path: str, facts: ModuleFacts, resolver: Resolver) -> Prelo
     in_master = _run_by_master_hooks(facts)
     if any(id(site.scope.frame().node) in in_master for site in freezes):
         return None
+    app, app_path, frozen = _app(path, facts, resolver, depends)
+    if frozen:
+        return None  # the app module freezes its heap at the end of its import, in the master
     hooks = tuple(name for name in MASTER_HOOKS if any(b.kind == "def" for b in module.bindings.get(name, ())))
     shown = f"{count.value} workers" if isinstance(count, Const) and isinstance(count.value, int) else "its workers"
-    return Preload(setting, shown, hooks, tuple(dict.fromkeys(_where(site) for site in freezes)))
+    return Preload(setting, shown, hooks, tuple(dict.fromkeys(_where(site) for site in freezes)), app, app_path)
+
+
+def _app(path: str, facts: ModuleFacts, resolver: Resolver, depends: dict[str, str | None] | None) -> tuple[str | None, Path | None, bool]:
+    """The app the file's ``wsgi_app`` names, its module (found from ``chdir``, ``pythonpath``
+    and the file's folder and its parents; None when not named or not found), and whether that
+    module calls ``gc.freeze()`` in its import-time code (the master runs it while preloading,
+    before any fork). Only for a file of a project (``depends`` gets the module read, with its
+    digest): checked alone, the configuration says what it says."""
+    app = _setting(facts, resolver, "wsgi_app")
+    if not isinstance(app, str) or not app.strip():
+        return None, None, False
+    if depends is None:
+        return app.strip(), None, False
+    folder = Path(path).resolve().parent
+    bases: list[Path] = []
+    for name in ("chdir", "pythonpath"):
+        value = _setting(facts, resolver, name)
+        if isinstance(value, str):
+            bases.extend(folder / part.strip() for part in value.split(",") if part.strip())
+    found = app_file(app.strip(), [*bases, *[folder, *folder.parents][:4]])
+    data = read_app(found) if found is not None else None
+    if found is None or data is None:
+        return app.strip(), None, False
+    depends[str(found)] = digest(data)
+    return app.strip(), found, freezes_at_import(data)
 
 
 def _run_by_master_hooks(facts: ModuleFacts) -> set[int]:

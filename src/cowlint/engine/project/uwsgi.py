@@ -98,8 +98,8 @@ def preload(text: str, path: Path) -> UwsgiPreload | None:
     app_path = _app_file(app, said, path)
     if app_path is None:
         return None
-    data = _read(app_path)
-    if data is None or _freezes(data):
+    data = read_app(app_path)
+    if data is None or freezes_at_import(data):
         return None
     workers = f"{int(count)} workers" if count.isdigit() else "its workers"
     return UwsgiPreload(app, app_path, workers, {str(app_path): digest(data)})
@@ -111,14 +111,22 @@ def _app_file(app: Option, said: dict[str, Option], config: Path) -> Path | None
     bases = []
     if "chdir" in said and "%" not in said["chdir"].value:
         bases.append(config.parent / said["chdir"].value)
-    bases.extend([config.parent, *config.parent.parents][:4])
-    value = app.value
-    if "%" in value or not value:
+    if "%" in app.value:
         return None  # a uWSGI placeholder (%d, %(var)): not resolved statically
-    if app.value.endswith(".py") or "/" in value:
+    return app_file(app.value, [*bases, *[config.parent, *config.parent.parents][:4]])
+
+
+def app_file(value: str, bases: list[Path]) -> Path | None:
+    """The file of the app a server's setting names (``shop.wsgi:application``, ``shop.wsgi``,
+    ``web/app.py``), the first found under ``bases``; None when it is not there."""
+    if not value:
+        return None
+    if value.endswith(".py") or "/" in value:
         relative = [Path(value)]
     else:
-        dotted = value.split(":", 1)[0].replace(".", "/")
+        dotted = value.split(":", 1)[0].split("(", 1)[0].strip().replace(".", "/")
+        if not dotted:
+            return None
         relative = [Path(f"{dotted}.py"), Path(dotted) / "__init__.py"]
     for base in bases:
         for candidate in relative:
@@ -128,7 +136,8 @@ def _app_file(app: Option, said: dict[str, Option], config: Path) -> Path | None
     return None
 
 
-def _read(path: Path) -> bytes | None:
+def read_app(path: Path) -> bytes | None:
+    """The app module's bytes (None: unreadable)."""
     try:
         data = read_file(path)
     except OSError:
@@ -136,7 +145,7 @@ def _read(path: Path) -> bytes | None:
     return bytes(data)
 
 
-def _freezes(data: bytes) -> bool:
+def freezes_at_import(data: bytes) -> bool:
     """Whether the module's import-time code calls ``gc.freeze()`` (``from gc import freeze``
     too), outside any function or class body; a module that does not parse counts as freezing
     (nothing is known of it)."""

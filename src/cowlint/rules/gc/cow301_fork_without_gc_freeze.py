@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+from pathlib import Path
 
 from cowlint.engine.module.context import ModuleContext
 from cowlint.engine.module.facts import CallSite, Scope
@@ -50,7 +52,11 @@ class ForkWithoutGcFreeze(Rule):
     the master imports the whole application, then forks every worker from it.
     The fix belongs in `when_ready(server)` (or `pre_fork`), which the master
     runs after loading the app and before forking; `post_fork` runs in the
-    worker, after the copy.
+    worker, after the copy. When the file names the app (`wsgi_app =
+    "shop.wsgi:application"`), the message names it, and the app module is
+    looked for in the project (from `chdir`, `pythonpath` and the file's
+    folder): a `gc.freeze()` in its import-time code, which the master runs
+    while preloading, is a fix too, and quiets the finding.
 
     And a uWSGI configuration (an `.ini` file named `*uwsgi*`, or any `.ini`
     named on the command line, read as text, never run) whose `[uwsgi]`
@@ -76,8 +82,9 @@ class ForkWithoutGcFreeze(Rule):
     The order of statements is followed within a function and through calls of
     the module's own functions; a heap built in another module is not seen. A
     loaded file may be small. For gunicorn, the size of the preloaded app is
-    not known (a small app loses little), and `--preload` on a command line
-    (Procfile, Dockerfile) is not read; nor are uWSGI's other configuration
+    not known (a small app loses little), an app named only on the command
+    line is not looked for, and `--preload` on a command line (Procfile,
+    Dockerfile) is not read; nor are uWSGI's other configuration
     formats (`.yaml`, `.xml`, command-line options) or an app that uWSGI
     cannot be seen to find in the project (a `%(...)` placeholder, a module
     outside it).
@@ -205,11 +212,17 @@ class ForkWithoutGcFreeze(Rule):
             hooks = f"its {' and '.join(preload.freeze_hooks)} hook never calls it" if preload.freeze_hooks else "no when_ready/pre_fork hook calls it"
             if preload.misplaced:
                 hooks += f" ({'; '.join(preload.misplaced)})"
+            app = f"the app ({preload.app})" if preload.app else "the app"
+            advice = FIX_GUNICORN
+            if preload.app_path is not None:
+                shown = os.path.relpath(preload.app_path, Path(module.path).resolve().parent)
+                hooks += f", nor does the import-time code of {shown}"
+                advice += f"; or call gc.freeze() at the end of {shown} (the master imports it once, before forking)"
             yield Report(
                 node=preload.node,
-                message=f"gunicorn preloads the app and forks {preload.workers} without gc.freeze(): each worker's first collection copies it",
+                message=f"gunicorn preloads {app} and forks {preload.workers} without gc.freeze(): each worker's first collection copies it",
                 detail=f"{hooks}; the first garbage collection in each worker writes the header of every object of the preloaded app and copies its pages",
-                fix=FIX_GUNICORN,
+                fix=advice,
                 confidence="medium",
                 unsure="how much the app holds is not known from its configuration",
             )
