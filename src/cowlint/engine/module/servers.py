@@ -7,8 +7,11 @@ whole application first, so every worker starts with the app's objects on
 shared pages, and the first garbage collection in each worker writes the
 header of every one of them. The one place to call ``gc.freeze()`` is a
 hook the master runs after loading the app and before forking:
-``when_ready`` or ``pre_fork`` (``on_starting`` runs before the app is
-loaded, ``post_fork`` in the worker, after the copy).
+``when_ready``, ``pre_fork``, or ``on_starting`` (gunicorn's Arbiter preloads
+the app when it is made, before ``start()`` runs ``on_starting``; its
+documentation's "before the master process is initialized" does not mean
+before the preload), and not ``post_fork``, which runs in the worker, after
+the copy.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from cowlint.engine.source import digest
 # settings a gunicorn configuration module sets at module level
 _SETTINGS = frozenset({"bind", "workers", "worker_class", "threads", "timeout", "keepalive", "accesslog", "errorlog", "loglevel", "max_requests", "graceful_timeout"})
 # hooks the master runs after the app is loaded (with preload_app) and before it forks workers
-MASTER_HOOKS = ("when_ready", "pre_fork")
+MASTER_HOOKS = ("when_ready", "pre_fork", "on_starting")
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ def _app(path: str, facts: ModuleFacts, resolver: Resolver, depends: dict[str, s
 
 def _run_by_master_hooks(facts: ModuleFacts) -> set[int]:
     """The functions of the file the master runs between loading the app and forking: the
-    ``when_ready``/``pre_fork`` hooks and the module's functions they call, there or further
+    ``when_ready``/``pre_fork``/``on_starting`` hooks and the module's functions they call, there or further
     (ids of their definitions). A freeze at module level runs before the app is loaded; one in
     ``post_fork`` or ``post_worker_init``, in each worker after the copy."""
     module = facts.scope
@@ -141,4 +144,4 @@ def _where(site: CallSite) -> str:
     name = frame.name.value
     if name in _WORKER_HOOKS:
         return f"gc.freeze() in {name}() runs in each worker, after the fork"
-    return f"gc.freeze() in {name}() is not run by when_ready or pre_fork"
+    return f"gc.freeze() in {name}() is not run by when_ready, pre_fork or on_starting"

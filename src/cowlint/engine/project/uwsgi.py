@@ -30,7 +30,7 @@ _APP_OPTIONS = ("module", "wsgi", "wsgi-file", "file")
 _TRUE = frozenset({"true", "1", "yes", "on", "y"})
 FIX_UWSGI = (
     "call gc.freeze() at the end of the app module's import-time code (uWSGI runs it once, in the master, before forking the workers; "
-    "gc.collect() first keeps garbage out of the frozen generation), or set lazy-apps = true to load the app in each worker"
+    "best with gc.disable() at its start, so that no collection leaves holes the workers fill), or set lazy-apps = true to load the app in each worker"
 )
 
 

@@ -22,7 +22,7 @@ WHY_SHORT = {
 
 FIX_GUNICORN = (
     "define when_ready(server) in the configuration and call gc.freeze() there (the master runs it after preloading the app, "
-    "before it forks the workers); gc.collect() first keeps garbage out of the frozen generation"
+    "before it forks the workers), with no gc.collect() just before it: what a collection frees leaves holes in the shared pages that the workers fill and copy"
 )
 
 
@@ -50,8 +50,9 @@ class ForkWithoutGcFreeze(Rule):
     gunicorn settings at module level) with `preload_app` on, or set from the
     environment, and more than one worker, where no hook calls `gc.freeze()`:
     the master imports the whole application, then forks every worker from it.
-    The fix belongs in `when_ready(server)` (or `pre_fork`), which the master
-    runs after loading the app and before forking; `post_fork` runs in the
+    The fix belongs in `when_ready(server)` (or `pre_fork`, or `on_starting`,
+    which gunicorn runs after the preload too), which the master runs after
+    loading the app and before forking; `post_fork` runs in the
     worker, after the copy. When the file names the app (`wsgi_app =
     "shop.wsgi:application"`), the message names it, and the app module is
     looked for in the project (from `chdir`, `pythonpath` and the file's
@@ -138,7 +139,6 @@ class ForkWithoutGcFreeze(Rule):
 
 
     def when_ready(server):  # the master, after loading the app, before forking
-        gc.collect()
         gc.freeze()
     ```
 
@@ -209,7 +209,7 @@ class ForkWithoutGcFreeze(Rule):
     def check(self, module: ModuleContext) -> Iterable[Report]:
         preload = module.gunicorn_preload
         if preload is not None:
-            hooks = f"its {' and '.join(preload.freeze_hooks)} hook never calls it" if preload.freeze_hooks else "no when_ready/pre_fork hook calls it"
+            hooks = f"its {' and '.join(preload.freeze_hooks)} hook never calls it" if preload.freeze_hooks else "no when_ready/pre_fork/on_starting hook calls it"
             if preload.misplaced:
                 hooks += f" ({'; '.join(preload.misplaced)})"
             app = f"the app ({preload.app})" if preload.app else "the app"
