@@ -41,8 +41,8 @@ class Preload:
     workers: str  # ``5 workers``, or ``its workers`` when the count is not literal
     freeze_hooks: tuple[str, ...]  # master hooks defined in the file (none of which freezes)
     misplaced: tuple[str, ...] = ()  # where the file does freeze, too early or too late (``post_fork()``)
-    app: str | None = None  # the ``wsgi_app`` setting, when the file names the app and it is in the project
-    app_path: Path | None = None  # that app's module, whose import-time code never freezes
+    app: str | None = None  # the ``wsgi_app`` setting, when the file gives it literally
+    app_path: Path | None = None  # that app's module when found in the project (its import-time code never freezes)
 
 
 def _setting(facts: ModuleFacts, resolver: Resolver, name: str) -> object:
@@ -70,9 +70,8 @@ def gunicorn_preload(path: str, facts: ModuleFacts, resolver: Resolver, depends:
     value = resolver.eval(setting, module, preload[-1].order)
     if isinstance(value, Const) and not value.value:
         return None  # preload_app = False: each worker imports the app itself
-    workers = [(b.value, b.order) for b in module.bindings.get("workers", ()) if b.kind == "assign" and b.value is not None]
-    count = resolver.eval(workers[-1][0], module, workers[-1][1]) if workers and workers[-1][0] is not None else None
-    if isinstance(count, Const) and isinstance(count.value, int) and count.value <= 1:
+    count = _setting(facts, resolver, "workers")
+    if isinstance(count, int) and count <= 1:
         return None  # one worker shares nothing with another
     freezes = [site for site in facts.calls if resolver.qualname(site.node.func, site.scope, site.order) == "gc.freeze"]
     in_master = _run_by_master_hooks(facts)
@@ -82,7 +81,7 @@ def gunicorn_preload(path: str, facts: ModuleFacts, resolver: Resolver, depends:
     if frozen:
         return None  # the app module freezes its heap at the end of its import, in the master
     hooks = tuple(name for name in MASTER_HOOKS if any(b.kind == "def" for b in module.bindings.get(name, ())))
-    shown = f"{count.value} workers" if isinstance(count, Const) and isinstance(count.value, int) else "its workers"
+    shown = f"{count} workers" if isinstance(count, int) else "its workers"
     return Preload(setting, shown, hooks, tuple(dict.fromkeys(_where(site) for site in freezes)), app, app_path)
 
 
