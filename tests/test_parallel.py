@@ -81,6 +81,59 @@ def test_killed_workers_leave_the_run_complete(tmp_path: Path) -> None:
     assert sys.platform.startswith("linux")
 
 
+# A worker whose start is under way when another is killed: before Python 3.13 the pool's own
+# clean-up does not terminate it (it is not yet in the pool's table), then waits for it forever
+# while it blocks writing a result nobody reads. The script holds the start back until the
+# pool has broken, which is the interleaving CI met by chance (1 run in 5, the test above).
+LATE_WORKER = """
+import os, signal, sys, time
+from concurrent.futures import process
+from cowlint.engine.files.parallel import map_in_pool, watch_parent
+
+spawn = process.ProcessPoolExecutor._spawn_process
+
+def late_spawn(executor):
+    if not executor._processes:
+        return spawn(executor)
+    worker = executor._mp_context.Process(target=process._process_worker, args=(executor._call_queue, executor._result_queue, executor._initializer, executor._initargs, executor._max_tasks_per_child))
+    worker.start()
+    deadline = time.monotonic() + 10  # (3.13 and later never break under a submit: no wait there)
+    while not executor._call_queue._reader.closed and time.monotonic() < deadline:
+        time.sleep(0.01)  # the pool has broken and terminated the workers it knows of
+    executor._processes[worker.pid] = worker
+
+process.ProcessPoolExecutor._spawn_process = late_spawn
+
+def start():
+    watch_parent()
+
+def work(chunk):
+    if chunk[0] == 0:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return [bytes(1 << 20)]  # more than a pipe holds: a worker nobody reads from blocks
+
+if __name__ == "__main__":
+    try:
+        list(map_in_pool(work, list(range(40)), workers=2, initializer=start, initargs=(), preload=()))
+    except Exception as error:
+        print("failed:", type(error).__name__)
+    import multiprocessing
+    print("left alive:", len(multiprocessing.active_children()))
+"""
+
+
+def test_a_worker_started_while_the_pool_breaks_does_not_hang_the_run(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = tmp_path / "late_worker.py"
+    script.write_text(LATE_WORKER)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "failed: BrokenProcessPool" in done.stdout, done.stdout + done.stderr
+    assert "left alive: 0" in done.stdout
+
+
 def test_a_relative_pythonpath_still_reaches_the_workers(tmp_path: Path) -> None:
     """``PYTHONPATH=src python -m cowlint src/`` (a source checkout, no install): the helper
     interpreters start in an empty folder, where ``src`` would name nothing, and once that folder

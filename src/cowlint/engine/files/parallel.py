@@ -16,7 +16,9 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -154,7 +156,8 @@ def map_in_pool(
     forkserver imports once for every worker."""
     chunks = [items[start : start + CHUNK_FILES] for start in range(0, len(items), CHUNK_FILES)]
     context = _context(preload)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=initializer, initargs=initargs) as executor:
+    executor = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=initializer, initargs=initargs)
+    try:
         if context.get_start_method() == "spawn":
             # each spawned worker is a ``python -c`` of its own: start them all in the safe folder
             with _nothing_importable_from_cwd():
@@ -162,4 +165,44 @@ def map_in_pool(
         else:
             futures = [executor.submit(function, chunk) for chunk in chunks]
         for future in futures:
-            yield from future.result()
+            yield from _result(executor, future)
+    except BaseException:
+        _end_workers(executor)
+        raise
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+# how often a wait for a chunk's result looks whether the pool broke under it
+POLL_SECONDS = 1.0
+
+
+def _result(executor: ProcessPoolExecutor, future: Future[list[R]]) -> list[R]:
+    """``future.result()``, but an exception, not a wait forever, when the pool broke without it.
+
+    Before Python 3.13 the pool marks itself broken without the lock ``submit`` holds: a chunk
+    submitted while a killed worker was being noticed is added after the pending chunks were
+    failed, and its future is never resolved (nor run: the pool's threads are gone)."""
+    while True:
+        try:
+            return future.result(timeout=POLL_SECONDS)
+        except FutureTimeout:
+            broken = getattr(executor, "_broken", False)
+            if broken:
+                raise BrokenProcessPool(broken) from None
+
+
+def _end_workers(executor: ProcessPoolExecutor) -> None:
+    """Terminate the pool's workers, before the shutdown that waits for them.
+
+    When a worker is killed, the pool terminates the others and then waits for them all; before
+    Python 3.13 a worker whose start was under way at that moment is not among those terminated,
+    and it lives on: it runs the chunks still queued and blocks on a result pipe nobody reads
+    any more, and the wait for it (in the pool's thread, which ``shutdown`` joins) never ends.
+    Every worker was started by a ``submit`` of this thread, so all of them are known by now."""
+    processes = getattr(executor, "_processes", None) or {}
+    for process in list(processes.values()):
+        try:
+            process.terminate()
+        except (OSError, ValueError, AttributeError):
+            pass  # already reaped, or closed
