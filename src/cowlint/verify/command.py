@@ -50,6 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--timeout", metavar="SECONDS", type=float, default=300.0, help="kill the whole run after this long (default 300)")
     group.add_argument("--max-processes", metavar="N", type=int, default=64, help="kill the run when it has more processes than this at once (default 64)")
     group.add_argument("--interpreter", metavar="PYTHON", default=sys.executable, help="the Python that runs the script (default: the one running cowlint)")
+    group.add_argument(
+        "--no-objects",
+        action="store_true",
+        help="do not map the parent's module-level objects at each fork (a walk of ~1 s per million objects) nor report which of them each worker copied",
+    )
     group.add_argument("--sample-interval", metavar="SECONDS", type=float, default=0.02, help="how often every process's memory is read (default 0.02)")
 
 
@@ -145,7 +150,10 @@ def run(args: argparse.Namespace, script_args: list[str], config: Config) -> int
         err.write(f"\r\033[Kcowlint: {line}")
         err.flush()
 
-    options = harness.Options(timeout=args.timeout, max_processes=args.max_processes, interval=args.sample_interval, interpreter=args.interpreter, progress=progress if tty else None)
+    options = harness.Options(
+        timeout=args.timeout, max_processes=args.max_processes, interval=args.sample_interval, interpreter=args.interpreter,
+        objects=not args.no_objects, progress=progress if tty else None,
+    )
     # SIGTERM, and SIGHUP when the terminal closes, end the run the way Ctrl-C does: cleanly
     previous = {number: signal.signal(number, _on_term) for name in ("SIGTERM", "SIGHUP") if (number := getattr(signal, name, None)) is not None}
     runs: dict[str, harness.RunResult] = {}

@@ -29,7 +29,8 @@ from typing import IO, Any
 import psutil
 
 from cowlint.verify import probe as probe_module
-from cowlint.verify.probe import EVENTS_ENV, FREEZE_ENV, OWN_PICKLERS, START_ENV
+from cowlint.verify.pages import ObjectMap
+from cowlint.verify.probe import EVENTS_ENV, FREEZE_ENV, OBJECTS_ENV, OWN_PICKLERS, START_ENV
 
 PROBE_PATH = str(Path(probe_module.__file__).resolve())
 PASSTHROUGH_LIMIT = 1 << 20  # bytes of the script's output shown per stream
@@ -78,6 +79,7 @@ class Options:
     interpreter: str = sys.executable
     cwd: str | None = None
     echo: bool = True  # pass the script's output through to cowlint's stderr
+    objects: bool = True  # map the parent's objects at each fork site and read which pages each worker copied
     progress: Callable[[str], None] | None = None
 
 
@@ -102,6 +104,11 @@ class Tracked:
     name: str = ""
     alive: bool = True
     exit_code: int | None = None  # as multiprocessing reports it: negative for a signal
+    map_key: tuple[int, str | None] | None = None  # (parent pid, fork site) of the object map its fork shared
+    objects_peak: list[int] = field(default_factory=list)  # bytes of each mapped object it held as its own, at the reading with the most
+    objects_end: list[int] = field(default_factory=list)  # the same at its last reading
+    objects_read_at: int = -1  # Private_Dirty at the last reading
+    objects_pending: tuple[int, list[int]] | None = None  # (Rss, reading) until the next sample confirms it
 
     def observe(self, now: float, memory: dict[str, int]) -> None:
         if self.baseline is None:
@@ -124,10 +131,12 @@ class Tracked:
 
         The sampled ``Private_Dirty`` peak, or the kernel's high-water mark of
         the resident set over its baseline (less the shared pages it mapped
-        since), which catches a peak shorter than the sampling interval.
+        since), which catches a peak shorter than the sampling interval; at least what the worker
+        itself read of its own pages of the parent's objects (a worker that lives a tenth of a
+        second copies them all between two samples).
         """
         base = self.baseline or {}
-        sampled = self.peak_private - self.baseline_private
+        sampled = max(self.peak_private - self.baseline_private, sum(self.objects_peak))
         if not self.hwm or not base.get("Rss"):
             return max(0, sampled)
         shared_now = self.last.get("Shared_Clean", 0) + self.last.get("Shared_Dirty", 0)
@@ -160,6 +169,7 @@ class RunResult:
     max_seen_processes: int = 0
     start_method: str | None = None
     script_status: Any = None  # what the probe saw the script end with
+    maps: dict[tuple[int, str | None], ObjectMap] = field(default_factory=dict)  # (parent pid, fork site) -> the parent's objects then
 
     @property
     def finished(self) -> bool:
@@ -391,6 +401,7 @@ def run(target: str, args: list[str], variant: str, options: Options, *, module:
     env.pop(FREEZE_ENV, None)
     env[EVENTS_ENV] = events_path
     env.update(VARIANTS[variant])
+    env[OBJECTS_ENV] = "1" if options.objects else "0"
     env["PYTHONUNBUFFERED"] = "1"
     out_lock = threading.Lock()
     raw_err = sys.stderr.buffer if hasattr(sys.stderr, "buffer") else None
@@ -503,6 +514,7 @@ def _sample(result: RunResult, live: list[psutil.Process], now: float, slow: boo
         if memory is None:
             continue
         tracked.observe(now, memory)
+        _read_objects(result, tracked, slow)
         if slow:
             try:
                 full = process.memory_footprint() if hasattr(process, "memory_footprint") else process.memory_full_info()
@@ -513,6 +525,32 @@ def _sample(result: RunResult, live: list[psutil.Process], now: float, slow: boo
     seen = {process.pid for process in live}
     for pid, tracked in result.processes.items():
         tracked.alive = pid in seen
+
+
+def _read_objects(result: RunResult, tracked: Tracked, slow: bool) -> None:
+    """Read which mapped objects a forked worker holds as its own pages: on the slow ticks, and
+    whenever its private memory grew by a twentieth since the last reading (its peak).
+
+    A reading counts once the next sample finds the worker still whole: a worker that is ending
+    (a pool's terminate, its exit) unmaps its pages, and a reading taken meanwhile sees a part."""
+    mapped = result.maps.get(tracked.map_key) if tracked.map_key is not None else None
+    if mapped is None or not mapped.roots:
+        return
+    private = tracked.last.get("Private_Dirty", 0)
+    rss = tracked.last.get("Rss", 0)
+    pending = tracked.objects_pending
+    if pending is not None:
+        tracked.objects_pending = None
+        if rss >= pending[0] * 9 // 10:
+            tracked.objects_end = pending[1]
+            if sum(pending[1]) >= sum(tracked.objects_peak):
+                tracked.objects_peak = pending[1]
+    if not slow and private <= tracked.objects_read_at + max(1 << 20, tracked.objects_read_at // 20):
+        return
+    copied = mapped.copied(tracked.pid)
+    if copied is not None:
+        tracked.objects_read_at = private
+        tracked.objects_pending = (rss, copied)
 
 
 def _absorb(result: RunResult, events: list[dict[str, Any]]) -> None:
@@ -534,6 +572,7 @@ def _absorb(result: RunResult, events: list[dict[str, Any]]) -> None:
             tracked = result.processes.get(pid)
             if tracked is None:
                 tracked = result.processes[pid] = Tracked(pid=pid, create_time=0.0, ppid=int(event.get("ppid", 0)), first_seen=float(event["t"]), alive=False)
+            tracked.map_key = (int(event.get("ppid", 0)), event.get("site"))
             status = event.get("status")
             if isinstance(status, dict) and "VmRSS" in status:
                 # Right after the fork nothing is private yet: every resident page is the parent's,
@@ -544,6 +583,17 @@ def _absorb(result: RunResult, events: list[dict[str, Any]]) -> None:
                 tracked.baseline_from_fork = True
                 tracked.hwm = max(tracked.hwm, int(status.get("VmHWM", 0)))
                 tracked.samples.insert(0, (float(event["t"]), 0, rss))
+        elif kind == "objects_seen" and isinstance(event.get("counts"), list):
+            tracked = result.processes.get(int(event["pid"]))
+            if tracked is not None:
+                counts = [int(count) for count in event["counts"]]
+                tracked.objects_end = counts
+                if sum(counts) >= sum(tracked.objects_peak):
+                    tracked.objects_peak = counts
+        elif kind == "objects":
+            mapped = ObjectMap.from_event(event)
+            if mapped is not None:
+                result.maps[(mapped.parent, mapped.site)] = mapped
         elif kind == "reaped" and isinstance(event.get("code"), int):
             result.reaped[int(event["pid"])] = event["code"]  # a forkserver's child is never sampled as ours
             tracked = result.processes.get(int(event["pid"]))

@@ -34,6 +34,7 @@ from typing import Any
 EVENTS_ENV = "COWLINT_VERIFY_EVENTS"
 START_ENV = "COWLINT_VERIFY_START"
 FREEZE_ENV = "COWLINT_VERIFY_FREEZE"
+OBJECTS_ENV = "COWLINT_VERIFY_OBJECTS"  # "0": no object map at the forks
 
 _FLUSH_SECONDS = 0.2
 _FLUSH_BYTES = 64 << 10  # a message this big is reported at once (a run killed later still shows it)
@@ -91,6 +92,11 @@ class _Probe:
         self.fork_site: str | None = None
         self.starting = threading.local()  # the site of the Process.start running in this thread
         self.creations: set[tuple[str, tuple[str, int]]] = set()  # (site, where its Process was built) already told
+        self.map_dir = ""  # where object maps go (the events file's folder; none: no attribution)
+        self.maps: dict[str | None, dict[str, Any]] = {}  # fork site -> the object map taken at its first fork
+        self.own_map: dict[str, Any] | None = None  # in a forked child: the map of the fork that made it
+        self.own_pages: Any = None  # its pages, loaded at the first reading
+        self.own_read_at = 0.0
 
     # -- call sites -------------------------------------------------------
     def user_frame(self, frame: FrameType | None) -> tuple[str, int, str]:
@@ -180,7 +186,31 @@ class _Probe:
             self.fn_size[key] = size
         return size
 
+    def read_own(self, final: bool = False) -> None:
+        """In a forked worker: which of the parent's mapped objects it has copied so far (after a
+        task, at most every 50 ms, and when it exits), told as an ``objects_seen`` event. The
+        harness samples from outside too, but a worker that lives a tenth of a second is gone
+        before a sample sees its copies, and a pool's terminate ends it while a sample reads."""
+        mapped = self.own_map
+        now = time.monotonic()
+        if not mapped or (not final and now - self.own_read_at < 0.05):
+            return
+        self.own_read_at = now
+        if self.own_pages is None:
+            import array
+
+            self.own_pages = array.array("Q")
+            with open(mapped["file"], "rb") as source:
+                self.own_pages.frombytes(source.read())
+        counts = own_pages("self", self.own_pages, mapped["roots"], int(mapped["page_size"]))
+        if counts is not None:
+            self.sink.emit("objects_seen", counts=counts, final=final)
+
     def after_fork_in_child(self) -> None:
+        self.own_map = self.maps.get(self.fork_site) or None
+        self.maps = {}
+        self.own_pages = None
+        self.own_read_at = 0.0
         self.lock = threading.Lock()
         self.counts = {}
         self.dirty = set()
@@ -310,6 +340,7 @@ def _install_pickler(probe: _Probe) -> None:
         data = original_dumps(obj, protocol)
         try:
             _count_dumps(obj, len(data))
+            probe.read_own()  # in a worker, a result is a task's end
         except Exception:
             pass
         return data
@@ -488,6 +519,165 @@ def _install_shared_memory(probe: _Probe) -> None:
     synchronize.SemLock.__init__ = semlock_init  # type: ignore[method-assign]
 
 
+# -- what a fork shares: the parent's objects and their pages -----------------------------------
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_HAVE_GC = 1 << 14  # Py_TPFLAGS_HAVE_GC: a PyGC_Head of two pointers precedes the object
+_GC_HEAD = 2 * 8
+_MAX_OBJECTS = 20_000_000  # a walk stops here (and says so): ~20 s in the parent
+
+
+class _Seen:
+    """Object addresses already walked, as bits in one 8 KiB map per MiB of address space
+    (a set of ten million ids would cost the parent more memory than the objects it names)."""
+
+    def __init__(self) -> None:
+        self.maps: dict[int, bytearray] = {}
+
+    def add(self, address: int) -> bool:
+        """False when ``address`` was seen before."""
+        region = self.maps.get(address >> 20)
+        if region is None:
+            region = self.maps[address >> 20] = bytearray(1 << 13)
+        bit = (address & 0xFFFFF) >> 4
+        mask = 1 << (bit & 7)
+        if region[bit >> 3] & mask:
+            return False
+        region[bit >> 3] |= mask
+        return True
+
+
+def _spans(obj: Any, kind: type) -> list[tuple[int, int]]:
+    """The address ranges ``obj`` occupies: its own block, and the arrays a list or a numpy
+    array keeps outside it (a dict's or a set's table is left out: reads never write it)."""
+    address = id(obj)
+    start = address - _GC_HEAD if kind.__flags__ & _HAVE_GC else address
+    if kind is list:
+        import ctypes
+
+        spans = [(start, address + kind.__basicsize__)]
+        items = ctypes.c_void_p.from_address(address + 3 * 8).value  # PyListObject.ob_item
+        if items and len(obj):
+            spans.append((items, items + 8 * len(obj)))
+        return spans
+    if kind in (dict, set, frozenset):
+        return [(start, address + kind.__basicsize__)]
+    if kind.__name__ == "ndarray" and kind.__module__ == "numpy":
+        spans = [(start, address + kind.__basicsize__)]
+        if obj.base is None and obj.nbytes:
+            data = obj.__array_interface__["data"][0]
+            spans.append((data, data + obj.nbytes))
+        return spans
+    try:
+        size = sys.getsizeof(obj)
+    except Exception:
+        size = kind.__basicsize__
+    return [(start, start + max(size, 1))]
+
+
+def own_pages(pid: int | str, pages: Any, roots: list[dict[str, Any]], page_size: int) -> list[int] | None:
+    """Bytes of each root's pages that process ``pid`` holds as its own (resident and mapped by it
+    alone: ``/proc/PID/pagemap`` bits 63 and 56), or None when its pagemap is unreadable. ``pages``
+    holds each root's sorted page numbers at ``root["first"]``, ``root["pages"]`` of them."""
+    try:
+        fd = os.open(f"/proc/{pid}/pagemap", os.O_RDONLY)
+    except OSError:
+        return None
+    import array
+
+    try:
+        counts = []
+        for root in roots:
+            own = 0
+            mine = pages[int(root["first"]) : int(root["first"]) + int(root["pages"])]
+            start = 0
+            while start < len(mine):
+                end = start + 1
+                while end < len(mine) and mine[end] - mine[end - 1] <= 64:  # close pages: one read
+                    end += 1
+                entries = array.array("Q")
+                raw = os.pread(fd, 8 * (mine[end - 1] + 1 - mine[start]), 8 * mine[start])
+                entries.frombytes(raw[: len(raw) - len(raw) % 8])
+                base = mine[start]
+                for page in mine[start:end]:
+                    offset = page - base
+                    if offset < len(entries) and entries[offset] >> 63 and entries[offset] >> 56 & 1:
+                        own += 1
+                start = end
+            counts.append(own * page_size)
+        return counts
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _user_module(module: Any, probe: _Probe) -> bool:
+    path = getattr(module, "__file__", None)
+    if not isinstance(path, str):
+        return module is sys.modules.get("__main__")
+    return not (path.startswith(probe.library_dirs) or path.startswith(probe.skip_dirs) or _SITE_PACKAGES in path or _DIST_PACKAGES in path)
+
+
+def object_map(probe: _Probe, directory: str, site: str | None) -> dict[str, Any]:
+    """The parent's big objects at a fork and the pages they occupy: each module-level name of
+    the script and its own modules, with everything reachable from it that an earlier name did
+    not reach (modules, functions, classes and frames end a walk: they are the interpreter's).
+    Pages go to a file of native 8-byte page numbers (one run of them per name, sorted); the
+    event names the file and, per name, its type, object count, bytes and slice of the file."""
+    import array
+    import types
+
+    started = time.monotonic()
+    stop = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType, type, types.FrameType, types.CodeType)
+    seen = _Seen()
+    claimed: set[int] = set()
+    roots: list[dict[str, Any]] = []
+    pages_out = array.array("Q")
+    walked = 0
+    truncated = False
+    main = sys.modules.get("__main__")
+    modules = [main] + [module for name, module in list(sys.modules.items()) if module is not main and name != "__main__"]
+    for module in modules:
+        if module is None or not _user_module(module, probe):
+            continue
+        label = "" if module is main else f"{module.__name__}."
+        namespace = getattr(module, "__dict__", {})
+        for name, value in list(namespace.items()):
+            if name.startswith("__") or isinstance(value, stop) or not seen.add(id(value)):
+                continue
+            count = size = 0
+            pages: set[int] = set()
+            pending = [value]
+            while pending and not truncated:
+                obj = pending.pop()
+                kind = type(obj)
+                count += 1
+                for begin, end in _spans(obj, kind):
+                    size += end - begin
+                    pages.update(range(begin // _PAGE, (end - 1) // _PAGE + 1))
+                if kind.__flags__ & _HAVE_GC:
+                    for child in gc.get_referents(obj):
+                        if not isinstance(child, stop) and seen.add(id(child)):
+                            pending.append(child)
+                walked += 1
+                truncated = walked >= _MAX_OBJECTS
+            own = sorted(pages - claimed)
+            claimed.update(own)
+            if size >= 1 << 20:
+                source = getattr(module, "__file__", None)
+                roots.append({"name": label + name, "type": type(value).__name__, "objects": count, "bytes": size, "first": len(pages_out), "pages": len(own)})
+                roots[-1]["path"] = source if isinstance(source, str) else None
+                pages_out.extend(own)
+            if truncated:
+                break
+        if truncated:
+            break
+    path = os.path.join(directory, f"objects-{os.getpid()}-{len(probe.maps)}.bin")
+    with open(path, "wb") as out:
+        pages_out.tofile(out)
+    return {"site": site, "file": path, "roots": roots, "walked": walked, "truncated": truncated, "seconds": round(time.monotonic() - started, 3), "page_size": _PAGE}
+
+
 def _install_forks(probe: _Probe, freeze: bool) -> None:
     def before() -> None:
         if freeze:
@@ -497,6 +687,13 @@ def _install_forks(probe: _Probe, freeze: bool) -> None:
         except Exception:
             probe.fork_site = None
         probe.flush()
+        if probe.map_dir and probe.fork_site not in probe.maps:
+            try:
+                probe.maps[probe.fork_site] = mapped = object_map(probe, probe.map_dir, probe.fork_site)
+                probe.sink.emit("objects", **mapped)
+            except Exception as error:  # the walk must never break the script's fork
+                probe.maps[probe.fork_site] = {}
+                probe.sink.emit("objects", site=probe.fork_site, error=f"{type(error).__name__}: {error}"[:200])
 
     os.register_at_fork(before=before, after_in_child=probe.after_fork_in_child)
 
@@ -504,6 +701,10 @@ def _install_forks(probe: _Probe, freeze: bool) -> None:
 
     def _exit(status: int) -> None:  # a child (or the script) leaving through os._exit still reports its counts
         try:
+            try:
+                probe.read_own(final=True)
+            except Exception:
+                pass
             probe.flush()
         finally:
             original_exit(status)
@@ -567,6 +768,8 @@ def install(events_path: str, start_method: str | None = None, freeze: bool = Fa
     import threading as threading_module
 
     probe = _Probe(_Sink(events_path))
+    if events_path != os.devnull and sys.platform.startswith("linux") and os.environ.pop(OBJECTS_ENV, "1") != "0":
+        probe.map_dir = os.path.dirname(os.path.abspath(events_path))
     library = [os.path.dirname(multiprocessing.__file__), os.path.dirname(concurrent.futures.__file__)]
     probe.skip_dirs = tuple(path + os.sep for path in library) + (threading_module.__file__, runpy.__file__, _HERE)
     probe.library_dirs = (os.path.dirname(os.__file__) + os.sep,)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from cowlint.engine.finding import Finding
 from cowlint.verify.harness import RunResult
-from cowlint.verify.report import NOT_OBSERVED, WORKER_NOISE, Report, RunView, Site, difference
+from cowlint.verify.report import NOT_OBSERVED, WORKER_NOISE, Report, RunView, Site, copied_objects, difference
 
 MIB = 1 << 20
 
@@ -106,6 +106,7 @@ def text(report: Report) -> str:
         out.append("")
         out.append("Processes (private: not shared with any other process, sampled; copied: private over the post-fork baseline, or the kernel's high-water mark when a peak fell between samples)")
         out.extend(table(["pid", "site", "start", "baseline private", "peak private", "peak copied"], rows, {0, 3, 4, 5}))
+    out.extend(_copied_objects(base))
     if report.variants:
         out.append("")
         out.extend(_counterfactuals(report))
@@ -119,6 +120,35 @@ def text(report: Report) -> str:
         else:
             out.append(f"--fail-over {mib(report.fail_over)}: no worker copied more.")
     return "\n".join(out) + "\n"
+
+
+#: rows of the copied-objects table per call site
+TOP_OBJECTS = 6
+
+
+def _copied_objects(run: RunView) -> list[str]:
+    rows = []
+    walked = sum(mapped.walked for mapped in run.result.maps.values())
+    seconds = sum(mapped.seconds for mapped in run.result.maps.values())
+    for index in range(len(run.sites)):
+        objects, outside = copied_objects(run, index)
+        if not objects:
+            continue
+        workers = len(run.site_workers(index))
+        for row in objects[:TOP_OBJECTS]:
+            share = f"{sum(1 for copied in row.copied.values() if copied >= WORKER_NOISE // 4)} of {workers}"
+            built = where(row.path, row.line) if row.path and row.line else (where(row.path) if row.path else "?")
+            rows.append([str(index + 1), row.name, row.type, f"{row.objects:,}", mib(row.bytes), mib(row.page_bytes), mib(row.most), share, built])
+        rows.append([str(index + 1), "(outside these objects)", "", "", "", "", mib(outside), "", ""])
+    if not rows:
+        return []
+    truncated = " (the walk stopped at its limit: some objects are not listed)" if any(mapped.truncated for mapped in run.result.maps.values()) else ""
+    return [
+        "",
+        "Copied objects (the parent's module-level objects at the fork, and the most of their pages one worker held as its own, "
+        f"read from /proc/PID/pagemap; the walk took {seconds:.2f} s over {walked:,} objects in the parent){truncated}",
+        *table(["site", "object", "type", "objects", "occupies", "on pages", "copied", "workers that copied", "bound at"], rows, {0, 3, 4, 5, 6}),
+    ]
 
 
 def _problems(result: RunResult) -> list[str]:
@@ -231,6 +261,10 @@ def _evidence(report: Report, index: int, site: Site, code: str) -> str:
             return ", ".join(bad)
         return "the forked run itself failed to pickle it" if code == "COW204" else "spawn workers held more memory"
     text = f"a worker copied {mib(base.site_peak(index))}"
+    objects, _ = copied_objects(base, index)
+    if objects and objects[0].most:
+        top = objects[0]
+        text += f", {mib(top.most)} of it in {top.name} ({top.type}, {where(top.path, top.line) if top.path and top.line else 'module-level'})"
     frozen = report.variants.get("freeze")
     if frozen is not None and code in ("COW301", "COW302"):
         other = frozen.find(site.key)

@@ -14,6 +14,7 @@ import functools
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cowlint.engine.finding import Finding
@@ -215,6 +216,78 @@ def view(result: RunResult) -> RunView:
     return RunView(result=result, sites=sites, workers=workers, others=others)
 
 
+@dataclass
+class CopiedObject:
+    """One of the parent's module-level objects at a call site's forks, and what its workers copied of it."""
+
+    name: str
+    type: str
+    objects: int  # reachable from it, not from a name listed before it
+    bytes: int  # what those objects occupy
+    page_bytes: int  # the pages they lie on (which they may share with other objects)
+    path: str | None  # the module that holds the name
+    line: int | None  # where the module binds it (read from the source, not traced)
+    copied: dict[int, int] = field(default_factory=dict)  # worker pid -> bytes of those pages it held as its own, at its peak
+
+    @property
+    def most(self) -> int:
+        return max(self.copied.values(), default=0)
+
+
+def copied_objects(run: RunView, index: int) -> tuple[list[CopiedObject], int]:
+    """The mapped objects of call site ``index``, most copied first, and the most any of its
+    workers copied outside them (new allocations, unpickled tasks, the interpreter's own pages)."""
+    rows: dict[tuple[tuple[int, str | None], int], CopiedObject] = {}
+    outside = 0
+    for worker in run.site_workers(index):
+        key = worker.tracked.map_key
+        mapped = run.result.maps.get(key) if key is not None else None
+        if key is None or mapped is None or not worker.tracked.objects_peak:
+            continue
+        for number, (root, copied) in enumerate(zip(mapped.roots, worker.tracked.objects_peak, strict=False)):
+            row = rows.get((key, number))
+            if row is None:
+                name = str(root.get("name"))
+                path = root.get("path")
+                row = rows[(key, number)] = CopiedObject(
+                    name=name,
+                    type=str(root.get("type")),
+                    objects=int(root.get("objects") or 0),
+                    bytes=int(root.get("bytes") or 0),
+                    page_bytes=int(root.get("pages") or 0) * mapped.page_size,
+                    path=path,
+                    line=bound_at(path, name.rsplit(".", 1)[-1]) if path else None,
+                )
+            row.copied[worker.pid] = copied
+        outside = max(outside, worker.tracked.peak_copied - sum(worker.tracked.objects_peak))
+    return sorted(rows.values(), key=lambda row: (-row.most, -row.bytes)), outside
+
+
+@functools.lru_cache(maxsize=32)
+def _bindings(path: str) -> dict[str, int]:
+    try:
+        tree = ast.parse(Path(path).read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    lines: dict[str, int] = {}
+    for statement in tree.body:
+        targets: list[ast.expr] = []
+        if isinstance(statement, ast.Assign):
+            targets = list(statement.targets)
+        elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
+            targets = [statement.target]
+        for target in targets:
+            for node in ast.walk(target):
+                if isinstance(node, ast.Name):
+                    lines.setdefault(node.id, statement.lineno)
+    return lines
+
+
+def bound_at(path: str, name: str) -> int | None:
+    """The line where module ``path`` first binds ``name`` at its top level (None: not found)."""
+    return _bindings(path).get(name)
+
+
 @functools.lru_cache(maxsize=1)
 def _library_roots() -> tuple[str, ...]:
     import sysconfig
@@ -290,6 +363,7 @@ class Report:
             "findings": joined.codes if joined else [],
             "confirmed": joined.confirmed if joined else [],
             "verdicts": dict(joined.verdicts) if joined else {},
+            **_objects_json(run, index),
         }
 
     def _variant_json(self, name: str, run: RunView) -> dict[str, Any]:
@@ -315,7 +389,32 @@ def _run_json(result: RunResult) -> dict[str, Any]:
         "stderr_tail": result.stderr_tail.decode("utf-8", "replace")[-2000:],
         "max_processes": result.max_seen_processes,
         "shared_memory_released": result.shm_released,
+        "object_maps": [
+            {"pid": mapped.parent, "objects_walked": mapped.walked, "truncated": mapped.truncated, "seconds": mapped.seconds, "names": len(mapped.roots)}
+            for mapped in result.maps.values()
+        ],
     }
+
+
+def _objects_json(run: RunView, index: int) -> dict[str, Any]:
+    rows, outside = copied_objects(run, index)
+    if not rows:
+        return {}
+    objects = [
+        {
+            "name": row.name,
+            "type": row.type,
+            "objects": row.objects,
+            "bytes": row.bytes,
+            "page_bytes": row.page_bytes,
+            "path": row.path,
+            "line": row.line,
+            "copied_bytes": row.most,
+            "copied_bytes_per_worker": {str(pid): copied for pid, copied in row.copied.items()},
+        }
+        for row in rows
+    ]
+    return {"objects": objects, "copied_outside_objects_bytes": outside}
 
 
 def _worker_json(worker: Worker) -> dict[str, Any]:
@@ -482,6 +581,11 @@ def _confirmed(code: str, index: int, site: Site, baseline: RunView, variants: d
     if code in PICKLE_CODES:
         return site.per_task(site.callable_bytes + site.args_bytes) >= min_cost
     if code in COPY_CODES:
+        objects, _ = copied_objects(baseline, index)
+        if objects:
+            # the copy must lie in the parent's objects: a task's unpickled argument or the
+            # worker's own allocations are other findings' cost, or none
+            return objects[0].most >= max(min_cost, WORKER_NOISE)
         return baseline.site_peak(index) >= max(min_cost, WORKER_NOISE)
     if code == "COW202":
         for name in ("spawn", "forkserver"):

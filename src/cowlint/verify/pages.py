@@ -1,0 +1,58 @@
+"""Which of the parent's objects a worker copied: the probe's object map against the worker's pagemap.
+
+At a fork the probe walks the parent's module-level names (the script's and its own modules') and
+writes the pages each one's objects occupy. ``/proc/PID/pagemap`` holds one 64-bit entry per page
+of a process, readable by its owner without privileges: bit 63 says the page is resident, bit 56
+that it is mapped by this process alone. Right after a fork every page of the parent is mapped by
+both; a page the worker wrote (a reference count, a GC header) is a new page of its own. So a
+worker's copy of an object is the number of the object's pages that are resident and its own.
+"""
+
+from __future__ import annotations
+
+import array
+from dataclasses import dataclass
+from typing import Any
+
+from cowlint.verify.probe import own_pages
+
+
+@dataclass
+class ObjectMap:
+    """The parent's big objects at the first fork of one call site."""
+
+    parent: int
+    site: str | None
+    roots: list[dict[str, Any]]
+    pages: array.array[int]
+    page_size: int
+    walked: int = 0
+    truncated: bool = False
+    seconds: float = 0.0
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> ObjectMap | None:
+        """The map an ``objects`` event names (its file is complete when the event is written)."""
+        if event.get("error") or not event.get("file"):
+            return None
+        pages: array.array[int] = array.array("Q")
+        try:
+            with open(str(event["file"]), "rb") as source:
+                pages.frombytes(source.read())
+        except (OSError, ValueError):
+            return None
+        roots = [dict(root) for root in event.get("roots") or [] if isinstance(root, dict)]
+        return cls(
+            parent=int(event.get("pid") or 0),
+            site=event.get("site"),
+            roots=roots,
+            pages=pages,
+            page_size=int(event.get("page_size") or 4096),
+            walked=int(event.get("walked") or 0),
+            truncated=bool(event.get("truncated")),
+            seconds=float(event.get("seconds") or 0.0),
+        )
+
+    def copied(self, pid: int) -> list[int] | None:
+        """Bytes of each root that ``pid`` holds as its own pages now (None: its pagemap is unreadable)."""
+        return own_pages(pid, self.pages, self.roots, self.page_size)

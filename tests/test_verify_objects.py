@@ -1,0 +1,144 @@
+"""``--verify`` names the parent's objects whose pages each worker copied (issue 20): the probe
+maps the parent's module-level objects to pages at the fork, and each worker's pagemap says which
+of those pages became its own. Each scenario has a known truth, measured by the worker itself."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from .test_verify import MIB, site, verify_json
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the verifier measures through /proc (Linux)")
+
+READERS = """\
+import multiprocessing
+import os
+
+import numpy
+
+
+def private_dirty():
+    with open("/proc/self/smaps_rollup") as rollup:
+        return sum(int(line.split()[1]) * 1024 for line in rollup if line.startswith("Private_Dirty:"))
+
+
+class Record:
+    def __init__(self, number):
+        self.key = number
+        self.name = str(number)
+
+
+RECORDS = [Record(number) for number in range(250_000)]
+MATRIX = numpy.ones((2048, 1024))  # 16 MiB of float64, read by every worker
+LABEL = "records"
+
+
+def total(part):
+    before = private_dirty()
+    result = sum(record.key for record in RECORDS) + int(MATRIX[part].sum())
+    print(f"worker {os.getpid()} copied {private_dirty() - before}", flush=True)
+    return result
+
+
+if __name__ == "__main__":
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        print(sum(pool.map(total, range(2), chunksize=1)))
+"""
+
+
+def _line(text: str, start: str) -> int:
+    return next(number for number, line in enumerate(text.splitlines(), 1) if line.startswith(start))
+
+
+def _objects(entry: dict) -> dict[str, dict]:
+    return {item["name"]: item for item in entry.get("objects", [])}
+
+
+def test_a_global_list_read_by_workers_is_named_with_its_line_and_what_each_worker_copied(tmp_path: Path) -> None:
+    script = tmp_path / "readers.py"
+    script.write_text(READERS)
+    report, stderr, _ = verify_json(script)
+    _, entry = site(report, "readers.py")
+    objects = _objects(entry)
+    assert "RECORDS" in objects and "MATRIX" in objects, objects
+    assert "LABEL" not in objects  # small names are not listed
+    records = objects["RECORDS"]
+    assert (records["type"], records["line"]) == ("list", _line(READERS, "RECORDS = "))
+    assert records["objects"] > 500_000  # the list, its records and their attribute values
+    measured = {int(pid): int(copied) for pid, copied in re.findall(r"worker (\d+) copied (\d+)", stderr)}
+    assert len(measured) == 2, stderr
+    for pid, copied in measured.items():
+        assert copied > 10 * MIB  # reading every record wrote every record's reference count
+        attributed = records["copied_bytes_per_worker"][str(pid)]
+        assert abs(attributed - copied) <= copied // 10, (pid, attributed, copied)
+        assert attributed <= records["page_bytes"]
+    # the array's data is read, never written: only the page of its header may be copied
+    matrix = objects["MATRIX"]
+    assert matrix["bytes"] >= 16 * MIB
+    assert matrix["copied_bytes"] <= 64 << 10, matrix
+
+
+PRELOADED = """\
+import gc
+import os
+import sys
+import time
+
+ROUTES = [{"path": f"/item/{number}", "handler": [number]} for number in range(120_000)]
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["freeze"]:
+        gc.freeze()  # what a preforking server's hook should do before it forks
+    children = []
+    for _ in range(2):
+        pid = os.fork()
+        if pid == 0:
+            gc.collect()  # a worker's full collection walks every tracked object it inherited
+            time.sleep(0.3)
+            os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
+"""
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+def test_a_preloaded_heap_is_copied_by_the_collector_unless_frozen(tmp_path: Path, frozen: bool) -> None:
+    script = tmp_path / "preloaded.py"
+    script.write_text(PRELOADED)
+    report, _, _ = verify_json(script, script_args=("freeze",) if frozen else ())
+    _, entry = site(report, "preloaded.py")
+    routes = _objects(entry)["ROUTES"]
+    assert routes["line"] == _line(PRELOADED, "ROUTES = ")
+    workers = routes["copied_bytes_per_worker"]
+    assert len(workers) == 2
+    if frozen:
+        assert max(workers.values()) < routes["page_bytes"] // 20, routes
+    else:
+        # the collector writes the header of every dict and list: nearly every page of them
+        assert min(workers.values()) > routes["page_bytes"] // 2, routes
+
+
+def test_the_text_report_lists_the_copied_objects(tmp_path: Path) -> None:
+    from .conftest import run_cowlint
+
+    script = tmp_path / "preloaded.py"
+    script.write_text(PRELOADED)
+    done = run_cowlint("--verify", str(script), timeout=240)
+    table = done.stdout[done.stdout.index("Copied objects") :]
+    row = next(line for line in table.splitlines() if " ROUTES " in line)
+    assert "2 of 2" in row and "preloaded.py:6" in row, row
+    assert "(outside these objects)" in table
+
+
+def test_no_objects_skips_the_walk(tmp_path: Path) -> None:
+    script = tmp_path / "preloaded.py"
+    script.write_text(PRELOADED)
+    report, _, _ = verify_json(script, "--no-objects")
+    _, entry = site(report, "preloaded.py")
+    assert "objects" not in entry
+    assert report["run"]["object_maps"] == []
