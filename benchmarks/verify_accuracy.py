@@ -6,7 +6,9 @@
 Each scenario in ``fixtures/verify/`` prints what it expects (``expect
 name=bytes``: the real pickle size, the bytes of the strings or lists a worker
 touches); this script runs it under ``cowlint --verify --output-format json``
-and prints measured against expected, as a ratio. Linux only (/proc).
+and prints measured against expected, as a ratio; for the copied-objects table, the share of
+each worker's copy it puts in the scenario's global, and what mapping the objects costs (the same
+run with ``--no-objects``). Linux only (/proc).
 """
 
 from __future__ import annotations
@@ -46,10 +48,25 @@ def site_workers(report: dict[str, Any], script: str) -> tuple[dict[str, Any], l
     raise SystemExit(f"{script}: no dispatch call site in the report")
 
 
+def named(site: dict[str, Any], name: str) -> dict[str, Any]:
+    """The copied-objects row of ``name`` at a call site."""
+    for entry in site.get("objects", []):
+        if entry["name"] == name:
+            return entry
+    raise SystemExit(f"no object {name} in the call site's copied objects: {[entry['name'] for entry in site.get('objects', [])]}")
+
+
+def script_peak(report: dict[str, Any]) -> int:
+    """The script's own (the parent's) peak resident memory."""
+    return max(process["peak_rss_bytes"] for process in report["processes"])
+
+
 def row(scenario: str, metric: str, expected: float, measured: float, unit: str = "MiB") -> list[str]:
     ratio = f"{measured / expected:.2f}x" if expected else "-"
     if unit == "MiB":
         return [scenario, metric, f"{expected / MIB:,.1f}", f"{measured / MIB:,.1f}", ratio]
+    if unit == "s":
+        return [scenario, metric, f"{expected:,.2f}", f"{measured:,.2f}", ratio]
     return [scenario, metric, str(expected), str(measured), ratio]
 
 
@@ -70,8 +87,16 @@ def main() -> None:
 
     report, stderr = verify("copy_on_read.py", strings)
     site, workers = site_workers(report, "copy_on_read.py")
+    labels = named(site, "LABELS")
     for worker in workers:
         rows.append(row(f"copy_on_read {int(strings):,} strings", f"worker {worker['pid']} peak copied", expect(stderr, "strings"), worker["peak_copied_bytes"]))
+        rows.append(row(f"copy_on_read {int(strings):,} strings", f"worker {worker['pid']}: of it in LABELS", worker["peak_copied_bytes"], labels["copied_bytes_per_worker"][str(worker["pid"])]))
+    # what the object map costs: the same run without it
+    plain, _ = verify("copy_on_read.py", strings, "--no-objects")
+    walk = sum(entry["seconds"] for entry in report["run"]["object_maps"])
+    rows.append(row(f"copy_on_read {int(strings):,} strings", "run seconds: --no-objects / with objects", plain["run"]["duration_seconds"], report["run"]["duration_seconds"], unit="s"))
+    rows.append(row(f"copy_on_read {int(strings):,} strings", f"of which the walk ({sum(e['objects_walked'] for e in report['run']['object_maps']):,} objects)", 0, walk, unit="s"))
+    rows.append(row(f"copy_on_read {int(strings):,} strings", "script peak RSS: --no-objects / with", script_peak(plain), script_peak(report)))
 
     report, stderr = verify("gc_collect.py", lists, "--compare", "freeze")
     site, workers = site_workers(report, "gc_collect.py")
@@ -81,6 +106,8 @@ def main() -> None:
     with_freeze = max(worker["peak_copied_bytes"] for worker in frozen_workers)
     rows.append(row(f"gc_collect {int(lists):,} lists", "largest worker copied, no freeze", expected_lists, without))
     rows.append(row(f"gc_collect {int(lists):,} lists", "largest worker copied, gc.freeze()", 0, with_freeze))
+    rows.append(row(f"gc_collect {int(lists):,} lists", "of it in ROWS, no freeze", without, named(site, "ROWS")["copied_bytes"]))
+    rows.append(row(f"gc_collect {int(lists):,} lists", "of it in ROWS, gc.freeze()", 0, named(frozen_site, "ROWS")["copied_bytes"]))
     saved = f"{without / with_freeze:.0f}x" if with_freeze >= MIB // 10 else f"all but {with_freeze / MIB:.2f} MiB"
     rows.append([f"gc_collect {int(lists):,} lists", "saved by gc.freeze()", ">= 5x", saved, ""])
 
