@@ -142,3 +142,50 @@ def test_no_objects_skips_the_walk(tmp_path: Path) -> None:
     _, entry = site(report, "preloaded.py")
     assert "objects" not in entry
     assert report["run"]["object_maps"] == []
+
+
+SHIPPED = """\
+import multiprocessing
+import sys
+
+
+class Index:
+    def __init__(self):
+        self.table = {f"key-{number}": number * 1000 for number in range(200_000)}
+
+    def look(self, key):
+        return self.table.get(key, -1)
+
+
+if __name__ == "__main__":
+    index = Index()
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        print(sum(pool.map(index.look, ["key-1", "key-2"], chunksize=1)))
+    table = index.table
+    size = sys.getsizeof(index) + sys.getsizeof(index.__dict__) + sys.getsizeof(table)
+    size += sum(sys.getsizeof(key) + sys.getsizeof(value) for key, value in table.items())
+    print(f"expect self={size}")
+"""
+
+
+def test_a_self_shipped_by_a_bound_method_is_named_as_the_workers_new_copy(tmp_path: Path) -> None:
+    from .test_verify import expected
+
+    script = tmp_path / "shipped.py"
+    script.write_text(SHIPPED)
+    report, stderr, _ = verify_json(script)
+    index, entry = site(report, "shipped.py")
+    row = next(item for item in entry["objects"] if item["name"].startswith("self (Index"))
+    truth = expected(stderr, "self")
+    # the dict's table lies outside the walk's blocks (it is not mapped), so what it finds is a
+    # little less than sys.getsizeof counts
+    assert truth * 0.75 <= row["bytes"] <= truth * 1.1, (row, truth)
+    workers = [worker for worker in report["workers"] if worker["call_site_index"] == index]
+    assert len(row["copied_bytes_per_worker"]) == len(workers) == 2
+    for worker in workers:
+        copied = row["copied_bytes_per_worker"][str(worker["pid"])]
+        assert copied >= row["page_bytes"] * 0.9  # unpickled: all of it is the worker's own
+        assert copied <= worker["peak_copied_bytes"]
+    # the parent's instance itself stayed shared
+    parent = _objects(entry)["index"]
+    assert parent["copied_bytes"] < parent["page_bytes"] // 10, parent

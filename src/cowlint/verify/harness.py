@@ -107,6 +107,7 @@ class Tracked:
     map_key: tuple[int, str | None] | None = None  # (parent pid, fork site) of the object map its fork shared
     objects_peak: list[int] = field(default_factory=list)  # bytes of each mapped object it held as its own, at the reading with the most
     objects_end: list[int] = field(default_factory=list)  # the same at its last reading
+    unpickled: dict[str, Any] | None = None  # the instance of a bound method it unpickled with its first task: type, objects, bytes, page_bytes, copied
     objects_read_at: int = -1  # Private_Dirty at the last reading
     objects_pending: tuple[int, list[int]] | None = None  # (Rss, reading) until the next sample confirms it
 
@@ -590,6 +591,10 @@ def _absorb(result: RunResult, events: list[dict[str, Any]]) -> None:
                 tracked.objects_end = counts
                 if sum(counts) >= sum(tracked.objects_peak):
                     tracked.objects_peak = counts
+        elif kind == "objects_unpickled":
+            tracked = result.processes.get(int(event["pid"]))
+            if tracked is not None:
+                tracked.unpickled = {key: event.get(key) for key in ("type", "objects", "bytes", "page_bytes", "copied")}
         elif kind == "objects":
             mapped = ObjectMap.from_event(event)
             if mapped is not None:

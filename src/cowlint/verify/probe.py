@@ -98,6 +98,7 @@ class _Probe:
         self.own_map: dict[str, Any] | None = None  # in a forked child: the map of the fork that made it
         self.own_pages: Any = None  # its pages, loaded at the first reading
         self.own_read_at = 0.0
+        self.unpickled: Any = None  # in a forked worker: the instance of the first bound method it unpickled (False once told)
 
     # -- call sites -------------------------------------------------------
     def user_frame(self, frame: FrameType | None) -> tuple[str, int, str]:
@@ -192,6 +193,8 @@ class _Probe:
         task, at most every 50 ms, and when it exits), told as an ``objects_seen`` event. The
         harness samples from outside too, but a worker that lives a tenth of a second is gone
         before a sample sees its copies, and a pool's terminate ends it while a sample reads."""
+        if self.unpickled is not None and self.unpickled is not False:
+            self._read_unpickled()
         mapped = self.own_map
         now = time.monotonic()
         if not mapped or (not final and now - self.own_read_at < 0.05):
@@ -207,8 +210,26 @@ class _Probe:
         if counts is not None:
             self.sink.emit("objects_seen", counts=counts, final=final)
 
+    def _read_unpickled(self) -> None:
+        """The instance behind a bound method this worker unpickled with its first task
+        (``pool.map(self.method, ...)``): its objects are new memory of the worker, all its own.
+        Told once (a ``objects_unpickled`` event): every task unpickles another copy like it."""
+        import array
+        import types
+
+        owner, self.unpickled = self.unpickled, False
+        stop = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType, type, types.FrameType, types.CodeType)
+        seen = _Seen()
+        seen.add(id(owner))
+        count, size, pages = _walk(owner, seen, stop, _MAX_OBJECTS)
+        ordered = array.array("Q", sorted(pages))
+        root = {"first": 0, "pages": len(ordered)}
+        copied = own_pages("self", ordered, [root], _PAGE)
+        self.sink.emit("objects_unpickled", type=type(owner).__name__, objects=count, bytes=size, page_bytes=len(ordered) * _PAGE, copied=(copied or [0])[0])
+
     def after_fork_in_child(self) -> None:
         self.own_map = self.maps.get(self.fork_site) or None
+        self.unpickled = None
         self.maps = {}
         self.own_pages = None
         self.own_read_at = 0.0
@@ -328,6 +349,15 @@ def _count_loads(obj: Any, size: int) -> None:
         site = probe.work_items.get((id(executor), getattr(obj, "work_id", -1)))
     if site is not None:
         probe.add(site, results=size)
+    elif probe.map_dir and probe.unpickled is None and os.getpid() != _ROOT_PID:
+        fn = None
+        if type(obj) is tuple and len(obj) == 5 and type(obj[0]) is int:  # a Pool task, in its worker
+            fn = _real_callable(obj[2], obj[3])
+        elif type(obj).__name__ == "_CallItem":
+            fn = _real_callable(getattr(obj, "fn", None), getattr(obj, "args", ()))
+        owner = getattr(fn, "__self__", None)
+        if owner is not None and not isinstance(owner, type(os)) and not isinstance(owner, type):
+            probe.unpickled = owner  # measured at the task's result, then let go
 
 
 def _install_pickler(probe: _Probe) -> None:
@@ -525,6 +555,9 @@ _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _HAVE_GC = 1 << 14  # Py_TPFLAGS_HAVE_GC: a PyGC_Head of two pointers precedes the object
 _GC_HEAD = 2 * 8
 _MAX_OBJECTS = 20_000_000  # a walk stops here (and says so): ~20 s in the parent
+# the struct layouts _spans reads (a list's item array, a dict's or a set's table) are those of
+# CPython 3.8-3.13 on 64-bit builds with the GIL
+_LAYOUT_KNOWN = sys.implementation.name == "cpython" and sys.maxsize > 1 << 32 and (3, 8) <= sys.version_info[:2] <= (3, 13) and getattr(sys, "_is_gil_enabled", lambda: True)()
 
 
 class _Seen:
@@ -548,20 +581,36 @@ class _Seen:
 
 
 def _spans(obj: Any, kind: type) -> list[tuple[int, int]]:
-    """The address ranges ``obj`` occupies: its own block, and the arrays a list or a numpy
-    array keeps outside it (a dict's or a set's table is left out: reads never write it)."""
+    """The address ranges ``obj`` occupies: its own block, and the arrays a list, a dict, a set or
+    a numpy array keeps outside it (read where CPython's layout is known, else left out)."""
     address = id(obj)
     start = address - _GC_HEAD if kind.__flags__ & _HAVE_GC else address
     if kind is list:
         import ctypes
 
         spans = [(start, address + kind.__basicsize__)]
-        items = ctypes.c_void_p.from_address(address + 3 * 8).value  # PyListObject.ob_item
+        items = ctypes.c_void_p.from_address(address + 3 * 8).value if _LAYOUT_KNOWN else None  # PyListObject.ob_item
         if items and len(obj):
             spans.append((items, items + 8 * len(obj)))
         return spans
     if kind in (dict, set, frozenset):
-        return [(start, address + kind.__basicsize__)]
+        spans = [(start, address + kind.__basicsize__)]
+        if _LAYOUT_KNOWN:
+            import ctypes
+
+            outside = sys.getsizeof(obj) - kind.__basicsize__ - _GC_HEAD  # the table, when it is not inline
+            if kind is dict:
+                # PyDictObject: ma_used, a 64-bit tag, then ma_keys and ma_values; a split table's
+                # keys are shared by the instances of a class and are left out
+                table = ctypes.c_void_p.from_address(address + 4 * 8).value
+                inline = bool(ctypes.c_void_p.from_address(address + 5 * 8).value)
+            else:
+                # PySetObject: fill, used, mask, then table, which points at smalltable (inline) when small
+                table = ctypes.c_void_p.from_address(address + 5 * 8).value
+                inline = table == address + 8 * 8
+            if table and not inline and outside > 0:
+                spans.append((table, table + outside))
+        return spans
     if kind.__name__ == "ndarray" and kind.__module__ == "numpy":
         spans = [(start, address + kind.__basicsize__)]
         if obj.base is None and obj.nbytes:

@@ -145,8 +145,9 @@ def _copied_objects(run: RunView) -> list[str]:
     truncated = " (the walk stopped at its limit: some objects are not listed)" if any(mapped.truncated for mapped in run.result.maps.values()) else ""
     return [
         "",
-        "Copied objects (the parent's module-level objects at the fork, and the most of their pages one worker held as its own, "
-        f"read from /proc/PID/pagemap; the walk took {seconds:.2f} s over {walked:,} objects in the parent){truncated}",
+        "Copied objects (the parent's module-level objects at the fork, and the instance behind a bound method a worker unpickled; "
+        "the most of their pages one worker held as its own, read from /proc/PID/pagemap; "
+        f"the walk took {seconds:.2f} s over {walked:,} objects in the parent){truncated}",
         *table(["site", "object", "type", "objects", "occupies", "on pages", "copied", "workers that copied", "bound at"], rows, {0, 3, 4, 5, 6}),
     ]
 

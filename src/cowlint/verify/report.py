@@ -259,7 +259,28 @@ def copied_objects(run: RunView, index: int) -> tuple[list[CopiedObject], int]:
                     line=bound_at(path, name.rsplit(".", 1)[-1]) if path else None,
                 )
             row.copied[worker.pid] = copied
-        outside = max(outside, worker.tracked.peak_copied - sum(worker.tracked.objects_peak))
+    site = run.sites[index]
+    for worker in run.site_workers(index):
+        unpickled = worker.tracked.unpickled
+        if not unpickled:
+            continue
+        kind = ((-1, f"self {unpickled.get('type')}"), 0)  # one row per type of instance, over the site's workers
+        row = rows.get(kind)
+        if row is None:
+            row = rows[kind] = CopiedObject(
+                name=f"self ({unpickled.get('type')}, unpickled with each task)",
+                type=str(unpickled.get("type")),
+                objects=int(unpickled.get("objects") or 0),
+                bytes=int(unpickled.get("bytes") or 0),
+                page_bytes=int(unpickled.get("page_bytes") or 0),
+                path=site.path,
+                line=site.line,
+            )
+        row.copied[worker.pid] = int(unpickled.get("copied") or 0)
+    for worker in run.site_workers(index):
+        mine = sum(row.copied.get(worker.pid, 0) for row in rows.values())
+        if mine or worker.tracked.objects_peak:
+            outside = max(outside, worker.tracked.peak_copied - mine)
     return sorted(rows.values(), key=lambda row: (-row.most, -row.bytes)), outside
 
 
@@ -270,16 +291,23 @@ def _bindings(path: str) -> dict[str, int]:
     except (OSError, SyntaxError, ValueError):
         return {}
     lines: dict[str, int] = {}
-    for statement in tree.body:
+    pending: list[ast.stmt | ast.excepthandler] = list(tree.body)
+    while pending:  # the module's own statements, also under if/try/with/for (not in functions or classes)
+        statement = pending.pop(0)
         targets: list[ast.expr] = []
         if isinstance(statement, ast.Assign):
             targets = list(statement.targets)
-        elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
+        elif isinstance(statement, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
             targets = [statement.target]
+        elif isinstance(statement, (ast.With, ast.AsyncWith)):
+            targets = [item.optional_vars for item in statement.items if item.optional_vars is not None]
         for target in targets:
             for node in ast.walk(target):
                 if isinstance(node, ast.Name):
                     lines.setdefault(node.id, statement.lineno)
+        if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for name in ("body", "orelse", "finalbody", "handlers"):
+                pending.extend(child for child in getattr(statement, name, []) if isinstance(child, (ast.stmt, ast.excepthandler)))
     return lines
 
 
