@@ -29,12 +29,13 @@ from typing import IO, Any
 import psutil
 
 from cowlint.verify import probe as probe_module
-from cowlint.verify.pages import ObjectMap
+from cowlint.verify.pages import ObjectMap, own_bytes_in, released
 from cowlint.verify.probe import EVENTS_ENV, FREEZE_ENV, OBJECTS_ENV, OWN_PICKLERS, START_ENV
 
 PROBE_PATH = str(Path(probe_module.__file__).resolve())
 PASSTHROUGH_LIMIT = 1 << 20  # bytes of the script's output shown per stream
 TAIL_LIMIT = 16 << 10
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _PR_SET_CHILD_SUBREAPER = 36
 
 #: smaps_rollup fields read for each sample, in bytes.
@@ -95,6 +96,9 @@ class Tracked:
     baseline_from_fork: bool = False
     last: dict[str, int] = field(default_factory=dict)
     peak_private: int = 0
+    peak_own: int = 0  # the most Private_Dirty less what the parent released (see observe)
+    released: int = 0  # at the last sample
+    mappings_key: tuple[int, int] | None = None  # (parent pid, number) of the parent's private mappings at its fork
     peak_rss: int = 0
     hwm: int = 0
     peak_uss: int = 0
@@ -111,16 +115,20 @@ class Tracked:
     objects_read_at: int = -1  # Private_Dirty at the last reading
     objects_pending: tuple[int, list[int]] | None = None  # (Rss, reading) until the next sample confirms it
 
-    def observe(self, now: float, memory: dict[str, int]) -> None:
+    def observe(self, now: float, memory: dict[str, int], released: int = 0) -> None:
+        """One sample; ``released``: bytes of it the parent let go of since the fork (pages that
+        became this process's alone without it copying them), left out of what it copied."""
         if self.baseline is None:
             self.baseline = dict(memory)
         self.last = memory
         private = memory.get("Private_Dirty", 0)
         self.peak_private = max(self.peak_private, private)
+        self.peak_own = max(self.peak_own, private - released)
+        self.released = released
         self.peak_rss = max(self.peak_rss, memory.get("Rss", 0))
         self.hwm = max(self.hwm, memory.get("VmHWM", 0))
         self.peak_other = max(self.peak_other, memory.get("Rss", 0) - private)
-        self.samples.append((now, private, memory.get("Rss", 0)))
+        self.samples.append((now, private - released, memory.get("Rss", 0)))
 
     @property
     def baseline_private(self) -> int:
@@ -137,7 +145,7 @@ class Tracked:
         second copies them all between two samples).
         """
         base = self.baseline or {}
-        sampled = max(self.peak_private - self.baseline_private, sum(self.objects_peak))
+        sampled = max(self.peak_own - self.baseline_private, sum(self.objects_peak))
         if not self.hwm or not base.get("Rss"):
             return max(0, sampled)
         shared_now = self.last.get("Shared_Clean", 0) + self.last.get("Shared_Dirty", 0)
@@ -171,6 +179,7 @@ class RunResult:
     start_method: str | None = None
     script_status: Any = None  # what the probe saw the script end with
     maps: dict[tuple[int, str | None], ObjectMap] = field(default_factory=dict)  # (parent pid, fork site) -> the parent's objects then
+    mappings: dict[tuple[int, int], list[list[int]]] = field(default_factory=dict)  # (parent pid, number) -> its private mappings at a fork
 
     @property
     def finished(self) -> bool:
@@ -502,6 +511,7 @@ def run(target: str, args: list[str], variant: str, options: Options, *, module:
 
 
 def _sample(result: RunResult, live: list[psutil.Process], now: float, slow: bool) -> None:
+    parents: dict[int, list[list[int]]] = {}  # what each parent maps now, read once per sample
     for process in live:
         pid = process.pid
         tracked = result.processes.get(pid)
@@ -514,7 +524,7 @@ def _sample(result: RunResult, live: list[psutil.Process], now: float, slow: boo
         memory = read_memory(pid)
         if memory is None:
             continue
-        tracked.observe(now, memory)
+        tracked.observe(now, memory, _released(result, tracked, parents))
         _read_objects(result, tracked, slow)
         if slow:
             try:
@@ -526,6 +536,20 @@ def _sample(result: RunResult, live: list[psutil.Process], now: float, slow: boo
     seen = {process.pid for process in live}
     for pid, tracked in result.processes.items():
         tracked.alive = pid in seen
+
+
+def _released(result: RunResult, tracked: Tracked, parents: dict[int, list[list[int]]]) -> int:
+    """Bytes a forked process holds alone because its parent unmapped them since the fork (a
+    buffer the parent freed, an arena it emptied, the whole parent when it exited): the kernel
+    counts them private to the child, which never copied them."""
+    at_fork = result.mappings.get(tracked.mappings_key) if tracked.mappings_key is not None else None
+    if not at_fork or tracked.mappings_key is None:
+        return 0
+    parent = tracked.mappings_key[0]
+    if parent not in parents:
+        parents[parent] = probe_module.private_mappings(parent) or []  # gone: it maps nothing
+    gone = released(at_fork, parents[parent])
+    return (own_bytes_in(tracked.pid, gone, PAGE_SIZE) or 0) if gone else 0
 
 
 def _read_objects(result: RunResult, tracked: Tracked, slow: bool) -> None:
@@ -574,6 +598,8 @@ def _absorb(result: RunResult, events: list[dict[str, Any]]) -> None:
             if tracked is None:
                 tracked = result.processes[pid] = Tracked(pid=pid, create_time=0.0, ppid=int(event.get("ppid", 0)), first_seen=float(event["t"]), alive=False)
             tracked.map_key = (int(event.get("ppid", 0)), event.get("site"))
+            if isinstance(event.get("mappings"), int) and event["mappings"]:
+                tracked.mappings_key = (int(event.get("ppid", 0)), event["mappings"])
             status = event.get("status")
             if isinstance(status, dict) and "VmRSS" in status:
                 # Right after the fork nothing is private yet: every resident page is the parent's,
@@ -595,6 +621,8 @@ def _absorb(result: RunResult, events: list[dict[str, Any]]) -> None:
             tracked = result.processes.get(int(event["pid"]))
             if tracked is not None:
                 tracked.unpickled = {key: event.get(key) for key in ("type", "objects", "bytes", "page_bytes", "copied")}
+        elif kind == "mappings" and isinstance(event.get("ranges"), list):
+            result.mappings[(int(event["pid"]), int(event.get("number") or 0))] = [[int(low), int(high)] for low, high in event["ranges"]]
         elif kind == "objects":
             mapped = ObjectMap.from_event(event)
             if mapped is not None:

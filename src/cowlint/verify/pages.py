@@ -11,6 +11,7 @@ worker's copy of an object is the number of the object's pages that are resident
 from __future__ import annotations
 
 import array
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,3 +57,48 @@ class ObjectMap:
     def copied(self, pid: int) -> list[int] | None:
         """Bytes of each root that ``pid`` holds as its own pages now (None: its pagemap is unreadable)."""
         return own_pages(pid, self.pages, self.roots, self.page_size)
+
+
+def released(before: list[list[int]], now: list[list[int]]) -> list[tuple[int, int]]:
+    """The address ranges mapped ``before`` (a parent at a fork) that are not mapped ``now``."""
+    gone: list[tuple[int, int]] = []
+    index = 0
+    for start, end in before:
+        cursor = start
+        while index < len(now) and now[index][1] <= cursor:
+            index += 1
+        probe = index
+        while cursor < end:
+            if probe >= len(now) or now[probe][0] >= end:
+                gone.append((cursor, end))
+                break
+            low, high = now[probe]
+            if low > cursor:
+                gone.append((cursor, low))
+            cursor = max(cursor, high)
+            probe += 1
+    return gone
+
+
+def own_bytes_in(pid: int, ranges: list[tuple[int, int]], page_size: int) -> int | None:
+    """Bytes of ``ranges`` that ``pid`` holds resident and as its own (pagemap bits 63 and 56)."""
+    try:
+        fd = os.open(f"/proc/{pid}/pagemap", os.O_RDONLY)
+    except OSError:
+        return None
+    own = 0
+    try:
+        for start, end in ranges:
+            first, last = start // page_size, (end - 1) // page_size + 1
+            while first < last:
+                count = min(last - first, 1 << 17)  # 1 MiB of entries at a time
+                entries: array.array[int] = array.array("Q")
+                raw = os.pread(fd, 8 * count, 8 * first)
+                entries.frombytes(raw[: len(raw) - len(raw) % 8])
+                own += sum(1 for entry in entries if entry >> 63 and entry >> 56 & 1)
+                first += count
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return own * page_size

@@ -99,6 +99,8 @@ class _Probe:
         self.own_pages: Any = None  # its pages, loaded at the first reading
         self.own_read_at = 0.0
         self.unpickled: Any = None  # in a forked worker: the instance of the first bound method it unpickled (False once told)
+        self.mappings_key: int | None = None  # of the private mappings last told, and how many times they were
+        self.mappings_told = 0
 
     # -- call sites -------------------------------------------------------
     def user_frame(self, frame: FrameType | None) -> tuple[str, int, str]:
@@ -227,6 +229,20 @@ class _Probe:
         copied = own_pages("self", ordered, [root], _PAGE)
         self.sink.emit("objects_unpickled", type=type(owner).__name__, objects=count, bytes=size, page_bytes=len(ordered) * _PAGE, copied=(copied or [0])[0])
 
+    def tell_mappings(self) -> None:
+        """Before a fork: this process's private mappings (what the child will share with it), as
+        a ``mappings`` event when they changed since the last fork. The harness compares them with
+        what this process still maps while the child runs: a page the parent unmapped (a freed
+        buffer, an emptied arena) is the child's alone afterwards without the child copying it."""
+        ranges = private_mappings("self")
+        if ranges is None:
+            return
+        key = hash(tuple(low << 64 | high for low, high in ranges))
+        if key != self.mappings_key:
+            self.mappings_key = key
+            self.mappings_told += 1
+            self.sink.emit("mappings", number=self.mappings_told, ranges=ranges)
+
     def after_fork_in_child(self) -> None:
         self.own_map = self.maps.get(self.fork_site) or None
         self.unpickled = None
@@ -239,7 +255,9 @@ class _Probe:
         self.sites = {}
         self.pids_sent = {}
         self.starting = threading.local()
-        self.sink.emit("fork", ppid=os.getppid(), site=self.fork_site, status=read_status())
+        self.sink.emit("fork", ppid=os.getppid(), site=self.fork_site, status=read_status(), mappings=self.mappings_told)
+        self.mappings_key = None
+        self.mappings_told = 0
 
 
 _HERE = os.path.abspath(__file__)
@@ -624,6 +642,26 @@ def _spans(obj: Any, kind: type) -> list[tuple[int, int]]:
     return [(start, start + max(size, 1))]
 
 
+def private_mappings(pid: int | str) -> list[list[int]] | None:
+    """The [start, end) address ranges of the private mappings of ``pid`` (``/proc/PID/maps``), merged."""
+    ranges: list[list[int]] = []
+    try:
+        with open(f"/proc/{pid}/maps", "rb") as maps:
+            for line in maps:
+                fields = line.split(None, 2)
+                if len(fields) < 2 or fields[1][3:4] != b"p":
+                    continue
+                start, _, end = fields[0].partition(b"-")
+                low, high = int(start, 16), int(end, 16)
+                if ranges and ranges[-1][1] == low:
+                    ranges[-1][1] = high
+                else:
+                    ranges.append([low, high])
+    except (OSError, ValueError):
+        return None
+    return ranges
+
+
 def own_pages(pid: int | str, pages: Any, roots: list[dict[str, Any]], page_size: int) -> list[int] | None:
     """Bytes of each root's pages that process ``pid`` holds as its own (resident and mapped by it
     alone: ``/proc/PID/pagemap`` bits 63 and 56), or None when its pagemap is unreadable. ``pages``
@@ -795,6 +833,10 @@ def _install_forks(probe: _Probe, freeze: bool) -> None:
             except Exception as error:  # the walk must never break the script's fork
                 probe.maps[probe.fork_site] = {}
                 probe.sink.emit("objects", site=probe.fork_site, error=f"{type(error).__name__}: {error}"[:200])
+        try:
+            probe.tell_mappings()
+        except Exception:
+            pass  # nothing of the probe may print into the script's error output
 
     os.register_at_fork(before=before, after_in_child=probe.after_fork_in_child)
 
