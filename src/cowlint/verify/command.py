@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--compare", metavar="VARIANTS", help="run again with each variant and compare: freeze (gc.freeze() before every fork), spawn, forkserver (forced default start method), or all")
     group.add_argument("--min-cost", metavar="SIZE", default="1MiB", help="a static finding counts as confirmed when its measured cost reaches this (default 1MiB)")
     group.add_argument("--fail-over", metavar="SIZE", help="exit 1 when any worker copied more than SIZE (for CI)")
-    group.add_argument("--report", metavar="HTML", help="also write a self-contained HTML report with a chart of each worker's memory")
+    group.add_argument("--report", metavar="HTML", help="also write a self-contained HTML report: sortable tables, a chart of each worker's memory per run, the copied objects per worker")
     group.add_argument("--timeout", metavar="SECONDS", type=float, default=300.0, help="kill the whole run after this long (default 300)")
     group.add_argument("--max-processes", metavar="N", type=int, default=64, help="kill the run when it has more processes than this at once (default 64)")
     group.add_argument("--interpreter", metavar="PYTHON", default=sys.executable, help="the Python that runs the script (default: the one running cowlint)")

@@ -234,11 +234,11 @@ class CopiedObject:
         return max(self.copied.values(), default=0)
 
 
-def copied_objects(run: RunView, index: int) -> tuple[list[CopiedObject], int]:
-    """The mapped objects of call site ``index``, most copied first, and the most any of its
-    workers copied outside them (new allocations, unpickled tasks, the interpreter's own pages)."""
+def copied_objects(run: RunView, index: int) -> tuple[list[CopiedObject], dict[int, int]]:
+    """The mapped objects of call site ``index``, most copied first, and what each of its workers
+    copied outside them (new allocations, unpickled tasks, the interpreter's own pages)."""
     rows: dict[tuple[tuple[int, str | None], int], CopiedObject] = {}
-    outside = 0
+    outside: dict[int, int] = {}
     for worker in run.site_workers(index):
         key = worker.tracked.map_key
         mapped = run.result.maps.get(key) if key is not None else None
@@ -280,7 +280,7 @@ def copied_objects(run: RunView, index: int) -> tuple[list[CopiedObject], int]:
     for worker in run.site_workers(index):
         mine = sum(row.copied.get(worker.pid, 0) for row in rows.values())
         if mine or worker.tracked.objects_peak:
-            outside = max(outside, worker.tracked.peak_copied - mine)
+            outside[worker.pid] = max(0, worker.tracked.peak_copied - mine)
     return sorted(rows.values(), key=lambda row: (-row.most, -row.bytes)), outside
 
 
@@ -442,7 +442,11 @@ def _objects_json(run: RunView, index: int) -> dict[str, Any]:
         }
         for row in rows
     ]
-    return {"objects": objects, "copied_outside_objects_bytes": outside}
+    return {
+        "objects": objects,
+        "copied_outside_objects_bytes": max(outside.values(), default=0),
+        "copied_outside_objects_bytes_per_worker": {str(pid): copied for pid, copied in outside.items()},
+    }
 
 
 def _worker_json(worker: Worker) -> dict[str, Any]:
