@@ -97,6 +97,9 @@ def main() -> None:
     rows.append(row(f"copy_on_read {int(strings):,} strings", "run seconds: --no-objects / with objects", plain["run"]["duration_seconds"], report["run"]["duration_seconds"], unit="s"))
     rows.append(row(f"copy_on_read {int(strings):,} strings", f"of which the walk ({sum(e['objects_walked'] for e in report['run']['object_maps']):,} objects)", 0, walk, unit="s"))
     rows.append(row(f"copy_on_read {int(strings):,} strings", "script peak RSS: --no-objects / with", script_peak(plain), script_peak(report)))
+    traced, _ = verify("copy_on_read.py", strings, "--trace-allocations")
+    rows.append(row(f"copy_on_read {int(strings):,} strings", "run seconds: --no-objects / --trace-allocations", plain["run"]["duration_seconds"], traced["run"]["duration_seconds"], unit="s"))
+    rows.append(row(f"copy_on_read {int(strings):,} strings", "script peak RSS: --no-objects / --trace-allocations", script_peak(plain), script_peak(traced)))
 
     report, stderr = verify("gc_collect.py", lists, "--compare", "freeze")
     site, workers = site_workers(report, "gc_collect.py")

@@ -189,3 +189,39 @@ def test_a_self_shipped_by_a_bound_method_is_named_as_the_workers_new_copy(tmp_p
     # the parent's instance itself stayed shared
     parent = _objects(entry)["index"]
     assert parent["copied_bytes"] < parent["page_bytes"] // 10, parent
+
+
+BUILT_ELSEWHERE = """\
+import multiprocessing
+
+
+def load_catalog():
+    rows = []
+    for number in range(200_000):
+        rows.append((number, f"item-{number}"))
+    return rows
+
+
+CATALOG = load_catalog()
+
+
+def scan(_):
+    return sum(number for number, _ in CATALOG)
+
+
+if __name__ == "__main__":
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        print(sum(pool.map(scan, range(2), chunksize=1)))
+"""
+
+
+def test_trace_allocations_gives_the_line_that_built_an_object_not_the_one_that_names_it(tmp_path: Path) -> None:
+    script = tmp_path / "built.py"
+    script.write_text(BUILT_ELSEWHERE)
+    named, _, _ = verify_json(script)
+    traced, _, _ = verify_json(script, "--trace-allocations")
+    bound = _objects(site(named, "built.py")[1])["CATALOG"]
+    built = _objects(site(traced, "built.py")[1])["CATALOG"]
+    assert (bound["line"], bound["line_is"]) == (_line(BUILT_ELSEWHERE, "CATALOG = "), "binding")
+    assert (built["line"], built["line_is"]) == (_line(BUILT_ELSEWHERE, "    rows = []"), "allocation")
+    assert built["copied_bytes"] > 5 * MIB  # the workers' reads still copy it: tracing ended before the fork

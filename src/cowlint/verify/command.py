@@ -55,6 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not map the parent's module-level objects at each fork (a walk of ~1 s per million objects) nor report which of them each worker copied",
     )
+    group.add_argument(
+        "--trace-allocations",
+        action="store_true",
+        help="trace the script's allocations (tracemalloc) until its first fork, so that each copied object is listed with the line that built it, "
+        "not the line that names it (slower: allocations cost about twice as much until then)",
+    )
     group.add_argument("--sample-interval", metavar="SECONDS", type=float, default=0.02, help="how often every process's memory is read (default 0.02)")
 
 
@@ -152,7 +158,7 @@ def run(args: argparse.Namespace, script_args: list[str], config: Config) -> int
 
     options = harness.Options(
         timeout=args.timeout, max_processes=args.max_processes, interval=args.sample_interval, interpreter=args.interpreter,
-        objects=not args.no_objects, progress=progress if tty else None,
+        objects=not args.no_objects, trace_allocations=args.trace_allocations, progress=progress if tty else None,
     )
     # SIGTERM, and SIGHUP when the terminal closes, end the run the way Ctrl-C does: cleanly
     previous = {number: signal.signal(number, _on_term) for name in ("SIGTERM", "SIGHUP") if (number := getattr(signal, name, None)) is not None}

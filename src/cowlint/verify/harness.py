@@ -30,7 +30,7 @@ import psutil
 
 from cowlint.verify import probe as probe_module
 from cowlint.verify.pages import ObjectMap, own_bytes_in, released
-from cowlint.verify.probe import EVENTS_ENV, FREEZE_ENV, OBJECTS_ENV, OWN_PICKLERS, START_ENV
+from cowlint.verify.probe import EVENTS_ENV, FREEZE_ENV, OBJECTS_ENV, OWN_PICKLERS, START_ENV, TRACE_ENV
 
 PROBE_PATH = str(Path(probe_module.__file__).resolve())
 PASSTHROUGH_LIMIT = 1 << 20  # bytes of the script's output shown per stream
@@ -81,6 +81,7 @@ class Options:
     cwd: str | None = None
     echo: bool = True  # pass the script's output through to cowlint's stderr
     objects: bool = True  # map the parent's objects at each fork site and read which pages each worker copied
+    trace_allocations: bool = False  # trace the script's allocations until its first fork, to tell where each mapped object was built
     progress: Callable[[str], None] | None = None
 
 
@@ -412,6 +413,7 @@ def run(target: str, args: list[str], variant: str, options: Options, *, module:
     env[EVENTS_ENV] = events_path
     env.update(VARIANTS[variant])
     env[OBJECTS_ENV] = "1" if options.objects else "0"
+    env[TRACE_ENV] = "1" if options.trace_allocations else "0"
     env["PYTHONUNBUFFERED"] = "1"
     out_lock = threading.Lock()
     raw_err = sys.stderr.buffer if hasattr(sys.stderr, "buffer") else None

@@ -36,6 +36,8 @@ EVENTS_ENV = "COWLINT_VERIFY_EVENTS"
 START_ENV = "COWLINT_VERIFY_START"
 FREEZE_ENV = "COWLINT_VERIFY_FREEZE"
 OBJECTS_ENV = "COWLINT_VERIFY_OBJECTS"  # "0": no object map at the forks
+TRACE_ENV = "COWLINT_VERIFY_TRACE"  # "1": trace allocations until the first fork, to tell where each mapped object was built
+_TRACE_FRAMES = 4  # enough to reach the user's frame from a library's allocation; 8 cost 3x the time of 4
 
 _FLUSH_SECONDS = 0.2
 _FLUSH_BYTES = 64 << 10  # a message this big is reported at once (a run killed later still shows it)
@@ -770,6 +772,29 @@ def _walk(value: Any, seen: _Seen, stop: tuple[type, ...], budget: int) -> tuple
             return count, size, pages
 
 
+def _allocation_lines(modules: list[Any], probe: _Probe) -> dict[int, list[Any]]:
+    """Where allocations are traced (``--trace-allocations``): id of each module-level value ->
+    [path, line] of the innermost frame of the script or its modules when it was allocated. Then
+    tracing ends, before the walk and the fork: on, it would slow the walk a hundredfold and
+    write its tables in every worker."""
+    tracemalloc = sys.modules.get("tracemalloc")
+    if tracemalloc is None or not tracemalloc.is_tracing():
+        return {}
+    lines: dict[int, list[Any]] = {}
+    for module in modules:
+        for name, value in list(getattr(module, "__dict__", {}).items()):
+            if name.startswith("__"):
+                continue
+            trace = tracemalloc.get_object_traceback(value)
+            for frame in reversed(list(trace or ())):  # oldest first: the innermost user frame is the last one
+                filename = frame.filename
+                if not (filename.startswith(probe.library_dirs) or filename.startswith(probe.skip_dirs) or _SITE_PACKAGES in filename or _DIST_PACKAGES in filename):
+                    lines[id(value)] = [filename, frame.lineno]
+                    break
+    tracemalloc.stop()
+    return lines
+
+
 def object_map(probe: _Probe, directory: str, site: str | None) -> dict[str, Any]:
     """The parent's big objects at a fork and the pages they occupy: each module-level name of
     the script and its own modules, with everything reachable from it that an earlier name did
@@ -788,10 +813,9 @@ def object_map(probe: _Probe, directory: str, site: str | None) -> dict[str, Any
     walked = 0
     truncated = False
     main = sys.modules.get("__main__")
-    modules = [main] + [module for name, module in list(sys.modules.items()) if module is not main and name != "__main__"]
+    modules = [module for module in [main] + [module for name, module in list(sys.modules.items()) if module is not main and name != "__main__"] if module is not None and _user_module(module, probe)]
+    built = _allocation_lines(modules, probe)
     for module in modules:
-        if module is None or not _user_module(module, probe):
-            continue
         label = "" if module is main else f"{module.__name__}."
         namespace = getattr(module, "__dict__", {})
         for name, value in list(namespace.items()):
@@ -806,6 +830,7 @@ def object_map(probe: _Probe, directory: str, site: str | None) -> dict[str, Any
                 source = getattr(module, "__file__", None)
                 roots.append({"name": label + name, "type": type(value).__name__, "objects": count, "bytes": size, "first": len(pages_out), "pages": len(own)})
                 roots[-1]["path"] = source if isinstance(source, str) else None
+                roots[-1]["allocated"] = built.get(id(value))
                 pages_out.extend(own)
             if truncated:
                 break
@@ -913,6 +938,10 @@ def install(events_path: str, start_method: str | None = None, freeze: bool = Fa
     probe = _Probe(_Sink(events_path))
     if events_path != os.devnull and sys.platform.startswith("linux") and os.environ.pop(OBJECTS_ENV, "1") != "0":
         probe.map_dir = os.path.dirname(os.path.abspath(events_path))
+        if os.environ.pop(TRACE_ENV, "") == "1":
+            import tracemalloc
+
+            tracemalloc.start(_TRACE_FRAMES)
     library = [os.path.dirname(multiprocessing.__file__), os.path.dirname(concurrent.futures.__file__)]
     probe.skip_dirs = tuple(path + os.sep for path in library) + (threading_module.__file__, runpy.__file__, _HERE)
     probe.library_dirs = (os.path.dirname(os.__file__) + os.sep,)

@@ -182,7 +182,7 @@ def copied_objects_grid(run: RunView, only: int | None = None, per_worker: bool 
         "Copied objects (the parent's module-level objects at the fork, and the instance behind a bound method a worker unpickled; "
         "the most of their pages one worker held as its own, read from /proc/PID/pagemap; "
         f"the walk took {seconds:.2f} s over {walked:,} objects in the parent){truncated}",
-        ["site", "object", "type", "objects", "occupies", "on pages", *([f"copied by {pid}" for pid in pids] or ["copied"]), "workers that copied", "bound at"],
+        ["site", "object", "type", "objects", "occupies", "on pages", *([f"copied by {pid}" for pid in pids] or ["copied"]), "workers that copied", "source line"],
         right={0, 3, 4, 5, *range(6, 6 + max(1, len(pids)))},
     )
     for index in range(len(run.sites)) if only is None else [only]:
@@ -193,6 +193,7 @@ def copied_objects_grid(run: RunView, only: int | None = None, per_worker: bool 
         for row in objects[:TOP_OBJECTS]:
             share = f"{sum(1 for copied in row.copied.values() if copied >= WORKER_NOISE // 4)} of {workers}"
             built = where(row.path, row.line) if row.path and row.line else (where(row.path) if row.path else "?")
+            built += " (built)" if row.traced else " (bound)" if row.line else ""
             copied = [row.copied.get(pid, 0) for pid in pids] or [row.most]
             grid.add(
                 [str(index + 1), row.name, row.type, f"{row.objects:,}", mib(row.bytes), mib(row.page_bytes), *map(mib, copied), share, built],

@@ -226,7 +226,8 @@ class CopiedObject:
     bytes: int  # what those objects occupy
     page_bytes: int  # the pages they lie on (which they may share with other objects)
     path: str | None  # the module that holds the name
-    line: int | None  # where the module binds it (read from the source, not traced)
+    line: int | None  # where it was built (traced, with --trace-allocations), else where the module binds it (read from the source)
+    traced: bool = False
     copied: dict[int, int] = field(default_factory=dict)  # worker pid -> bytes of those pages it held as its own, at its peak
 
     @property
@@ -249,6 +250,10 @@ def copied_objects(run: RunView, index: int) -> tuple[list[CopiedObject], dict[i
             if row is None:
                 name = str(root.get("name"))
                 path = root.get("path")
+                line = bound_at(path, name.rsplit(".", 1)[-1]) if path else None
+                allocated = root.get("allocated")
+                if isinstance(allocated, list) and len(allocated) == 2:
+                    path, line = str(allocated[0]), int(allocated[1])  # traced: the line that built it
                 row = rows[(key, number)] = CopiedObject(
                     name=name,
                     type=str(root.get("type")),
@@ -256,7 +261,8 @@ def copied_objects(run: RunView, index: int) -> tuple[list[CopiedObject], dict[i
                     bytes=int(root.get("bytes") or 0),
                     page_bytes=int(root.get("pages") or 0) * mapped.page_size,
                     path=path,
-                    line=bound_at(path, name.rsplit(".", 1)[-1]) if path else None,
+                    line=line,
+                    traced=allocated is not None,
                 )
             row.copied[worker.pid] = copied
     site = run.sites[index]
@@ -437,6 +443,7 @@ def _objects_json(run: RunView, index: int) -> dict[str, Any]:
             "page_bytes": row.page_bytes,
             "path": row.path,
             "line": row.line,
+            "line_is": "allocation" if row.traced else "binding",
             "copied_bytes": row.most,
             "copied_bytes_per_worker": {str(pid): copied for pid, copied in row.copied.items()},
         }
