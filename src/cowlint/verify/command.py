@@ -59,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--trace-allocations",
         action="store_true",
         help="trace the script's allocations (tracemalloc) until its first fork, so that each copied object is listed with the line that built it, "
-        "not the line that names it (slower: allocations cost about twice as much until then)",
+        "not the line that names it (costly until then: 17x the time and 2.4x the memory of a script building 5 million strings)",
     )
     group.add_argument("--sample-interval", metavar="SECONDS", type=float, default=0.02, help="how often every process's memory is read (default 0.02)")
 

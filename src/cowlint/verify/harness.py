@@ -115,6 +115,8 @@ class Tracked:
     unpickled: dict[str, Any] | None = None  # the instance of a bound method it unpickled with its first task: type, objects, bytes, page_bytes, copied
     objects_read_at: int = -1  # Private_Dirty at the last reading
     objects_pending: tuple[int, list[int]] | None = None  # (Rss, reading) until the next sample confirms it
+    objects_next = 0.0  # monotonic time of the next reading allowed
+    released_next = 0.0  # the same for the reading of what the parent released
 
     def observe(self, now: float, memory: dict[str, int], released: int = 0) -> None:
         """One sample; ``released``: bytes of it the parent let go of since the fork (pages that
@@ -551,7 +553,14 @@ def _released(result: RunResult, tracked: Tracked, parents: dict[int, list[list[
     if parent not in parents:
         parents[parent] = probe_module.private_mappings(parent) or []  # gone: it maps nothing
     gone = released(at_fork, parents[parent])
-    return (own_bytes_in(tracked.pid, gone, PAGE_SIZE) or 0) if gone else 0
+    if not gone:
+        return 0
+    now = time.monotonic()
+    if now < tracked.released_next:
+        return tracked.released  # a parent that exited released all it had: reading that is slow, not every sample
+    amount = own_bytes_in(tracked.pid, gone, PAGE_SIZE) or 0
+    tracked.released_next = now + 20 * (time.monotonic() - now)
+    return amount
 
 
 def _read_objects(result: RunResult, tracked: Tracked, slow: bool) -> None:
@@ -572,9 +581,11 @@ def _read_objects(result: RunResult, tracked: Tracked, slow: bool) -> None:
             tracked.objects_end = pending[1]
             if sum(pending[1]) >= sum(tracked.objects_peak):
                 tracked.objects_peak = pending[1]
-    if not slow and private <= tracked.objects_read_at + max(1 << 20, tracked.objects_read_at // 20):
+    now = time.monotonic()
+    if now < tracked.objects_next or (not slow and private <= tracked.objects_read_at + max(1 << 20, tracked.objects_read_at // 20)):
         return
     copied = mapped.copied(tracked.pid)
+    tracked.objects_next = now + 20 * (time.monotonic() - now)  # reading a worker's pages takes at most 5 % of the harness's time
     if copied is not None:
         tracked.objects_read_at = private
         tracked.objects_pending = (rss, copied)
