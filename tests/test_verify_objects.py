@@ -186,9 +186,10 @@ def test_a_self_shipped_by_a_bound_method_is_named_as_the_workers_new_copy(tmp_p
         copied = row["copied_bytes_per_worker"][str(worker["pid"])]
         assert copied >= row["page_bytes"] * 0.9  # unpickled: all of it is the worker's own
         assert copied <= worker["peak_copied_bytes"]
-    # the parent's instance itself stayed shared
+    # the parent's instance itself is not read: most of it stays shared (the worker's own allocations,
+    # made into the free space of pages it lies on, copy some of them: up to a quarter was seen)
     parent = _objects(entry)["index"]
-    assert parent["copied_bytes"] < parent["page_bytes"] // 10, parent
+    assert parent["copied_bytes"] < parent["page_bytes"] // 2, parent
 
 
 BUILT_ELSEWHERE = """\
@@ -203,6 +204,14 @@ def load_catalog():
 
 
 CATALOG = load_catalog()
+
+
+class Index:
+    def __init__(self):
+        self.table = {number: str(number) for number in range(100_000)}
+
+
+INDEX = Index()
 
 
 def scan(_):
@@ -225,3 +234,50 @@ def test_trace_allocations_gives_the_line_that_built_an_object_not_the_one_that_
     assert (bound["line"], bound["line_is"]) == (_line(BUILT_ELSEWHERE, "CATALOG = "), "binding")
     assert (built["line"], built["line_is"]) == (_line(BUILT_ELSEWHERE, "    rows = []"), "allocation")
     assert built["copied_bytes"] > 5 * MIB  # the workers' reads still copy it: tracing ended before the fork
+    # an instance with inline attributes is looked up by what it holds (Python 3.11 misses its own block)
+    index = _objects(site(traced, "built.py")[1])["INDEX"]
+    assert (index["line"], index["line_is"]) == (_line(BUILT_ELSEWHERE, "        self.table = "), "allocation")
+
+
+LOADER = """\
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+
+class Rows(Dataset):
+    def __init__(self, count):
+        self.rows = [{"id": number, "score": number * 0.5} for number in range(count)]
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, index):
+        row = self.rows[index]
+        return torch.tensor([row["id"], row["score"]])
+
+
+def main():
+    loader = DataLoader(Rows(150_000), batch_size=1000, num_workers=2)
+    print(sum(float(batch.sum()) for batch in loader))
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_a_dataloader_dataset_is_named_by_its_workers_copies(tmp_path: Path) -> None:
+    """The dataset is no module-level name (it is built inside main()): the workers inherit it as
+    an argument of the Process the DataLoader starts, and each one's reads copy it."""
+    pytest.importorskip("torch")
+    script = tmp_path / "loader.py"
+    script.write_text(LOADER)
+    report, _, _ = verify_json(script)
+    _, entry = site(report, "loader.py")
+    row = next(item for item in entry["objects"] if item["name"].startswith("dataset "))
+    assert row["type"] == "Rows" and row["objects"] > 450_000, row  # the dataset, its list, its dicts and values
+    assert (row["line"], row["line_is"]) == (_line(LOADER, "    print(sum("), "process start")  # where the workers start
+    copies = row["copied_bytes_per_worker"]
+    assert len(copies) == 2 and min(copies.values()) > 5 * MIB, row  # each worker read every row
+    # the static finding stands on `loader = DataLoader(...)`, lines above the loop that starts the workers
+    assert "COW303" in entry["confirmed"], entry

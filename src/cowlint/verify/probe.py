@@ -128,6 +128,42 @@ class _Probe:
             return "<unknown>", 0, api
         return frame.f_code.co_filename, frame.f_lineno or 0, api
 
+    def receiver_bound(self, frame: FrameType | None) -> tuple[str, int] | None:
+        """Where the user's code bound the library object whose method started a worker: for
+        ``loader = DataLoader(...)`` and, lines later, ``for batch in loader``, the line of
+        ``loader = ...``, which is where a finding on it stands. None when the object has no name
+        in the user's frame (then the finding is on the call's own statement)."""
+        called = None
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            if not (filename.startswith(self.skip_dirs) or filename.startswith(self.library_dirs) or filename.startswith("<frozen") or _SITE_PACKAGES in filename or _DIST_PACKAGES in filename):
+                break
+            called, frame = frame, frame.f_back
+        receiver = called.f_locals.get("self") if called is not None else None
+        if frame is None or receiver is None:
+            return None
+        names = {name for name, value in frame.f_locals.items() if value is receiver}
+        if not names:
+            return None
+        import ast
+        import tokenize
+
+        with tokenize.open(frame.f_code.co_filename) as source:
+            tree = ast.parse(source.read())
+        first, now = frame.f_code.co_firstlineno, frame.f_lineno or 0
+        lines = []
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.With, ast.AsyncWith)) and first <= node.lineno <= now:
+                if isinstance(node, ast.Assign):
+                    targets = list(node.targets)
+                elif isinstance(node, ast.AnnAssign):
+                    targets = [node.target]
+                else:
+                    targets = [item.optional_vars for item in node.items if item.optional_vars is not None]
+                if any(isinstance(target, ast.Name) and target.id in names for target in targets):
+                    lines.append(node.lineno)
+        return (frame.f_code.co_filename, max(lines)) if lines else None
+
     def site(self, api_default: str, start_method: str | None = None, callable_obj: Any = None, starts_worker: bool = False, created: tuple[str, int] | None = None) -> str:
         """The index of the user's call site on the current stack (made on first sight).
 
@@ -144,6 +180,11 @@ class _Probe:
             fields: dict[str, Any] = {"site": index, "path": path, "line": line, "api": api, "start_method": start_method}
             fields.update(_callable_info(callable_obj))
             self.sink.emit("site", **fields)
+            if starts_worker and created in (None, (path, line)) and api.endswith("(worker start)"):
+                try:
+                    created = self.receiver_bound(sys._getframe(1))
+                except Exception:
+                    created = None
         if created is not None and created != (path, line) and (index, created) not in self.creations:
             self.creations.add((index, created))
             self.sink.emit("created", site=index, path=created[0], line=created[1])
@@ -512,10 +553,12 @@ def _install_dispatch(probe: _Probe) -> None:
         except Exception:
             self._cowlint_site = None
         probe.starting.site = self._cowlint_site
+        probe.starting.process = self
         try:
             original_start(self)
         finally:
             probe.starting.site = None
+            probe.starting.process = None
         try:
             if replacing is not None:
                 probe.workers(replacing, [self.pid])
@@ -774,35 +817,62 @@ def _walk(value: Any, seen: _Seen, stop: tuple[type, ...], budget: int) -> tuple
             return count, size, pages
 
 
-def _allocation_lines(modules: list[Any], probe: _Probe) -> dict[int, list[Any]]:
-    """Where allocations are traced (``--trace-allocations``): id of each module-level value ->
-    [path, line] of the innermost frame of the script or its modules when it was allocated. Then
-    tracing ends, before the walk and the fork: on, it would slow the walk a hundredfold and
-    write its tables in every worker."""
+def _allocation_lines(values: list[Any], probe: _Probe) -> dict[int, list[Any]]:
+    """Where allocations are traced (``--trace-allocations``): id of each of ``values`` -> [path,
+    line] of the innermost frame of the script or its modules when it was allocated. Then tracing
+    ends, before the walk and the fork: on, it would slow the walk a hundredfold and write its
+    tables in every worker."""
     tracemalloc = sys.modules.get("tracemalloc")
     if tracemalloc is None or not tracemalloc.is_tracing():
         return {}
     lines: dict[int, list[Any]] = {}
-    for module in modules:
-        for name, value in list(getattr(module, "__dict__", {}).items()):
-            if name.startswith("__"):
-                continue
-            trace = tracemalloc.get_object_traceback(value)
-            for frame in reversed(list(trace or ())):  # oldest first: the innermost user frame is the last one
-                filename = frame.filename
-                if not (filename.startswith(probe.library_dirs) or filename.startswith(probe.skip_dirs) or _SITE_PACKAGES in filename or _DIST_PACKAGES in filename):
-                    lines[id(value)] = [filename, frame.lineno]
+    for value in values:
+        trace = tracemalloc.get_object_traceback(value)
+        if trace is None:
+            # Python 3.11 misses the block of an instance with inline attributes (it looks for the
+            # object behind its GC header, not behind the two pointers before that): what it holds
+            # was built with it
+            for child in gc.get_referents(value)[:16]:
+                trace = None if isinstance(child, type) else tracemalloc.get_object_traceback(child)
+                if trace is not None:
                     break
+        for frame in reversed(list(trace or ())):  # oldest first: the innermost user frame is the last one
+            filename = frame.filename
+            if not (filename.startswith(probe.library_dirs) or filename.startswith(probe.skip_dirs) or _SITE_PACKAGES in filename or _DIST_PACKAGES in filename):
+                lines[id(value)] = [filename, frame.lineno]
+                break
     tracemalloc.stop()
     return lines
 
 
+def _process_arguments(process: Any) -> list[tuple[str, Any]]:
+    """("name (argument of target)", value) for each argument of a ``Process`` being started, named
+    by its parameter where the target's signature tells (a Pool's own workers take only queues)."""
+    import inspect
+
+    target = getattr(process, "_target", None)
+    args = tuple(getattr(process, "_args", ()) or ())
+    kwargs = dict(getattr(process, "_kwargs", {}) or {})
+    title = getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or type(process).__name__
+    try:
+        names = list(inspect.signature(target).parameters) if target is not None else []
+    except (TypeError, ValueError):
+        names = []
+    named = [(names[index] if index < len(names) else f"argument {index + 1}", value) for index, value in enumerate(args)]
+    named.extend(kwargs.items())
+    if target is None:  # a Process subclass: its own attributes are what the child inherits
+        named.extend((f"self.{name}", value) for name, value in vars(process).items() if not name.startswith("_"))
+    return [(f"{name} ({title} argument)", value) for name, value in named]
+
+
 def object_map(probe: _Probe, directory: str, site: str | None) -> dict[str, Any]:
     """The parent's big objects at a fork and the pages they occupy: each module-level name of
-    the script and its own modules, with everything reachable from it that an earlier name did
-    not reach (modules, functions, classes and frames end a walk: they are the interpreter's).
-    Pages go to a file of native 8-byte page numbers (one run of them per name, sorted); the
-    event names the file and, per name, its type, object count, bytes and slice of the file."""
+    the script and its own modules, then each argument of the ``Process`` being started (a
+    DataLoader's dataset: a forked process inherits its arguments, it does not unpickle them),
+    with everything reachable from it that an earlier one did not reach (modules, functions,
+    classes and frames end a walk: they are the interpreter's). Pages go to a file of native
+    8-byte page numbers (one run of them per root, sorted); the event names the file and, per
+    root, its name, type, object count, bytes and slice of the file."""
     import array
     import types
 
@@ -813,31 +883,33 @@ def object_map(probe: _Probe, directory: str, site: str | None) -> dict[str, Any
     roots: list[dict[str, Any]] = []
     pages_out = array.array("Q")
     walked = 0
-    truncated = False
     main = sys.modules.get("__main__")
     modules = [module for module in [main] + [module for name, module in list(sys.modules.items()) if module is not main and name != "__main__"] if module is not None and _user_module(module, probe)]
-    built = _allocation_lines(modules, probe)
+    candidates: list[tuple[str, Any, str | None]] = []  # (name, value, the module's path)
     for module in modules:
         label = "" if module is main else f"{module.__name__}."
-        namespace = getattr(module, "__dict__", {})
-        for name, value in list(namespace.items()):
-            if name.startswith("__") or isinstance(value, stop) or not seen.add(id(value)):
-                continue
-            count, size, pages = _walk(value, seen, stop, _MAX_OBJECTS - walked)
-            walked += count
-            truncated = walked >= _MAX_OBJECTS
-            own = sorted(pages - claimed)
-            claimed.update(own)
-            if size >= 1 << 20:
-                source = getattr(module, "__file__", None)
-                roots.append({"name": label + name, "type": type(value).__name__, "objects": count, "bytes": size, "first": len(pages_out), "pages": len(own)})
-                roots[-1]["path"] = source if isinstance(source, str) else None
-                roots[-1]["allocated"] = built.get(id(value))
-                pages_out.extend(own)
-            if truncated:
-                break
-        if truncated:
+        source = getattr(module, "__file__", None)
+        for name, value in list(getattr(module, "__dict__", {}).items()):
+            if not name.startswith("__"):
+                candidates.append((label + name, value, source if isinstance(source, str) else None))
+    process = getattr(probe.starting, "process", None)
+    if process is not None:
+        candidates.extend((name, value, None) for name, value in _process_arguments(process))
+    built = _allocation_lines([value for _, value, _ in candidates], probe)
+    for name, value, source in candidates:
+        if walked >= _MAX_OBJECTS:
             break
+        if isinstance(value, stop) or not seen.add(id(value)):
+            continue
+        count, size, pages = _walk(value, seen, stop, _MAX_OBJECTS - walked)
+        walked += count
+        own = sorted(pages - claimed)
+        claimed.update(own)
+        if size >= 1 << 20:
+            roots.append({"name": name, "type": type(value).__name__, "objects": count, "bytes": size, "first": len(pages_out), "pages": len(own)})
+            roots[-1].update(path=source, allocated=built.get(id(value)))
+            pages_out.extend(own)
+    truncated = walked >= _MAX_OBJECTS
     path = os.path.join(directory, f"objects-{os.getpid()}-{len(probe.maps)}.bin")
     with open(path, "wb") as out:
         pages_out.tofile(out)

@@ -179,7 +179,7 @@ def copied_objects_grid(run: RunView, only: int | None = None, per_worker: bool 
     truncated = " (the walk stopped at its limit: some objects are not listed)" if any(mapped.truncated for mapped in run.result.maps.values()) else ""
     pids = [worker.pid for worker in run.site_workers(only)] if per_worker and only is not None else []
     grid = Grid(
-        "Copied objects (the parent's module-level objects at the fork, and the instance behind a bound method a worker unpickled; "
+        "Copied objects (the parent's module-level objects and the started process's arguments at the fork, and the instance behind a bound method a worker unpickled; "
         "the most of their pages one worker held as its own, read from /proc/PID/pagemap; "
         f"the walk took {seconds:.2f} s over {walked:,} objects in the parent){truncated}",
         ["site", "object", "type", "objects", "occupies", "on pages", *([f"copied by {pid}" for pid in pids] or ["copied"]), "workers that copied", "source line"],
@@ -193,7 +193,7 @@ def copied_objects_grid(run: RunView, only: int | None = None, per_worker: bool 
         for row in objects[:TOP_OBJECTS]:
             share = f"{sum(1 for copied in row.copied.values() if copied >= WORKER_NOISE // 4)} of {workers}"
             built = where(row.path, row.line) if row.path and row.line else (where(row.path) if row.path else "?")
-            built += " (built)" if row.traced else " (bound)" if row.line else ""
+            built += " (built)" if row.traced else " (started)" if row.passed else " (bound)" if row.line else ""
             copied = [row.copied.get(pid, 0) for pid in pids] or [row.most]
             grid.add(
                 [str(index + 1), row.name, row.type, f"{row.objects:,}", mib(row.bytes), mib(row.page_bytes), *map(mib, copied), share, built],
@@ -328,7 +328,8 @@ def _evidence(report: Report, index: int, site: Site, code: str) -> str:
     objects, _ = copied_objects(base, index)
     if objects and objects[0].most:
         top = objects[0]
-        text += f", {mib(top.most)} of it in {top.name} ({top.type}, {where(top.path, top.line) if top.path and top.line else 'module-level'})"
+        how = "built at" if top.traced else "passed at" if top.passed else "bound at"
+        text += f", {mib(top.most)} of it in {top.name} ({top.type}, {f'{how} {where(top.path, top.line)}' if top.path and top.line else 'module-level'})"
     frozen = report.variants.get("freeze")
     if frozen is not None and code in ("COW301", "COW302"):
         other = frozen.find(site.key)

@@ -228,6 +228,7 @@ class CopiedObject:
     path: str | None  # the module that holds the name
     line: int | None  # where it was built (traced, with --trace-allocations), else where the module binds it (read from the source)
     traced: bool = False
+    passed: bool = False  # an argument of the started Process: ``line`` is where it started
     copied: dict[int, int] = field(default_factory=dict)  # worker pid -> bytes of those pages it held as its own, at its peak
 
     @property
@@ -252,8 +253,11 @@ def copied_objects(run: RunView, index: int) -> tuple[list[CopiedObject], dict[i
                 path = root.get("path")
                 line = bound_at(path, name.rsplit(".", 1)[-1]) if path else None
                 allocated = root.get("allocated")
+                passed = path is None  # an argument of the Process started: told at that start
                 if isinstance(allocated, list) and len(allocated) == 2:
                     path, line = str(allocated[0]), int(allocated[1])  # traced: the line that built it
+                elif passed:
+                    path, line = run.sites[index].path, run.sites[index].line
                 row = rows[(key, number)] = CopiedObject(
                     name=name,
                     type=str(root.get("type")),
@@ -263,6 +267,7 @@ def copied_objects(run: RunView, index: int) -> tuple[list[CopiedObject], dict[i
                     path=path,
                     line=line,
                     traced=allocated is not None,
+                    passed=passed and allocated is None,
                 )
             row.copied[worker.pid] = copied
     site = run.sites[index]
@@ -443,7 +448,7 @@ def _objects_json(run: RunView, index: int) -> dict[str, Any]:
             "page_bytes": row.page_bytes,
             "path": row.path,
             "line": row.line,
-            "line_is": "allocation" if row.traced else "binding",
+            "line_is": "allocation" if row.traced else "process start" if row.passed else "binding",
             "copied_bytes": row.most,
             "copied_bytes_per_worker": {str(pid): copied for pid, copied in row.copied.items()},
         }
