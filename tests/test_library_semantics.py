@@ -259,3 +259,48 @@ def test_an_executor_recycling_its_workers_spawns_them_under_a_fork_pin(tmp_path
     )
     assert found == {"recycled": [None], "forked": [0.9]}, found
     assert _codes(tmp_path) == [(_line(tmp_path, "recycled = list"), "COW201")]
+
+
+def test_torch_tensors_travel_as_shared_memory_through_multiprocessing_but_are_copied_by_joblib(tmp_path: Path) -> None:
+    """COW102 stays quiet on a CPU tensor given to a multiprocessing Pool or a ProcessPoolExecutor:
+    ``import torch`` registers a reducer with their pickler (``ForkingPickler``) that moves the
+    storage to shared memory and sends a handle, so a worker receives a view of the same pages and
+    the task is a few hundred bytes. joblib's loky pickles with cloudpickle, which sends the data
+    itself: that is reported."""
+    pytest.importorskip("torch")
+    found = _run(
+        tmp_path,
+        """
+        import json, pickle
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import Pool
+        from multiprocessing.reduction import ForkingPickler
+
+        import torch
+        from joblib import Parallel, delayed
+
+        def shared(weights, index):
+            return weights.is_shared(), float(weights[index].sum())
+
+        def main():
+            weights = torch.ones(1024, 1024)  # 4 MiB of float32
+            task = len(ForkingPickler.dumps(weights))
+            whole = len(pickle.dumps(weights))
+            with Pool(2) as pool:
+                in_pool = pool.starmap(shared, [(weights, index) for index in range(4)])
+            with ProcessPoolExecutor(2) as executor:
+                in_executor = [future.result() for future in [executor.submit(shared, weights, index) for index in range(4)]]
+            in_joblib = Parallel(n_jobs=2)(delayed(shared)(weights, index) for index in range(4))
+            print(json.dumps({"task": task, "whole": whole, "pool": all(s for s, _ in in_pool), "executor": all(s for s, _ in in_executor),
+                              "joblib": any(s for s, _ in in_joblib), "sums": sorted({v for _, v in in_pool + in_executor})}))
+
+        if __name__ == "__main__":
+            main()
+        """,
+    )
+    assert found["pool"] is True and found["executor"] is True  # the workers hold shared storage, not a copy
+    assert found["joblib"] is False  # loky's workers hold copies
+    assert found["task"] < 2048 < (4 << 20) <= found["whole"], found  # a handle, against the whole data
+    assert found["sums"] == [1024.0]
+    # the static check reports the joblib call only
+    assert _codes(tmp_path) == [(_line(tmp_path, "in_joblib = "), "COW102")]

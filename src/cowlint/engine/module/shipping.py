@@ -130,6 +130,8 @@ class _Search:
         elif isinstance(value, Data):
             if (value.array or value.memmap) and self.site.receiver.memmaps:
                 return  # joblib memory-maps numpy arrays: the workers share the pages, nothing is copied per task
+            if value.tensor and self.site.receiver.shares_tensors:
+                return  # torch's reducer sends the tensor's storage as a shared-memory handle
             yield Shipped(self.site, self.payload, "data", value, path, repeated)
 
     # per-item search ---------------------------------------------------------

@@ -213,8 +213,8 @@ def estimate_call(resolver: Resolver, name: str, call: cst.Call, scope: Scope, a
             count = _shape_count(resolver, argument(call, "size", None), scope, at, depth)
         itemsize, dtype = _dtype_size(resolver, argument(call, "dtype", None), scope, at, 4)
         if count is None:
-            return Data(None, True, f"{label} tensor")
-        return Data(count * itemsize, False, f"{label} {dtype} tensor")
+            return Data(None, True, f"{label} tensor", tensor=True)
+        return Data(count * itemsize, False, f"{label} {dtype} tensor", tensor=True)
     if name in apis.LIKE_CONSTRUCTORS:
         source = argument(call, None, 0)
         return resolver.eval(source, scope, at, depth) if source is not None else UNKNOWN
