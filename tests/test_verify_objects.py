@@ -281,3 +281,86 @@ def test_a_dataloader_dataset_is_named_by_its_workers_copies(tmp_path: Path) -> 
     assert len(copies) == 2 and min(copies.values()) > 5 * MIB, row  # each worker read every row
     # the static finding stands on `loader = DataLoader(...)`, lines above the loop that starts the workers
     assert "COW303" in entry["confirmed"], entry
+
+
+SECOND_SITE = """\
+import multiprocessing
+import os
+import time
+
+ROWS = [(number, str(number)) for number in range(300_000)]
+
+
+def idle(_):
+    time.sleep(1.5)  # alive, and never reading ROWS, while the script forks again elsewhere
+    with open("/proc/self/smaps_rollup") as rollup:
+        private = sum(int(line.split()[1]) * 1024 for line in rollup if line.startswith("Private_Dirty:"))
+    return f"worker {os.getpid()} private {private}"
+
+
+def other():
+    pass
+
+
+if __name__ == "__main__":
+    context = multiprocessing.get_context("fork")
+    pool = context.Pool(1)
+    result = pool.apply_async(idle, (0,))
+    time.sleep(0.4)
+    process = context.Process(target=other)
+    process.start()
+    process.join()
+    print(result.get(), flush=True)
+    pool.close()
+    pool.join()
+"""
+
+
+def test_a_later_fork_does_not_walk_the_heap_under_a_living_worker(tmp_path: Path) -> None:
+    """The walk writes every object's reference count: at a second call site, with the first
+    site's worker alive, the parent copied every page they shared, and the idle worker showed
+    70 MiB copied of ROWS. A later fork with a child alive takes the map made at the first."""
+    script = tmp_path / "second_site.py"
+    script.write_text(SECOND_SITE)
+    report, stderr, _ = verify_json(script)
+    [(pid, private)] = [(int(pid), int(private)) for pid, private in re.findall(r"worker (\d+) private (\d+)", stderr)]
+    assert private < 8 * MIB, stderr  # by its own smaps_rollup: the idle worker copied nearly nothing
+    worker = next(worker for worker in report["workers"] if worker["pid"] == pid)
+    assert worker["peak_copied_bytes"] < 8 * MIB, worker
+    rows = _objects(report["call_sites"][worker["call_site_index"]])["ROWS"]
+    assert rows["copied_bytes"] < MIB, rows
+    assert len(report["run"]["object_maps"]) == 2 and sorted(entry["objects_walked"] > 0 for entry in report["run"]["object_maps"]) == [False, True]
+
+
+DEAD_PROXY = """\
+import multiprocessing
+import weakref
+
+
+class Node:
+    pass
+
+
+_node = Node()
+REGISTRY = {"parent": weakref.proxy(_node)}
+del _node  # the proxy is dead: asking it anything raises ReferenceError
+ROWS = [(number, str(number)) for number in range(300_000)]
+
+
+def work(_):
+    return sum(row[0] for row in ROWS)
+
+
+if __name__ == "__main__":
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        print(sum(pool.map(work, range(2), chunksize=1)))
+"""
+
+
+def test_a_dead_weak_proxy_does_not_lose_the_table(tmp_path: Path) -> None:
+    script = tmp_path / "dead_proxy.py"
+    script.write_text(DEAD_PROXY)
+    report, _, _ = verify_json(script)
+    _, entry = site(report, "dead_proxy.py")
+    assert _objects(entry)["ROWS"]["copied_bytes"] > 10 * MIB, entry
+    assert not [problem for problem in report["run"]["problems"] if "could not be mapped" in problem]

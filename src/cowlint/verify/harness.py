@@ -148,7 +148,7 @@ class Tracked:
         second copies them all between two samples).
         """
         base = self.baseline or {}
-        sampled = max(self.peak_own - self.baseline_private, sum(self.objects_peak))
+        sampled = max(self.peak_own - self.baseline_private, sum(self.objects_peak) - self.released)
         if not self.hwm or not base.get("Rss"):
             return max(0, sampled)
         shared_now = self.last.get("Shared_Clean", 0) + self.last.get("Shared_Dirty", 0)
@@ -640,6 +640,8 @@ def _absorb(result: RunResult, events: list[dict[str, Any]]) -> None:
             mapped = ObjectMap.from_event(event)
             if mapped is not None:
                 result.maps[(mapped.parent, mapped.site)] = mapped
+            elif event.get("error"):
+                result.problems.append(f"the parent's objects could not be mapped at a fork ({event['error']}): the copied-objects table misses that call site")
         elif kind == "reaped" and isinstance(event.get("code"), int):
             result.reaped[int(event["pid"])] = event["code"]  # a forkserver's child is never sampled as ours
             tracked = result.processes.get(int(event["pid"]))

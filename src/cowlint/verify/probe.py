@@ -100,6 +100,8 @@ class _Probe:
         self.own_map: dict[str, Any] | None = None  # in a forked child: the map of the fork that made it
         self.own_pages: Any = None  # its pages, loaded at the first reading
         self.own_read_at = 0.0
+        self.own_cost = 0.0  # seconds the last reading took
+        self.own_timer: threading.Timer | None = None
         self.unpickled: Any = None  # in a forked worker: the instance of the first bound method it unpickled (False once told)
         self.mappings_key: int | None = None  # of the private mappings last told, and how many times they were
         self.mappings_told = 0
@@ -242,7 +244,17 @@ class _Probe:
             self._read_unpickled()
         mapped = self.own_map
         now = time.monotonic()
-        if not mapped or (not final and now < self.own_read_at):
+        if not mapped:
+            return
+        if final and self.own_cost > 0.05:
+            return  # a map read slowly is not read again at exit: a worker's exit must stay quick
+        if not final and now < self.own_read_at:
+            if self.own_timer is None:
+                # read after the wait anyway: the last task's copies are seen even when the worker
+                # idles afterwards until a pool's terminate ends it (no exit of its own runs then)
+                self.own_timer = threading.Timer(self.own_read_at - now, self._timed_reading)
+                self.own_timer.daemon = True
+                self.own_timer.start()
             return
         if self.own_pages is None:
             import array
@@ -253,9 +265,43 @@ class _Probe:
         counts = own_pages("self", self.own_pages, mapped["roots"], int(mapped["page_size"]))
         # the next reading no sooner than 50 ms, nor than 20 times this one took (a map of a
         # million pages takes ~0.3 s to read: the worker spends at most 5 % of its time on it)
-        self.own_read_at = now + max(0.05, 20 * (time.monotonic() - now))
+        self.own_cost = time.monotonic() - now
+        self.own_read_at = now + max(0.05, 20 * self.own_cost)
         if counts is not None:
             self.sink.emit("objects_seen", counts=counts, final=final)
+
+    def _read_when_terminated(self) -> None:
+        """A pool's terminate (what leaving ``with Pool(...)`` does) ends its workers by SIGTERM, so
+        no exit of theirs runs: where SIGTERM kills at once (the default), take the last reading
+        first, then die of it as before."""
+        import signal
+
+        def terminated(number: int, frame: Any) -> None:
+            try:
+                self.read_own(final=True)
+                if self.lock.acquire(blocking=False):  # the interrupted code may hold it: never wait for it here
+                    try:
+                        self._flush_locked(time.monotonic())
+                    finally:
+                        self.lock.release()
+            except Exception:
+                pass
+            finally:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        try:
+            if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+                signal.signal(signal.SIGTERM, terminated)
+        except (ValueError, OSError):
+            pass  # not the main thread, or no such signal
+
+    def _timed_reading(self) -> None:
+        self.own_timer = None
+        try:
+            self.read_own()
+        except Exception:
+            pass
 
     def _read_unpickled(self) -> None:
         """The instance behind a bound method this worker unpickled with its first task
@@ -268,6 +314,11 @@ class _Probe:
         stop = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType, type, types.FrameType, types.CodeType)
         seen = _Seen()
         seen.add(id(owner))
+        for module in list(sys.modules.values()):
+            # what the instance refers to that the worker already had (a module's table it pickles by
+            # name) is not unpickled, and walking it would write its reference counts: a copy
+            for value in list(getattr(module, "__dict__", {}).values()):
+                seen.add(id(value))
         count, size, pages = _walk(owner, seen, stop, _MAX_OBJECTS)
         ordered = array.array("Q", sorted(pages))
         root = {"first": 0, "pages": len(ordered)}
@@ -291,9 +342,13 @@ class _Probe:
     def after_fork_in_child(self) -> None:
         self.own_map = self.maps.get(self.fork_site) or None
         self.unpickled = None
+        if self.own_map:
+            self._read_when_terminated()
         self.maps = {}
         self.own_pages = None
         self.own_read_at = 0.0
+        self.own_cost = 0.0
+        self.own_timer = None
         self.lock = threading.Lock()
         self.counts = {}
         self.dirty = set()
@@ -753,6 +808,23 @@ def _user_module(module: Any, probe: _Probe) -> bool:
     return not (path.startswith(probe.library_dirs) or path.startswith(probe.skip_dirs) or _SITE_PACKAGES in path or _DIST_PACKAGES in path)
 
 
+# built-in types whose sys.getsizeof is the one block at id(obj)
+_ONE_BLOCK = frozenset({str, bytes, int, float, complex, bool, tuple, range, type(None)})
+_OBJECT_SIZEOF: Any = object.__sizeof__
+
+
+def _has_children() -> bool:
+    """Whether this process has a child alive (``/proc/self/task/*/children``; True when unknown)."""
+    try:
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/children", "rb") as children:
+                if children.read().strip():
+                    return True
+    except OSError:
+        return True
+    return False
+
+
 def _referents(obj: Any, kind: type) -> Any:
     """An iterator over what ``obj`` refers to; a list's, a tuple's or a dict's without copying
     their references into a new list (a million of them would cost the parent 8 MiB)."""
@@ -770,6 +842,7 @@ def _walk(value: Any, seen: _Seen, stop: tuple[type, ...], budget: int) -> tuple
     count = size = 0
     pages: set[int] = set()
     stack: list[Any] = []
+    owners: list[Any] = []  # the container of each iterator on the stack
     obj: Any = value
     maps = seen.maps
     page = _PAGE
@@ -786,7 +859,10 @@ def _walk(value: Any, seen: _Seen, stop: tuple[type, ...], budget: int) -> tuple
         else:
             begin = id(obj) - _GC_HEAD if tracked else id(obj)
             try:
-                length = sizeof(obj)
+                # sys.getsizeof is the object's own block for the built-in types and for classes that
+                # keep object.__sizeof__; another __sizeof__ counts memory elsewhere (a DataFrame
+                # answers its columns' deep size), so only the type's basic size is its block
+                length = sizeof(obj) if kind in _ONE_BLOCK or getattr(kind, "__sizeof__", None) is _OBJECT_SIZEOF else kind.__basicsize__ + (_GC_HEAD if tracked else 0)
             except Exception:
                 length = kind.__basicsize__ or 1
             size += length
@@ -796,25 +872,36 @@ def _walk(value: Any, seen: _Seen, stop: tuple[type, ...], budget: int) -> tuple
                 pages.update(range(first + 1, last + 1))
         if tracked:
             stack.append(_referents(obj, kind))
+            owners.append(obj)
         obj = None
         while stack and obj is None and count < budget:
-            for child in stack[-1]:
-                if isinstance(child, stop):
-                    continue
-                address = id(child)
-                region = maps.get(address >> 20)
-                if region is None:
-                    region = maps[address >> 20] = bytearray(1 << 13)
-                bit = (address & 0xFFFFF) >> 4
-                if region[bit >> 3] & (1 << (bit & 7)):
-                    continue
-                region[bit >> 3] |= 1 << (bit & 7)
-                obj = child
-                break
-            else:
+            try:
+                obj = _next_unseen(stack[-1], stop, maps)
+            except RuntimeError:  # another thread resized the dict or set: take its referents at once instead
+                stack[-1] = iter(gc.get_referents(owners[-1]))
+                continue
+            if obj is None:
                 stack.pop()
+                owners.pop()
         if obj is None:
             return count, size, pages
+
+
+def _next_unseen(children: Any, stop: tuple[type, ...], maps: dict[int, bytearray]) -> Any:
+    """The next of ``children`` not seen yet (marked seen now), or None when they are all seen."""
+    for child in children:
+        if issubclass(type(child), stop):  # (isinstance asks a dead weakref.proxy, which raises)
+            continue
+        address = id(child)
+        region = maps.get(address >> 20)
+        if region is None:
+            region = maps[address >> 20] = bytearray(1 << 13)
+        bit = (address & 0xFFFFF) >> 4
+        if region[bit >> 3] & (1 << (bit & 7)):
+            continue
+        region[bit >> 3] |= 1 << (bit & 7)
+        return child
+    return None
 
 
 def _allocation_lines(values: list[Any], probe: _Probe) -> dict[int, list[Any]]:
@@ -899,7 +986,7 @@ def object_map(probe: _Probe, directory: str, site: str | None) -> dict[str, Any
     for name, value, source in candidates:
         if walked >= _MAX_OBJECTS:
             break
-        if isinstance(value, stop) or not seen.add(id(value)):
+        if issubclass(type(value), stop) or not seen.add(id(value)):
             continue
         count, size, pages = _walk(value, seen, stop, _MAX_OBJECTS - walked)
         walked += count
@@ -927,7 +1014,14 @@ def _install_forks(probe: _Probe, freeze: bool) -> None:
         probe.flush()
         if probe.map_dir and probe.fork_site not in probe.maps:
             try:
-                probe.maps[probe.fork_site] = mapped = object_map(probe, probe.map_dir, probe.fork_site)
+                last = next((mapped for mapped in reversed(list(probe.maps.values())) if mapped), None)
+                if last is not None and _has_children():
+                    # a walk now would write the reference count of every object while earlier
+                    # workers share their pages: the parent's copies would show as theirs
+                    mapped = dict(last, site=probe.fork_site, reused=True, walked=0, seconds=0.0)
+                else:
+                    mapped = object_map(probe, probe.map_dir, probe.fork_site)
+                probe.maps[probe.fork_site] = mapped
                 probe.sink.emit("objects", **mapped)
             except Exception as error:  # the walk must never break the script's fork
                 probe.maps[probe.fork_site] = {}

@@ -193,7 +193,7 @@ def copied_objects_grid(run: RunView, only: int | None = None, per_worker: bool 
         for row in objects[:TOP_OBJECTS]:
             share = f"{sum(1 for copied in row.copied.values() if copied >= WORKER_NOISE // 4)} of {workers}"
             built = where(row.path, row.line) if row.path and row.line else (where(row.path) if row.path else "?")
-            built += " (built)" if row.traced else " (started)" if row.passed else " (bound)" if row.line else ""
+            built += " (built)" if row.traced else " (started)" if row.passed else " (shipped)" if row.unpickled else " (bound)" if row.line else ""
             copied = [row.copied.get(pid, 0) for pid in pids] or [row.most]
             grid.add(
                 [str(index + 1), row.name, row.type, f"{row.objects:,}", mib(row.bytes), mib(row.page_bytes), *map(mib, copied), share, built],
@@ -325,7 +325,7 @@ def _evidence(report: Report, index: int, site: Site, code: str) -> str:
             return ", ".join(bad)
         return "the forked run itself failed to pickle it" if code == "COW204" else "spawn workers held more memory"
     text = f"a worker copied {mib(base.site_peak(index))}"
-    objects, _ = copied_objects(base, index)
+    objects = [row for row in copied_objects(base, index)[0] if not row.unpickled or code not in ("COW303", "COW304")]
     if objects and objects[0].most:
         top = objects[0]
         how = "built at" if top.traced else "passed at" if top.passed else "bound at"

@@ -229,6 +229,7 @@ class CopiedObject:
     line: int | None  # where it was built (traced, with --trace-allocations), else where the module binds it (read from the source)
     traced: bool = False
     passed: bool = False  # an argument of the started Process: ``line`` is where it started
+    unpickled: bool = False  # the instance a worker unpickled with its task: ``line`` is the call site
     copied: dict[int, int] = field(default_factory=dict)  # worker pid -> bytes of those pages it held as its own, at its peak
 
     @property
@@ -286,6 +287,7 @@ def copied_objects(run: RunView, index: int) -> tuple[list[CopiedObject], dict[i
                 page_bytes=int(unpickled.get("page_bytes") or 0),
                 path=site.path,
                 line=site.line,
+                unpickled=True,
             )
         row.copied[worker.pid] = int(unpickled.get("copied") or 0)
     for worker in run.site_workers(index):
@@ -448,7 +450,7 @@ def _objects_json(run: RunView, index: int) -> dict[str, Any]:
             "page_bytes": row.page_bytes,
             "path": row.path,
             "line": row.line,
-            "line_is": "allocation" if row.traced else "process start" if row.passed else "binding",
+            "line_is": "allocation" if row.traced else "process start" if row.passed else "call site" if row.unpickled else "binding",
             "copied_bytes": row.most,
             "copied_bytes_per_worker": {str(pid): copied for pid, copied in row.copied.items()},
         }
@@ -626,10 +628,11 @@ def _confirmed(code: str, index: int, site: Site, baseline: RunView, variants: d
         return site.per_task(site.callable_bytes + site.args_bytes) >= min_cost
     if code in COPY_CODES:
         objects, _ = copied_objects(baseline, index)
-        if objects:
+        inherited = [row for row in objects if not row.unpickled]
+        if inherited:
             # the copy must lie in the parent's objects: a task's unpickled argument or the
             # worker's own allocations are other findings' cost, or none
-            return objects[0].most >= max(min_cost, WORKER_NOISE)
+            return max(row.most for row in inherited) >= max(min_cost, WORKER_NOISE)
         return baseline.site_peak(index) >= max(min_cost, WORKER_NOISE)
     if code == "COW202":
         for name in ("spawn", "forkserver"):
