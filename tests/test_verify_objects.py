@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,18 +51,24 @@ if __name__ == "__main__":
 """
 
 
+def _verified(tmp_path: Path, name: str, text: str, *flags: str, script_args: tuple[str, ...] = ()) -> tuple[dict[str, Any], str]:
+    """``text`` written to ``tmp_path / name`` and run under ``cowlint --verify``: the report and stderr."""
+    script = tmp_path / name
+    script.write_text(text)
+    report, stderr, _ = verify_json(script, *flags, script_args=script_args)
+    return report, stderr
+
+
 def _line(text: str, start: str) -> int:
     return next(number for number, line in enumerate(text.splitlines(), 1) if line.startswith(start))
 
 
-def _objects(entry: dict) -> dict[str, dict]:
+def _objects(entry: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {item["name"]: item for item in entry.get("objects", [])}
 
 
 def test_a_global_list_read_by_workers_is_named_with_its_line_and_what_each_worker_copied(tmp_path: Path) -> None:
-    script = tmp_path / "readers.py"
-    script.write_text(READERS)
-    report, stderr, _ = verify_json(script)
+    report, stderr = _verified(tmp_path, "readers.py", READERS)
     _, entry = site(report, "readers.py")
     objects = _objects(entry)
     assert "RECORDS" in objects and "MATRIX" in objects, objects
@@ -108,9 +115,7 @@ if __name__ == "__main__":
 
 @pytest.mark.parametrize("frozen", [False, True])
 def test_a_preloaded_heap_is_copied_by_the_collector_unless_frozen(tmp_path: Path, frozen: bool) -> None:
-    script = tmp_path / "preloaded.py"
-    script.write_text(PRELOADED)
-    report, _, _ = verify_json(script, script_args=("freeze",) if frozen else ())
+    report, _ = _verified(tmp_path, "preloaded.py", PRELOADED, script_args=("freeze",) if frozen else ())
     _, entry = site(report, "preloaded.py")
     routes = _objects(entry)["ROUTES"]
     assert routes["line"] == _line(PRELOADED, "ROUTES = ")
@@ -136,9 +141,7 @@ def test_the_text_report_lists_the_copied_objects(tmp_path: Path) -> None:
 
 
 def test_no_objects_skips_the_walk(tmp_path: Path) -> None:
-    script = tmp_path / "preloaded.py"
-    script.write_text(PRELOADED)
-    report, _, _ = verify_json(script, "--no-objects")
+    report, _ = _verified(tmp_path, "preloaded.py", PRELOADED, "--no-objects")
     _, entry = site(report, "preloaded.py")
     assert "objects" not in entry
     assert report["run"]["object_maps"] == []
@@ -171,9 +174,7 @@ if __name__ == "__main__":
 def test_a_self_shipped_by_a_bound_method_is_named_as_the_workers_new_copy(tmp_path: Path) -> None:
     from .test_verify import expected
 
-    script = tmp_path / "shipped.py"
-    script.write_text(SHIPPED)
-    report, stderr, _ = verify_json(script)
+    report, stderr = _verified(tmp_path, "shipped.py", SHIPPED)
     index, entry = site(report, "shipped.py")
     row = next(item for item in entry["objects"] if item["name"].startswith("self (Index"))
     truth = expected(stderr, "self")
@@ -225,10 +226,8 @@ if __name__ == "__main__":
 
 
 def test_trace_allocations_gives_the_line_that_built_an_object_not_the_one_that_names_it(tmp_path: Path) -> None:
-    script = tmp_path / "built.py"
-    script.write_text(BUILT_ELSEWHERE)
-    named, _, _ = verify_json(script)
-    traced, _, _ = verify_json(script, "--trace-allocations")
+    named, _ = _verified(tmp_path, "built.py", BUILT_ELSEWHERE)
+    traced, _ = _verified(tmp_path, "built.py", BUILT_ELSEWHERE, "--trace-allocations")
     bound = _objects(site(named, "built.py")[1])["CATALOG"]
     built = _objects(site(traced, "built.py")[1])["CATALOG"]
     assert (bound["line"], bound["line_is"]) == (_line(BUILT_ELSEWHERE, "CATALOG = "), "binding")
@@ -270,9 +269,7 @@ def test_a_dataloader_dataset_is_named_by_its_workers_copies(tmp_path: Path) -> 
     """The dataset is no module-level name (it is built inside main()): the workers inherit it as
     an argument of the Process the DataLoader starts, and each one's reads copy it."""
     pytest.importorskip("torch")
-    script = tmp_path / "loader.py"
-    script.write_text(LOADER)
-    report, _, _ = verify_json(script)
+    report, _ = _verified(tmp_path, "loader.py", LOADER)
     _, entry = site(report, "loader.py")
     row = next(item for item in entry["objects"] if item["name"].startswith("dataset "))
     assert row["type"] == "Rows" and row["objects"] > 450_000, row  # the dataset, its list, its dicts and values
@@ -320,9 +317,7 @@ def test_a_later_fork_does_not_walk_the_heap_under_a_living_worker(tmp_path: Pat
     """The walk writes every object's reference count: at a second call site, with the first
     site's worker alive, the parent copied every page they shared, and the idle worker showed
     70 MiB copied of ROWS. A later fork with a child alive takes the map made at the first."""
-    script = tmp_path / "second_site.py"
-    script.write_text(SECOND_SITE)
-    report, stderr, _ = verify_json(script)
+    report, stderr = _verified(tmp_path, "second_site.py", SECOND_SITE)
     [(pid, private)] = [(int(pid), int(private)) for pid, private in re.findall(r"worker (\d+) private (\d+)", stderr)]
     assert private < 8 * MIB, stderr  # by its own smaps_rollup: the idle worker copied nearly nothing
     worker = next(worker for worker in report["workers"] if worker["pid"] == pid)
@@ -358,9 +353,7 @@ if __name__ == "__main__":
 
 
 def test_a_dead_weak_proxy_does_not_lose_the_table(tmp_path: Path) -> None:
-    script = tmp_path / "dead_proxy.py"
-    script.write_text(DEAD_PROXY)
-    report, _, _ = verify_json(script)
+    report, _ = _verified(tmp_path, "dead_proxy.py", DEAD_PROXY)
     _, entry = site(report, "dead_proxy.py")
     assert _objects(entry)["ROWS"]["copied_bytes"] > 10 * MIB, entry
     assert not [problem for problem in report["run"]["problems"] if "could not be mapped" in problem]

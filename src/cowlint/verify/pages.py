@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from cowlint.verify.probe import own_pages
+from cowlint.verify.probe import OWN_PAGE, own_pages, pagemap_entries
 
 
 @dataclass
@@ -81,7 +81,7 @@ def released(before: list[list[int]], now: list[list[int]]) -> list[tuple[int, i
 
 
 def own_bytes_in(pid: int, ranges: list[tuple[int, int]], page_size: int) -> int | None:
-    """Bytes of ``ranges`` that ``pid`` holds resident and as its own (pagemap bits 63 and 56)."""
+    """Bytes of ``ranges`` that ``pid`` holds as its own (``OWN_PAGE``)."""
     try:
         fd = os.open(f"/proc/{pid}/pagemap", os.O_RDONLY)
     except OSError:
@@ -92,10 +92,7 @@ def own_bytes_in(pid: int, ranges: list[tuple[int, int]], page_size: int) -> int
             first, last = start // page_size, (end - 1) // page_size + 1
             while first < last:
                 count = min(last - first, 1 << 17)  # 1 MiB of entries at a time
-                entries: array.array[int] = array.array("Q")
-                raw = os.pread(fd, 8 * count, 8 * first)
-                entries.frombytes(raw[: len(raw) - len(raw) % 8])
-                own += sum(1 for entry in entries if entry >> 63 and entry >> 56 & 1)
+                own += sum(1 for entry in pagemap_entries(fd, first, count) if entry & OWN_PAGE == OWN_PAGE)
                 first += count
     except OSError:
         return None

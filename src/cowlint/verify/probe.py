@@ -701,8 +701,8 @@ class _Seen:
 
 
 def _spans(obj: Any, kind: type) -> list[tuple[int, int]]:
-    """The address ranges ``obj`` occupies: its own block, and the arrays a list, a dict, a set or
-    a numpy array keeps outside it (read where CPython's layout is known, else left out)."""
+    """The address ranges an object ``_in_pieces`` occupies: its own block, and the arrays a list, a
+    dict, a set or a numpy array keeps outside it (read where CPython's layout is known, else left out)."""
     address = id(obj)
     start = address - _GC_HEAD if kind.__flags__ & _HAVE_GC else address
     if kind is list:
@@ -731,17 +731,16 @@ def _spans(obj: Any, kind: type) -> list[tuple[int, int]]:
             if table and not inline and outside > 0:
                 spans.append((table, table + outside))
         return spans
-    if kind.__name__ == "ndarray" and kind.__module__ == "numpy":
-        spans = [(start, address + kind.__basicsize__)]
-        if obj.base is None and obj.nbytes:
-            data = obj.__array_interface__["data"][0]
-            spans.append((data, data + obj.nbytes))
-        return spans
-    try:
-        size = sys.getsizeof(obj)
-    except Exception:
-        size = kind.__basicsize__
-    return [(start, start + max(size, 1))]
+    spans = [(start, address + kind.__basicsize__)]  # a numpy array
+    if obj.base is None and obj.nbytes:
+        data = obj.__array_interface__["data"][0]
+        spans.append((data, data + obj.nbytes))
+    return spans
+
+
+def _in_pieces(kind: type) -> bool:
+    """Whether an object of ``kind`` keeps memory outside its own block, which ``_spans`` reads."""
+    return kind is list or kind is dict or kind is set or kind is frozenset or (kind.__name__ == "ndarray" and kind.__module__ == "numpy")
 
 
 def private_mappings(pid: int | str) -> list[list[int]] | None:
@@ -764,16 +763,29 @@ def private_mappings(pid: int | str) -> list[list[int]] | None:
     return ranges
 
 
+# a pagemap entry of a page resident (bit 63) and mapped by this process alone (bit 56)
+OWN_PAGE = (1 << 63) | (1 << 56)
+
+
+def pagemap_entries(fd: int, first: int, count: int) -> Any:
+    """The 64-bit ``/proc/PID/pagemap`` entries of pages ``first`` to ``first + count - 1`` (fewer
+    where the address space ends), from the open pagemap ``fd``."""
+    import array
+
+    entries = array.array("Q")
+    raw = os.pread(fd, 8 * count, 8 * first)
+    entries.frombytes(raw[: len(raw) - len(raw) % 8])
+    return entries
+
+
 def own_pages(pid: int | str, pages: Any, roots: list[dict[str, Any]], page_size: int) -> list[int] | None:
-    """Bytes of each root's pages that process ``pid`` holds as its own (resident and mapped by it
-    alone: ``/proc/PID/pagemap`` bits 63 and 56), or None when its pagemap is unreadable. ``pages``
-    holds each root's sorted page numbers at ``root["first"]``, ``root["pages"]`` of them."""
+    """Bytes of each root's pages that process ``pid`` holds as its own (``OWN_PAGE``), or None
+    when its pagemap is unreadable. ``pages`` holds each root's sorted page numbers at
+    ``root["first"]``, ``root["pages"]`` of them."""
     try:
         fd = os.open(f"/proc/{pid}/pagemap", os.O_RDONLY)
     except OSError:
         return None
-    import array
-
     try:
         counts = []
         for root in roots:
@@ -784,14 +796,9 @@ def own_pages(pid: int | str, pages: Any, roots: list[dict[str, Any]], page_size
                 end = start + 1
                 while end < len(mine) and mine[end] - mine[end - 1] <= 64:  # close pages: one read
                     end += 1
-                entries = array.array("Q")
-                raw = os.pread(fd, 8 * (mine[end - 1] + 1 - mine[start]), 8 * mine[start])
-                entries.frombytes(raw[: len(raw) - len(raw) % 8])
                 base = mine[start]
-                for page in mine[start:end]:
-                    offset = page - base
-                    if offset < len(entries) and entries[offset] >> 63 and entries[offset] >> 56 & 1:
-                        own += 1
+                entries = pagemap_entries(fd, base, mine[end - 1] + 1 - base)
+                own += sum(1 for page in mine[start:end] if page - base < len(entries) and entries[page - base] & OWN_PAGE == OWN_PAGE)
                 start = end
             counts.append(own * page_size)
         return counts
@@ -844,15 +851,13 @@ def _walk(value: Any, seen: _Seen, stop: tuple[type, ...], budget: int) -> tuple
     stack: list[Any] = []
     owners: list[Any] = []  # the container of each iterator on the stack
     obj: Any = value
-    maps = seen.maps
     page = _PAGE
     sizeof = sys.getsizeof
-    special = (list, dict, set, frozenset)
     while True:
         kind = type(obj)
         count += 1
         tracked = kind.__flags__ & _HAVE_GC
-        if kind in special or kind.__name__ == "ndarray":
+        if _in_pieces(kind):
             for begin, end in _spans(obj, kind):
                 size += end - begin
                 pages.update(range(begin // page, (end - 1) // page + 1))
@@ -876,7 +881,7 @@ def _walk(value: Any, seen: _Seen, stop: tuple[type, ...], budget: int) -> tuple
         obj = None
         while stack and obj is None and count < budget:
             try:
-                obj = _next_unseen(stack[-1], stop, maps)
+                obj = _next_unseen(stack[-1], stop, seen)
             except RuntimeError:  # another thread resized the dict or set: take its referents at once instead
                 stack[-1] = iter(gc.get_referents(owners[-1]))
                 continue
@@ -887,20 +892,12 @@ def _walk(value: Any, seen: _Seen, stop: tuple[type, ...], budget: int) -> tuple
             return count, size, pages
 
 
-def _next_unseen(children: Any, stop: tuple[type, ...], maps: dict[int, bytearray]) -> Any:
+def _next_unseen(children: Any, stop: tuple[type, ...], seen: _Seen) -> Any:
     """The next of ``children`` not seen yet (marked seen now), or None when they are all seen."""
+    add = seen.add
     for child in children:
-        if issubclass(type(child), stop):  # (isinstance asks a dead weakref.proxy, which raises)
-            continue
-        address = id(child)
-        region = maps.get(address >> 20)
-        if region is None:
-            region = maps[address >> 20] = bytearray(1 << 13)
-        bit = (address & 0xFFFFF) >> 4
-        if region[bit >> 3] & (1 << (bit & 7)):
-            continue
-        region[bit >> 3] |= 1 << (bit & 7)
-        return child
+        if not issubclass(type(child), stop) and add(id(child)):  # (isinstance asks a dead weakref.proxy, which raises)
+            return child
     return None
 
 

@@ -167,6 +167,9 @@ def text(report: Report) -> str:
     return "\n".join(out) + "\n"
 
 
+#: a copied object's ``line_is`` -> (its mark in the table, how the evidence says it)
+_LINE_WORDS = {"binding": ("bound", "bound at"), "allocation": ("built", "built at"), "process start": ("started", "passed at"), "call site": ("shipped", "shipped at")}
+
 #: rows of the copied-objects table per call site
 TOP_OBJECTS = 6
 
@@ -193,7 +196,7 @@ def copied_objects_grid(run: RunView, only: int | None = None, per_worker: bool 
         for row in objects[:TOP_OBJECTS]:
             share = f"{sum(1 for copied in row.copied.values() if copied >= WORKER_NOISE // 4)} of {workers}"
             built = where(row.path, row.line) if row.path and row.line else (where(row.path) if row.path else "?")
-            built += " (built)" if row.traced else " (started)" if row.passed else " (shipped)" if row.unpickled else " (bound)" if row.line else ""
+            built += f" ({_LINE_WORDS[row.line_is][0]})" if row.line else ""
             copied = [row.copied.get(pid, 0) for pid in pids] or [row.most]
             grid.add(
                 [str(index + 1), row.name, row.type, f"{row.objects:,}", mib(row.bytes), mib(row.page_bytes), *map(mib, copied), share, built],
@@ -325,10 +328,10 @@ def _evidence(report: Report, index: int, site: Site, code: str) -> str:
             return ", ".join(bad)
         return "the forked run itself failed to pickle it" if code == "COW204" else "spawn workers held more memory"
     text = f"a worker copied {mib(base.site_peak(index))}"
-    objects = [row for row in copied_objects(base, index)[0] if not row.unpickled or code not in ("COW303", "COW304")]
+    objects = [row for row in copied_objects(base, index)[0] if row.line_is != "call site" or code not in ("COW303", "COW304")]
     if objects and objects[0].most:
         top = objects[0]
-        how = "built at" if top.traced else "passed at" if top.passed else "bound at"
+        how = _LINE_WORDS[top.line_is][1]
         text += f", {mib(top.most)} of it in {top.name} ({top.type}, {f'{how} {where(top.path, top.line)}' if top.path and top.line else 'module-level'})"
     frozen = report.variants.get("freeze")
     if frozen is not None and code in ("COW301", "COW302"):
@@ -441,20 +444,21 @@ _SORT_SCRIPT = """document.querySelectorAll("table.sortable th").forEach(functio
 def _findings_grid(report: Report) -> Grid:
     from cowlint.report.sarif import DOCS_URI
 
+    def link(finding: Finding) -> str:
+        return f'<a href="{html.escape(DOCS_URI.format(code=finding.code))}">{html.escape(finding.code)} {html.escape(finding.name)}</a>'
+
     grid = Grid("Static findings and what the run showed of them", ["where", "rule", "call site", "verdict", "evidence"])
     for index, joined in enumerate(report.joined):
         site = report.baseline.sites[index]
         for finding in dict.fromkeys(joined.findings):
             confirmed = finding.code in joined.confirmed
-            link = f'<a href="{html.escape(DOCS_URI.format(code=finding.code))}">{html.escape(finding.code)} {html.escape(finding.name)}</a>'
             verdict = "confirmed" if confirmed else joined.verdicts.get(finding.code, NOT_OBSERVED)
             evidence = _evidence(report, index, site, finding.code) if confirmed else ""
-            grid.add([f"{where(finding.path, finding.line)}:{finding.column}", link, str(index + 1), verdict, evidence], css="confirmed" if confirmed else "unconfirmed")
+            grid.add([f"{where(finding.path, finding.line)}:{finding.column}", link(finding), str(index + 1), verdict, evidence], css="confirmed" if confirmed else "unconfirmed")
     seen = {finding for joined in report.joined for finding in joined.findings}
     for finding in report.not_observed:
         if finding not in seen:
-            link = f'<a href="{html.escape(DOCS_URI.format(code=finding.code))}">{html.escape(finding.code)} {html.escape(finding.name)}</a>'
-            grid.add([f"{where(finding.path, finding.line)}:{finding.column}", link, "-", why_unconfirmed(report, finding), ""], css="unconfirmed")
+            grid.add([f"{where(finding.path, finding.line)}:{finding.column}", link(finding), "-", why_unconfirmed(report, finding), ""], css="unconfirmed")
     return grid
 
 

@@ -226,10 +226,11 @@ class CopiedObject:
     bytes: int  # what those objects occupy
     page_bytes: int  # the pages they lie on (which they may share with other objects)
     path: str | None  # the module that holds the name
-    line: int | None  # where it was built (traced, with --trace-allocations), else where the module binds it (read from the source)
-    traced: bool = False
-    passed: bool = False  # an argument of the started Process: ``line`` is where it started
-    unpickled: bool = False  # the instance a worker unpickled with its task: ``line`` is the call site
+    line: int | None
+    # what ``line`` is: "binding" (where the module binds the name, read from the source), "allocation"
+    # (where it was built: traced, with --trace-allocations), "process start" (an argument of the
+    # Process started there), "call site" (the instance a worker unpickled with its task there)
+    line_is: str = "binding"
     copied: dict[int, int] = field(default_factory=dict)  # worker pid -> bytes of those pages it held as its own, at its peak
 
     @property
@@ -254,11 +255,11 @@ def copied_objects(run: RunView, index: int) -> tuple[list[CopiedObject], dict[i
                 path = root.get("path")
                 line = bound_at(path, name.rsplit(".", 1)[-1]) if path else None
                 allocated = root.get("allocated")
-                passed = path is None  # an argument of the Process started: told at that start
+                line_is = "binding"
                 if isinstance(allocated, list) and len(allocated) == 2:
-                    path, line = str(allocated[0]), int(allocated[1])  # traced: the line that built it
-                elif passed:
-                    path, line = run.sites[index].path, run.sites[index].line
+                    path, line, line_is = str(allocated[0]), int(allocated[1]), "allocation"
+                elif path is None:  # an argument of the Process started: told at that start
+                    path, line, line_is = run.sites[index].path, run.sites[index].line, "process start"
                 row = rows[(key, number)] = CopiedObject(
                     name=name,
                     type=str(root.get("type")),
@@ -267,8 +268,7 @@ def copied_objects(run: RunView, index: int) -> tuple[list[CopiedObject], dict[i
                     page_bytes=int(root.get("pages") or 0) * mapped.page_size,
                     path=path,
                     line=line,
-                    traced=allocated is not None,
-                    passed=passed and allocated is None,
+                    line_is=line_is,
                 )
             row.copied[worker.pid] = copied
     site = run.sites[index]
@@ -287,7 +287,7 @@ def copied_objects(run: RunView, index: int) -> tuple[list[CopiedObject], dict[i
                 page_bytes=int(unpickled.get("page_bytes") or 0),
                 path=site.path,
                 line=site.line,
-                unpickled=True,
+                line_is="call site",
             )
         row.copied[worker.pid] = int(unpickled.get("copied") or 0)
     for worker in run.site_workers(index):
@@ -450,7 +450,7 @@ def _objects_json(run: RunView, index: int) -> dict[str, Any]:
             "page_bytes": row.page_bytes,
             "path": row.path,
             "line": row.line,
-            "line_is": "allocation" if row.traced else "process start" if row.passed else "call site" if row.unpickled else "binding",
+            "line_is": row.line_is,
             "copied_bytes": row.most,
             "copied_bytes_per_worker": {str(pid): copied for pid, copied in row.copied.items()},
         }
@@ -628,7 +628,7 @@ def _confirmed(code: str, index: int, site: Site, baseline: RunView, variants: d
         return site.per_task(site.callable_bytes + site.args_bytes) >= min_cost
     if code in COPY_CODES:
         objects, _ = copied_objects(baseline, index)
-        inherited = [row for row in objects if not row.unpickled]
+        inherited = [row for row in objects if row.line_is != "call site"]
         if inherited:
             # the copy must lie in the parent's objects: a task's unpickled argument or the
             # worker's own allocations are other findings' cost, or none
