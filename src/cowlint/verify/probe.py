@@ -101,7 +101,6 @@ class _Probe:
         self.own_pages: Any = None  # its pages, loaded at the first reading
         self.own_read_at = 0.0
         self.own_cost = 0.0  # seconds the last reading took
-        self.own_timer: threading.Timer | None = None
         self.unpickled: Any = None  # in a forked worker: the instance of the first bound method it unpickled (False once told)
         self.mappings_key: int | None = None  # of the private mappings last told, and how many times they were
         self.mappings_told = 0
@@ -249,12 +248,8 @@ class _Probe:
         if final and self.own_cost > 0.05:
             return  # a map read slowly is not read again at exit: a worker's exit must stay quick
         if not final and now < self.own_read_at:
-            if self.own_timer is None:
-                # read after the wait anyway: the last task's copies are seen even when the worker
-                # idles afterwards until a pool's terminate ends it (no exit of its own runs then)
-                self.own_timer = threading.Timer(self.own_read_at - now, self._timed_reading)
-                self.own_timer.daemon = True
-                self.own_timer.start()
+            # put off, not deferred to a timer thread: a thread in a worker that forks again can
+            # hold a lock (the import lock) at that fork and leave the grandchild deadlocked
             return
         if self.own_pages is None:
             import array
@@ -295,13 +290,6 @@ class _Probe:
                 signal.signal(signal.SIGTERM, terminated)
         except (ValueError, OSError):
             pass  # not the main thread, or no such signal
-
-    def _timed_reading(self) -> None:
-        self.own_timer = None
-        try:
-            self.read_own()
-        except Exception:
-            pass
 
     def _read_unpickled(self) -> None:
         """The instance behind a bound method this worker unpickled with its first task
@@ -348,7 +336,6 @@ class _Probe:
         self.own_pages = None
         self.own_read_at = 0.0
         self.own_cost = 0.0
-        self.own_timer = None
         self.lock = threading.Lock()
         self.counts = {}
         self.dirty = set()
