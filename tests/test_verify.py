@@ -64,7 +64,10 @@ def test_bound_method_pickles_the_instance_into_every_task() -> None:
     workers = site_workers(report, index)
     assert len(workers) == 2
     for worker in workers:
-        assert 0.9 * 32 * MIB <= worker["peak_copied_bytes"] <= 2.2 * 32 * MIB, worker
+        # A worker holds the task's message and its unpickled copy at once (64 MiB), and while it
+        # reads the next task, the last one's blob may still be alive: up to three copies, seen
+        # from 64 to 72 MiB (a bound of 2.2 copies failed 1 run in 12)
+        assert 0.9 * 32 * MIB <= worker["peak_copied_bytes"] <= 3.1 * 32 * MIB, worker
 
 
 def test_iterating_inherited_strings_copies_them() -> None:

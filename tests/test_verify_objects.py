@@ -357,3 +357,58 @@ def test_a_dead_weak_proxy_does_not_lose_the_table(tmp_path: Path) -> None:
     _, entry = site(report, "dead_proxy.py")
     assert _objects(entry)["ROWS"]["copied_bytes"] > 10 * MIB, entry
     assert not [problem for problem in report["run"]["problems"] if "could not be mapped" in problem]
+
+
+TERMINATED = """\
+import multiprocessing
+import os
+import time
+
+
+class Row:
+    def __init__(self, number):
+        self.number = number
+
+
+ROWS = [Row(number) for number in range(200_000)]
+
+
+def caught_signals():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1], 16) for line in status if line.startswith("SigCgt:"))
+
+
+def read_then_wait(ready):
+    total = sum(row.number for row in ROWS)  # writes every row's reference count: copies its pages
+    sigterm_caught = bool(caught_signals() & (1 << 14))  # bit 14 is SIGTERM (15)
+    print(f"worker {os.getpid()} sigterm_caught={sigterm_caught} total={total}", flush=True)
+    ready.set()
+    time.sleep(60)
+
+
+if __name__ == "__main__":
+    context = multiprocessing.get_context("fork")
+    ready = context.Event()
+    worker = context.Process(target=read_then_wait, args=(ready,))
+    worker.start()
+    ready.wait()
+    worker.terminate()
+    worker.join()
+    print("exit", worker.exitcode)
+"""
+
+
+def test_a_terminated_worker_is_read_by_its_parent_and_keeps_no_handler_of_the_probe(tmp_path: Path) -> None:
+    """A worker ended by ``terminate()`` runs no exit of its own. The probe once took its last
+    reading in a SIGTERM handler installed in the worker: a SIGTERM that came just before the
+    worker blocked on its pool's queue lock was never handled, and leaving ``with Pool(...)``
+    hung (1 run in 40). The parent now reads the worker's pages before it sends the signal:
+    the worker keeps SIGTERM's default, dies of it, and its copies are still named, with no
+    sample of the harness during its life (one every 2 s)."""
+    report, stderr = _verified(tmp_path, "terminated.py", TERMINATED, "--sample-interval", "2")
+    [(pid, caught)] = re.findall(r"worker (\d+) sigterm_caught=(\w+)", stderr)
+    assert caught == "False", stderr
+    assert "exit -15" in stderr, stderr  # died of the signal, as without the probe
+    _, entry = site(report, "terminated.py")
+    rows = _objects(entry)["ROWS"]
+    assert rows["copied_bytes_per_worker"][pid] >= 8 * MIB, rows  # 200,000 rows of ~100 bytes, every page written

@@ -460,8 +460,8 @@ def run(target: str, args: list[str], variant: str, options: Options, *, module:
             tick += 1
             live = tree.live()
             result.max_seen_processes = max(result.max_seen_processes, len(live))
+            _absorb(result, events.read())  # first: a process's fork event says what its parent mapped before the sample counts it
             _sample(result, live, time.time(), slow=tick % 10 == 1)
-            _absorb(result, events.read())
             if options.progress is not None and tick % 10 == 1:
                 options.progress(_progress_line(result, now - started, live))
             if root.poll() is not None and ended_at is None:
@@ -558,9 +558,28 @@ def _released(result: RunResult, tracked: Tracked, parents: dict[int, list[list[
     now = time.monotonic()
     if now < tracked.released_next:
         return tracked.released  # a parent that exited released all it had: reading that is slow, not every sample
-    amount = own_bytes_in(tracked.pid, gone, PAGE_SIZE) or 0
+    amount = own_bytes_in(tracked.pid, gone, PAGE_SIZE)
+    if amount is None or _exiting(tracked.pid):
+        # An exiting process unmaps its pages while its memory, read just before, still counts
+        # them: a reading of what it holds alone taken then is short (a worker that wrote 8 MiB
+        # was reported at 74 MiB when the parent had freed 64 MiB of what it shared), the last
+        # whole reading stands
+        return tracked.released
     tracked.released_next = now + 20 * (time.monotonic() - now)
     return amount
+
+
+PF_EXITING = 0x4  # the kernel's task flag, set when the exit begins and before it unmaps the memory
+
+
+def _exiting(pid: int) -> bool:
+    """Whether ``pid`` is gone or on its way out (``/proc/PID/stat``: a zombie, or PF_EXITING)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rpartition(b")")[2].split()
+    except OSError:
+        return True
+    return len(fields) < 7 or fields[0] in (b"Z", b"X", b"x") or bool(int(fields[6]) & PF_EXITING)
 
 
 def _read_objects(result: RunResult, tracked: Tracked, slow: bool) -> None:

@@ -101,6 +101,8 @@ class _Probe:
         self.own_pages: Any = None  # its pages, loaded at the first reading
         self.own_read_at = 0.0
         self.own_cost = 0.0  # seconds the last reading took
+        self.child_pages: dict[str, Any] = {}  # in a parent: the pages of each map it read a child's copies of
+        self.child_cost = 0.0  # the longest such reading, in seconds
         self.unpickled: Any = None  # in a forked worker: the instance of the first bound method it unpickled (False once told)
         self.mappings_key: int | None = None  # of the private mappings last told, and how many times they were
         self.mappings_told = 0
@@ -252,11 +254,7 @@ class _Probe:
             # hold a lock (the import lock) at that fork and leave the grandchild deadlocked
             return
         if self.own_pages is None:
-            import array
-
-            self.own_pages = array.array("Q")
-            with open(mapped["file"], "rb") as source:
-                self.own_pages.frombytes(source.read())
+            self.own_pages = _load_pages(mapped["file"])
         counts = own_pages("self", self.own_pages, mapped["roots"], int(mapped["page_size"]))
         # the next reading no sooner than 50 ms, nor than 20 times this one took (a map of a
         # million pages takes ~0.3 s to read: the worker spends at most 5 % of its time on it)
@@ -265,31 +263,26 @@ class _Probe:
         if counts is not None:
             self.sink.emit("objects_seen", counts=counts, final=final)
 
-    def _read_when_terminated(self) -> None:
-        """A pool's terminate (what leaving ``with Pool(...)`` does) ends its workers by SIGTERM, so
-        no exit of theirs runs: where SIGTERM kills at once (the default), take the last reading
-        first, then die of it as before."""
-        import signal
-
-        def terminated(number: int, frame: Any) -> None:
-            try:
-                self.read_own(final=True)
-                if self.lock.acquire(blocking=False):  # the interrupted code may hold it: never wait for it here
-                    try:
-                        self._flush_locked(time.monotonic())
-                    finally:
-                        self.lock.release()
-            except Exception:
-                pass
-            finally:
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                os.kill(os.getpid(), signal.SIGTERM)
-
-        try:
-            if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-                signal.signal(signal.SIGTERM, terminated)
-        except (ValueError, OSError):
-            pass  # not the main thread, or no such signal
+    def read_child(self, pid: int, site: str | None) -> None:
+        """In a parent about to end a child by a signal (``Process.terminate`` or ``kill``, which a
+        pool's terminate, the end of ``with Pool(...)``, calls for every worker): which of the
+        objects mapped at the child's fork it holds as its own, told as the child's last
+        ``objects_seen``. The signal ends it before any exit of its own runs, and a Python handler
+        of SIGTERM in the child was unsafe: a signal that came just before the worker blocked on
+        its queue's lock was never handled, the worker never ended and its pool's join hung. Read
+        from the parent, nothing runs in the child; a map read slowly is read for one child only,
+        so that ending a pool stays quick."""
+        mapped = self.maps.get(site) if site is not None else None
+        if not mapped or self.child_cost > 0.05:
+            return
+        now = time.monotonic()
+        pages = self.child_pages.get(mapped["file"])
+        if pages is None:
+            pages = self.child_pages[mapped["file"]] = _load_pages(mapped["file"])
+        counts = own_pages(pid, pages, mapped["roots"], int(mapped["page_size"]))
+        self.child_cost = max(self.child_cost, time.monotonic() - now)
+        if counts is not None:
+            self.sink.emit("objects_seen", pid=pid, counts=counts, final=True)
 
     def _read_unpickled(self) -> None:
         """The instance behind a bound method this worker unpickled with its first task
@@ -330,9 +323,9 @@ class _Probe:
     def after_fork_in_child(self) -> None:
         self.own_map = self.maps.get(self.fork_site) or None
         self.unpickled = None
-        if self.own_map:
-            self._read_when_terminated()
         self.maps = {}
+        self.child_pages = {}
+        self.child_cost = 0.0
         self.own_pages = None
         self.own_read_at = 0.0
         self.own_cost = 0.0
@@ -598,6 +591,7 @@ def _install_dispatch(probe: _Probe) -> None:
         probe.starting.process = self
         try:
             original_start(self)
+            self._cowlint_fork_site = probe.fork_site
         finally:
             probe.starting.site = None
             probe.starting.process = None
@@ -610,6 +604,20 @@ def _install_dispatch(probe: _Probe) -> None:
             pass
 
     mp_process.BaseProcess.start = start  # type: ignore[method-assign]
+
+    def ending(original: Any) -> Any:
+        def end(self: Any) -> None:
+            try:
+                if self.exitcode is None and self.pid is not None:
+                    probe.read_child(self.pid, getattr(self, "_cowlint_fork_site", None))
+            except Exception:
+                pass
+            original(self)
+
+        return end
+
+    mp_process.BaseProcess.terminate = ending(mp_process.BaseProcess.terminate)  # type: ignore[method-assign]
+    mp_process.BaseProcess.kill = ending(mp_process.BaseProcess.kill)  # type: ignore[method-assign]
 
     original_bootstrap = mp_process.BaseProcess._bootstrap  # type: ignore[attr-defined]
 
@@ -763,6 +771,16 @@ def pagemap_entries(fd: int, first: int, count: int) -> Any:
     raw = os.pread(fd, 8 * count, 8 * first)
     entries.frombytes(raw[: len(raw) - len(raw) % 8])
     return entries
+
+
+def _load_pages(path: str) -> Any:
+    """The pages of an object map, as its walk wrote them (``array('Q')``)."""
+    import array
+
+    pages = array.array("Q")
+    with open(path, "rb") as source:
+        pages.frombytes(source.read())
+    return pages
 
 
 def own_pages(pid: int | str, pages: Any, roots: list[dict[str, Any]], page_size: int) -> list[int] | None:
