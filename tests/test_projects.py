@@ -29,7 +29,7 @@ PROJECTS = sorted(path for path in (FIXTURES / "projects").iterdir() if path.is_
 
 def _annotated(project: Path) -> tuple[set[tuple[str, int, str]], set[tuple[str, int, str]]]:
     expected, forbidden = set(), set()
-    for path in sorted([*project.rglob("*.py"), *project.rglob("*uwsgi*.ini")]):
+    for path in sorted([*project.rglob("*.py"), *project.rglob("*uwsgi*.ini"), *project.rglob("Procfile"), *project.rglob("Dockerfile*")]):
         shown = path.relative_to(project).as_posix()
         for mark in marks_of(path):
             (expected if mark.kind in ("expect", "todo-ok") else forbidden).add((shown, mark.line, mark.code))

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from cowlint.config import Config
 from cowlint.engine.files.gitignore import Ignores
+from cowlint.engine.project.commands import is_command_file
 from cowlint.engine.project.uwsgi import walked_config
 
 PYTHON_SUFFIXES = (".py", ".pyw")
@@ -123,7 +124,7 @@ def _walk(directory: Path, config: Config, ancestors: set[tuple[int, int]], seen
                 inside = ignores.entering(path) if ignores is not None else None
             yield from _walk(path, config, ancestors | {key}, seen, inside)
             continue
-        if not entry.name.endswith(PYTHON_SUFFIXES) and not walked_config(entry.name):
+        if not entry.name.endswith(PYTHON_SUFFIXES) and not walked_config(entry.name) and not is_command_file(entry.name):
             continue
         try:
             regular = entry.is_file()

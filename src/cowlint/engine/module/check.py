@@ -24,7 +24,7 @@ from cowlint.config import Config, ConfigError, format_size, with_file_header
 from cowlint.engine.finding import Finding, doubt_of
 from cowlint.engine.module import apis, budget
 from cowlint.engine.module.noqa import comments_by_line, suppressed
-from cowlint.engine.project import uwsgi
+from cowlint.engine.project import commands, uwsgi
 from cowlint.engine.source import PythonRejects, SourceText, TruncatedRead, UndecodableSource, decode_source, python_verdict, size_on_disk
 from cowlint.rules import ENGINE_CODES, RULE_NAMES, prefilters
 
@@ -101,8 +101,8 @@ def plan_file(
     ``defer_wrappers``, a file whose text calls a name that may be such a wrapper gets a plan whose
     ``wrappers_pending`` says so, and the wrapper's module is read when the file is checked: a
     run's workers then read the project's wrappers in parallel, not its planning process in turn."""
-    if uwsgi.is_uwsgi_config(path):
-        return _uwsgi_result(data, path, config), None
+    if uwsgi.is_uwsgi_config(path) or commands.is_command_file(path):
+        return _server_result(data, path, config), None
     result = FileResult(path)
     try:
         config = with_file_header(config, data)
@@ -131,42 +131,51 @@ def plan_file(
     return result, Plan(config, rules, report_parse_errors, tiered, project)
 
 
-def _uwsgi_result(data: bytes, path: str, config: Config) -> FileResult:
-    """A uWSGI configuration: COW301 at the option naming an app that is preloaded into several
-    workers and never freezes its heap (:mod:`cowlint.engine.uwsgi`). Not cached: what it says
-    depends on where the app is, and reading it again costs little."""
+def _server_result(data: bytes, path: str, config: Config) -> FileResult:
+    """A uWSGI configuration, a Procfile or a Dockerfile: COW301 where a server is told to load
+    an app once and fork several workers from it, when the app never freezes its heap
+    (:mod:`cowlint.engine.project.uwsgi`, :mod:`cowlint.engine.project.commands`). Not cached:
+    what it says depends on where the app is, and reading it again costs little."""
     result = FileResult(path, cacheable=False)
     if not engine_code_enabled("COW301", config, path):
         return result
     text = data.decode("utf-8", "replace")
     result.source = SourceText(path, text, "utf-8")  # for the reports' excerpts
-    found = uwsgi.preload(text, Path(path))
-    if found is None:
-        return result
-    app = found.app
-    line = text.splitlines()[app.line - 1]
-    if suppressed(line.replace(";", "#"), "COW301"):  # ``; noqa: COW301`` or ``# noqa`` after the option
-        return result
-    shown = os.path.relpath(found.app_path) if not Path(path).is_absolute() else str(found.app_path)
-    result.findings.append(
-        Finding(
-            path,
-            app.line,
-            app.column,
-            app.line,
-            app.end_column,
-            "COW301",
-            RULE_NAMES["COW301"],
-            f"uWSGI loads the app ({app.value}) once and forks {found.workers} from it without gc.freeze(): each worker's first collection copies it",
-            uwsgi.FIX_UWSGI,
-            confidence="medium",
-            detail=(
-                f"{shown} never calls gc.freeze() in its import-time code and lazy-apps is off: the first garbage collection in each worker "
-                "writes the header of every object of the app and copies its pages"
-            ),
-            unsure="how much the app holds is not known from its configuration",
+    lines = text.splitlines()
+    found: list[tuple[int, int, int, str, str, Path, str, str]] = []  # line, column, end, server, app, its file, workers, fix
+    if uwsgi.is_uwsgi_config(path):
+        preload = uwsgi.preload(text, Path(path))
+        if preload is not None:
+            option = preload.app
+            found.append((option.line, option.column, option.end_column, "uWSGI", option.value, preload.app_path, preload.workers, uwsgi.FIX_UWSGI))
+    else:
+        for command in commands.preloads(text, Path(path)):
+            fix = commands.FIX_GUNICORN_COMMAND if command.server == "gunicorn" else uwsgi.FIX_UWSGI
+            found.append((command.line, command.column, command.end_column, command.server, command.app, command.app_path, command.workers, fix))
+    for line, column, end_column, server, app, app_path, workers, fix in found:
+        if suppressed(lines[line - 1].replace(";", "#"), "COW301"):  # a noqa comment on the line, after ";" in an .ini too
+            continue
+        shown = os.path.relpath(app_path) if not Path(path).is_absolute() else str(app_path)
+        how = "lazy-apps is off" if server == "uWSGI" else "--preload loads it in the master"
+        result.findings.append(
+            Finding(
+                path,
+                line,
+                column,
+                line,
+                end_column,
+                "COW301",
+                RULE_NAMES["COW301"],
+                f"{server} loads the app ({app}) once and forks {workers} from it without gc.freeze(): each worker's first collection copies it",
+                fix,
+                confidence="medium",
+                detail=(
+                    f"{shown} never calls gc.freeze() in its import-time code and {how}: the first garbage collection in each worker "
+                    "writes the header of every object of the app and copies its pages"
+                ),
+                unsure="how much the app holds is not known from its configuration",
+            )
         )
-    )
     return result
 
 

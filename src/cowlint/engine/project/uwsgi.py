@@ -88,7 +88,12 @@ def options(text: str) -> dict[str, Option]:
 def preload(text: str, path: Path) -> UwsgiPreload | None:
     """The app option of a uWSGI configuration that preloads an app into several workers whose
     module never calls ``gc.freeze()``; else None."""
-    said = options(text)
+    return preload_from(options(text), path)
+
+
+def preload_from(said: dict[str, Option], path: Path) -> UwsgiPreload | None:
+    """The same for uWSGI's options however given (an ``.ini`` section, a command line):
+    ``path`` is the file they are read from, whose folder the app is looked for from."""
     app = next((said[name] for name in _APP_OPTIONS if name in said), None)
     if app is None or any(said[name].value.lower() in _TRUE for name in ("lazy-apps", "lazy") if name in said):
         return None

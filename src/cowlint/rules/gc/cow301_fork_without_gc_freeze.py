@@ -78,6 +78,14 @@ class ForkWithoutGcFreeze(Rule):
     fix is `gc.freeze()` at the end of the app module (or `lazy-apps = true`,
     which loads the app in each worker and shares nothing).
 
+    And the same servers started from a command line in a `Procfile` or a
+    Dockerfile's `CMD`/`ENTRYPOINT` (shell or exec form, also inside
+    `sh -c "..."`): `gunicorn --preload -w 4 shop.wsgi:application` (workers
+    over one, or from a variable) and `uwsgi --processes 4 --module
+    shop.wsgi`, when the app is found in the project and never freezes at
+    import, and no `-c` configuration file given with gunicorn calls
+    `gc.freeze()` (an `--ini` file given to uWSGI is read for itself).
+
     ## Why is this bad?
     A forked child shares the parent's memory until it writes to it. CPython's
     cyclic garbage collector writes: every collection touches the header of
@@ -92,12 +100,14 @@ class ForkWithoutGcFreeze(Rule):
     The order of statements is followed within a function and through calls of
     the module's own functions; a heap built in another module is not seen. A
     loaded file may be small. For gunicorn, the size of the preloaded app is
-    not known (a small app loses little), an app named only on the command
-    line is not looked for, and `--preload` on a command line (Procfile,
-    Dockerfile) is not read; nor are uWSGI's other configuration
-    formats (`.yaml`, `.xml`, command-line options) or an app that uWSGI
-    cannot be seen to find in the project (a `%(...)` placeholder, a module
-    outside it).
+    not known (a small app loses little). Command lines are read in
+    Procfiles and Dockerfiles only (not in docker-compose files, shell
+    scripts, systemd units or `GUNICORN_CMD_ARGS`), and a gunicorn command
+    without `-w` is taken for gunicorn's default of one worker, though
+    `WEB_CONCURRENCY` (which Heroku sets) raises it. uWSGI's other
+    configuration formats (`.yaml`, `.xml`, `.json`) are not read, nor is an
+    app that uWSGI cannot be seen to find in the project (a `%(...)`
+    placeholder, a module outside it).
 
     ## Example
     ```python
@@ -175,7 +185,9 @@ class ForkWithoutGcFreeze(Rule):
     ## Libraries
     Forks by `os.fork` and by the process pools cowlint knows under fork
     (`multiprocessing`, `concurrent.futures`, pathos, mpire), gunicorn's
-    `preload_app = True`, and uWSGI's preloaded apps (`.ini`). joblib's loky workers are fresh interpreters: their
+    `preload_app = True` (in its configuration file, or `--preload` in a
+    Procfile or Dockerfile), and uWSGI's preloaded apps (`.ini`, or its
+    options on such a command line). joblib's loky workers are fresh interpreters: their
     heap is their own.
 
     ## Verify

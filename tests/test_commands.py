@@ -1,0 +1,78 @@
+"""Servers started from command lines (COW301): a Procfile's or a Dockerfile's ``gunicorn
+--preload`` and ``uwsgi --module``, read as text, never run.
+
+The fixture project ``fixtures/projects/server_commands`` holds the annotated cases
+(test_projects); these are the edges: the Dockerfile's forms, shells, configuration files
+given with the command, noqa, odd files, a file named on the command line, the hook."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cowlint import Config, check_paths
+
+from .conftest import run_cowlint
+
+APP = 'ROWS = [{"n": n} for n in range(3_000_000)]\n\ndef application(environ, start_response):\n    return [b""]\n'
+
+
+def _reported(root: Path, name: str, text: str | bytes) -> list[tuple[int, int]]:
+    (root / "web").mkdir(exist_ok=True)
+    (root / "web" / "app.py").write_text(APP)
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    result = check_paths([str(root)], Config())
+    assert not result.errors, result.errors
+    return [(finding.line, finding.column) for finding in result.findings if finding.code == "COW301"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('FROM python:3.12\nCMD ["gunicorn", "--preload", "-w", "4", "web.app:application"]\n', [(2, 19)]),  # the exec form: its "--preload"
+        ("FROM python:3.12\nCMD gunicorn \\\n    --preload \\\n    -w 4 web.app:application\n", [(2, 1)]),  # continued lines: the command's first line
+        ('ENTRYPOINT ["/bin/sh", "-c", "alembic upgrade head && gunicorn --preload -w 3 web.app"]\n', [(1, 64)]),  # inside sh -c
+        ("CMD gunicorn --preload -w4 web.app:application\n", [(1, 14)]),
+        ("CMD gunicorn --preload -w 1 web.app:application\n", []),  # one worker shares nothing
+        ("CMD gunicorn -w 4 web.app:application\n", []),  # no --preload: each worker imports the app
+        ("RUN gunicorn --preload -w 4 web.app:application\n", []),  # a build step, not what the container runs
+        ("# CMD gunicorn --preload -w 4 web.app:application\n", []),
+        ('CMD gunicorn --preload -w 4 "web.app:application  # noqa: COW301\n', []),  # an unclosed quote: nothing read
+        ("CMD gunicorn --preload -w 4 web.app:application  # noqa: COW301\n", []),
+        ("CMD uwsgi --processes 4 --module=web.app\n", [(1, 34)]),  # the app it names
+        ("CMD uwsgi -p 4 -w web.app\n", [(1, 19)]),
+        ("CMD uwsgi --ini uwsgi.ini -p 4 -w web.app\n", []),  # its configuration file is read for itself
+    ],
+)
+def test_a_dockerfile_command(tmp_path: Path, text: str, expected: list[tuple[int, int]]) -> None:
+    assert _reported(tmp_path, "Dockerfile", text) == expected
+
+
+def test_a_configuration_file_given_with_the_command_is_read_for_a_freeze(tmp_path: Path) -> None:
+    command = "web: gunicorn -c deploy/gunicorn_settings.py --preload -w 4 web.app:application\n"
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "gunicorn_settings.py").write_text("import gc\n\ndef when_ready(server):\n    gc.freeze()\n")
+    assert _reported(tmp_path, "Procfile", command) == []
+    (tmp_path / "deploy" / "gunicorn_settings.py").write_text("timeout = 30\n")
+    assert _reported(tmp_path, "Procfile", command) == [(1, 46)]
+
+
+def test_walking_finds_dockerfiles_by_name_and_odd_bytes_do_not_break_the_run(tmp_path: Path) -> None:
+    assert _reported(tmp_path, "docker/Dockerfile.prod", "CMD gunicorn --preload -w 2 web.app\n") == [(1, 14)]
+    assert _reported(tmp_path, "docker/Dockerfile.prod", b"\xff\xfeCMD gunicorn --preload -w 2 web.app\x00\n\x80") == []
+
+
+def test_a_procfile_named_on_the_command_line_is_reported_with_its_place(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'site'\n")
+    _reported(tmp_path, "Procfile", "release: python manage.py migrate\nweb: gunicorn --preload --workers 4 web.app:application\n")
+    done = run_cowlint("--no-cache", "Procfile", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Procfile:2:15: COW301 gunicorn loads the app (web.app:application) once and forks 4 workers" in done.stdout, done.stdout
+
+
+def test_the_pre_commit_hook_passes_dockerfiles() -> None:
+    hooks = (Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text()
+    assert "dockerfile" in hooks.split("types_or:", 1)[1].splitlines()[0]
