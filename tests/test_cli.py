@@ -9,7 +9,7 @@ from pathlib import Path
 from cowlint import __version__
 
 from .conftest import FIXTURES, ROOT, run_cowlint
-from .test_fixtures import marks_of
+from .test_fixtures import annotated_files, marks_of
 
 SEED = """\
 import time
@@ -53,7 +53,7 @@ def test_fixtures_are_reported_with_exit_1() -> None:
     result = run_cowlint("--output-format", "concise", "fixtures/")
     assert result.returncode == 1, result.stderr
     expected = set()
-    for path in [*FIXTURES.rglob("*.py"), *FIXTURES.rglob("*uwsgi*.ini")]:  # the rule folders, the --verify scenarios and the projects
+    for path in annotated_files(FIXTURES):  # the rule folders, the --verify scenarios and the projects
         for mark in marks_of(path):
             if mark.kind in ("expect", "todo-ok"):
                 expected.add((str(path.relative_to(ROOT)), mark.line, mark.code))

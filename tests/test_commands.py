@@ -42,6 +42,8 @@ def _reported(root: Path, name: str, text: str | bytes) -> list[tuple[int, int]]
         ("# CMD gunicorn --preload -w 4 web.app:application\n", []),
         ('CMD gunicorn --preload -w 4 "web.app:application  # noqa: COW301\n', []),  # an unclosed quote: nothing read
         ("CMD gunicorn --preload -w 4 web.app:application  # noqa: COW301\n", []),
+        ("CMD exec env PYTHONUNBUFFERED=1 python -m gunicorn --preload -w $WEB_CONCURRENCY web.app\n", [(1, 52)]),  # workers unknown
+        ("CMD uwsgi --http :8000 --master --processes 4 --module web.app:application\n", [(1, 56)]),
         ("CMD uwsgi --processes 4 --module=web.app\n", [(1, 34)]),  # the app it names
         ("CMD uwsgi -p 4 -w web.app\n", [(1, 19)]),
         ("CMD uwsgi --ini uwsgi.ini -p 4 -w web.app\n", []),  # its configuration file is read for itself
@@ -58,6 +60,10 @@ def test_a_configuration_file_given_with_the_command_is_read_for_a_freeze(tmp_pa
     assert _reported(tmp_path, "Procfile", command) == []
     (tmp_path / "deploy" / "gunicorn_settings.py").write_text("timeout = 30\n")
     assert _reported(tmp_path, "Procfile", command) == [(1, 46)]
+    (tmp_path / "deploy" / "__init__.py").write_text("")
+    (tmp_path / "deploy" / "gunicorn_settings.py").write_text("import gc\n\ndef post_fork(server, worker):\n    gc.freeze()\n")
+    module = "web: gunicorn -c python:deploy.gunicorn_settings --preload -w 4 web.app:application\n"  # a module, by its dotted name
+    assert _reported(tmp_path, "Procfile", module) == []
 
 
 def test_walking_finds_dockerfiles_by_name_and_odd_bytes_do_not_break_the_run(tmp_path: Path) -> None:
@@ -70,7 +76,7 @@ def test_a_procfile_named_on_the_command_line_is_reported_with_its_place(tmp_pat
     _reported(tmp_path, "Procfile", "release: python manage.py migrate\nweb: gunicorn --preload --workers 4 web.app:application\n")
     done = run_cowlint("--no-cache", "Procfile", cwd=tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "Procfile:2:15: COW301 gunicorn loads the app (web.app:application) once and forks 4 workers" in done.stdout, done.stdout
+    assert "Procfile:2:15: COW301 gunicorn preloads the app (web.app:application) and forks 4 workers" in done.stdout, done.stdout
 
 
 def test_the_pre_commit_hook_passes_dockerfiles() -> None:

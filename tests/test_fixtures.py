@@ -45,6 +45,12 @@ def marks_of(path: Path) -> list[Mark]:
 FIXTURE_FILES = sorted(FIXTURES.glob("COW*/*.py"))
 
 
+def annotated_files(root: Path) -> list[Path]:
+    """Every file under ``root`` the run reads and a fixture may annotate: Python modules, uWSGI
+    ``.ini`` files, Procfiles and Dockerfiles."""
+    return sorted({*root.rglob("*.py"), *root.rglob("*uwsgi*.ini"), *root.rglob("Procfile"), *root.rglob("Dockerfile*")})
+
+
 @pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_fixture_reports_exactly_the_annotated_findings(path: Path) -> None:
     findings = check_source(path.read_bytes(), str(path), Config())

@@ -167,7 +167,7 @@ def test_hook_checks_a_uwsgi_configuration(tmp_path: Path) -> None:
     _git("add", ".", cwd=repo)
     failing = _run_hooks(repo, tmp_path)
     assert failing.returncode == 1, failing.stdout + failing.stderr
-    assert "uwsgi.ini:4:1: COW301 uWSGI loads the app (web.app:application) once and forks 4 workers" in failing.stdout
+    assert "uwsgi.ini:4:1: COW301 uWSGI preloads the app (web.app:application) and forks 4 workers" in failing.stdout
     assert "tox.ini" not in failing.stdout
     (repo / "uwsgi.ini").write_text("[uwsgi]\nmaster = true\nprocesses = 4\nlazy-apps = true\nmodule = web.app:application\n")
     _git("add", ".", cwd=repo)

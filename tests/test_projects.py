@@ -22,14 +22,14 @@ from cowlint.engine.project.layout import Layout, find_root
 from cowlint.engine.project.summary import IMPORT_TIME, UNDER_MAIN_GUARD, Import, called_names, summarize
 
 from .conftest import FIXTURES, app_project, run_cowlint
-from .test_fixtures import marks_of
+from .test_fixtures import annotated_files, marks_of
 
 PROJECTS = sorted(path for path in (FIXTURES / "projects").iterdir() if path.is_dir())
 
 
 def _annotated(project: Path) -> tuple[set[tuple[str, int, str]], set[tuple[str, int, str]]]:
     expected, forbidden = set(), set()
-    for path in sorted([*project.rglob("*.py"), *project.rglob("*uwsgi*.ini"), *project.rglob("Procfile"), *project.rglob("Dockerfile*")]):
+    for path in annotated_files(project):
         shown = path.relative_to(project).as_posix()
         for mark in marks_of(path):
             (expected if mark.kind in ("expect", "todo-ok") else forbidden).add((shown, mark.line, mark.code))

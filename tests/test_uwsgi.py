@@ -77,7 +77,7 @@ def test_the_cli_reads_a_named_ini_and_selection_applies(tmp_path: Path) -> None
     assert "forks 2 workers" in finding["message"] and "web/app.py never calls gc.freeze()" in finding["detail"]
     assert "lazy-apps = true" in finding["fix"]
     text = run_cowlint("--no-cache", ".", cwd=tmp_path)  # walking finds uwsgi.ini, not prod.ini
-    assert "uwsgi.ini:4:1: COW301 uWSGI loads the app (web.app:application) once and forks 4 workers" in text.stdout
+    assert "uwsgi.ini:4:1: COW301 uWSGI preloads the app (web.app:application) and forks 4 workers" in text.stdout
     assert "4 | module = web.app:application" in text.stdout  # the excerpt of the ini line
     assert "prod.ini" not in text.stdout
     assert run_cowlint("--no-cache", "--select", "COW1", ".", cwd=tmp_path).returncode == 0

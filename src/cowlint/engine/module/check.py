@@ -166,7 +166,7 @@ def _server_result(data: bytes, path: str, config: Config) -> FileResult:
                 end_column,
                 "COW301",
                 RULE_NAMES["COW301"],
-                f"{server} loads the app ({app}) once and forks {workers} from it without gc.freeze(): each worker's first collection copies it",
+                f"{server} preloads the app ({app}) and forks {workers} without gc.freeze(): each worker's first collection copies it",
                 fix,
                 confidence="medium",
                 detail=(

@@ -194,8 +194,8 @@ def _gunicorn(arguments: list[str], path: Path, line: int, raw: str) -> CommandP
     if workers is None or (workers.isdigit() and int(workers) <= 1):
         return None  # gunicorn's default is one worker: it shares nothing with another
     folders = [*bases, *[path.parent, *path.parent.parents][:4]]
-    if config is not None and not config.startswith("python:"):
-        found_config = app_file(config if config.endswith(".py") else f"{config}.py", folders) if "$" not in config else None
+    if config is not None:  # a file, or ``python:package.module``
+        found_config = app_file(config.removeprefix("python:"), folders) if "$" not in config else None
         data = read_app(found_config) if found_config is not None else None
         if data is None or b"freeze" in data:
             return None  # its hooks may freeze: the configuration file is checked itself
