@@ -157,8 +157,9 @@ def test_try_repo_as_documented(tmp_path: Path) -> None:
 
 
 def test_hook_checks_a_uwsgi_configuration(tmp_path: Path) -> None:
-    """The hook passes .ini files too (types_or: python, ini): a uWSGI configuration whose app never
-    freezes is reported at its app option; tox.ini, another .ini, says nothing."""
+    """The hook passes .ini files and Dockerfiles too (types_or: python, ini, dockerfile): a uWSGI
+    configuration whose app never freezes is reported at its app option, a Dockerfile's gunicorn
+    --preload at that option; tox.ini, another .ini, says nothing."""
     repo = _hook_repo(tmp_path)
     (repo / "web").mkdir()
     (repo / "web" / "app.py").write_text('ROWS = [{"n": n} for n in range(3_000_000)]\n\n\ndef application(environ, start_response):\n    return [b""]\n')
@@ -170,5 +171,11 @@ def test_hook_checks_a_uwsgi_configuration(tmp_path: Path) -> None:
     assert "uwsgi.ini:4:1: COW301 uWSGI preloads the app (web.app:application) and forks 4 workers" in failing.stdout
     assert "tox.ini" not in failing.stdout
     (repo / "uwsgi.ini").write_text("[uwsgi]\nmaster = true\nprocesses = 4\nlazy-apps = true\nmodule = web.app:application\n")
+    (repo / "Dockerfile").write_text("FROM python:3.12-slim\nCMD gunicorn --preload -w 4 web.app:application\n")
+    _git("add", ".", cwd=repo)
+    failing = _run_hooks(repo, tmp_path)
+    assert failing.returncode == 1, failing.stdout + failing.stderr
+    assert "Dockerfile:2:14: COW301 gunicorn preloads the app (web.app:application) and forks 4 workers" in failing.stdout, failing.stdout
+    (repo / "Dockerfile").write_text("FROM python:3.12-slim\nCMD gunicorn -w 4 web.app:application\n")
     _git("add", ".", cwd=repo)
     assert _run_hooks(repo, tmp_path).returncode == 0
