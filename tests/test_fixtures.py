@@ -48,7 +48,7 @@ FIXTURE_FILES = sorted(FIXTURES.glob("COW*/*.py"))
 def annotated_files(root: Path) -> list[Path]:
     """Every file under ``root`` the run reads and a fixture may annotate: Python modules, uWSGI
     ``.ini`` files, Procfiles and Dockerfiles."""
-    return sorted({*root.rglob("*.py"), *root.rglob("*uwsgi*.ini"), *root.rglob("Procfile"), *root.rglob("Dockerfile*")})
+    return sorted({*root.rglob("*.py"), *root.rglob("*uwsgi*.ini"), *root.rglob("*uwsgi*.yaml"), *root.rglob("Procfile"), *root.rglob("Dockerfile*")})
 
 
 @pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")

@@ -81,3 +81,22 @@ def test_the_cli_reads_a_named_ini_and_selection_applies(tmp_path: Path) -> None
     assert "4 | module = web.app:application" in text.stdout  # the excerpt of the ini line
     assert "prod.ini" not in text.stdout
     assert run_cowlint("--no-cache", "--select", "COW1", ".", cwd=tmp_path).returncode == 0
+
+
+def test_the_yaml_json_and_xml_forms_are_read_as_the_ini(tmp_path: Path) -> None:
+    """uWSGI reads its options from YAML, JSON and XML files too: the same options, the same
+    finding at the app's option; a flag (``<lazy-apps/>``) and another top-level key are read as
+    uWSGI does; a broken file says nothing."""
+    _project(tmp_path, "[uwsgi]\nprocesses = 1\nmodule = web.app\n")  # the .ini: one worker, quiet
+    forms = {
+        "uwsgi.yaml": ("uwsgi:\n  master: true\n  processes: 4\n  module: web.app:application\nother:\n  module: elsewhere\n", 4),
+        "uwsgi.json": ('{"uwsgi": {"master": true, "processes": 4,\n  "module": "web.app:application"}}\n', 2),
+        "uwsgi.xml": ("<uwsgi>\n  <master/>\n  <processes>4</processes>\n  <module>web.app:application</module>\n</uwsgi>\n", 4),
+    }
+    for name, (text, _) in forms.items():
+        (tmp_path / name).write_text(text)
+    assert sorted(_reported(tmp_path)) == sorted((name, line, "COW301") for name, (_, line) in forms.items())
+    (tmp_path / "uwsgi.xml").write_text("<uwsgi>\n  <processes>4</processes>\n  <lazy-apps/>\n  <module>web.app</module>\n</uwsgi>\n")
+    (tmp_path / "uwsgi.json").write_text('{"uwsgi": {"processes": 4, "module": ')
+    (tmp_path / "uwsgi.yaml").write_text("uwsgi:\n  processes: 4\nmodule: web.app\n")  # not under uwsgi:
+    assert _reported(tmp_path) == []

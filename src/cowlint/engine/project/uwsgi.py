@@ -18,9 +18,10 @@ freezes is not known.
 from __future__ import annotations
 
 import ast
+import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from cowlint.engine.source import digest, read_file
 
@@ -52,30 +53,47 @@ class UwsgiPreload:
     depends: dict[str, str | None]  # the app module read, with its digest
 
 
+_OTHER_FORMATS = (".yaml", ".yml", ".json", ".xml")  # uWSGI reads these too; read only in files whose name says uwsgi
+
+
 def is_uwsgi_config(path: str) -> bool:
-    """A path the run reads as a uWSGI configuration: an ``.ini`` file."""
-    return path.lower().endswith(".ini")
+    """A path the run reads as a uWSGI configuration: an ``.ini`` file, or a ``.yaml``, ``.yml``,
+    ``.json`` or ``.xml`` file whose name says uwsgi."""
+    lowered = PurePath(path).name.lower()
+    return lowered.endswith(".ini") or (lowered.endswith(_OTHER_FORMATS) and "uwsgi" in lowered)
 
 
 def walked_config(name: str) -> bool:
     """A file found while walking a folder that is read as a uWSGI configuration: ``uwsgi.ini``,
-    ``app_uwsgi.ini`` (any ``.ini`` file whose name says uwsgi)."""
+    ``app_uwsgi.ini``, ``uwsgi.yaml`` (any such file whose name says uwsgi)."""
     lowered = name.lower()
-    return lowered.endswith(".ini") and "uwsgi" in lowered
+    return lowered.endswith((".ini", *_OTHER_FORMATS)) and "uwsgi" in lowered
 
 
-def options(text: str) -> dict[str, Option]:
-    """The ``[uwsgi]`` section's options, the last value of each (``_`` spelt as ``-``)."""
+def options(text: str, path: str = "uwsgi.ini") -> dict[str, Option]:
+    """The ``uwsgi`` section's options, the last value of each (``_`` spelt as ``-``), in the
+    format the file's suffix names: ``[uwsgi]`` of an ``.ini``, the ``uwsgi:`` mapping of a
+    YAML file (uWSGI's own reader takes only ``key: value`` lines under it), the ``"uwsgi"``
+    object of a JSON file, the ``<uwsgi>`` element's children of an XML file (read line by
+    line, never by an XML parser)."""
+    lowered = path.lower()
+    if lowered.endswith(".json"):
+        return _json_options(text)
+    if lowered.endswith(".xml"):
+        return _xml_options(text)
+    yaml = lowered.endswith((".yaml", ".yml"))
     found: dict[str, Option] = {}
     section = ""
     for number, raw in enumerate(text.splitlines(), 1):
         stripped = raw.strip()
         if not stripped or stripped[0] in "#;":
             continue
-        header = _SECTION.match(raw)
+        header = _SECTION.match(raw) if not yaml else re.match(r"^([\w-]+)\s*:\s*(?:#.*)?$", raw)
         if header:
             section = header.group(1).strip().lower()
             continue
+        if yaml and not raw[:1].isspace():
+            section = ""  # another top-level key: the uwsgi mapping ended
         option = _OPTION.match(raw) if section == "uwsgi" else None
         if option:
             name = option.group(1).lower().replace("_", "-")
@@ -85,10 +103,57 @@ def options(text: str) -> dict[str, Option]:
     return found
 
 
+def _json_options(text: str) -> dict[str, Option]:
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return {}
+    section = data.get("uwsgi") if isinstance(data, dict) else None
+    if not isinstance(section, dict):
+        return {}
+    lines = text.splitlines()
+    found: dict[str, Option] = {}
+    for key, value in section.items():
+        if isinstance(value, list):
+            value = value[-1] if value else ""
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        if not isinstance(value, (str, int, float)):
+            continue
+        # the key's line: its last occurrence as a JSON key (a key of another object may come first)
+        number, column = next(((index, line.index(f'"{key}"') + 1) for index, line in reversed(list(enumerate(lines, 1))) if f'"{key}"' in line), (1, 1))
+        found[str(key).lower().replace("_", "-")] = Option(str(value).strip(), number, column, len(lines[number - 1].rstrip()) + 1 if lines else 1)
+    return found
+
+
+_XML_OPTION = re.compile(r"<([A-Za-z][\w-]*)>\s*([^<]*?)\s*</\1>|<([A-Za-z][\w-]*)\s*/>")
+
+
+def _xml_options(text: str) -> dict[str, Option]:
+    found: dict[str, Option] = {}
+    inside = False
+    for number, raw in enumerate(text.splitlines(), 1):
+        if not inside:
+            at = raw.find("<uwsgi")
+            if at < 0:
+                continue
+            inside, raw_from = True, raw.find(">", at) + 1
+        else:
+            raw_from = 0
+        end = raw.find("</uwsgi>", raw_from)
+        for match in _XML_OPTION.finditer(raw, raw_from, end if end >= 0 else len(raw)):
+            name = (match.group(1) or match.group(3)).lower().replace("_", "-")
+            value = match.group(2) if match.group(1) else "true"  # <lazy-apps/>: a flag
+            found[name] = Option(value, number, match.start() + 1, match.end() + 1)
+        if end >= 0:
+            break
+    return found
+
+
 def preload(text: str, path: Path) -> UwsgiPreload | None:
     """The app option of a uWSGI configuration that preloads an app into several workers whose
     module never calls ``gc.freeze()``; else None."""
-    return preload_from(options(text), path)
+    return preload_from(options(text, str(path)), path)
 
 
 def preload_from(said: dict[str, Option], path: Path) -> UwsgiPreload | None:

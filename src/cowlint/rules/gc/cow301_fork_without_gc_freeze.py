@@ -69,8 +69,8 @@ class ForkWithoutGcFreeze(Rule):
     while preloading, is a fix too, and quiets the finding.
 
     And a uWSGI configuration (an `.ini` file named `*uwsgi*`, or any `.ini`
-    named on the command line, read as text, never run) whose `[uwsgi]`
-    section loads an app (`module`, `wsgi`, `wsgi-file`, `file`; found from
+    named on the command line; a `.yaml`, `.yml`, `.json` or `.xml` file named
+    `*uwsgi*`; read as text, never run) whose `uwsgi` section loads an app (`module`, `wsgi`, `wsgi-file`, `file`; found from
     `chdir` or the file's folder) into more than one worker (`processes`,
     `workers`) without `lazy-apps`, when the app module's import-time code
     never calls `gc.freeze()`: uWSGI imports the app once and forks every
@@ -104,10 +104,10 @@ class ForkWithoutGcFreeze(Rule):
     Procfiles and Dockerfiles only (not in docker-compose files, shell
     scripts, systemd units or `GUNICORN_CMD_ARGS`), and a gunicorn command
     without `-w` is taken for gunicorn's default of one worker, though
-    `WEB_CONCURRENCY` (which Heroku sets) raises it. uWSGI's other
-    configuration formats (`.yaml`, `.xml`, `.json`) are not read, nor is an
-    app that uWSGI cannot be seen to find in the project (a `%(...)`
-    placeholder, a module outside it).
+    `WEB_CONCURRENCY` (which Heroku sets) raises it. A `noqa` comment cannot
+    be put in a uWSGI JSON or XML file (use `per-file-ignores`). An app that uWSGI
+    cannot be seen to find in the project (a `%(...)` placeholder, a module
+    outside it) is left alone.
 
     ## Example
     ```python
