@@ -82,3 +82,17 @@ def test_a_procfile_named_on_the_command_line_is_reported_with_its_place(tmp_pat
 def test_the_pre_commit_hook_passes_dockerfiles() -> None:
     hooks = (Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text()
     assert "dockerfile" in hooks.split("types_or:", 1)[1].splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("services:\n  web:\n    build: .\n    command: gunicorn --preload -w 4 web.app:application\n", [(4, 23)]),
+        ('services:\n  web:\n    command: ["gunicorn", "--preload", "-w", "4", "web.app:application"]\n', [(3, 28)]),
+        ('services:\n  web:\n    command: "uwsgi --processes 4 --module web.app"  # the app server\n', [(3, 44)]),
+        ("services:\n  web:\n    command: >\n      gunicorn --preload\n      -w 4 web.app\n  db:\n    image: x\n", [(3, 1)]),  # a block scalar
+        ("services:\n  web:\n    command: gunicorn -w 4 web.app\n", []),
+    ],
+)
+def test_a_compose_file_command(tmp_path: Path, text: str, expected: list[tuple[int, int]]) -> None:
+    assert _reported(tmp_path, "docker-compose.yml", text) == expected

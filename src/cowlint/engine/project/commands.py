@@ -1,8 +1,9 @@
-"""Servers started from a command line: a Procfile's or a Dockerfile's ``gunicorn --preload``
-and ``uwsgi --module`` (COW301).
+"""Servers started from a command line: a Procfile's, a Dockerfile's or a Compose file's
+``gunicorn --preload`` and ``uwsgi --module`` (COW301).
 
 The command is read as text, never run: a Procfile's ``name: command`` lines, a Dockerfile's
-``CMD`` and ``ENTRYPOINT`` (shell form, or the JSON exec form; ``\\`` continues a line). In
+``CMD`` and ``ENTRYPOINT`` (shell form, or the JSON exec form; ``\\`` continues a line), a
+Compose file's ``command:`` and ``entrypoint:`` (a string, a flow list or a block scalar). In
 each command (``&&``, ``;`` and ``|`` separate commands), a ``gunicorn`` or ``uwsgi`` program
 (also ``python -m gunicorn``, after ``exec``, environment assignments, ``poetry run`` and the
 like) is read for what the server's own configuration says elsewhere:
@@ -38,6 +39,8 @@ _SEPARATORS = frozenset({"&&", "||", ";", "|", "&", ";;"})
 _ASSIGNMENT = re.compile(r"^[A-Za-z_]\w*=")
 _DOCKER_COMMAND = re.compile(r"^\s*(CMD|ENTRYPOINT)\s+(.*)$", re.IGNORECASE)
 _PROCFILE_LINE = re.compile(r"^\s*[\w.-]+\s*:\s*(.*)$")
+_COMPOSE_LINE = re.compile(r"^\s*(?:command|entrypoint)\s*:\s*(\S.*)$")
+_COMPOSE_NAMES = ("docker-compose", "compose")
 # uWSGI's one-letter options that matter here, by the long name its .ini uses
 _UWSGI_SHORT = {"-w": "module", "-p": "processes", "-M": "master", "-d": "daemonize"}
 _UWSGI_CONFIGS = ("--ini", "--yaml", "--yml", "--json", "--xml", "--config")
@@ -61,14 +64,22 @@ def is_command_file(path: str) -> bool:
     """A file the run reads for server command lines: a Procfile or a Dockerfile."""
     name = PurePath(path).name
     lowered = name.lower()
-    return name == "Procfile" or lowered == "dockerfile" or lowered.startswith("dockerfile.") or lowered.endswith(".dockerfile")
+    return name == "Procfile" or lowered == "dockerfile" or lowered.startswith("dockerfile.") or lowered.endswith(".dockerfile") or _compose(name)
+
+
+def _compose(name: str) -> bool:
+    """A Compose file: ``docker-compose.yml``, ``compose.yaml``, ``docker-compose.prod.yml``."""
+    lowered = name.lower()
+    return lowered.endswith((".yml", ".yaml")) and lowered.split(".", 1)[0] in _COMPOSE_NAMES
 
 
 def commands(text: str, path: str) -> list[tuple[int, str, str]]:
     """(line, the line's text, command) for each command the file runs at start."""
     found: list[tuple[int, str, str]] = []
     lines = text.splitlines()
-    docker = PurePath(path).name != "Procfile"
+    name = PurePath(path).name
+    docker = name != "Procfile" and not _compose(name)
+    compose = _compose(name)
     number = 0
     while number < len(lines):
         first, raw = number + 1, lines[number]
@@ -89,6 +100,23 @@ def commands(text: str, path: str) -> list[tuple[int, str, str]]:
                 if not isinstance(words, list) or not all(isinstance(word, str) for word in words):
                     continue
                 command = shlex.join(words)
+        elif compose:
+            match = _COMPOSE_LINE.match(raw)
+            if match is None:
+                continue
+            command = re.split(r"\s#", match.group(1), maxsplit=1)[0].strip()
+            if command.startswith("["):  # a flow list: ["gunicorn", "--preload", ...]
+                words = [word.strip().strip("\"'") for word in command.strip("[]").split(",")]
+                command = shlex.join(word for word in words if word)
+            elif command[:1] in "\"'" and command[-1:] == command[:1]:
+                command = command[1:-1]
+            elif command[:1] in ">|":  # a block scalar: the command is on the more indented lines below
+                indent = len(raw) - len(raw.lstrip())
+                block = []
+                while number < len(lines) and (not lines[number].strip() or len(lines[number]) - len(lines[number].lstrip()) > indent):
+                    block.append(lines[number].strip())
+                    number += 1
+                command = " ".join(line for line in block if line)
         else:
             match = _PROCFILE_LINE.match(raw)
             if match is None or raw.lstrip().startswith("#"):

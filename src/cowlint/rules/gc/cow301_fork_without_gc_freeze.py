@@ -78,9 +78,9 @@ class ForkWithoutGcFreeze(Rule):
     fix is `gc.freeze()` at the end of the app module (or `lazy-apps = true`,
     which loads the app in each worker and shares nothing).
 
-    And the same servers started from a command line in a `Procfile` or a
+    And the same servers started from a command line in a `Procfile`, a
     Dockerfile's `CMD`/`ENTRYPOINT` (shell or exec form, also inside
-    `sh -c "..."`): `gunicorn --preload -w 4 shop.wsgi:application` (workers
+    `sh -c "..."`) or a Compose file's `command:`/`entrypoint:`: `gunicorn --preload -w 4 shop.wsgi:application` (workers
     over one, or from a variable) and `uwsgi --processes 4 --module
     shop.wsgi`, when the app is found in the project and never freezes at
     import, and no `-c` configuration file given with gunicorn calls
@@ -101,8 +101,8 @@ class ForkWithoutGcFreeze(Rule):
     the module's own functions; a heap built in another module is not seen. A
     loaded file may be small. For gunicorn, the size of the preloaded app is
     not known (a small app loses little). Command lines are read in
-    Procfiles and Dockerfiles only (not in docker-compose files, shell
-    scripts, systemd units or `GUNICORN_CMD_ARGS`), and a gunicorn command
+    Procfiles, Dockerfiles and Compose files only (not in shell scripts,
+    systemd units or `GUNICORN_CMD_ARGS`), and a gunicorn command
     without `-w` is taken for gunicorn's default of one worker, though
     `WEB_CONCURRENCY` (which Heroku sets) raises it. A `noqa` comment cannot
     be put in a uWSGI JSON or XML file (use `per-file-ignores`). An app that uWSGI
@@ -186,7 +186,7 @@ class ForkWithoutGcFreeze(Rule):
     Forks by `os.fork` and by the process pools cowlint knows under fork
     (`multiprocessing`, `concurrent.futures`, pathos, mpire), gunicorn's
     `preload_app = True` (in its configuration file, or `--preload` in a
-    Procfile or Dockerfile), and uWSGI's preloaded apps (`.ini`, or its
+    Procfile, Dockerfile or Compose file), and uWSGI's preloaded apps (`.ini`, or its
     options on such a command line). joblib's loky workers are fresh interpreters: their
     heap is their own.
 
