@@ -645,6 +645,14 @@ class ProcessStart:
     made: PoolValue
     start: StartMethod
 
+    @property
+    def initializer(self) -> cst.BaseExpression | None:
+        """What each worker of the pool or executor runs first (``initializer``, by keyword or
+        at its position for the kind), as the dispatch reads it."""
+        if self.made.subclass is not None or not isinstance(self.site.node, cst.Call):
+            return None
+        return next((payload.expr for payload in _constructor_payloads(self.made.kind, self.site.node, self.made.library) if payload.role == "initializer"), None)
+
 
 def find_process_starts(facts: ModuleFacts, resolver: Resolver) -> list[ProcessStart]:
     """Every construction of a process pool, executor, Process (subclass) or manager in the module."""

@@ -12,7 +12,6 @@ from cowlint.engine.module.context import ModuleContext
 from cowlint.engine.module.facts import CallSite, Scope
 from cowlint.engine.module.fixes import Fix, InsertBefore, lands, leaves_between, out_of_loops, sibling_holding, statement_of
 from cowlint.engine.module.heap import Heap, disabled_before
-from cowlint.engine.module.values import argument
 from cowlint.rules.base import Report, Rule
 
 FIX = "call gc.freeze() right before the fork (best with gc.disable() before building the data, and gc.enable() after the freeze)"
@@ -359,11 +358,7 @@ def _frozen_by_initializer(module: ModuleContext, site: CallSite, freezes: list[
     which keeps the parent's heap shared as well as a freeze in the parent (measured: 1 MiB
     copied per worker against 127 MiB, for 2M small lists). A freeze the initializer runs only
     under a condition does not count."""
-    call = site.node
-    if not isinstance(call, cst.Call):
-        return False
-    name = call.func.attr.value if isinstance(call.func, cst.Attribute) else call.func.value if isinstance(call.func, cst.Name) else ""
-    initializer = argument(call, "initializer", 2 if name.endswith("Executor") else 1 if name.endswith("Pool") else None)
+    initializer = next((start.initializer for start in module.process_starts if start.site is site), None)
     if initializer is None:
         return False
     if module.resolver.qualname(initializer, site.scope, site.order) == "gc.freeze":
