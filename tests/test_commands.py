@@ -96,3 +96,52 @@ def test_the_pre_commit_hook_passes_dockerfiles() -> None:
 )
 def test_a_compose_file_command(tmp_path: Path, text: str, expected: list[tuple[int, int]]) -> None:
     assert _reported(tmp_path, "docker-compose.yml", text) == expected
+
+
+CELERY_APP = 'from celery import Celery\n\napp = Celery("shop")\n'
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "workers"),
+    [
+        ("scripts/worker.sh", "#!/bin/sh\nexec celery -A shop worker --pool=threads -c 16\n", None),  # threads: nothing forks
+        ("scripts/worker.sh", "#!/bin/sh\nexec gosu app celery \\\n  -A shop.celery worker \\\n  -P solo\n", None),  # continued lines
+        ("Makefile", "worker:\n\tcelery --app=shop worker -c 1 -l INFO\n", None),  # one child
+        ("Dockerfile", 'FROM python:3.12\nCMD ["celery", "-A", "shop", "worker", "--concurrency", "6"]\n', "6 workers"),  # the exec form
+        ("deploy/worker.service", "[Service]\nExecStart=/srv/venv/bin/celery -A shop worker -c 3\n", "3 workers"),  # systemd
+        ("compose.yaml", "services:\n  w:\n    command: sh -c 'python -m celery -A shop worker --concurrency=$N'\n", "its workers"),  # a variable
+        ("Procfile", "worker: celery -A other worker --pool threads\n", "one worker per CPU"),  # another app's worker: the default stands
+        ("scripts/beat.sh", "celery -A shop beat\n", "one worker per CPU"),  # beat forks no pool
+    ],
+)
+def test_celery_worker_command_lines_set_the_pool_and_the_count(tmp_path: Path, name: str, text: str, workers: str | None) -> None:
+    """The project's ``celery -A app worker`` lines that load the app module say whether its
+    worker forks, and how many children; a line starting another app's worker says nothing."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "shop"\n')
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "__init__.py").write_text("")
+    (tmp_path / "shop" / "celery.py").write_text(CELERY_APP)
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    result = check_paths([str(tmp_path / "shop")], Config())
+    assert not result.errors, result.errors
+    messages = [finding.message for finding in result.findings if finding.code == "COW301"]
+    if workers is None:
+        assert messages == []
+    else:
+        assert len(messages) == 1 and f"forks {workers} from the app (app)" in messages[0], messages
+
+
+def test_the_cache_follows_the_script_that_starts_a_celery_worker(tmp_path: Path) -> None:
+    """The command lines a Celery finding read are dependencies of its cached result: a pool
+    changed in the worker's script re-checks the app module on the next (warm) run."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "shop"\n')
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "__init__.py").write_text("")
+    (tmp_path / "shop" / "celery.py").write_text(CELERY_APP)
+    script = tmp_path / "worker.sh"
+    script.write_text("exec celery -A shop worker --pool=threads\n")
+    assert "COW301" not in run_cowlint(".", cwd=tmp_path).stdout
+    script.write_text("exec celery -A shop worker -c 4\n")
+    assert "forks 4 workers" in run_cowlint(".", cwd=tmp_path).stdout

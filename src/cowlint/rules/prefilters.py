@@ -21,10 +21,10 @@ DISPATCH = apis.DISPATCH_NEEDLES
 DISPATCH_OR_LOADER = tuple((*group, b"DataLoader") for group in DISPATCH)
 
 # A fork: os.fork()/os.forkpty(), or a process start through multiprocessing's API (or an alias of
-# it), or a gunicorn configuration that preloads the app (the master forks).
+# it), a gunicorn configuration that preloads the app, or a Celery app (the master forks the workers).
 FORK = (
-    (b"fork(", b"forkpty(", b"multiprocess", b"concurrent", b"billiard", b"preload_app"),
-    (b"fork(", b"forkpty(", b"preload_app", *_CONSTRUCTORS),
+    (b"fork(", b"forkpty(", b"multiprocess", b"concurrent", b"billiard", b"preload_app", b"Celery("),
+    (b"fork(", b"forkpty(", b"preload_app", b"Celery(", *_CONSTRUCTORS),
 )
 
 # gc.freeze() called too early or without gc.disable(): the word is enough

@@ -187,7 +187,22 @@ LIBRARY_METHODS = frozenset(method for pool in LIBRARY_POOLS.values() for method
 # preload_app: a gunicorn configuration, whose master forks the workers (engine.servers)
 # gunicorn settings: a configuration file that assigns them is a candidate (the others are candidates where they are read)
 SERVER_SETTINGS = frozenset({"preload_app"})
-CANDIDATE_NAMES = CONSTRUCTOR_ATTRIBUTES | DISPATCH_METHODS | FORK_NAMES | MAP_FUNCTION_NAMES | SERVER_SETTINGS | {RUN_IN_EXECUTOR, "DataLoader", "freeze", "delayed"}
+CANDIDATE_NAMES = CONSTRUCTOR_ATTRIBUTES | DISPATCH_METHODS | FORK_NAMES | MAP_FUNCTION_NAMES | SERVER_SETTINGS | {RUN_IN_EXECUTOR, "DataLoader", "freeze", "delayed", "Celery"}
+
+# Celery's worker (``celery -A proj worker``): the master imports the app and its task modules,
+# then its prefork pool (billiard) forks ``worker_concurrency`` children from it (one per CPU by
+# default; fork unless ``worker_pool_start_method = "spawn"``). The signals whose handlers run
+# after the imports and before a child's first collection, in the order Celery sends them
+# (celery/worker/worker.py, apps/worker.py, concurrency/asynpool.py, concurrency/prefork.py):
+# ``celeryd_init`` and ``worker_init`` in the master once the task modules are imported;
+# ``worker_before_create_process`` in the master before each fork (its asynchronous pool only, the
+# one a worker runs with an AMQP or Redis broker); ``worker_process_init`` in each child first.
+CELERY_APPS = frozenset({"celery.Celery", "celery.app.Celery", "celery.app.base.Celery"})
+CELERY_FREEZING_SIGNALS = ("celeryd_init", "worker_init", "celeryd_after_setup", "worker_before_create_process", "worker_process_init")
+# signals sent once the children run: a freeze in their handlers comes after the children's collections
+CELERY_LATE_SIGNALS = frozenset({"worker_ready", "task_prerun", "task_postrun", "task_success", "task_failure", "worker_process_shutdown", "worker_shutting_down", "worker_shutdown", "heartbeat_sent"})
+# ``worker_pool`` values whose tasks run in the master's own process (threads, green threads, itself)
+CELERY_NON_FORKING_POOLS = frozenset({"solo", "threads", "gevent", "eventlet"})
 
 PARTIAL = frozenset({"functools.partial"})
 DATACLASS_FIELD = frozenset({"dataclasses.field", "attr.ib", "attr.field", "attrs.field"})

@@ -15,12 +15,13 @@ from cowlint.engine.module.flow import Flow
 from cowlint.engine.module.heap import GcCall, Heap, find_gc_calls, find_heaps
 from cowlint.engine.module.loaders import LoaderSite, find_loaders
 from cowlint.engine.module.resolver import Resolver
-from cowlint.engine.module.servers import Preload, gunicorn_preload
+from cowlint.engine.module.servers import CeleryPrefork, Preload, celery_prefork, gunicorn_preload
 from cowlint.engine.module.shipping import Shipped, shipped_objects
 from cowlint.engine.module.snippets import snippet
 from cowlint.engine.module.targets import StartVerdict, verdict
 from cowlint.engine.module.values import StartMethod
 from cowlint.engine.module.workers import Callee, callee, worker_functions
+from cowlint.engine.project.commands import CeleryWorker, celery_workers, names_module
 
 if TYPE_CHECKING:
     from cowlint.engine.project.linking import ProjectModules
@@ -90,6 +91,19 @@ class ModuleContext:
     def gunicorn_preload(self) -> Preload | None:
         """``preload_app`` in a gunicorn configuration file that never freezes the preloaded app."""
         return gunicorn_preload(self.path, self.facts, self.resolver, self.project.depends if self.project is not None else None)
+
+    @cached_property
+    def celery_prefork(self) -> CeleryPrefork | None:
+        """A Celery app whose prefork workers fork from a master that never freezes its heap."""
+        if self.project is None:
+            return celery_prefork(self.path, self.facts, self.resolver)
+        view = self.project.view
+        module = view.module[0] if view.module is not None else None
+
+        def started() -> list[CeleryWorker]:  # the project's command lines are read only for a module that makes an app
+            return [worker for worker in celery_workers(view.layout.root, self.project.depends if self.project else None) if module is not None and names_module(worker.app, module)]
+
+        return celery_prefork(self.path, self.facts, self.resolver, view.layout.root, started)
 
     @cached_property
     def shipped(self) -> list[Shipped]:

@@ -20,14 +20,17 @@ collections have run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 import libcst as cst
 
-from cowlint.engine.module.facts import CallSite, ModuleFacts
+from cowlint.engine.module import apis
+from cowlint.engine.module.facts import CallSite, ModuleFacts, Scope
 from cowlint.engine.module.resolver import Resolver
 from cowlint.engine.module.values import Const
+from cowlint.engine.project.commands import CeleryWorker
 from cowlint.engine.project.uwsgi import app_file, freezes_at_import, read_app
 from cowlint.engine.source import digest
 
@@ -123,20 +126,8 @@ def _run_by_freezing_hooks(facts: ModuleFacts) -> set[int]:
     ``post_fork``/``post_worker_init``, and the module's functions they call, there or further
     (ids of their definitions). A freeze at module level runs before the app is loaded; one in
     ``pre_request`` or ``worker_exit``, in a worker that has collected by then."""
-    module = facts.scope
-    functions = {name: b.node for name, bindings in module.bindings.items() for b in bindings if b.kind == "def" and isinstance(b.node, cst.FunctionDef)}
-    pending = [functions[name] for name in FREEZING_HOOKS if name in functions]
-    reached: set[int] = set()
-    while pending:
-        function = pending.pop()
-        if id(function) in reached:
-            continue
-        reached.add(id(function))
-        for site in facts.calls:
-            called = site.node.func
-            if type(called) is cst.Name and called.value in functions and site.scope.frame().node is function:
-                pending.append(functions[called.value])
-    return reached
+    functions = _functions(facts)
+    return _reached(facts, [functions[name] for name in FREEZING_HOOKS if name in functions])
 
 
 # hooks gunicorn runs in each worker process once it serves requests, or ends
@@ -152,3 +143,214 @@ def _where(site: CallSite) -> str:
     if name in _LATE_WORKER_HOOKS:
         return f"gc.freeze() in {name}() runs in each worker only once it serves requests or ends, after its first collections"
     return f"gc.freeze() in {name}() is not run by when_ready, pre_fork, on_starting, post_fork or post_worker_init"
+
+
+@dataclass(frozen=True)
+class CeleryPrefork:
+    """A Celery app whose prefork pool forks several workers from a master that never freezes."""
+
+    node: cst.CSTNode  # the ``Celery(...)`` call
+    app: str  # the name the module binds it to
+    workers: str  # ``4 workers``, ``its workers`` (a setting not literal), ``one worker per CPU``
+    handled: tuple[str, ...]  # the signals the module handles where a freeze would work (none of which freezes)
+    misplaced: tuple[str, ...] = ()  # where the module does freeze, too late
+    command: str | None = None  # where a command line of the project starts the workers (``docker/entrypoint.sh:17``)
+
+
+# folders whose apps are never deployed: a test's or a tutorial's worker runs a few tasks and ends
+_NOT_DEPLOYED = frozenset({"tests", "test", "t", "testing", "examples", "example", "samples", "docs", "doc", "benchmarks", "bench"})
+
+
+def celery_prefork(
+    path: str, facts: ModuleFacts, resolver: Resolver, root: Path | None = None, started: Callable[[], list[CeleryWorker]] | None = None
+) -> CeleryPrefork | None:
+    """The module-level ``Celery(...)`` of a module that makes a Celery app, when its workers
+    fork from the master (the prefork pool, forked children) and no handler of a signal sent
+    before a child's first collection calls ``gc.freeze()``; else None. A freeze at module
+    level, or in a function the module does not connect to a signal sent too late, may well
+    run in time (a handler in another module calls it): it quiets the finding. So does a module
+    of a test, an example or a benchmark (its folders below ``root``, the project's, when known).
+    ``started()`` gives the project's ``celery -A app worker`` command lines that load this
+    module: when there are some and none of them forks (``--pool threads``, ``-c 1``), neither
+    does the app."""
+    if _not_deployed(Path(path), root):
+        return None
+    module = facts.scope
+    made = _celery_app(facts, resolver)
+    if made is None:
+        return None
+    settings = _celery_settings(facts.module)
+    pool = settings.get("worker_pool")
+    if settings.get("worker_pool_start_method") == "spawn":
+        return None  # each child imports the app anew: nothing is shared
+    concurrency = settings.get("worker_concurrency", "")
+    commands = started() if started is not None else []
+    forking = [command for command in commands if _forks(command.pool or pool, command.concurrency or concurrency)]
+    if (commands and not forking) or not _forks(pool, concurrency):
+        return None
+    if forking and forking[0].concurrency is not None:
+        concurrency = int(forking[0].concurrency) if forking[0].concurrency.isdigit() else "?"
+    handlers = _signal_handlers(facts, resolver)
+    in_time = _reached(facts, [node for node, signal in handlers if signal in apis.CELERY_FREEZING_SIGNALS])
+    late: dict[int, str] = {}
+    for node, signal in handlers:
+        if signal in apis.CELERY_LATE_SIGNALS:
+            late.update(dict.fromkeys(_reached(facts, [node]), signal))
+    misplaced: list[str] = []
+    for site in facts.calls:
+        if resolver.qualname(site.node.func, site.scope, site.order) != "gc.freeze":
+            continue
+        frame = site.scope.frame().node
+        too_late = late.get(id(frame))
+        if id(frame) in in_time or too_late is None:
+            return None
+        misplaced.append(f"gc.freeze() in a {too_late} handler runs once the workers have forked and collected")
+    if isinstance(concurrency, int):
+        workers = f"{concurrency} workers"
+    else:
+        workers = "its workers" if concurrency != "" else "one worker per CPU"
+    target = next((b.name for bindings in module.bindings.values() for b in bindings if b.kind == "assign" and b.value is made), "the app")
+    handled = tuple(dict.fromkeys(signal for _, signal in handlers if signal in apis.CELERY_FREEZING_SIGNALS))
+    return CeleryPrefork(made, target, workers, handled, tuple(dict.fromkeys(misplaced)), forking[0].where if forking else None)
+
+
+def _forks(pool: object, concurrency: object) -> bool:
+    """Whether a worker with this pool and concurrency forks more than one child."""
+    if pool in apis.CELERY_NON_FORKING_POOLS:
+        return False
+    return not (isinstance(concurrency, int) and concurrency <= 1) and not (isinstance(concurrency, str) and concurrency.isdigit() and int(concurrency) <= 1)
+
+
+def _not_deployed(path: Path, root: Path | None) -> bool:
+    """Whether the module is a test's, an example's or a benchmark's: by its folders as the run
+    names it (``examples/django/proj/celery.py``), and below the project's root."""
+    folders = path.parts[:-1] if not path.is_absolute() else ()
+    if root is not None:
+        try:
+            folders += path.resolve().relative_to(root).parts[:-1]
+        except ValueError:
+            pass
+    name = path.name
+    return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py" or any(folder.lower() in _NOT_DEPLOYED for folder in folders)
+
+
+def _celery_app(facts: ModuleFacts, resolver: Resolver) -> cst.Call | None:
+    """The first call of the module's import-time code that makes a Celery app: ``Celery(...)``,
+    a class of the module derived from it (``class SentryCelery(Celery)``), or a function of the
+    module that makes one (``app = _get_celery_app()``)."""
+    module = facts.scope
+    classes = {info.name for info in facts.classes.values() if info.outer is module and any(resolver.qualname(base.value, module, 0) in apis.CELERY_APPS for base in info.node.bases)}
+
+    def makes_app(site: CallSite) -> bool:
+        func = site.node.func
+        return resolver.qualname(func, site.scope, site.order) in apis.CELERY_APPS or (type(func) is cst.Name and func.value in classes)
+
+    makers = {id(site.scope.frame().node) for site in facts.calls if site.scope is not module and makes_app(site)}
+    functions = _functions(facts)
+    for site in facts.calls:
+        if site.scope is not module or site.guarded:
+            continue
+        func = site.node.func
+        if makes_app(site) or (type(func) is cst.Name and func.value in functions and id(functions[func.value]) in makers):
+            return site.node
+    return None
+
+
+def _celery_settings(tree: cst.Module) -> dict[str, object]:
+    """The worker settings the module gives its app at top level: ``app.conf.worker_pool =
+    "solo"``, ``app.conf.update(worker_concurrency=1)`` or ``app.conf.update({...})``, a literal
+    value as it is, anything else as ``"?"`` (old upper-case names too: ``CELERYD_POOL``)."""
+    names = {
+        "worker_pool": "worker_pool",
+        "celeryd_pool": "worker_pool",
+        "worker_concurrency": "worker_concurrency",
+        "celeryd_concurrency": "worker_concurrency",
+        "worker_pool_start_method": "worker_pool_start_method",
+    }
+    found: dict[str, object] = {}
+
+    def note(key: str, value: cst.BaseExpression) -> None:
+        name = names.get(key.lower().removeprefix("celery_"))
+        if name is None:
+            return
+        if isinstance(value, cst.SimpleString):
+            found[name] = str(value.evaluated_value)
+        elif isinstance(value, cst.Integer):
+            found[name] = int(value.value, 0)
+        else:
+            found[name] = "?"
+
+    for statement in tree.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Assign):
+                for target in small.targets:
+                    held = target.target
+                    if isinstance(held, cst.Attribute) and isinstance(held.value, cst.Attribute) and held.value.attr.value == "conf":
+                        note(held.attr.value, small.value)
+            elif isinstance(small, cst.Expr) and isinstance(call := small.value, cst.Call):
+                func = call.func
+                if not (isinstance(func, cst.Attribute) and func.attr.value == "update" and isinstance(func.value, cst.Attribute) and func.value.attr.value == "conf"):
+                    continue
+                for arg in call.args:
+                    if arg.keyword is not None:
+                        note(arg.keyword.value, arg.value)
+                    elif isinstance(arg.value, cst.Dict):
+                        for element in arg.value.elements:
+                            if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString):
+                                note(str(element.key.evaluated_value), element.value)
+    return found
+
+
+def _signal_handlers(facts: ModuleFacts, resolver: Resolver) -> list[tuple[cst.FunctionDef, str]]:
+    """The module's functions connected to a Celery signal, with the signal's name: decorated
+    (``@worker_init.connect``, ``@signals.worker_init.connect(weak=False)``) or passed to
+    ``worker_init.connect(handler)``."""
+    module = facts.scope
+    functions = {name: b for name, bindings in module.bindings.items() for b in bindings if b.kind == "def" and isinstance(b.node, cst.FunctionDef)}  # with their order
+
+    def signal_of(expr: cst.BaseExpression, scope: Scope, order: int) -> str | None:
+        name = resolver.qualname(expr, scope, order)
+        if name is None or not name.startswith("celery.signals.") or not name.endswith(".connect"):
+            return None
+        return name.removeprefix("celery.signals.").removesuffix(".connect")
+
+    found: list[tuple[cst.FunctionDef, str]] = []
+    for binding in functions.values():
+        node = binding.node
+        assert isinstance(node, cst.FunctionDef)
+        for decorator in node.decorators:
+            expr = decorator.decorator
+            signal = signal_of(expr.func if isinstance(expr, cst.Call) else expr, module, binding.order)
+            if signal is not None:
+                found.append((node, signal))
+    for site in facts.calls:
+        args = site.node.args
+        if args and type(args[0].value) is cst.Name and args[0].value.value in functions and (signal := signal_of(site.node.func, site.scope, site.order)) is not None:
+            handler = functions[args[0].value.value].node
+            assert isinstance(handler, cst.FunctionDef)
+            found.append((handler, signal))
+    return found
+
+
+def _reached(facts: ModuleFacts, starts: list[cst.FunctionDef]) -> set[int]:
+    """Ids of ``starts`` and of the module's functions they call, there or further."""
+    functions = _functions(facts)
+    pending: list[cst.CSTNode] = list(starts)
+    reached: set[int] = set()
+    while pending:
+        function = pending.pop()
+        if id(function) in reached:
+            continue
+        reached.add(id(function))
+        for site in facts.calls:
+            called = site.node.func
+            if type(called) is cst.Name and called.value in functions and site.scope.frame().node is function:
+                pending.append(functions[called.value])
+    return reached
+
+
+def _functions(facts: ModuleFacts) -> dict[str, cst.FunctionDef]:
+    """The module's top-level functions by name (the last definition of each)."""
+    return {name: b.node for name, bindings in facts.scope.bindings.items() for b in bindings if b.kind == "def" and isinstance(b.node, cst.FunctionDef)}

@@ -17,11 +17,17 @@ like) is read for what the server's own configuration says elsewhere:
   a command with ``--ini`` or another configuration file is left to that file.
 
 An app not found in the project is left alone, as in the configuration files.
+
+Celery's workers are read the other way round (:func:`celery_workers`): the finding is on the
+module that makes the app (:mod:`cowlint.engine.module.servers`), and the project's command
+lines that start its worker (shell scripts, Makefiles, Procfiles, Dockerfiles, Compose,
+Kubernetes, supervisord and systemd files) say whether that worker forks, and how many children.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 from dataclasses import dataclass
@@ -276,3 +282,106 @@ def _uwsgi(arguments: list[str], path: Path, line: int, raw: str) -> CommandPrel
         return None
     app = found.app
     return CommandPreload("uWSGI", line, app.column, app.end_column, app.value, found.app_path, found.workers, found.depends)
+
+
+@dataclass(frozen=True)
+class CeleryWorker:
+    """A ``celery -A app worker`` command line of the project: which app, pool and concurrency."""
+
+    where: str  # ``docker/entrypoint.sh:17``, relative to the project's root
+    app: str  # the ``-A``/``--app`` value, without ``:attribute``
+    pool: str | None  # ``-P``/``--pool``; None: Celery's default (prefork), or the app's setting
+    concurrency: str | None  # ``-c``/``--concurrency``; None: the app's setting, or one per CPU
+
+
+# files a project starts its workers from: shell scripts, Makefiles, Procfiles, Dockerfiles,
+# Compose and Kubernetes YAML, supervisord and systemd units
+_SCRIPT_SUFFIXES = frozenset({".sh", ".bash", ".yml", ".yaml", ".conf", ".ini", ".service", ".cfg", ".toml", ".env", ".mk", ".dockerfile"})
+_SCRIPT_NAMES = frozenset({"Makefile", "makefile", "GNUmakefile", "Procfile", "justfile", "Justfile"})
+_SKIPPED_FOLDERS = frozenset({".git", ".hg", "node_modules", ".tox", ".nox", ".venv", "venv", "env", "site-packages", "__pycache__", "build", "dist", ".mypy_cache"})
+_CELERY_LINE_PREFIX = re.compile(r"^\s*(?:-\s+|(?:command|entrypoint|args|ExecStart|CMD|ENTRYPOINT|RUN)\s*[:=]?\s*)", re.IGNORECASE)
+_MAX_SCRIPT_BYTES = 1 << 20
+_MAX_SCRIPTS = 20_000
+
+
+def celery_workers(root: Path, depends: dict[str, str | None] | None = None) -> list[CeleryWorker]:
+    """Every ``celery ... worker`` command line in the project's scripts and configuration
+    files (read as text, never run; ``\\`` continues a line, ``sh -c`` is read inside, a JSON
+    exec form too). ``depends`` gets each file that mentions celery, with its digest."""
+    found: list[CeleryWorker] = []
+    seen = 0
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = sorted(name for name in subfolders if name not in _SKIPPED_FOLDERS and not name.endswith(".egg-info"))
+        for name in sorted(files):
+            lowered = name.lower()
+            if name not in _SCRIPT_NAMES and PurePath(lowered).suffix not in _SCRIPT_SUFFIXES and not lowered.startswith("dockerfile"):
+                continue
+            seen += 1
+            if seen > _MAX_SCRIPTS:
+                return found
+            path = Path(folder, name)
+            try:
+                if path.stat().st_size > _MAX_SCRIPT_BYTES:
+                    continue
+                data = path.read_bytes()
+            except OSError:
+                continue
+            if b"celery" not in data or b"worker" not in data:
+                continue
+            if depends is not None:
+                depends[str(path.resolve())] = digest(data)
+            shown = path.relative_to(root).as_posix()
+            found.extend(_celery_lines(data.decode("utf-8", "replace"), shown))
+    return found
+
+
+def _celery_lines(text: str, shown: str) -> list[CeleryWorker]:
+    found: list[CeleryWorker] = []
+    lines = text.splitlines()
+    number = 0
+    while number < len(lines):
+        first, raw = number + 1, lines[number]
+        number += 1
+        while raw.rstrip().endswith("\\") and number < len(lines):
+            raw = raw.rstrip()[:-1] + " " + lines[number]
+            number += 1
+        if "celery" not in raw or "worker" not in raw or raw.lstrip().startswith("#"):
+            continue
+        command = _CELERY_LINE_PREFIX.sub("", raw, count=1).strip()
+        if command.startswith("["):
+            try:
+                listed = json.loads(command)
+            except ValueError:
+                listed = None
+            if isinstance(listed, list) and all(isinstance(word, str) for word in listed):
+                command = shlex.join(listed)
+        for words in _words(command):
+            worker = _celery_worker(words, f"{shown}:{first}")
+            if worker is not None:
+                found.append(worker)
+    return found
+
+
+def _celery_worker(words: list[str], where: str) -> CeleryWorker | None:
+    """The worker a simple command starts: ``celery -A proj worker -P threads -c 4`` (also
+    ``python -m celery``, after ``exec``, ``gosu user`` and the like)."""
+    start = next((index + 1 for index, word in enumerate(words) if PurePath(word).name == "celery"), None)
+    if start is None:
+        return None
+    arguments = words[start:]
+    if "worker" not in arguments:
+        return None
+    app = pool = concurrency = None
+    for index in range(len(arguments)):
+        app = _value(arguments, index, ("-A", "--app")) or app
+        pool = _value(arguments, index, ("-P", "--pool")) or pool
+        concurrency = _value(arguments, index, ("-c", "--concurrency")) or concurrency
+    if app is None or "$" in app:
+        return None
+    return CeleryWorker(where, app.partition(":")[0], pool, concurrency)
+
+
+def names_module(app: str, module: str) -> bool:
+    """Whether ``celery -A app`` loads the module ``module`` (dotted): the module itself, or the
+    ``celery`` or ``app`` module of the package it names, as Celery looks for them."""
+    return module in (app, f"{app}.celery", f"{app}.app", f"{app}.celery_app")
