@@ -6,6 +6,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from cowlint import __version__
 
 from .conftest import FIXTURES, ROOT, run_cowlint
@@ -279,3 +281,23 @@ def test_files_over_max_file_size_are_reported_not_parsed(tmp_path: Path) -> Non
     assert f"big.py:1:1: COW901 the file is {size} B, over max-file-size (512 B): not parsed, so not checked" in result.stdout
     assert "small.py:12:" in result.stdout
     assert run_cowlint("--max-file-size", "5e2", "--isolated", "small.py", cwd=tmp_path).stdout.count("COW901") == 1
+
+
+@pytest.mark.parametrize(
+    ("table", "said"),
+    [
+        ('"fastpool.run_all" = { kind = "pool", function = 0 }', "extra-dispatch-apis.fastpool.run_all.kind: expected one of map, call, process"),
+        ('"fastpool.run_all" = { items = 1 }', "says nothing of the function it sends"),
+        ('"fastpool.run_all" = { function = -1 }', "expected a position (0), a keyword"),
+        ('"run_all" = { function = 0 }', "expected a qualified name such as shop.parallel.run_all"),
+        ('"fastpool.submit" = { kind = "call", function = 0, items = 1 }', "only a map sends items"),
+        ('"fastpool.launch" = { kind = "process", function = "target", start-method = "fork-exec" }', "expected fork, spawn or forkserver"),
+    ],
+)
+def test_a_bad_extra_dispatch_api_is_exit_2_saying_what_is_wrong(tmp_path: Path, table: str, said: str) -> None:
+    """``extra-dispatch-apis`` names a project's own pool wrappers; a declaration that cannot
+    be read is an error naming the entry and what it should be, never a silent no-op."""
+    (tmp_path / "pyproject.toml").write_text(f"[tool.cowlint.extra-dispatch-apis]\n{table}\n")
+    (tmp_path / "work.py").write_text("from fastpool import run_all\n\nrun_all(lambda x: x, [1])\n")
+    result = run_cowlint(".", cwd=tmp_path)
+    assert result.returncode == 2 and said in result.stderr, result.stderr

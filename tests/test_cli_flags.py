@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import run_cowlint
+from .conftest import FIXTURES, run_cowlint
 
 SHIPS_SELF = (
     "from multiprocessing import Pool\n\nimport numpy as np\n\n\n"
@@ -379,3 +379,16 @@ def test_a_header_below_the_code_is_a_warning_not_ignored_silently(tmp_path: Pat
     job.write_text('"""Doc."""\nfrom __future__ import annotations\n# cowlint: platforms=linux\nimport os\n')
     done = run_cowlint("--isolated", "--no-cache", str(job))
     assert "'# cowlint:' header on line 3 comes after the code starts (line 2)" in done.stderr, done.stderr
+
+
+def test_show_settings_prints_declared_dispatch_apis_as_toml_that_reads_back_the_same() -> None:
+    """The settings ``--show-settings`` prints are ``[tool.cowlint]`` TOML: the declared pool
+    wrappers, read back, give the same declarations."""
+    from cowlint.config import config_from_table, project_config, tomllib
+
+    project = FIXTURES / "projects" / "declared_apis"
+    printed = run_cowlint("--show-settings", ".", cwd=project).stdout
+    line = next(line for line in printed.splitlines() if line.startswith("extra-dispatch-apis"))
+    table = tomllib.loads(line)
+    assert config_from_table(table).extra_dispatch_apis == project_config(project).extra_dispatch_apis
+    assert len(table["extra-dispatch-apis"]) == 3

@@ -130,7 +130,7 @@ def test_celery_worker_command_lines_set_the_pool_and_the_count(tmp_path: Path, 
     if workers is None:
         assert messages == []
     else:
-        assert len(messages) == 1 and f"forks {workers} from the app (app)" in messages[0], messages
+        assert len(messages) == 1 and f"Celery forks {workers}," in messages[0], messages
 
 
 def test_the_cache_follows_the_script_that_starts_a_celery_worker(tmp_path: Path) -> None:
@@ -144,4 +144,4 @@ def test_the_cache_follows_the_script_that_starts_a_celery_worker(tmp_path: Path
     script.write_text("exec celery -A shop worker --pool=threads\n")
     assert "COW301" not in run_cowlint(".", cwd=tmp_path).stdout
     script.write_text("exec celery -A shop worker -c 4\n")
-    assert "forks 4 workers" in run_cowlint(".", cwd=tmp_path).stdout
+    assert "Celery forks 4 workers," in run_cowlint(".", cwd=tmp_path).stdout

@@ -579,3 +579,18 @@ def test_only_modules_a_package_could_hold_are_absent(tmp_path: Path) -> None:
     assert layout.absent_module_files(["pkg", "sub", "deep", "leaf"]) == [f"{package}/sub/deep.py", f"{package}/sub/deep/__init__.py"]
     assert layout.absent_module_files(["pkg", "io", "Reader"]) == []
     assert layout.absent_module_files(["numpy", "linalg"]) == []
+
+
+def test_declared_dispatch_apis_are_read_from_the_configuration_and_change_the_cache_key(tmp_path: Path) -> None:
+    """``[tool.cowlint] extra-dispatch-apis`` declares pool wrappers cowlint cannot read (a
+    compiled library): without it their calls are not dispatches and the byte prefilter drops
+    the module; with it, a warm run (same cache folder) reports them."""
+    project = tmp_path / "declared"
+    shutil.copytree(FIXTURES / "projects" / "declared_apis", project)
+    declared = (project / "pyproject.toml").read_text()
+    (project / "pyproject.toml").write_text(declared.split("# fastpool is")[0])
+    assert "COW" not in run_cowlint(".", cwd=project).stdout
+    (project / "pyproject.toml").write_text(declared)
+    found = run_cowlint(".", cwd=project).stdout
+    assert found.count(": COW204 ") == 2 and found.count(": COW101 ") == 1, found
+    assert "Process in launch()" in found, found

@@ -228,6 +228,8 @@ def show_settings(config: Config) -> str:
         value = getattr(config, field.name)
         if field.name == "per_file_ignores":
             shown = "{" + ", ".join(f"{json.dumps(pattern)} = {json.dumps(list(codes))}" for pattern, codes in value) + "}"
+        elif field.name == "extra_dispatch_apis":
+            shown = "{" + ", ".join(api.toml() for api in value) + "}"
         elif value is None:
             shown = "\"\"  # every version" if field.name == "python" else '""'
         else:

@@ -112,6 +112,50 @@ def format_size(size: int) -> str:
 
 
 @dataclass(frozen=True)
+class Argument:
+    """Where a declared API takes one of its arguments: a position, a keyword, or both."""
+
+    position: int | None
+    keyword: str | None
+
+
+@dataclass(frozen=True)
+class DispatchApi:
+    """A project's own pool wrapper or process-starting helper, declared in ``[tool.cowlint]
+    extra-dispatch-apis`` by qualified name (never imported): what each call of it sends.
+
+    ``kind``: ``map`` (the function with every task, each item of ``items`` once), ``call``
+    (the function and ``args`` with this call, one task), ``process`` (a process started with the
+    function as its target and ``args``). ``start``: the start method its processes use, when it
+    pins one; None for the platform's default (or the project's pin)."""
+
+    qualname: str
+    kind: str
+    function: Argument | None
+    items: Argument | None
+    args: Argument | None
+    start: str | None = None
+
+    def toml(self) -> str:
+        """The declaration as ``[tool.cowlint] extra-dispatch-apis`` spells it (an inline table)."""
+
+        def spelled(where: Argument) -> str:
+            if where.position is not None and where.keyword is not None:
+                return f'[{where.position}, "{where.keyword}"]'
+            return str(where.position) if where.position is not None else f'"{where.keyword}"'
+
+        parts = [f'kind = "{self.kind}"']
+        parts.extend(f"{role} = {spelled(where)}" for role, where in (("function", self.function), ("items", self.items), ("args", self.args)) if where is not None)
+        if self.start is not None:
+            parts.append(f'start-method = "{self.start}"')
+        return f'"{self.qualname}" = {{ {", ".join(parts)} }}'
+
+
+DISPATCH_API_KINDS = ("map", "call", "process")
+_DISPATCH_API_KEYS = ("kind", "function", "items", "args", "start-method")
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything that changes what cowlint reports. Frozen: one per run."""
 
@@ -124,6 +168,7 @@ class Config:
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     max_analysis_seconds: float = DEFAULT_MAX_ANALYSIS_SECONDS  # one module's analysis; past it, COW901
     python: str | None = None  # targeted Python versions (a requires-python specifier); None: every version
+    extra_dispatch_apis: tuple[DispatchApi, ...] = ()  # the project's own pool wrappers, by qualified name
     unsafe_fixes: bool = field(default=False, compare=False)  # --fix applies unsafe fixes too (not a finding's input)
     respect_gitignore: bool = field(default=True, compare=False)  # a walk skips what .gitignore ignores (which files, not what is found in one)
     root: Path | None = field(default=None, compare=False)
@@ -352,6 +397,47 @@ def config_from_table(
     return replace(config, root=root, source=source, **changes)
 
 
+def _argument(label: str, value: object) -> Argument:
+    """``0`` (a position), ``"fn"`` (a keyword) or ``[0, "fn"]`` (either)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return Argument(value, None)
+    if isinstance(value, str) and value.isidentifier():
+        return Argument(None, value)
+    if isinstance(value, list) and len(value) == 2 and isinstance(value[0], int) and not isinstance(value[0], bool) and value[0] >= 0:
+        if isinstance(value[1], str) and value[1].isidentifier():
+            return Argument(value[0], value[1])
+    raise ConfigError(f"{label}: expected a position (0), a keyword (\"fn\") or both ([0, \"fn\"]), not {value!r}")
+
+
+def _dispatch_apis(label: str, value: object) -> tuple[DispatchApi, ...]:
+    """``extra-dispatch-apis``: a table of qualified name = { kind, function, items, args, start-method }."""
+    if not isinstance(value, dict):
+        raise ConfigError(f'{label}: expected a table such as {{ "shop.parallel.run_all" = {{ kind = "map", function = 0, items = 1 }} }}')
+    found = []
+    for qualname, spec in value.items():
+        where = f"{label}.{qualname}"
+        if not all(part.isidentifier() for part in str(qualname).split(".")) or "." not in str(qualname):
+            raise ConfigError(f"{where}: expected a qualified name such as shop.parallel.run_all")
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{where}: expected a table such as {{ kind = \"map\", function = 0, items = 1 }}")
+        unknown = sorted(set(spec) - set(_DISPATCH_API_KEYS))
+        if unknown:
+            raise ConfigError(f"{where}: unknown key {unknown[0]!r}; known keys: {', '.join(_DISPATCH_API_KEYS)}")
+        kind = spec.get("kind", "map")
+        if kind not in DISPATCH_API_KINDS:
+            raise ConfigError(f"{where}.kind: expected one of {', '.join(DISPATCH_API_KINDS)}, not {kind!r}")
+        start = spec.get("start-method")
+        if start is not None and start not in ("fork", "spawn", "forkserver"):
+            raise ConfigError(f"{where}.start-method: expected fork, spawn or forkserver, not {start!r}")
+        roles = {role: _argument(f"{where}.{role}", spec[role]) if role in spec else None for role in ("function", "items", "args")}
+        if roles["function"] is None:
+            raise ConfigError(f"{where}: says nothing of the function it sends (function = 0, or a keyword)")
+        if kind != "map" and roles["items"] is not None:
+            raise ConfigError(f"{where}.items: only a map sends items (kind = \"map\")")
+        found.append(DispatchApi(str(qualname), kind, roles["function"], roles["items"], roles["args"], start))
+    return tuple(found)
+
+
 def parse_target_version(label: str, value: object) -> str:
     """ruff's ``target-version`` (``py310``): the oldest Python the code runs on, as ``>=3.10``."""
     match = re.fullmatch(r"py3(\d{1,2})", value.strip().lower()) if isinstance(value, str) else None
@@ -413,6 +499,7 @@ CONFIG_KEYS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "unsafe-fixes": ("unsafe_fixes", _boolean),
     "respect-gitignore": ("respect_gitignore", _boolean),
     "target-version": ("python", parse_target_version),
+    "extra-dispatch-apis": ("extra_dispatch_apis", _dispatch_apis),
 }
 # keys that add to another key's list (as ruff's extend-select) instead of replacing it
 EXTENDING = {"extend-select": "select", "extend-ignore": "ignore", "extend-exclude": "exclude"}

@@ -114,6 +114,8 @@ def plan_file(
     if use_prefilter:
         found: dict[bytes, bool] = {}
         passes = any(prefilters.may_report(code, data, found) for code in rules)
+        if not passes and rules and declared_apis_named(data, config):  # a call of a declared pool wrapper: read it all
+            passes, tiered = True, False
         where = placed() if placed is not None else project
         if rules and where is not None:
             if defer_wrappers:
@@ -129,6 +131,12 @@ def plan_file(
     if not rules and not report_parse_errors:
         return result, None
     return result, Plan(config, rules, report_parse_errors, tiered, project)
+
+
+def declared_apis_named(data: bytes, config: Config) -> bool:
+    """Whether the text names one of the APIs ``[tool.cowlint] extra-dispatch-apis`` declares
+    (its last name: the byte prefilters know none of them)."""
+    return any(api.qualname.rsplit(".", 1)[-1].encode() in data for api in config.extra_dispatch_apis)
 
 
 def _server_result(data: bytes, path: str, config: Config) -> FileResult:

@@ -47,7 +47,7 @@ class ModuleContext:
     @cached_property
     def dispatch_sites(self) -> list[DispatchSite]:
         """Every process dispatch in the module."""
-        return find_dispatch_sites(self.facts, self.resolver)
+        return find_dispatch_sites(self.facts, self.resolver, self.config.extra_dispatch_apis)
 
     @cached_property
     def process_starts(self) -> list[ProcessStart]:

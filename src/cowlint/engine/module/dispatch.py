@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 import libcst as cst
 
+from cowlint.config import DispatchApi
 from cowlint.engine.finding import doubt_of
 from cowlint.engine.module import apis
 from cowlint.engine.module.facts import FUNCTION, CallSite, ModuleFacts, Scope, dotted_name, iter_children
@@ -266,16 +267,60 @@ def _receiver_name(expr: cst.BaseExpression) -> str | None:
     return None
 
 
-def find_dispatch_sites(facts: ModuleFacts, resolver: Resolver) -> list[DispatchSite]:
+def find_dispatch_sites(facts: ModuleFacts, resolver: Resolver, declared: tuple[DispatchApi, ...] = ()) -> list[DispatchSite]:
     """Every process dispatch in the module, in source order: the pool, executor and Process
-    calls themselves, then the calls of functions that hand their parameters to one."""
+    calls themselves, then the calls of functions that hand their parameters to one, and the
+    calls of the APIs the configuration declares (``extra-dispatch-apis``)."""
     sites: list[DispatchSite] = []
     for call_site in facts.calls:
         site = _classify(call_site, resolver)
         if site is not None:
             sites.append(site)
     sites.extend(_linked_wrapper_calls(facts, resolver))
+    if declared:
+        sites.extend(_declared_calls(facts, resolver, declared, {id(site.call) for site in sites}))
     return sites + _wrapper_calls(sites, facts, resolver)
+
+
+# a declared API's kind -> the receiver it stands for, and the API its messages name
+_DECLARED_KINDS = {"map": ("pool", "Pool.map"), "call": ("executor", "ProcessPoolExecutor.submit"), "process": ("process", "Process")}
+
+
+def _declared_calls(facts: ModuleFacts, resolver: Resolver, declared: tuple[DispatchApi, ...], taken: set[int]) -> list[DispatchSite]:
+    """Calls of a project's own pool wrappers and process helpers, declared by qualified name in
+    ``[tool.cowlint] extra-dispatch-apis`` (``from shop.parallel import run_all``, then
+    ``run_all(self.score, ids)``): dispatches of what each declared argument passes, reported at
+    the call. A call the module's own analysis already reads as a dispatch is left to it."""
+    by_name = {api.qualname: api for api in declared}
+    found = []
+    for call_site in facts.calls:
+        call, scope, order = call_site.node, call_site.scope, call_site.order
+        if id(call) in taken or not call.args:
+            continue
+        qualname = resolver.imported_name(call.func, scope, order) or resolver.qualname(call.func, scope, order)
+        api = by_name.get(qualname) if qualname is not None else None
+        if api is None:
+            continue
+        once = EVERY_TASK if call_site.loops else THIS_CALL
+        frequency = {"map": EVERY_TASK, "call": once, "process": PER_PROCESS}[api.kind]
+        roles = (("target" if api.kind == "process" else "callable", api.function, False), ("items", api.items, True), ("args", api.args, False))
+        payloads = []
+        for role, where, items in roles:
+            value = argument(call, where.keyword, where.position) if where is not None else None
+            if value is not None:
+                payloads.append(Payload(role, value, items, frequency))
+        if not payloads:
+            continue
+        written = dotted_name(call.func) or api.qualname
+        if api.start is not None:
+            start = StartMethod(api.start, f"{written}() starts its processes with {api.start} ([tool.cowlint] extra-dispatch-apis)")
+        else:
+            start = resolver.project_default
+        kind, label = _DECLARED_KINDS[api.kind]
+        receiver = PoolValue(kind, api.qualname, start, "high")
+        through = f"{written}()"
+        found.append(DispatchSite(call, scope, order, f"{label} in {through}", receiver, start, "high", tuple(payloads), through))
+    return found
 
 
 @dataclass(frozen=True)

@@ -309,9 +309,9 @@ class ForkWithoutGcFreeze(Rule):
                 why += f" ({celery.command} starts them with the prefork pool)"
             yield Report(
                 node=celery.node,
-                message=f"Celery's prefork pool forks {celery.workers} from the app ({celery.app}) without gc.freeze(): each worker's first collection copies it",
+                message=f"Celery forks {celery.workers}, no gc.freeze(): each one's first collection copies the app",
                 detail=(
-                    f"{why}; the worker's master imports the app and its task modules, then forks each pool worker from it, and the first "
+                    f"{why}; the worker's master imports the app ({celery.app}) and its task modules, then its prefork pool forks each worker from it, and the first "
                     "garbage collection in each worker writes the header of every object it inherited and copies its pages"
                 ),
                 fix=FIX_CELERY,
