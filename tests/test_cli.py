@@ -55,7 +55,11 @@ def test_fixtures_are_reported_with_exit_1() -> None:
     result = run_cowlint("--output-format", "concise", "fixtures/")
     assert result.returncode == 1, result.stderr
     expected = set()
+    # a fixture project that declares pool wrappers is checked under its own configuration, from its folder (test_projects)
+    configured = [path.parent for path in FIXTURES.rglob("pyproject.toml") if "extra-dispatch-apis" in path.read_text()]
     for path in annotated_files(FIXTURES):  # the rule folders, the --verify scenarios and the projects
+        if any(folder in path.parents for folder in configured):
+            continue
         for mark in marks_of(path):
             if mark.kind in ("expect", "todo-ok"):
                 expected.add((str(path.relative_to(ROOT)), mark.line, mark.code))

@@ -81,7 +81,7 @@ def test_a_procfile_named_on_the_command_line_is_reported_with_its_place(tmp_pat
 
 def test_the_pre_commit_hook_passes_dockerfiles() -> None:
     hooks = (Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text()
-    assert "dockerfile" in hooks.split("types_or:", 1)[1].splitlines()[0]
+    assert "dockerfile" in hooks.split("types_or:", 1)[1].splitlines()[0] and "shell" in hooks.split("types_or:", 1)[1].splitlines()[0]
 
 
 @pytest.mark.parametrize(
@@ -145,3 +145,22 @@ def test_the_cache_follows_the_script_that_starts_a_celery_worker(tmp_path: Path
     assert "COW301" not in run_cowlint(".", cwd=tmp_path).stdout
     script.write_text("exec celery -A shop worker -c 4\n")
     assert "Celery forks 4 workers," in run_cowlint(".", cwd=tmp_path).stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("start.sh", "#!/bin/sh\nset -e\n# gunicorn --preload -w 4 web.app (a comment)\nexec gunicorn --preload \\\n  -w 4 web.app:application\n", [(4, 15)]),
+        ("bin/serve.bash", "python manage.py migrate && gunicorn --preload -w 2 web.app\n", [(1, 38)]),
+        ("start.sh", "exec gunicorn -w 4 web.app:application\n", []),  # no --preload
+        ("Procfile", "web: gunicorn --preload web.app:application\n", [(1, 15)]),  # Heroku's WEB_CONCURRENCY
+        ("Dockerfile", "FROM python\nENV WEB_CONCURRENCY=3\nCMD gunicorn --preload web.app:application\n", [(3, 14)]),
+        ("Dockerfile", "FROM python\nENV WEB_CONCURRENCY=1\nCMD gunicorn --preload web.app:application\n", []),  # one worker
+        ("Dockerfile", "FROM python\nCMD gunicorn --preload web.app:application\n", []),  # gunicorn's default: one worker
+    ],
+)
+def test_shell_scripts_and_web_concurrency(tmp_path: Path, name: str, text: str, expected: list[tuple[int, int]]) -> None:
+    """A shell script's lines are commands (``\\`` continues one, comments are not); with no
+    ``-w``, gunicorn takes WEB_CONCURRENCY, which a Dockerfile's ENV sets and Heroku sets for a
+    Procfile's web process."""
+    assert _reported(tmp_path, name, text) == expected

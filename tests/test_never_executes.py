@@ -62,8 +62,15 @@ def plant_traps(root: Path, marker: Path) -> None:
 def test_configuration_cannot_name_code_to_import(tmp_path: Path) -> None:
     marker = tmp_path / "marker.txt"
     plant_traps(tmp_path, marker)
-    for key, value in (("plugins", '["pkg.job"]'), ("extra-dispatch-apis", '["pkg.job.Job"]'), ("rules", '["pkg"]'), ("init-hook", f'"open({str(marker)!r}, \'w\')"')):
+    for key, value in (("plugins", '["pkg.job"]'), ("rules", '["pkg"]'), ("init-hook", f'"open({str(marker)!r}, \'w\')"')):
         (tmp_path / "pyproject.toml").write_text(f"[tool.cowlint]\n{key} = {value}\n")
         result = run_cowlint(".", cwd=tmp_path)
         assert result.returncode == 2 and f"unknown key '{key}'" in result.stderr
         assert not marker.exists()
+    # the one key that names code is data: the declared pool wrapper's module is never imported,
+    # though the checked code calls it with a lambda (reported, from the declaration alone)
+    (tmp_path / "pyproject.toml").write_text('[tool.cowlint.extra-dispatch-apis]\n"pkg.job.run" = { function = 0, items = 1 }\n')
+    (tmp_path / "caller.py").write_text("from pkg.job import run\n\nrun(lambda row: row, [1, 2])\n")
+    result = run_cowlint("--no-cache", ".", cwd=tmp_path)
+    assert result.returncode == 1 and "caller.py:3:5: COW204" in result.stdout, result.stdout + result.stderr
+    assert not marker.exists()

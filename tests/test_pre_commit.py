@@ -157,9 +157,10 @@ def test_try_repo_as_documented(tmp_path: Path) -> None:
 
 
 def test_hook_checks_a_uwsgi_configuration(tmp_path: Path) -> None:
-    """The hook passes .ini files and Dockerfiles too (types_or: python, ini, dockerfile): a uWSGI
-    configuration whose app never freezes is reported at its app option, a Dockerfile's gunicorn
-    --preload at that option; tox.ini, another .ini, says nothing."""
+    """The hook passes .ini files, Dockerfiles and shell scripts too (types_or: python, ini,
+    dockerfile, shell): a uWSGI configuration whose app never freezes is reported at its app
+    option, a Dockerfile's or a script's gunicorn --preload at that option; tox.ini, another
+    .ini, says nothing."""
     repo = _hook_repo(tmp_path)
     (repo / "web").mkdir()
     (repo / "web" / "app.py").write_text('ROWS = [{"n": n} for n in range(3_000_000)]\n\n\ndef application(environ, start_response):\n    return [b""]\n')
@@ -177,5 +178,11 @@ def test_hook_checks_a_uwsgi_configuration(tmp_path: Path) -> None:
     assert failing.returncode == 1, failing.stdout + failing.stderr
     assert "Dockerfile:2:14: COW301 gunicorn preloads the app (web.app:application) and forks 4 workers" in failing.stdout, failing.stdout
     (repo / "Dockerfile").write_text("FROM python:3.12-slim\nCMD gunicorn -w 4 web.app:application\n")
+    (repo / "start.sh").write_text("#!/bin/sh\nset -e\nexec gunicorn --preload --workers 4 web.app:application\n")
+    _git("add", ".", cwd=repo)
+    failing = _run_hooks(repo, tmp_path)
+    assert failing.returncode == 1, failing.stdout + failing.stderr
+    assert "start.sh:3:15: COW301 gunicorn preloads the app (web.app:application) and forks 4 workers" in failing.stdout, failing.stdout
+    (repo / "start.sh").write_text("#!/bin/sh\nexec gunicorn --workers 4 web.app:application\n")
     _git("add", ".", cwd=repo)
     assert _run_hooks(repo, tmp_path).returncode == 0

@@ -84,7 +84,7 @@ def test_pre_commit_recipe_uses_the_published_hook_id() -> None:
     config = yaml.safe_load((RECIPES / "pre-commit-config.yaml").read_text())
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     assert config["repos"][0]["hooks"][0]["id"] == hooks[0]["id"] == "cowlint"
-    assert hooks[0]["language"] == "python" and hooks[0]["types_or"] == ["python", "ini", "dockerfile"] and hooks[0]["require_serial"] is False
+    assert hooks[0]["language"] == "python" and hooks[0]["types_or"] == ["python", "ini", "dockerfile", "shell"] and hooks[0]["require_serial"] is False
     assert "--verify" not in hooks[0]["entry"]
 
 

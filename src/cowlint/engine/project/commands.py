@@ -1,9 +1,9 @@
-"""Servers started from a command line: a Procfile's, a Dockerfile's or a Compose file's
-``gunicorn --preload`` and ``uwsgi --module`` (COW301).
+"""Servers started from a command line: a Procfile's, a Dockerfile's, a Compose file's or a
+shell script's ``gunicorn --preload`` and ``uwsgi --module`` (COW301).
 
 The command is read as text, never run: a Procfile's ``name: command`` lines, a Dockerfile's
 ``CMD`` and ``ENTRYPOINT`` (shell form, or the JSON exec form; ``\\`` continues a line), a
-Compose file's ``command:`` and ``entrypoint:`` (a string, a flow list or a block scalar). In
+Compose file's ``command:`` and ``entrypoint:`` (a string, a flow list or a block scalar), every line of a shell script. In
 each command (``&&``, ``;`` and ``|`` separate commands), a ``gunicorn`` or ``uwsgi`` program
 (also ``python -m gunicorn``, after ``exec``, environment assignments, ``poetry run`` and the
 like) is read for what the server's own configuration says elsewhere:
@@ -67,10 +67,23 @@ class CommandPreload:
 
 
 def is_command_file(path: str) -> bool:
-    """A file the run reads for server command lines: a Procfile or a Dockerfile."""
+    """A file the run reads for server command lines: a Procfile, a Dockerfile, a Compose file or
+    a shell script."""
     name = PurePath(path).name
     lowered = name.lower()
-    return name == "Procfile" or lowered == "dockerfile" or lowered.startswith("dockerfile.") or lowered.endswith(".dockerfile") or _compose(name)
+    return (
+        name == "Procfile"
+        or lowered == "dockerfile"
+        or lowered.startswith("dockerfile.")
+        or lowered.endswith(".dockerfile")
+        or _compose(name)
+        or _shell(name)
+    )
+
+
+def _shell(name: str) -> bool:
+    """A shell script: ``entrypoint.sh``, ``start.bash``."""
+    return name.lower().endswith((".sh", ".bash"))
 
 
 def _compose(name: str) -> bool:
@@ -84,13 +97,21 @@ def commands(text: str, path: str) -> list[tuple[int, str, str]]:
     found: list[tuple[int, str, str]] = []
     lines = text.splitlines()
     name = PurePath(path).name
-    docker = name != "Procfile" and not _compose(name)
+    shell = _shell(name)
+    docker = name != "Procfile" and not _compose(name) and not shell
     compose = _compose(name)
     number = 0
     while number < len(lines):
         first, raw = number + 1, lines[number]
         number += 1
-        if docker:
+        if shell:  # every line runs, ``\\`` continues it
+            while raw.rstrip().endswith("\\") and number < len(lines):
+                raw = raw.rstrip()[:-1] + " " + lines[number]
+                number += 1
+            if raw.lstrip().startswith("#") or not raw.strip():
+                continue
+            command = raw.strip()
+        elif docker:
             while raw.rstrip().endswith("\\") and number < len(lines):
                 raw = raw.rstrip()[:-1] + " " + lines[number]
                 number += 1
@@ -176,15 +197,28 @@ def _program(words: list[str]) -> tuple[str, list[str]] | None:
 def preloads(text: str, path: Path) -> list[CommandPreload]:
     """Each command of the file that starts a server preloading an app that never freezes."""
     found: list[CommandPreload] = []
+    environment = _environment(text, path)
     for line, raw, command in commands(text, str(path)):
         for words in _words(command):
             program = _program(words)
             if program is None:
                 continue
             name, arguments = program
-            hit = _gunicorn(arguments, path, line, raw) if name == "gunicorn" else _uwsgi(arguments, path, line, raw)
+            hit = _gunicorn(arguments, path, line, raw, environment) if name == "gunicorn" else _uwsgi(arguments, path, line, raw)
             if hit is not None:
                 found.append(hit)
+    return found
+
+
+def _environment(text: str, path: Path) -> dict[str, str]:
+    """What the file says of ``WEB_CONCURRENCY``, which gunicorn takes for its worker count when
+    no ``-w`` is given: a Dockerfile's ``ENV``, a script's ``export``, or, in a Procfile, the
+    platform's (Heroku sets it by the dyno's memory: unknown here, but more than one)."""
+    if path.name == "Procfile":
+        return {"WEB_CONCURRENCY": "$WEB_CONCURRENCY"}
+    found = {}
+    for match in re.finditer(r"^\s*(?:ENV|ARG|export)\s+WEB_CONCURRENCY[=\s]\s*[\"']?(\w+)", text, re.MULTILINE | re.IGNORECASE):
+        found["WEB_CONCURRENCY"] = match.group(1)
     return found
 
 
@@ -208,7 +242,7 @@ def _place(raw: str, token: str) -> tuple[int, int]:
     return (at + 1, at + 1 + len(token)) if at >= 0 else (1, len(raw.rstrip()) + 1)
 
 
-def _gunicorn(arguments: list[str], path: Path, line: int, raw: str) -> CommandPreload | None:
+def _gunicorn(arguments: list[str], path: Path, line: int, raw: str, environment: dict[str, str] | None = None) -> CommandPreload | None:
     if "--preload" not in arguments:
         return None
     workers: str | None = None
@@ -225,8 +259,10 @@ def _gunicorn(arguments: list[str], path: Path, line: int, raw: str) -> CommandP
         given = _value(arguments, index, ("-c", "--config"))
         if given is not None:
             config = given
+    if workers is None:  # gunicorn's default: WEB_CONCURRENCY, else one worker
+        workers = (environment or {}).get("WEB_CONCURRENCY")
     if workers is None or (workers.isdigit() and int(workers) <= 1):
-        return None  # gunicorn's default is one worker: it shares nothing with another
+        return None  # one worker shares nothing with another
     folders = [*bases, *[path.parent, *path.parent.parents][:4]]
     if config is not None:  # a file, or ``python:package.module``
         found_config = app_file(config.removeprefix("python:"), folders) if "$" not in config else None

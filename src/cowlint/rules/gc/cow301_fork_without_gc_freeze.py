@@ -85,8 +85,11 @@ class ForkWithoutGcFreeze(Rule):
 
     And the same servers started from a command line in a `Procfile`, a
     Dockerfile's `CMD`/`ENTRYPOINT` (shell or exec form, also inside
-    `sh -c "..."`) or a Compose file's `command:`/`entrypoint:`: `gunicorn --preload -w 4 shop.wsgi:application` (workers
-    over one, or from a variable) and `uwsgi --processes 4 --module
+    `sh -c "..."`), a Compose file's `command:`/`entrypoint:` or a shell script
+    (`*.sh`, `*.bash`: every line): `gunicorn --preload -w 4 shop.wsgi:application` (workers
+    over one, or from a variable; without `-w`, gunicorn's `WEB_CONCURRENCY`:
+    a Dockerfile's `ENV` or a script's `export` of it, and in a Procfile the
+    one Heroku sets) and `uwsgi --processes 4 --module
     shop.wsgi`, when the app is found in the project and never freezes at
     import, and no `-c` configuration file given with gunicorn calls
     `gc.freeze()` (an `--ini` file given to uWSGI is read for itself).
@@ -129,11 +132,12 @@ class ForkWithoutGcFreeze(Rule):
     The order of statements is followed within a function and through calls of
     the module's own functions; a heap built in another module is not seen. A
     loaded file may be small. For gunicorn, the size of the preloaded app is
-    not known (a small app loses little). Command lines are read in
-    Procfiles, Dockerfiles and Compose files only (not in shell scripts,
-    systemd units or `GUNICORN_CMD_ARGS`), and a gunicorn command
-    without `-w` is taken for gunicorn's default of one worker, though
-    `WEB_CONCURRENCY` (which Heroku sets) raises it. A `noqa` comment cannot
+    not known (a small app loses little). gunicorn and uWSGI command lines
+    are read in Procfiles, Dockerfiles, Compose files and shell scripts (not
+    in systemd units or `GUNICORN_CMD_ARGS`); a gunicorn command without `-w`
+    in a Procfile is taken for Heroku's, whose `WEB_CONCURRENCY` is over one,
+    though another platform running the Procfile may leave it unset (one
+    worker). A `noqa` comment cannot
     be put in a uWSGI JSON or XML file (use `per-file-ignores`). An app that uWSGI
     cannot be seen to find in the project (a `%(...)` placeholder, a module
     outside it) is left alone. A Celery worker's pool set in a configuration
