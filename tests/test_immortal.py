@@ -1,0 +1,78 @@
+"""Which objects a forked worker can read without copying them, on each Python this machine has:
+immortal objects (PEP 683, Python 3.12+) keep a fixed reference count, so reading them writes
+nothing. The COW303 rule page states these facts with the versions they hold for; this test
+measures them in a real fork, on every interpreter found (the running one, and pyenv's).
+
+Strings interned at run time (``sys.intern``, and what the interpreter interns for itself) were
+immortal in 3.12 only: 3.13 made them mortal again, so a worker reading them copies their pages."""
+
+from __future__ import annotations
+
+import glob
+import os
+import subprocess
+import sys
+
+import pytest
+
+MIB = 1 << 20
+
+READ_IN_CHILD = r"""
+import gc, os, sys
+
+gc.disable()
+interned = sys.argv[1] == "interned"
+WORDS = [sys.intern("w%07d" % i) if interned else "w%07d" % i for i in range(200_000)]  # ~11 MiB of strings
+
+
+def private_dirty():
+    with open("/proc/self/smaps_rollup") as rollup:
+        return sum(int(line.split()[1]) * 1024 for line in rollup if line.startswith("Private_Dirty:"))
+
+
+reader, writer = os.pipe()
+pid = os.fork()
+if pid == 0:
+    before = private_dirty()
+    total = 0
+    for word in WORDS:  # a read: each item's reference count goes up and down, unless it is immortal
+        total += len(word)
+    os.write(writer, str(private_dirty() - before).encode())
+    os._exit(0)
+os.waitpid(pid, 0)
+print(os.read(reader, 64).decode())
+"""
+
+
+def _interpreters() -> dict[tuple[int, int], str]:
+    """The running Python and pyenv's CPython 3.10-3.13, by version (the first found of each)."""
+    found = {sys.version_info[:2]: sys.executable}
+    for path in sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[0-3].*/bin/python3"))):
+        version = subprocess.run([path, "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True, text=True, timeout=60)
+        if version.returncode == 0:
+            major, minor = map(int, version.stdout.split())
+            found.setdefault((major, minor), path)
+    return found
+
+
+def _copied(python: str, kind: str) -> int:
+    done = subprocess.run([python, "-c", READ_IN_CHILD, kind], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/smaps_rollup")
+def test_reading_interned_strings_in_a_fork_copies_nothing_on_3_12_only() -> None:
+    """200,000 strings read in a forked child: plain strings are copied (~11 MiB) on every
+    version; strings interned at run time are immortal on 3.12, so nothing is copied there,
+    and mortal again on 3.13 (and before 3.12), so they are copied."""
+    measured = {}
+    for version, python in sorted(_interpreters().items()):
+        plain, interned = _copied(python, "plain"), _copied(python, "interned")
+        measured[version] = (plain // MIB, interned // MIB)
+        assert plain >= 6 * MIB, (version, plain)
+        if version == (3, 12):
+            assert interned <= 1 * MIB, (version, interned)
+        else:
+            assert interned >= 6 * MIB, (version, interned)
+    assert measured, "no interpreter"
