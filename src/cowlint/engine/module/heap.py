@@ -210,6 +210,8 @@ def python_container(resolver: Resolver, value: cst.BaseExpression, scope: Scope
     """What ``value`` is when it is a large container of small Python objects (each read of an
     item writes its refcount), else None: numpy arrays, ``array.array``, ``bytes`` and frames are
     compact buffers and do not count."""
+    if isinstance(value, (cst.ListComp, cst.SetComp)) and _one_constant(value.elt):
+        return None  # [None for _ in rows] holds one object n times: reading it writes one refcount, as [x] * n
     if isinstance(value, (cst.ListComp, cst.SetComp, cst.DictComp)):
         count = _comprehension_count(resolver, value, scope, at)
         if count == 0 or (count is not None and count < HEAP_MIN_OBJECTS):
@@ -233,6 +235,16 @@ def python_container(resolver: Resolver, value: cst.BaseExpression, scope: Scope
             return python_container(resolver, inner, scope, at)
         return None
     return None  # [x] * n repeats one object: reading it writes one refcount, not n
+
+
+def _one_constant(element: cst.BaseExpression) -> bool:
+    """Whether a comprehension's element is a literal constant: every item is the same object
+    (the code's constant; ``None``, ``True`` and ``False`` are singletons, and immortal from 3.12)."""
+    if isinstance(element, cst.UnaryOperation) and isinstance(element.operator, cst.Minus):
+        element = element.expression
+    if isinstance(element, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.Ellipsis)):
+        return True
+    return isinstance(element, cst.Name) and element.value in ("None", "True", "False")
 
 
 def disabled_before(flow: Flow, disables: Sequence[CallSite], heap: Heap) -> bool:

@@ -42,7 +42,10 @@ class CopyOnReadContainer(Rule):
     data module whose base assigns `self.train_set = self.make_train_set()`).
     An attribute that `__init__` packs into one buffer
     (`np.concatenate`, `bytes`, a tensor) does not count.
-    Quiet for numpy arrays, `array.array`, `bytes` and frames, for indexing a
+    Quiet for numpy arrays, `array.array`, `bytes` and frames, for a list that
+    holds one object many times (`[0] * n`, `[None for _ in rows]`: a read
+    writes that one object's count, never the list's own pages; measured
+    0.05 MiB copied for 2,000,000 items), for indexing a
     few items or a contiguous chunk (`LIST[a:b]`), and when the workers are
     not forked.
 
