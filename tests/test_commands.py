@@ -164,3 +164,50 @@ def test_shell_scripts_and_web_concurrency(tmp_path: Path, name: str, text: str,
     ``-w``, gunicorn takes WEB_CONCURRENCY, which a Dockerfile's ENV sets and Heroku sets for a
     Procfile's web process."""
     assert _reported(tmp_path, name, text) == expected
+
+
+DJANGO_CELERY = (
+    "import os\n\nfrom celery import Celery\n\n"
+    'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")\n\n'
+    'app = Celery("shop")\napp.config_from_object("django.conf:settings", namespace="CELERY")\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("app", "config", "workers"),
+    [
+        (DJANGO_CELERY, ("settings.py", 'CELERY_WORKER_POOL = "threads"\n'), None),  # Django settings, namespace CELERY
+        (DJANGO_CELERY, ("settings.py", "CELERY_WORKER_CONCURRENCY = 6\n"), "6 workers"),
+        (DJANGO_CELERY, ("settings.py", 'WORKER_POOL = "threads"\n'), "one worker per CPU"),  # not in the namespace: Celery ignores it
+        (DJANGO_CELERY, ("settings.py", 'CELERY_WORKER_POOL = os.environ["POOL"]\n'), "one worker per CPU"),  # not known: may fork
+        ('from celery import Celery\n\napp = Celery("shop")\napp.config_from_object("shop.celeryconfig")\n', ("celeryconfig.py", 'worker_pool = "solo"\n'), None),
+        ('from celery import Celery\n\napp = Celery("shop")\napp.config_from_object("shop.celeryconfig")\n', ("celeryconfig.py", "CELERYD_CONCURRENCY = 1\n"), None),  # old name
+    ],
+)
+def test_the_configuration_module_a_celery_app_loads_sets_its_pool(tmp_path: Path, app: str, config: tuple[str, str], workers: str | None) -> None:
+    """``app.config_from_object(...)`` names a module of the project (Django's settings through
+    DJANGO_SETTINGS_MODULE): its literal worker settings are read as text, never imported."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "shop"\n')
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "__init__.py").write_text("")
+    (tmp_path / "shop" / "celery.py").write_text(app)
+    (tmp_path / "shop" / config[0]).write_text("import os\n\n" + config[1])
+    result = check_paths([str(tmp_path / "shop" / "celery.py")], Config())
+    assert not result.errors, result.errors
+    messages = [finding.message for finding in result.findings if finding.code == "COW301"]
+    if workers is None:
+        assert messages == []
+    else:
+        assert len(messages) == 1 and f"Celery forks {workers}," in messages[0], messages
+
+
+def test_the_cache_follows_the_celery_configuration_module(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "shop"\n')
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "__init__.py").write_text("")
+    (tmp_path / "shop" / "celery.py").write_text(DJANGO_CELERY)
+    settings = tmp_path / "shop" / "settings.py"
+    settings.write_text('CELERY_WORKER_POOL = "threads"\n')
+    assert "COW301" not in run_cowlint(".", cwd=tmp_path).stdout
+    settings.write_text('CELERY_WORKER_POOL = "prefork"\n')
+    assert "Celery forks one worker per CPU," in run_cowlint(".", cwd=tmp_path).stdout

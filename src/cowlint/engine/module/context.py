@@ -103,7 +103,7 @@ class ModuleContext:
         def started() -> list[CeleryWorker]:  # the project's command lines are read only for a module that makes an app
             return [worker for worker in celery_workers(view.layout.root, self.project.depends if self.project else None) if module is not None and names_module(worker.app, module)]
 
-        return celery_prefork(self.path, self.facts, self.resolver, view.layout.root, started)
+        return celery_prefork(self.path, self.facts, self.resolver, view.layout.root, started, self.project.depends)
 
     @cached_property
     def shipped(self) -> list[Shipped]:

@@ -20,6 +20,7 @@ collections have run.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -162,7 +163,12 @@ _NOT_DEPLOYED = frozenset({"tests", "test", "t", "testing", "examples", "example
 
 
 def celery_prefork(
-    path: str, facts: ModuleFacts, resolver: Resolver, root: Path | None = None, started: Callable[[], list[CeleryWorker]] | None = None
+    path: str,
+    facts: ModuleFacts,
+    resolver: Resolver,
+    root: Path | None = None,
+    started: Callable[[], list[CeleryWorker]] | None = None,
+    depends: dict[str, str | None] | None = None,
 ) -> CeleryPrefork | None:
     """The module-level ``Celery(...)`` of a module that makes a Celery app, when its workers
     fork from the master (the prefork pool, forked children) and no handler of a signal sent
@@ -172,14 +178,16 @@ def celery_prefork(
     of a test, an example or a benchmark (its folders below ``root``, the project's, when known).
     ``started()`` gives the project's ``celery -A app worker`` command lines that load this
     module: when there are some and none of them forks (``--pool threads``, ``-c 1``), neither
-    does the app."""
+    does the app. In a project (``depends`` given, and gets the file read), the configuration
+    module the app loads (``app.config_from_object("shop.celeryconfig")``, or Django's settings
+    with ``namespace="CELERY"``) is read for the same settings, as text."""
     if _not_deployed(Path(path), root):
         return None
     module = facts.scope
     made = _celery_app(facts, resolver)
     if made is None:
         return None
-    settings = _celery_settings(facts.module)
+    settings = {**_configuration_module(facts.module, Path(path), root, depends), **_celery_settings(facts.module)}
     pool = settings.get("worker_pool")
     if settings.get("worker_pool_start_method") == "spawn":
         return None  # each child imports the app anew: nothing is shared
@@ -256,21 +264,90 @@ def _celery_app(facts: ModuleFacts, resolver: Resolver) -> cst.Call | None:
     return None
 
 
+def _configuration_module(tree: cst.Module, path: Path, root: Path | None, depends: dict[str, str | None] | None) -> dict[str, object]:
+    """The worker settings of the module ``app.config_from_object("shop.celeryconfig")`` loads
+    (found from the project's root and the module's folders; never imported): its top-level
+    assignments of literals, ``worker_pool = "threads"``, or with ``namespace="CELERY"``,
+    ``CELERY_WORKER_POOL = "threads"``. ``"django.conf:settings"`` is the module the file's
+    ``os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")`` names."""
+    if depends is None:
+        return {}
+    loaded: str | None = None
+    django: str | None = None
+    namespace = ""
+    for statement in tree.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            call = small.value if isinstance(small, cst.Expr) else None
+            if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Attribute) or not call.args:
+                continue
+            first = call.args[0].value
+            if call.func.attr.value == "config_from_object" and isinstance(first, cst.SimpleString):
+                loaded = str(first.evaluated_value)
+                for arg in call.args[1:]:
+                    if arg.keyword is not None and arg.keyword.value == "namespace" and isinstance(arg.value, cst.SimpleString):
+                        namespace = str(arg.value.evaluated_value)
+            elif call.func.attr.value == "setdefault" and len(call.args) == 2 and isinstance(first, cst.SimpleString) and first.evaluated_value == "DJANGO_SETTINGS_MODULE":
+                named = call.args[1].value
+                django = str(named.evaluated_value) if isinstance(named, cst.SimpleString) else None
+    if loaded is None:
+        return {}
+    if loaded == "django.conf:settings":
+        loaded = django
+    if loaded is None or ":" in loaded:
+        return {}
+    folder = path.resolve().parent
+    found = app_file(loaded, [*([root] if root is not None else []), *[folder, *folder.parents][:4]])
+    data = read_app(found) if found is not None else None
+    if found is None or data is None:
+        return {}
+    depends[str(found)] = digest(data)
+    return _top_level_settings(data, f"{namespace}_" if namespace else "")
+
+
+def _top_level_settings(data: bytes, prefix: str) -> dict[str, object]:
+    """The worker settings a configuration module assigns literally at top level (read with
+    ``ast``, never run); upper-case names with ``prefix`` when a namespace is given."""
+    try:
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError, RecursionError):
+        return {}
+    found: dict[str, object] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.Assign) or len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
+            continue
+        name = node.targets[0].id
+        if prefix:
+            if not name.startswith(prefix):
+                continue
+            name = name[len(prefix) :]
+        key = _SETTING_NAMES.get(name.lower())
+        if key is None:
+            continue
+        value = node.value.value if isinstance(node.value, ast.Constant) else "?"
+        found[key] = value if isinstance(value, (str, int)) and not isinstance(value, bool) else "?"
+    return found
+
+
+# the worker settings cowlint reads, by their names old and new (lower case)
+_SETTING_NAMES = {
+    "worker_pool": "worker_pool",
+    "celeryd_pool": "worker_pool",
+    "worker_concurrency": "worker_concurrency",
+    "celeryd_concurrency": "worker_concurrency",
+    "worker_pool_start_method": "worker_pool_start_method",
+}
+
+
 def _celery_settings(tree: cst.Module) -> dict[str, object]:
     """The worker settings the module gives its app at top level: ``app.conf.worker_pool =
     "solo"``, ``app.conf.update(worker_concurrency=1)`` or ``app.conf.update({...})``, a literal
     value as it is, anything else as ``"?"`` (old upper-case names too: ``CELERYD_POOL``)."""
-    names = {
-        "worker_pool": "worker_pool",
-        "celeryd_pool": "worker_pool",
-        "worker_concurrency": "worker_concurrency",
-        "celeryd_concurrency": "worker_concurrency",
-        "worker_pool_start_method": "worker_pool_start_method",
-    }
     found: dict[str, object] = {}
 
     def note(key: str, value: cst.BaseExpression) -> None:
-        name = names.get(key.lower().removeprefix("celery_"))
+        name = _SETTING_NAMES.get(key.lower().removeprefix("celery_"))
         if name is None:
             return
         if isinstance(value, cst.SimpleString):

@@ -105,8 +105,12 @@ class ForkWithoutGcFreeze(Rule):
     asynchronous pool an AMQP or Redis worker runs), or `worker_process_init`
     (each child, before its first collection). One in `worker_ready`,
     `task_prerun` and the later signals comes after the children collected.
-    Quiet when the module sets a pool that does not fork (`app.conf.worker_pool
-    = "threads"`, `solo`, `gevent`, `eventlet`), one child
+    Quiet when the module, or the configuration module it loads
+    (`app.config_from_object("shop.celeryconfig")`, or Django's settings
+    through `DJANGO_SETTINGS_MODULE`, with `namespace="CELERY"` read as
+    `CELERY_WORKER_POOL`; read as text, never imported), sets a pool that does
+    not fork (`app.conf.worker_pool = "threads"`, `solo`, `gevent`,
+    `eventlet`), one child
     (`worker_concurrency = 1`) or spawned children
     (`worker_pool_start_method = "spawn"`), when every `celery -A app worker`
     command line of the project that loads the module (shell scripts,
@@ -140,10 +144,10 @@ class ForkWithoutGcFreeze(Rule):
     worker). A `noqa` comment cannot
     be put in a uWSGI JSON or XML file (use `per-file-ignores`). An app that uWSGI
     cannot be seen to find in the project (a `%(...)` placeholder, a module
-    outside it) is left alone. A Celery worker's pool set in a configuration
-    module (`config_from_object`, Django's `CELERY_WORKER_POOL`) or a command
-    line in a form cowlint does not read (a YAML list of arguments, a variable)
-    is not seen; a freeze in a handler of another module is not seen either,
+    outside it) is left alone. A Celery worker's pool set in a way cowlint does
+    not read (an object given to `config_from_object`, a value computed at run
+    time, a YAML list of arguments, a variable on the command line) is not
+    seen; a freeze in a handler of another module is not seen either,
     but a `gc.freeze()` anywhere in the app's module except a late signal's
     handler quiets the finding.
 
