@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cowlint import Config, check_paths
+from cowlint import CheckResult, Config, check_paths
 
 from .conftest import run_cowlint
 
@@ -101,6 +101,24 @@ def test_a_compose_file_command(tmp_path: Path, text: str, expected: list[tuple[
 CELERY_APP = 'from celery import Celery\n\napp = Celery("shop")\n'
 
 
+def _celery_project(root: Path, app: str) -> None:
+    """A project whose package ``shop`` makes a Celery app in ``shop/celery.py``."""
+    (root / "pyproject.toml").write_text('[project]\nname = "shop"\n')
+    (root / "shop").mkdir()
+    (root / "shop" / "__init__.py").write_text("")
+    (root / "shop" / "celery.py").write_text(app)
+
+
+def _assert_celery_workers(result: CheckResult, workers: str | None) -> None:
+    """The run reports the app once with ``workers`` in its message, or not at all (None)."""
+    assert not result.errors, result.errors
+    messages = [finding.message for finding in result.findings if finding.code == "COW301"]
+    if workers is None:
+        assert messages == []
+    else:
+        assert len(messages) == 1 and f"Celery forks {workers}," in messages[0], messages
+
+
 @pytest.mark.parametrize(
     ("name", "text", "workers"),
     [
@@ -117,29 +135,17 @@ CELERY_APP = 'from celery import Celery\n\napp = Celery("shop")\n'
 def test_celery_worker_command_lines_set_the_pool_and_the_count(tmp_path: Path, name: str, text: str, workers: str | None) -> None:
     """The project's ``celery -A app worker`` lines that load the app module say whether its
     worker forks, and how many children; a line starting another app's worker says nothing."""
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "shop"\n')
-    (tmp_path / "shop").mkdir()
-    (tmp_path / "shop" / "__init__.py").write_text("")
-    (tmp_path / "shop" / "celery.py").write_text(CELERY_APP)
+    _celery_project(tmp_path, CELERY_APP)
     path = tmp_path / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
-    result = check_paths([str(tmp_path / "shop")], Config())
-    assert not result.errors, result.errors
-    messages = [finding.message for finding in result.findings if finding.code == "COW301"]
-    if workers is None:
-        assert messages == []
-    else:
-        assert len(messages) == 1 and f"Celery forks {workers}," in messages[0], messages
+    _assert_celery_workers(check_paths([str(tmp_path / "shop")], Config()), workers)
 
 
 def test_the_cache_follows_the_script_that_starts_a_celery_worker(tmp_path: Path) -> None:
     """The command lines a Celery finding read are dependencies of its cached result: a pool
     changed in the worker's script re-checks the app module on the next (warm) run."""
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "shop"\n')
-    (tmp_path / "shop").mkdir()
-    (tmp_path / "shop" / "__init__.py").write_text("")
-    (tmp_path / "shop" / "celery.py").write_text(CELERY_APP)
+    _celery_project(tmp_path, CELERY_APP)
     script = tmp_path / "worker.sh"
     script.write_text("exec celery -A shop worker --pool=threads\n")
     assert "COW301" not in run_cowlint(".", cwd=tmp_path).stdout
@@ -187,25 +193,13 @@ DJANGO_CELERY = (
 def test_the_configuration_module_a_celery_app_loads_sets_its_pool(tmp_path: Path, app: str, config: tuple[str, str], workers: str | None) -> None:
     """``app.config_from_object(...)`` names a module of the project (Django's settings through
     DJANGO_SETTINGS_MODULE): its literal worker settings are read as text, never imported."""
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "shop"\n')
-    (tmp_path / "shop").mkdir()
-    (tmp_path / "shop" / "__init__.py").write_text("")
-    (tmp_path / "shop" / "celery.py").write_text(app)
+    _celery_project(tmp_path, app)
     (tmp_path / "shop" / config[0]).write_text("import os\n\n" + config[1])
-    result = check_paths([str(tmp_path / "shop" / "celery.py")], Config())
-    assert not result.errors, result.errors
-    messages = [finding.message for finding in result.findings if finding.code == "COW301"]
-    if workers is None:
-        assert messages == []
-    else:
-        assert len(messages) == 1 and f"Celery forks {workers}," in messages[0], messages
+    _assert_celery_workers(check_paths([str(tmp_path / "shop" / "celery.py")], Config()), workers)
 
 
 def test_the_cache_follows_the_celery_configuration_module(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "shop"\n')
-    (tmp_path / "shop").mkdir()
-    (tmp_path / "shop" / "__init__.py").write_text("")
-    (tmp_path / "shop" / "celery.py").write_text(DJANGO_CELERY)
+    _celery_project(tmp_path, DJANGO_CELERY)
     settings = tmp_path / "shop" / "settings.py"
     settings.write_text('CELERY_WORKER_POOL = "threads"\n')
     assert "COW301" not in run_cowlint(".", cwd=tmp_path).stdout
