@@ -101,10 +101,8 @@ def test_hook_fails_on_the_finding_then_passes_once_fixed(tmp_path: Path) -> Non
     (repo / "notes.txt").write_text("not python\n")
     marker = tmp_path / "marker.txt"
     plant_traps(repo, marker)  # the hook reads these modules and must never import or run them
-    _git("add", ".", cwd=repo)
-    failing = _run_hooks(repo, tmp_path)
-    assert failing.returncode == 1, failing.stdout + failing.stderr
-    assert "cowlint" in failing.stdout and "Failed" in failing.stdout
+    failing = _staged_run_fails(repo, tmp_path, "Failed")
+    assert "cowlint" in failing.stdout
     assert "index.py:15:29: COW101 self.nearest pickles the whole Index (~195.3 MiB in memory)" in failing.stdout
     assert "pkg/job.py" in failing.stdout and not marker.exists()
     (repo / "index.py").write_text(FIXED)
@@ -156,6 +154,15 @@ def test_try_repo_as_documented(tmp_path: Path) -> None:
     assert "index.py:15:29: COW101" in tried.stdout
 
 
+def _staged_run_fails(repo: Path, tmp_path: Path, expected: str) -> subprocess.CompletedProcess[str]:
+    """Stage everything, run the hooks: they fail and print ``expected``."""
+    _git("add", ".", cwd=repo)
+    failing = _run_hooks(repo, tmp_path)
+    assert failing.returncode == 1, failing.stdout + failing.stderr
+    assert expected in failing.stdout, failing.stdout
+    return failing
+
+
 def test_hook_checks_a_uwsgi_configuration(tmp_path: Path) -> None:
     """The hook passes .ini files, Dockerfiles and shell scripts too (types_or: python, ini,
     dockerfile, shell): a uWSGI configuration whose app never freezes is reported at its app
@@ -166,23 +173,14 @@ def test_hook_checks_a_uwsgi_configuration(tmp_path: Path) -> None:
     (repo / "web" / "app.py").write_text('ROWS = [{"n": n} for n in range(3_000_000)]\n\n\ndef application(environ, start_response):\n    return [b""]\n')
     (repo / "uwsgi.ini").write_text("[uwsgi]\nmaster = true\nprocesses = 4\nmodule = web.app:application\n")
     (repo / "tox.ini").write_text("[tox]\nenvlist = py311\n")
-    _git("add", ".", cwd=repo)
-    failing = _run_hooks(repo, tmp_path)
-    assert failing.returncode == 1, failing.stdout + failing.stderr
-    assert "uwsgi.ini:4:1: COW301 uWSGI preloads the app (web.app:application) and forks 4 workers" in failing.stdout
+    failing = _staged_run_fails(repo, tmp_path, "uwsgi.ini:4:1: COW301 uWSGI preloads the app (web.app:application) and forks 4 workers")
     assert "tox.ini" not in failing.stdout
     (repo / "uwsgi.ini").write_text("[uwsgi]\nmaster = true\nprocesses = 4\nlazy-apps = true\nmodule = web.app:application\n")
     (repo / "Dockerfile").write_text("FROM python:3.12-slim\nCMD gunicorn --preload -w 4 web.app:application\n")
-    _git("add", ".", cwd=repo)
-    failing = _run_hooks(repo, tmp_path)
-    assert failing.returncode == 1, failing.stdout + failing.stderr
-    assert "Dockerfile:2:14: COW301 gunicorn preloads the app (web.app:application) and forks 4 workers" in failing.stdout, failing.stdout
+    _staged_run_fails(repo, tmp_path, "Dockerfile:2:14: COW301 gunicorn preloads the app (web.app:application) and forks 4 workers")
     (repo / "Dockerfile").write_text("FROM python:3.12-slim\nCMD gunicorn -w 4 web.app:application\n")
     (repo / "start.sh").write_text("#!/bin/sh\nset -e\nexec gunicorn --preload --workers 4 web.app:application\n")
-    _git("add", ".", cwd=repo)
-    failing = _run_hooks(repo, tmp_path)
-    assert failing.returncode == 1, failing.stdout + failing.stderr
-    assert "start.sh:3:15: COW301 gunicorn preloads the app (web.app:application) and forks 4 workers" in failing.stdout, failing.stdout
+    _staged_run_fails(repo, tmp_path, "start.sh:3:15: COW301 gunicorn preloads the app (web.app:application) and forks 4 workers")
     (repo / "start.sh").write_text("#!/bin/sh\nexec gunicorn --workers 4 web.app:application\n")
     _git("add", ".", cwd=repo)
     assert _run_hooks(repo, tmp_path).returncode == 0

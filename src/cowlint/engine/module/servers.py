@@ -247,6 +247,8 @@ def _celery_app(facts: ModuleFacts, resolver: Resolver) -> cst.Call | None:
     a class of the module derived from it (``class SentryCelery(Celery)``), or a function of the
     module that makes one (``app = _get_celery_app()``)."""
     module = facts.scope
+    if not any(b.kind == "import" and (b.qualname or "").split(".", 1)[0] == "celery" for bindings in module.bindings.values() for b in bindings):
+        return None  # no module-level import of celery: no call here makes an app (checked before any call is evaluated)
     classes = {info.name for info in facts.classes.values() if info.outer is module and any(resolver.qualname(base.value, module, 0) in apis.CELERY_APPS for base in info.node.bases)}
 
     def makes_app(site: CallSite) -> bool:
