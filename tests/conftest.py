@@ -26,6 +26,24 @@ def interruptible() -> dict:
     return {"preexec_fn": lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)}
 
 
+def interpreters() -> dict[tuple[int, int], str]:
+    """The running Python, pyenv's CPython 3.10-3.13, ``python3.14``/``python3.15`` on PATH and the
+    commands in ``COWLINT_TEST_PYTHONS`` (separated by the path separator), by version: the first
+    found of each. Tests that measure what an interpreter does run on each of them."""
+    import glob
+
+    candidates = [p for p in os.environ.get("COWLINT_TEST_PYTHONS", "").split(os.pathsep) if p]
+    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[0-3].*/bin/python3")))
+    candidates += [found for found in (shutil.which("python3.14"), shutil.which("python3.15")) if found]
+    found = {sys.version_info[:2]: sys.executable}
+    for path in candidates:
+        version = subprocess.run([path, "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True, text=True, timeout=60, check=False)
+        if version.returncode == 0:
+            major, minor = map(int, version.stdout.split())
+            found.setdefault((major, minor), path)
+    return found
+
+
 def console_script() -> str:
     """The installed ``cowlint`` script next to this interpreter (never the source tree's module)."""
     candidate = Path(sys.executable).parent / ("cowlint.exe" if os.name == "nt" else "cowlint")

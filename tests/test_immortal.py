@@ -8,12 +8,12 @@ immortal in 3.12 only: 3.13 made them mortal again, so a worker reading them cop
 
 from __future__ import annotations
 
-import glob
-import os
 import subprocess
 import sys
 
 import pytest
+
+from .conftest import interpreters
 
 MIB = 1 << 20
 
@@ -47,17 +47,6 @@ print(os.read(reader, 64).decode())
 """
 
 
-def _interpreters() -> dict[tuple[int, int], str]:
-    """The running Python and pyenv's CPython 3.10-3.13, by version (the first found of each)."""
-    found = {sys.version_info[:2]: sys.executable}
-    for path in sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[0-3].*/bin/python3"))):
-        version = subprocess.run([path, "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True, text=True, timeout=60)
-        if version.returncode == 0:
-            major, minor = map(int, version.stdout.split())
-            found.setdefault((major, minor), path)
-    return found
-
-
 def _copied(python: str, kind: str) -> int:
     done = subprocess.run([python, "-c", READ_IN_CHILD, kind], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -71,7 +60,7 @@ def test_reading_interned_strings_in_a_fork_copies_nothing_on_3_12_only() -> Non
     and mortal again on 3.13 (and before 3.12), so they are copied. A list of one constant
     repeated copies nothing anywhere."""
     measured = {}
-    for version, python in sorted(_interpreters().items()):
+    for version, python in sorted(interpreters().items()):
         plain, interned = _copied(python, "plain"), _copied(python, "interned")
         measured[version] = (plain // MIB, interned // MIB)
         assert plain >= 6 * MIB, (version, plain)

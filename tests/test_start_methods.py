@@ -81,7 +81,9 @@ def test_flags_override_the_project(tmp_path: Path) -> None:
     project = _project(tmp_path, '[project]\nname = "job"\nrequires-python = ">=3.10,<3.14"\n\n[tool.cowlint]\nplatforms = ["linux"]\n')
     result = run_cowlint("--output-format", "json", "--python", ">=3.12", str(project), cwd=project)
     findings = json.loads(result.stdout)
-    assert sorted(f["code"] for f in findings) == ["COW201", "COW202"]
+    # Linux with Python >= 3.14: the fork server imports the script once, so its workers share TABLE
+    # (no COW202), but they still see SETTINGS as the import left it, not as main() filled it (COW201)
+    assert sorted(f["code"] for f in findings) == ["COW201"]
     assert all(f["detail"].endswith("forkserver: Linux with Python >= 3.14") or "forkserver: Linux with Python >= 3.14" in f["detail"] for f in findings)
     windows = run_cowlint("--output-format", "json", "--platforms", "windows", str(project), cwd=project)
     assert all("spawn: Windows" in f["detail"] for f in json.loads(windows.stdout))

@@ -8,7 +8,7 @@ PLATFORM_TABLE = """\
 | platform | Python | default start method | workers inherit the parent's globals? |
 |---|---|---|---|
 | Linux | < 3.14 | `fork` | yes |
-| Linux | >= 3.14 | `forkserver` | no: they re-import the main module |
+| Linux | >= 3.14 | `forkserver` | no: they inherit the fork server's import of the main script (`python -m`: they re-import it) |
 | macOS | >= 3.8 | `spawn` | no: they re-import the main module |
 | Windows | all | `spawn` | no: they re-import the main module |
 

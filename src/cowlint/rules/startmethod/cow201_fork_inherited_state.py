@@ -58,8 +58,10 @@ class ForkInheritedState(StartMethodRule):
 
     ## Why is this bad?
     A forked worker inherits the parent's memory, globals included, so the
-    code works on Linux before Python 3.14. A spawned or forkserver worker
-    starts a fresh interpreter and re-imports the module: it sees the
+    code works on Linux before Python 3.14. A spawned worker starts a fresh
+    interpreter and re-imports the module; a forkserver worker is forked from
+    a server that imported it (from Python 3.14, the main script once, when
+    the server started; before, in each worker). Either way it sees the
     import-time value (`None`, an empty dict) instead of what the parent put
     there. The result is a crash (`'NoneType' object is not subscriptable`), a
     hang, or — worse — a silently wrong answer. This is what broke many

@@ -33,8 +33,9 @@ class UnguardedProcessStart(StartMethodRule):
 
     ## Why is this bad?
     A spawned or forkserver child imports the main module again (as
-    `__mp_main__`) to find the function it runs. Module-level code runs again
-    in the child: it tries to start processes of its own while it is still
+    `__mp_main__`) to find the function it runs; from Python 3.14 the fork
+    server imports it once, before it forks any child (measured: the same
+    failure, in the server). Module-level code runs again there: it tries to start processes of its own while it is still
     bootstrapping, and fails with "An attempt has been made to start a new
     process before the current process has finished its bootstrapping phase"
     (or, without that check, forks recursively). With fork the child never
