@@ -10,7 +10,15 @@ from dataclasses import dataclass
 
 # constructors -> kind of object made
 POOL_CONSTRUCTORS = frozenset({"multiprocessing.Pool", "multiprocessing.pool.Pool", "multiprocessing.context.BaseContext.Pool"})
-EXECUTOR_CONSTRUCTORS = frozenset({"concurrent.futures.ProcessPoolExecutor", "concurrent.futures.process.ProcessPoolExecutor"})
+# Python 3.14's pool of worker interpreters in this process: no fork, no start method. Each worker
+# has its own objects; a callable, its arguments, results and initargs are pickled, except a
+# "stateless" function (no closure, no defaults, no globals), whose code is shared. A function
+# pickled by name makes the worker import the main script anew (as "<fake __main__>"), so its
+# import-time data is rebuilt in every worker, and numpy or torch imported there fail (ImportError:
+# neither loads in a subinterpreter). Measured on 3.14.10 by tests/test_interpreter_pool.py.
+INTERPRETER_EXECUTORS = frozenset({"concurrent.futures.InterpreterPoolExecutor", "concurrent.futures.interpreter.InterpreterPoolExecutor"})
+INTERPRETER_NOTE = "InterpreterPoolExecutor, whose worker interpreters import the main module anew"
+EXECUTOR_CONSTRUCTORS = frozenset({"concurrent.futures.ProcessPoolExecutor", "concurrent.futures.process.ProcessPoolExecutor"}) | INTERPRETER_EXECUTORS
 PROCESS_CONSTRUCTORS = frozenset(
     {
         "multiprocessing.Process",

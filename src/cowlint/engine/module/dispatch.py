@@ -70,6 +70,11 @@ class DispatchSite:
 _KIND_LABEL = {"pool": "Pool", "executor": "ProcessPoolExecutor", "process": "Process"}
 
 
+def _label(made: PoolValue) -> str:
+    """How messages name the object's class: ``Pool``, ``ProcessPoolExecutor``, ``InterpreterPoolExecutor``."""
+    return "InterpreterPoolExecutor" if made.api in apis.INTERPRETER_EXECUTORS else _KIND_LABEL[made.kind]
+
+
 def _positional_from(call: cst.Call, start: int) -> list[cst.BaseExpression]:
     values = []
     index = 0
@@ -507,7 +512,7 @@ def _classify(call_site: CallSite, resolver: Resolver) -> DispatchSite | None:
         payloads = _method_payloads(receiver.kind, method, call, in_loop)
         if payloads is None:
             return None
-        api = f"{_KIND_LABEL[receiver.kind]}.{method}"
+        api = f"{_label(receiver)}.{method}"
         return DispatchSite(call, scope, order, api, receiver, receiver.start, receiver.confidence, payloads)
     if isinstance(func, cst.Attribute) and func.attr.value not in apis.CONSTRUCTOR_ATTRIBUTES and _project_factory(func, scope, order, resolver) is None:
         return None
@@ -524,7 +529,7 @@ def _classify(call_site: CallSite, resolver: Resolver) -> DispatchSite | None:
         api = f"Process subclass {made.subclass.name}"
     else:
         payloads = _constructor_payloads(made.kind, call, made.library)
-        api = made.library.label.rsplit(" ", 1)[-1] if made.library is not None else _KIND_LABEL[made.kind]
+        api = made.library.label.rsplit(" ", 1)[-1] if made.library is not None else _label(made)
     if not payloads:
         return None
     return DispatchSite(call, scope, order, api, made, start, made.confidence, payloads)

@@ -931,7 +931,9 @@ class Resolver:
         if keyword is not None:
             position = 1 if kind == "executor" else 4
             arg = argument(call, keyword, position)
-            if arg is not None:
+            if api in apis.INTERPRETER_EXECUTORS:
+                start = StartMethod("spawn", apis.INTERPRETER_NOTE)  # fresh interpreters: nothing inherited
+            elif arg is not None:
                 context = self.eval(arg, scope, at)
                 if isinstance(context, Context):
                     start = context.start

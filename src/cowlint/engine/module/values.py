@@ -108,8 +108,15 @@ class PoolValue(Value):
         """Its tasks travel through multiprocessing's ``ForkingPickler``, for which ``import torch``
         registers a reducer that moves a CPU tensor's storage to shared memory and sends a handle
         (measured with torch 2.13: a 64 MiB tensor in every task of a Pool or ProcessPoolExecutor,
-        fork or spawn, pickles to a few hundred bytes). Not joblib's, dill's or another library's pickler."""
-        return self.kind in ("pool", "executor", "process") and not self.dill and self.library is None and not self.api.startswith("joblib")
+        fork or spawn, pickles to a few hundred bytes). Not joblib's, dill's or another library's pickler,
+        nor an InterpreterPoolExecutor's (torch does not even import in its worker interpreters)."""
+        return (
+            self.kind in ("pool", "executor", "process")
+            and not self.dill
+            and self.library is None
+            and not self.api.startswith("joblib")
+            and self.api not in apis.INTERPRETER_EXECUTORS
+        )
 
 
 @dataclass(frozen=True)

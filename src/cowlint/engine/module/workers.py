@@ -181,6 +181,35 @@ def _target_reads(target: cst.BaseExpression) -> list[cst.CSTNode]:
     return []
 
 
+def stateless_reason(resolver: Resolver, function: Callee) -> str | None:
+    """What keeps ``function`` from being stateless as Python 3.14's ``Interpreter.call`` decides
+    it (an ``InterpreterPoolExecutor`` then pickles it): ``has defaults``, ``is decorated``, ``reads
+    NAME`` (a global, or a variable of an enclosing function); ``""`` when it is stateless, reading
+    only its own names and builtins, so its code is shared and nothing of the module is imported;
+    None for a class."""
+    node = function.node
+    if isinstance(node, cst.ClassDef) or function.scope is None:
+        return None
+    params = node.params
+    if any(param.default is not None for param in (*params.posonly_params, *params.params, *params.kwonly_params)):
+        return "has defaults"
+    if isinstance(node, cst.FunctionDef) and node.decorators:
+        return "is decorated"
+    for name, where in _loads(node, resolver.facts.scopes, function.scope):
+        bindings = resolver.lookup(name.value, where, _EVERYWHERE)
+        if not bindings and hasattr(builtins, name.value):
+            continue
+        if not bindings or not all(_inside(binding.scope, function.scope) for binding in bindings):
+            return f"reads {name.value}"
+    return ""
+
+
+def _inside(scope: Scope | None, outer: Scope) -> bool:
+    while scope is not None and scope is not outer:
+        scope = scope.parent
+    return scope is outer
+
+
 @dataclass(frozen=True)
 class GlobalRead:
     """A module global a worker function reads: the first use, and through which helper."""

@@ -131,7 +131,9 @@ class SelfShippedToPool(Rule):
     (`map`, `imap`, `uimap`, `amap`, `pipe`); mpire's `WorkerPool`, whose
     function travels once per worker when it starts, and only where the
     workers are not forked (mpire forks where the platform has fork); tqdm's
-    `process_map` and p_tqdm's `p_map`. Thread pools of these libraries are
+    `process_map` and p_tqdm's `p_map`; Python 3.14's
+    `InterpreterPoolExecutor`, which pickles a bound method's instance into
+    every task too (measured on 3.14.10). Thread pools of these libraries are
     quiet. See docs/libraries.md.
 
     ## Verify

@@ -127,7 +127,9 @@ class LargeObjectShippedToPool(Rule):
     by default; `max_nbytes=None` turns that off and is reported); pathos's
     `ProcessPool`; mpire's `WorkerPool`, whose `shared_objects` travel once
     per worker where the workers are not forked; tqdm's `process_map` and
-    p_tqdm's `p_map`. Thread pools are quiet. See docs/libraries.md.
+    p_tqdm's `p_map`; Python 3.14's `InterpreterPoolExecutor`, whose worker
+    interpreters share no objects with the caller: arguments are pickled per
+    task. Thread pools are quiet. See docs/libraries.md.
 
     A CPU torch tensor given to `multiprocessing` or `concurrent.futures`
     (`torch.multiprocessing` is the same pool) is not reported: `import

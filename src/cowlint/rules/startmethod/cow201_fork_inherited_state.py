@@ -145,8 +145,9 @@ class ForkInheritedState(StartMethodRule):
     run time (a module with a main guard is taken for a script, whose own
     functions cloudpickle sends by value with the globals they read; a thread
     backend shares them); pathos (multiprocess's start method); mpire (fork
-    where the platform has it: Windows, or `start_method="spawn"`). See
-    docs/libraries.md.
+    where the platform has it: Windows, or `start_method="spawn"`); Python
+    3.14's `InterpreterPoolExecutor`, whose worker interpreters import the
+    main module anew for a function sent by name. See docs/libraries.md.
 
     ## Verify
     `cowlint --verify script.py --compare spawn` runs the script again with
@@ -243,11 +244,13 @@ class ForkInheritedState(StartMethodRule):
         on_attributes = not foreign and all("." in read.name for read, _ in broken)  # ``Registry.handlers``, ``CONF.retries``
         classes = {info.name for info in module.facts.classes.values() if info.outer is module.facts.scope}
         noun = ("class attribute" if all(read.name.split(".", 1)[0] in classes for read, _ in broken) else "attribute") if on_attributes else "global"
+        interpreters = site.api.startswith("InterpreterPoolExecutor.")
+        workers, one = ("worker interpreters", "a worker interpreter") if interpreters else ("spawned workers", "a spawned worker")
         if len(names) == 1:
-            message = f"worker {who} reads {names[0]}, set by the parent at run time (spawned workers see {seen[0]})"
+            message = f"worker {who} reads {names[0]}, set by the parent at run time ({workers} see {seen[0]})"
         else:
             message = f"worker {who} reads {' and '.join(names[:MAX_NAMED])}{more}, set by the parent at run time"
-            described = [f"{text} (a spawned worker sees {value})" for text, value in zip(described, seen, strict=True)]
+            described = [f"{text} ({one} sees {value})" for text, value in zip(described, seen, strict=True)]
             noun += "s"
         it = "it" if len(names) == 1 else "them"
         detail = f"the {noun} {'; '.join(described)}; only a forked worker inherits {it} ({site.api}); breaks under {breaks}"

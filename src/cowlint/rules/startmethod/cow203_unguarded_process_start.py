@@ -11,11 +11,18 @@ from cowlint.engine.finding import doubt_of
 from cowlint.engine.module.context import ModuleContext
 from cowlint.engine.module.facts import MODULE, Scope
 from cowlint.engine.module.values import StartMethod
+from cowlint.engine.module.workers import stateless_reason
 from cowlint.rules.base import Report
 from cowlint.rules.startmethod.common import StartMethodRule
 
 FIX = 'move the code that starts processes into a function (e.g. main()) and call it under if __name__ == "__main__":'
-_KIND = {"pool": "a process pool", "executor": "a process pool executor", "process": "a process", "manager": "a manager's server process"}
+_KIND = {
+    "pool": "a process pool",
+    "executor": "a process pool executor",
+    "interpreters": "an interpreter pool executor",
+    "process": "a process",
+    "manager": "a manager's server process",
+}
 
 
 class UnguardedProcessStart(StartMethodRule):
@@ -88,7 +95,12 @@ class UnguardedProcessStart(StartMethodRule):
     not fork). pathos and mpire pools start their workers on their first map,
     which is reported (making the pool is harmless). joblib's loky backend and
     pathos's `ParallelPool` (ppft servers) do not re-run the main module in
-    their workers: not reported. See docs/libraries.md.
+    their workers: not reported. Python 3.14's `InterpreterPoolExecutor`
+    is reported on its first `submit` or `map` at module level when it sends
+    a function by name: each worker interpreter imports the script anew to
+    find it and reaches the executor again (measured: `NotShareableError`);
+    a stateless function (no closure, no defaults, no globals) is sent as
+    code, nothing is imported, and it is quiet. See docs/libraries.md.
 
     ## Verify
     `cowlint --verify script.py --compare spawn` runs the script under spawn;
@@ -143,13 +155,18 @@ class UnguardedProcessStart(StartMethodRule):
         for site in module.dispatch_sites:
             library = site.receiver.library
             lazy = library is not None and library.lazy and library.imports_main
-            if (lazy or (site.receiver.kind == "executor" and site.api.startswith("ProcessPoolExecutor."))) and site.confidence == "high":
+            interpreters = site.api.startswith("InterpreterPoolExecutor.")
+            if interpreters and all(stateless_reason(module.resolver, worker) == "" for _, worker in module.workers_of(site)):
+                continue  # a stateless function's code is shared: the worker interpreters import nothing
+            executor = site.receiver.kind == "executor" and (site.api.startswith("ProcessPoolExecutor.") or interpreters)
+            if (lazy or executor) and site.confidence == "high":
                 call_site = module.facts.call_site(site.call)
                 receiver = module.code(site.call.func.value, 60) if isinstance(site.call.func, cst.Attribute) else ""
                 if call_site is not None and (receiver == "" or (id(call_site.scope.frame()), receiver) not in first):
                     first.add((id(call_site.scope.frame()), receiver))
-                    what, how = _KIND["pool" if lazy else "executor"], module.code(site.call.func, 30)
-                    starts.append(_Start(site.call, call_site.scope.frame(), call_site.guarded, site.start, f"{what} starts its workers at module level", what, how, "high"))
+                    what, how = _KIND["pool" if lazy else "interpreters" if interpreters else "executor"], module.code(site.call.func, 30)
+                    children = "worker interpreters" if interpreters else "spawned children"
+                    starts.append(_Start(site.call, call_site.scope.frame(), call_site.guarded, site.start, f"{what} starts its workers at module level", what, how, "high", children=children))
         for loader in module.data_loaders:
             if not loader.has_workers:
                 continue
@@ -166,7 +183,7 @@ class UnguardedProcessStart(StartMethodRule):
     def _report(module: ModuleContext, start: _Start, node: cst.CSTNode, through: str | None) -> Report:
         verdict = module.start_of(start.start)
         where = start.direct if through is None else f"{through}() starts {start.what} and is called at module level"
-        message = f"{where}, outside the main guard: spawned children re-run it and fail"
+        message = f"{where}, outside the main guard: {start.children} re-run it and fail"
         started = f"{through}() starts them {start.how}; " if through is not None else ""
         detail = (
             f'{started}not under if __name__ == "__main__": a child that is not forked re-imports this module and runs it again, '
@@ -188,3 +205,4 @@ class _Start:
     how: str  # the call that starts it, as source
     confidence: str
     doubt: str = ""  # with medium confidence: why
+    children: str = "spawned children"  # who re-runs the module: "worker interpreters" for an InterpreterPoolExecutor

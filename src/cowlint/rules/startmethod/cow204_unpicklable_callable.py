@@ -6,9 +6,10 @@ from collections.abc import Iterable
 
 import libcst as cst
 
+from cowlint.engine.module import apis
 from cowlint.engine.module.context import ModuleContext
 from cowlint.engine.module.dispatch import DispatchSite, Payload
-from cowlint.engine.module.workers import Callee, callee
+from cowlint.engine.module.workers import Callee, callee, stateless_reason
 from cowlint.rules.base import Report
 from cowlint.rules.startmethod.common import StartMethodRule
 
@@ -108,7 +109,13 @@ class UnpicklableCallable(StartMethodRule):
     lambdas and nested functions by value: never reported. mpire pickles with
     the standard pickler (unless `use_dill=True`), but sends its `map`
     function only when its workers start: reported where they are not forked
-    (Windows, or `start_method="spawn"`). See docs/libraries.md.
+    (Windows, or `start_method="spawn"`). Python 3.14's
+    `InterpreterPoolExecutor` shares a *stateless* function's code without
+    pickle (no closure, no defaults, no globals; builtins are fine), so
+    `submit(lambda x: x * 2, 1)` works and is quiet; a lambda or nested
+    function that reads a global or an enclosing variable, or has defaults,
+    is pickled and fails (`NotShareableError`), and is reported with the name
+    it reads (measured on 3.14.10). See docs/libraries.md.
 
     ## Verify
     `cowlint --verify script.py --compare spawn` runs the script under
@@ -172,6 +179,16 @@ class UnpicklableCallable(StartMethodRule):
         if what is not None:
             partial = " inside functools.partial" if worker.through_partial else ""
             role = f"the {payload.role} of {site.api} " + ("are" if payload.role in ("args", "initargs") else "is")
+            if site.receiver.api in apis.INTERPRETER_EXECUTORS:
+                state = None if worker.through_partial else stateless_reason(module.resolver, worker)
+                if state == "":
+                    return None  # stateless: the worker interpreter gets its code, no pickle
+                message = f"{what}{partial} cannot be sent to the worker interpreters of {site.api}"
+                detail = (
+                    f"{role} pickled unless it is a stateless function (no closure, no defaults, no globals), whose code is shared; "
+                    f"{what} {state or 'is a class'}, and pickle cannot send it (NotShareableError)"
+                )
+                return Report(node=payload.expr, message=message, detail=detail, fix=FIX, confidence=site.confidence)
             if always_pickled:
                 message = f"{what}{partial} cannot be pickled to the workers of {site.api}"
                 detail = f"{role} pickled with every start method, and pickle cannot send {what}"
