@@ -99,6 +99,11 @@ def test_cow202_is_quiet_where_the_fork_server_builds_the_data_once(script: Path
     assert cow202("--platforms", "linux", "--python", ">=3.14") == []
     before = cow202("--platforms", "linux", "--python", ">=3.12")
     assert [f["code"] for f in before] == ["COW202"] and "ROWS" in before[0]["message"]
+    # a preload list without "__main__" (the measured no-preload case): every worker imports the script
+    unloaded = text.replace('if sys.argv[2:] == ["no-preload"]:\n        ', "")
+    assert "\n    multiprocessing.set_forkserver_preload([])" in unloaded
+    (script / "big.py").write_text(unloaded)
+    assert [f["code"] for f in cow202("--platforms", "linux", "--python", ">=3.14")] == ["COW202"]
     default = SCRIPT.replace("range(100_000)", "range(3_000_000)").replace("get_context(method).Pool", "Pool")
     (script / "big.py").write_text(default)
     spawned = cow202("--python", ">=3.14")  # macOS and Windows spawn; Linux's fork server builds it once

@@ -17,6 +17,8 @@ POOL_CONSTRUCTORS = frozenset({"multiprocessing.Pool", "multiprocessing.pool.Poo
 # import-time data is rebuilt in every worker, and numpy or torch imported there fail (ImportError:
 # neither loads in a subinterpreter). Measured on 3.14.10 by tests/test_interpreter_pool.py.
 INTERPRETER_EXECUTORS = frozenset({"concurrent.futures.InterpreterPoolExecutor", "concurrent.futures.interpreter.InterpreterPoolExecutor"})
+# what the fork server imports before it forks; without "__main__" it does not preload the script
+FORKSERVER_PRELOAD = frozenset({"multiprocessing.set_forkserver_preload", "multiprocessing.context.BaseContext.set_forkserver_preload", "multiprocessing.forkserver.set_forkserver_preload"})
 INTERPRETER_NOTE = "InterpreterPoolExecutor, whose worker interpreters import the main module anew"
 EXECUTOR_CONSTRUCTORS = frozenset({"concurrent.futures.ProcessPoolExecutor", "concurrent.futures.process.ProcessPoolExecutor"}) | INTERPRETER_EXECUTORS
 PROCESS_CONSTRUCTORS = frozenset(

@@ -152,7 +152,7 @@ class HeavyImportUnderSpawn(StartMethodRule):
         if dispatch is None:
             return
         site, verdict, worker = dispatch
-        served = [t.label for t in module.start_of(site.start).other if t.preloaded]
+        served = [] if self._main_not_preloaded(module) else [t.label for t in module.start_of(site.start).other if t.preloaded]
         # a Python >= 3.14 fork server imported the script once, and its workers share that copy
         shared = f"; {' and '.join(served)}: the fork server builds it once, and its workers share it" if served else ""
         threshold = module.config.large_threshold
@@ -196,8 +196,11 @@ class HeavyImportUnderSpawn(StartMethodRule):
     def _unpinned_dispatch(module: ModuleContext) -> tuple[DispatchSite, StartVerdict, str] | None:
         """The first dispatch that makes workers import this module (one of its functions, or
         anything when the module is a script) without forking on every target."""
+        unloaded = HeavyImportUnderSpawn._main_not_preloaded(module)
         for site in module.dispatch_sites:
-            verdict = module.start_of(site.start).reimporting()  # a Python 3.14 fork server builds it once, for all
+            verdict = module.start_of(site.start)
+            if not unloaded:
+                verdict = verdict.reimporting()  # a Python 3.14 fork server builds it once, for all
             if verdict.always_forks or site.confidence != "high" or (site.receiver.library is not None and not site.receiver.library.imports_main):
                 continue
             if site.receiver.api in apis.JOBLIB_PARALLEL and (module.facts.has_main_guard or site.scope.frame() is module.facts.scope):
@@ -210,6 +213,23 @@ class HeavyImportUnderSpawn(StartMethodRule):
             if module.facts.has_main_guard and not interpreters:  # a script: spawned workers re-import it whatever they run
                 return site, verdict, f"{module.code(site.call.func, 30)}'s work"
         return None
+
+    @staticmethod
+    def _main_not_preloaded(module: ModuleContext) -> bool:
+        """``multiprocessing.set_forkserver_preload([...])`` with a literal list that leaves out
+        ``"__main__"``, not under a condition: the fork server then never imports the script, and
+        every worker does."""
+        for call in module.facts.calls:
+            func = call.node.func
+            named = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+            if named != "set_forkserver_preload" or not call.node.args or call.conditional:  # a branch may not run
+                continue
+            if module.resolver.qualname(func, call.scope, call.order) in apis.FORKSERVER_PRELOAD:
+                names = call.node.args[0].value
+                if isinstance(names, (cst.List, cst.Tuple)) and all(isinstance(e.value, cst.SimpleString) for e in names.elements):
+                    if not any(e.value.evaluated_value == "__main__" for e in names.elements):  # type: ignore[attr-defined]
+                        return True
+        return False
 
     @staticmethod
     def _import_time_assignments(module: ModuleContext) -> Iterator[Binding]:
